@@ -1,0 +1,150 @@
+"""Cleaning canonical rows: clock changes, duplicates by vintage, gaps, flat lines and outliers.
+
+Every function here is deterministic and idempotent, so cleaning a store twice changes nothing:
+that is what makes re-ingesting the same period give the same rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from edip_pipeline.config import GapPolicy
+from edip_pipeline.schema import COLUMNS, KEY, Flag
+
+PARIS = "Europe/Paris"
+#: variables whose long runs of exact zeros are physical (night), not a stuck sensor
+ZERO_AT_NIGHT = ("shortwave_radiation", "direct_radiation", "solar")
+
+
+def paris_wallclock_to_utc(local: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Convert naive Europe/Paris wall-clock stamps to UTC.
+
+    * The autumn repeated hour (02:00–02:59 twice) is resolved by order of appearance: the first
+      occurrence is CEST, the second CET, which is how every French publisher writes it.
+    * Spring's missing hour (02:00–02:59 does not exist) yields ``NaT``: such rows are phantoms
+      that the caller drops.
+    """
+    idx = pd.DatetimeIndex(pd.to_datetime(local))
+    if idx.tz is not None:
+        return idx.tz_convert("UTC")
+    values = idx.to_numpy()
+    # A stamp is the "second occurrence" if it appeared earlier in the sequence: count per value.
+    seen = pd.Series(values).groupby(values).cumcount().to_numpy()
+    ambiguous = seen == 0  # first occurrence -> DST (summer) time
+    localized = idx.tz_localize(PARIS, ambiguous=ambiguous, nonexistent="NaT")
+    return localized.tz_convert("UTC")
+
+
+def resolve_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep one row per key: a measured value beats an interpolated one, then the highest vintage,
+    then the latest row (later rows in ``frame`` are newer)."""
+    if frame.empty:
+        return frame
+    order = np.arange(len(frame))
+    measured = (frame["flags"].to_numpy() & int(Flag.INTERPOLATED | Flag.MISSING)) == 0
+    has_value = frame["value"].notna().to_numpy()
+    tmp = frame.assign(_m=measured & has_value, _o=order)
+    tmp = tmp.sort_values([*KEY, "_m", "vintage", "_o"], kind="mergesort")
+    tmp = tmp.drop_duplicates(KEY, keep="last")
+    return tmp.drop(columns=["_m", "_o"]).reset_index(drop=True)
+
+
+def _grid(start: pd.Timestamp, end: pd.Timestamp, step: str) -> pd.DatetimeIndex:
+    offset = pd.tseries.frequencies.to_offset(step)
+    if offset.nanos >= pd.Timedelta("1D").value:
+        # calendar steps follow Paris days: a "day" starts at local midnight (22:00/23:00 UTC)
+        local = pd.date_range(start.tz_convert(PARIS).normalize(), end.tz_convert(PARIS), freq=step)
+        return local.tz_convert("UTC")
+    return pd.date_range(start.floor(step), end, freq=step, tz="UTC")
+
+
+def _flag_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """True where ``mask`` is part of a run of at least ``min_len`` consecutive Trues."""
+    out = np.zeros_like(mask, dtype=bool)
+    if min_len <= 0 or not mask.any():
+        return out
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(int)))
+    for s, e in zip(edges[::2], edges[1::2], strict=True):
+        if e - s >= min_len:
+            out[s:e] = True
+    return out
+
+
+def regularise_series(
+    series: pd.DataFrame, step: str, policy: GapPolicy, *, interpolate: bool = True
+) -> pd.DataFrame:
+    """Put one (area, variable) series on its regular grid and set its flags.
+
+    Rows off the grid are dropped (e.g. interpolated :15 points of a 30-min series); holes become
+    rows with NaN and :attr:`Flag.MISSING`, unless short enough to interpolate
+    (:attr:`Flag.INTERPOLATED`).
+    """
+    series = series.sort_values("timestamp")
+    grid = _grid(series["timestamp"].iloc[0], series["timestamp"].iloc[-1], step)
+    s = series.set_index("timestamp").reindex(grid)
+    s.index.name = "timestamp"
+    first = series.iloc[0]
+    new_rows = s["area"].isna()
+    for col in ("area", "variable"):
+        s[col] = first[col]
+    s["source"] = s["source"].where(~new_rows, "cleaning")
+    s["vintage"] = s["vintage"].fillna(int(first["vintage"])).astype("int8")
+    # derived flags are recomputed from scratch: keep only INTERPOLATED provenance to re-evaluate
+    was_interp = (s["flags"].fillna(0).astype(int) & int(Flag.INTERPOLATED)) != 0
+    values = s["value"].where(~was_interp)
+    flags = np.zeros(len(s), dtype=np.int8)
+
+    missing = values.isna().to_numpy()
+    step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)  # type: ignore[union-attr]
+    max_fill = int(pd.Timedelta(policy.max_interpolate) / step_td) if interpolate else 0
+    long_gap = _flag_runs(missing, max_fill + 1)
+    short_gap = missing & ~long_gap
+    if short_gap.any():
+        filled = values.interpolate(method="linear", limit_area="inside")
+        fill_mask = short_gap & filled.notna().to_numpy()
+        values = values.where(~fill_mask, filled)
+        flags[fill_mask] |= int(Flag.INTERPOLATED)
+    still_missing = values.isna().to_numpy()
+    flags[still_missing] |= int(Flag.MISSING)
+
+    arr = values.to_numpy(dtype=float)
+    flat_len = int(pd.Timedelta(policy.flat_line_min) / step_td)
+    if flat_len >= 2 and len(arr) > 1:
+        same = np.concatenate([[False], np.isclose(arr[1:], arr[:-1]) & ~np.isnan(arr[1:])])
+        if str(first["variable"]).startswith(ZERO_AT_NIGHT):
+            same[1:] &= arr[1:] != 0  # radiation is legitimately 0 every night
+        # a run of k equal steps covers k+1 points: mark the point before each run too
+        run = _flag_runs(same, flat_len - 1)
+        run |= np.concatenate([run[1:], [False]])
+        flags[run] |= int(Flag.FLAT_LINE)
+
+    window = max(3, int(pd.Timedelta("1D") / step_td) | 1)
+    if len(arr) >= window and policy.outlier_z > 0:
+        med = pd.Series(arr).rolling(window, center=True, min_periods=window // 2).median()
+        resid = pd.Series(arr) - med
+        mad = float(np.nanmedian(np.abs(resid.to_numpy())))
+        if mad > 0:
+            z = np.abs(resid.to_numpy()) / (1.4826 * mad)
+            flags[np.nan_to_num(z) > policy.outlier_z] |= int(Flag.OUTLIER)
+
+    s["value"] = values
+    s["flags"] = flags
+    return s.reset_index()[COLUMNS]
+
+
+def regularise(
+    frame: pd.DataFrame, step: str, policy: GapPolicy, *, interpolate: bool = True
+) -> pd.DataFrame:
+    """Apply :func:`regularise_series` to every (area, variable) series of a canonical frame."""
+    if frame.empty:
+        return frame
+    parts = [
+        regularise_series(g, step, policy, interpolate=interpolate)
+        for _, g in frame.groupby(["area", "variable"], sort=True)
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    out["vintage"] = out["vintage"].astype("int8")
+    out["flags"] = out["flags"].astype("int8")
+    return out.sort_values(KEY, kind="mergesort").reset_index(drop=True)

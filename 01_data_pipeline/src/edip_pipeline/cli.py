@@ -1,0 +1,201 @@
+"""``edip``: the one command-line entry point of the platform.
+
+Later packages add their commands (``train``, ``backtest``, ``serve``, ``dashboard``…) by exposing
+an entry point in the ``edip.cli`` group: a function ``register(app: typer.Typer) -> None``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+app = typer.Typer(
+    name="edip",
+    help="EDIP — Energy Demand Intelligence Platform (France day-ahead electricity demand).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+data_app = typer.Typer(help="Inspect the versioned data store.", no_args_is_help=True)
+flows_app = typer.Typer(help="Deploy the Prefect flows with their schedules.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(flows_app, name="flows")
+console = Console(stderr=True)
+log = logging.getLogger("edip")
+
+SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "all"]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("httpx", "httpcore", "prefect", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Option(help=f"One of {SOURCE_CHOICES}.")] = "sample",
+    dataset: Annotated[
+        str | None, typer.Option(help="Source dataset id (default: all of the source's).")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day (Paris) or ISO instant; default incremental.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="End (exclusive); default now.")] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="Import a portal export (CSV/JSON/JSONL/parquet)."),
+    ] = None,
+    from_params: Annotated[
+        bool, typer.Option("--from-params", help="Sources and period from params.yaml (DVC).")
+    ] = False,
+    prefect: Annotated[
+        bool, typer.Option(help="Run as a Prefect flow (shows in the Prefect UI).")
+    ] = True,
+) -> None:
+    """Pull sources into data/raw and the canonical store (incremental by default)."""
+    from edip_pipeline.config import load_params
+    from edip_pipeline.flows.ingest import ingest_flow, resolve_sources
+
+    if from_params:
+        ip = load_params().ingest
+        plan = [pair for name in ip.sources for pair in resolve_sources(name)]
+        runner = ingest_flow if prefect else ingest_flow.fn
+        _finish(runner(plan=plan, start=ip.start, end=ip.end))
+        return
+
+    if source not in SOURCE_CHOICES:
+        raise typer.BadParameter(f"--source must be one of {SOURCE_CHOICES}")
+    if from_file is not None:
+        from edip_pipeline.ingest import ingest_file
+
+        if dataset is None:
+            raise typer.BadParameter("--from-file needs --dataset <id>")
+        report = ingest_file(source, dataset, from_file)
+        _finish([report])
+        return
+    try:
+        plan = resolve_sources(source, dataset)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    runner = ingest_flow if prefect else ingest_flow.fn
+    reports = runner(plan=plan, start=start, end=end)
+    _finish(reports)
+
+
+def _finish(reports: list) -> None:  # type: ignore[type-arg]
+    for r in reports:
+        console.print(f"[{'green' if r.ok else 'red'}]{r.summary()}[/]", soft_wrap=True)
+    if any(not r.ok for r in reports):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Option(help="Source name.")] = "odre",
+    dataset: Annotated[str, typer.Option(help="Source dataset id.")] = "eco2mix-national-cons-def",
+    start: Annotated[str, typer.Option(help="First day (Paris).")] = "2012-01-01",
+    end: Annotated[str | None, typer.Option(help="End day (exclusive); default today.")] = None,
+    chunk_days: Annotated[int | None, typer.Option(help="Days per chunk.")] = None,
+    prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
+) -> None:
+    """Pull a long history in resumable chunks (re-run to resume after an interruption)."""
+    from edip_pipeline.flows.backfill import backfill_flow
+
+    runner = backfill_flow if prefect else backfill_flow.fn
+    reports = runner(source=source, dataset=dataset, start=start, end=end, chunk_days=chunk_days)
+    _finish(reports)
+
+
+@app.command()
+def features(
+    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
+    weather: Annotated[str, typer.Option(help="auto, forecast, observed or none.")] = "auto",
+    prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
+) -> None:
+    """Build the feature table into data/processed/ (defaults from params.yaml)."""
+    from edip_pipeline.flows.build_features import build_features_flow
+
+    runner = build_features_flow if prefect else build_features_flow.fn
+    path = runner(start=start, end=end, protocol=protocol, weather=weather)
+    console.print(f"[green]features written to {path}[/]")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """Per dataset: range, rows, gaps, last ingest and version."""
+    from edip_pipeline.status import dataset_status
+
+    rows = dataset_status()
+    if not rows:
+        console.print("[yellow]the store is empty: run `edip ingest --source sample`[/]")
+        raise typer.Exit(code=0)
+    table = Table(title=f"EDIP store — {rows[0]['data_dir']}")
+    for col in ("dataset", "version", "rows", "start", "end", "step", "gaps", "missing",
+                "interpolated", "last ingest", "sources"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*[str(r[k]) for k in ("dataset", "version", "rows", "start", "end", "step",
+                                             "gaps", "missing", "interpolated", "last_ingest",
+                                             "sources")])
+    Console().print(table)
+
+
+@app.command()
+def eda(
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("reports"),
+    start: Annotated[str | None, typer.Option(help="First day.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day.")] = None,
+) -> None:
+    """Exploratory report (Plotly HTML + markdown) of the stored load and weather."""
+    from edip_pipeline.eda import build_eda_report
+    from edip_pipeline.store import Store
+
+    path = build_eda_report(Store(), out, start=start, end=end)
+    console.print(f"[green]EDA report: {path}[/]")
+
+
+@flows_app.command("serve")
+def flows_serve() -> None:
+    """Serve the ingest flows on their schedules (real time hourly, consolidated daily)."""
+    from edip_pipeline.flows.deploy import serve_all
+
+    serve_all()
+
+
+def _load_plugins() -> None:
+    if os.environ.get("EDIP_NO_PLUGINS"):
+        return
+    for ep in entry_points(group="edip.cli"):
+        try:
+            ep.load()(app)
+        except Exception as exc:  # a broken plugin must not take the core CLI down
+            log.warning("could not load edip plugin %s: %s", ep.name, exc)
+
+
+_load_plugins()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Calendar features and the (origin, target) grids of the two evaluation protocols.
+
+Everything calendar-related is computed in **Europe/Paris** wall-clock time, because that is the
+clock French consumption follows (offices open at 08:00 local, not UTC). Timestamps themselves stay
+UTC everywhere (``datetime64[ns, UTC]``), as in the store.
+
+Target convention (shared with :mod:`edip_pipeline.features.load`): a target stamped ``t`` on a grid
+of step ``s`` is the interval ``[t, t + s)``, so the first interval that is still unknown at an
+origin ``o`` starts at ``o``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PARIS = "Europe/Paris"
+DAY = pd.Timedelta(days=1)
+
+#: calendar columns, in frame order (``horizon_h`` is computed by the builder from the pair)
+CALENDAR_FEATURES: list[str] = [
+    "horizon_h",
+    "hour",
+    "hour_sin",
+    "hour_cos",
+    "dow",
+    "month",
+    "doy_sin",
+    "doy_cos",
+    "is_weekend",
+    "is_clock_change_day",
+]
+
+
+def to_utc(value: pd.Timestamp | str, *, naive_tz: str = PARIS) -> pd.Timestamp:
+    """A UTC timestamp; naive values are read in ``naive_tz`` (a user's "2020-01-01" is Paris)."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(naive_tz)
+    return ts.tz_convert("UTC")
+
+
+def as_utc_index(values: pd.DatetimeIndex | pd.Series | list[pd.Timestamp]) -> pd.DatetimeIndex:
+    """Time-zone aware stamps as a ``datetime64[ns, UTC]`` index; naive ones are refused."""
+    idx = pd.DatetimeIndex(values)
+    if len(idx) and idx.tz is None:
+        raise ValueError("timestamps must be time-zone aware (UTC); refusing to guess a zone")
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
+    return pd.DatetimeIndex(idx.tz_convert("UTC").astype("datetime64[ns, UTC]"))
+
+
+def step_timedelta(step: str | pd.Timedelta) -> pd.Timedelta:
+    """The target-grid step; it must divide a day and be a whole number of minutes."""
+    td = pd.Timedelta(step)
+    if td <= pd.Timedelta(0) or DAY.value % td.value or td.value % pd.Timedelta("1min").value:
+        raise ValueError(f"step {step!r} must be a positive divisor of one day, in whole minutes")
+    return td
+
+
+def local_day_bounds(day: pd.Timestamp | str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """UTC ``[start, end)`` of Paris calendar day ``day`` (23 h, 24 h or 25 h long)."""
+    date = _local_date(day)
+    return date.tz_localize(PARIS).tz_convert("UTC"), (date + DAY).tz_localize(PARIS).tz_convert(
+        "UTC"
+    )
+
+
+def local_day_length_h(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Length in hours of each naive local calendar date (23 / 24 / 25 on clock changes)."""
+    start = dates.tz_localize(PARIS)
+    end = (dates + DAY).tz_localize(PARIS)
+    return np.asarray((end - start) / pd.Timedelta(hours=1), dtype=float)
+
+
+def utc_from_ns(values: np.ndarray) -> pd.DatetimeIndex:
+    """UTC index from int64 nanoseconds since the epoch."""
+    return pd.DatetimeIndex(np.asarray(values, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
+
+
+def _pairs_frame(origins_ns: np.ndarray, targets_ns: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"origin": utc_from_ns(origins_ns), "target_time": utc_from_ns(targets_ns)})
+
+
+def _local_date(value: pd.Timestamp | str) -> pd.Timestamp:
+    """The naive Paris calendar date of ``value`` (aware stamps are converted to Paris first)."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(PARIS).tz_localize(None)
+    return ts.normalize()
+
+
+def day_ahead_pairs(
+    start_day: pd.Timestamp | str,
+    end_day: pd.Timestamp | str,
+    step: str = "1h",
+    origin_hour_local: int = 12,
+) -> pd.DataFrame:
+    """Pairs of the day-ahead protocol for target days ``start_day``..``end_day`` (inclusive).
+
+    For each Paris day D the origin is D-1 at ``origin_hour_local``:00 Paris time (the EPEX spot
+    gate closes at noon) and the targets are every ``step`` of local day D: 23, 24 or 25 hourly
+    targets on clock-change days. Returns columns ``origin`` and ``target_time`` (UTC).
+    """
+    td = step_timedelta(step)
+    first = _local_date(start_day)
+    last = _local_date(end_day)
+    if last < first:
+        raise ValueError(f"end_day {end_day} is before start_day {start_day}")
+    days = pd.date_range(first, last, freq="D")  # naive local dates
+    starts = days.tz_localize(PARIS).tz_convert("UTC").as_unit("ns")
+    ends = (days + DAY).tz_localize(PARIS).tz_convert("UTC").as_unit("ns")
+    origins_local = (days - DAY + pd.Timedelta(hours=origin_hour_local)).tz_localize(
+        PARIS, nonexistent="shift_forward", ambiguous=True
+    )
+    origins = origins_local.tz_convert("UTC").as_unit("ns")
+    counts = ((ends - starts) // td).to_numpy().astype(np.int64)
+    rep_start = np.repeat(starts.asi8, counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    targets = rep_start + offsets * td.value
+    return _pairs_frame(np.repeat(origins.asi8, counts), targets)
+
+
+def rolling_pairs(
+    origins: pd.DatetimeIndex | pd.Series | list[pd.Timestamp],
+    horizon_h: int = 24,
+    step: str = "1h",
+) -> pd.DataFrame:
+    """Pairs of the rolling protocol: from each origin, the next ``horizon_h`` hours.
+
+    Targets are the ``step`` intervals starting at ``ceil(origin, step)``, up to (excluded)
+    that plus ``horizon_h`` hours, i.e. everything not yet known at the origin over the horizon.
+    """
+    td = step_timedelta(step)
+    idx = as_utc_index(origins)
+    n = int(pd.Timedelta(hours=horizon_h) / td)
+    if n <= 0:
+        raise ValueError("horizon_h must cover at least one step")
+    first = idx.ceil(td).as_unit("ns").asi8
+    targets = (first[:, None] + np.arange(n)[None, :] * td.value).ravel()
+    return _pairs_frame(np.repeat(idx.asi8, n), targets)
+
+
+def calendar_features(targets: pd.DatetimeIndex) -> pd.DataFrame:
+    """Calendar columns (except ``horizon_h``) for UTC ``targets``, positionally aligned.
+
+    * ``hour``: Paris wall-clock hour with minutes as a fraction (13.5 = 13:30 local);
+      ``hour_sin``/``hour_cos`` its 24 h cycle (continuous across midnight).
+    * ``dow``: Paris day of week, 0 = Monday; ``is_weekend``: Saturday or Sunday.
+    * ``month``: Paris month 1..12.
+    * ``doy_sin``/``doy_cos``: day of year on a 365.25-day circle (seasonality without a jump
+      on 1 January).
+    * ``is_clock_change_day``: the local day has 23 or 25 hours (the load profile shifts an hour).
+    """
+    idx = as_utc_index(targets)
+    local = idx.tz_convert(PARIS)
+    hour = np.asarray(local.hour + local.minute / 60.0, dtype=float)
+    doy = np.asarray(local.day_of_year, dtype=float) - 1.0 + hour / 24.0
+    dates = pd.DatetimeIndex(local.tz_localize(None).normalize())
+    uniq, inv = np.unique(dates.as_unit("ns").asi8, return_inverse=True)
+    lengths = local_day_length_h(pd.DatetimeIndex(uniq.view("M8[ns]")))[inv]
+    dow = np.asarray(local.day_of_week, dtype=float)
+    return pd.DataFrame(
+        {
+            "hour": hour,
+            "hour_sin": np.sin(2 * np.pi * hour / 24.0),
+            "hour_cos": np.cos(2 * np.pi * hour / 24.0),
+            "dow": dow,
+            "month": np.asarray(local.month, dtype=float),
+            "doy_sin": np.sin(2 * np.pi * doy / 365.25),
+            "doy_cos": np.cos(2 * np.pi * doy / 365.25),
+            "is_weekend": (dow >= 5).astype(float),
+            "is_clock_change_day": (lengths != 24.0).astype(float),
+        }
+    )

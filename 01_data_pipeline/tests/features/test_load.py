@@ -1,0 +1,162 @@
+"""Load features on a hand-made series whose value encodes its own timestamp.
+
+Each half-hour ``u`` holds ``(u − T0) / 30min``, so a feature value tells exactly which interval
+it was read from: on a 1-hour grid a bucket is the mean of two half-hours, ``index + 0.5``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edip_pipeline.config import FeatureParams
+from edip_pipeline.features import build_feature_table, day_ahead_pairs, load_target
+from edip_pipeline.features.load import (
+    LeakageError,
+    _gather,
+    horizon_aware_multiple,
+    load_feature_names,
+)
+from edip_pipeline.sources.base import canonical
+from edip_pipeline.store import Store
+
+T0 = pd.Timestamp("2020-01-01 00:00", tz="UTC")
+HH = pd.Timedelta("30min")
+PARAMS = FeatureParams(lag_days=[1, 2, 7, 14], rolling_windows_h=[24, 168])
+
+
+def _idx(ts: pd.Timestamp) -> float:
+    return float((ts - T0) / HH)
+
+
+@pytest.fixture
+def ramp_store(store: Store) -> Store:
+    stamps = pd.date_range("2020-01-01", "2020-03-31 23:30", freq="30min", tz="UTC")
+    values = np.arange(len(stamps), dtype=float)
+    store.write(
+        "load_national",
+        canonical(stamps, values, variable="consumption_mw", area="FR", vintage=3, source="t"),
+    )
+    return store
+
+
+def _build(store: Store, pairs: pd.DataFrame, step: str = "1h") -> pd.DataFrame:
+    params = PARAMS.model_copy(update={"step": step})
+    return build_feature_table(store, pairs, params, weather="none").frame
+
+
+def test_feature_names() -> None:
+    names = load_feature_names(PARAMS)
+    assert names[:2] == ["load_last", "load_last_diff_1d"]
+    assert "load_lag_14d" in names
+    assert "load_same_hour_last_week" in names
+    assert "load_roll_std_168h" in names
+    assert len(names) == 2 + 4 + 1 + 8
+
+
+def test_horizon_aware_multiple() -> None:
+    h = pd.Timedelta(hours=1).value
+    day = pd.Timedelta(days=1).value
+    o = np.zeros(4, dtype=np.int64)
+    t = np.array([0, 23 * h, 24 * h, 49 * h], dtype=np.int64)
+    # known iff t - m*day + step <= o
+    np.testing.assert_array_equal(horizon_aware_multiple(t, o, 1, day, h), [1, 1, 2, 3])
+    np.testing.assert_array_equal(horizon_aware_multiple(t, o, 2, day, h), [2, 2, 2, 3])
+    np.testing.assert_array_equal(horizon_aware_multiple(t, o, 7, day, h), [7, 7, 7, 7])
+
+
+def test_day_ahead_lags_are_horizon_aware(ramp_store: Store) -> None:
+    pairs = day_ahead_pairs("2020-02-11", "2020-02-11")
+    origin = pd.Timestamp("2020-02-10 11:00", tz="UTC")  # 12:00 CET
+    assert (pairs["origin"] == origin).all()
+    f = _build(ramp_store, pairs).xs(origin, level="origin")
+    hour = pd.Timedelta(hours=1)
+    day = pd.Timedelta(days=1)
+    for t, row in f.iterrows():
+        t = pd.Timestamp(t)
+        # 1-hour buckets: value = index of the first half-hour + 0.5
+        m1 = 1 if t - day + hour <= origin else 2
+        assert row["load_lag_1d"] == _idx(t - m1 * day) + 0.5, t
+        assert row["load_lag_2d"] == _idx(t - 2 * day) + 0.5
+        assert row["load_lag_7d"] == _idx(t - 7 * day) + 0.5
+        assert row["load_lag_14d"] == _idx(t - 14 * day) + 0.5
+        assert row["load_same_hour_last_week"] == row["load_lag_7d"]
+        assert row["load_last"] == _idx(origin - hour) + 0.5
+        assert row["load_last_diff_1d"] == 48.0
+    morning = f.loc[pd.Timestamp("2020-02-11 10:00", tz="UTC")]  # 11:00 CET: D-1 11:00 known
+    afternoon = f.loc[pd.Timestamp("2020-02-11 11:00", tz="UTC")]  # 12:00 CET: not yet
+    assert morning["load_lag_1d"] == _idx(pd.Timestamp("2020-02-10 10:00", tz="UTC")) + 0.5
+    assert afternoon["load_lag_1d"] == _idx(pd.Timestamp("2020-02-09 11:00", tz="UTC")) + 0.5
+
+
+def test_rolling_windows_end_at_the_origin(ramp_store: Store) -> None:
+    origin = pd.Timestamp("2020-02-10 11:00", tz="UTC")
+    pairs = pd.DataFrame({"origin": [origin], "target_time": [origin + pd.Timedelta(hours=5)]})
+    row = _build(ramp_store, pairs).iloc[0]
+    first = _idx(origin - pd.Timedelta(hours=24))
+    assert row["load_roll_mean_24h"] == pytest.approx(first + 23.5)
+    assert row["load_roll_min_24h"] == first + 0.5
+    assert row["load_roll_max_24h"] == _idx(origin - pd.Timedelta(hours=1)) + 0.5
+    # 24 hourly buckets spaced by 2 half-hours
+    assert row["load_roll_std_24h"] == pytest.approx(2 * np.sqrt((24**2 - 1) / 12))
+    assert row["load_roll_max_168h"] == row["load_roll_max_24h"]
+    assert row["load_roll_min_168h"] == _idx(origin - pd.Timedelta(hours=168)) + 0.5
+
+
+def test_thirty_minute_boundaries(ramp_store: Store) -> None:
+    origin = pd.Timestamp("2020-02-10 11:00", tz="UTC")
+    offsets = [pd.Timedelta(0), pd.Timedelta("23h30min"), pd.Timedelta("24h")]
+    pairs = pd.DataFrame({"origin": [origin] * 3, "target_time": [origin + d for d in offsets]})
+    f = _build(ramp_store, pairs, step="30min")
+    day = pd.Timedelta(days=1)
+    targets = [origin + d for d in offsets]
+    # t − 24h is known iff it ends by the origin: the +23h30 target still uses D-1
+    expected = [_idx(targets[0] - day), _idx(targets[1] - day), _idx(targets[2] - 2 * day)]
+    assert f["load_lag_1d"].tolist() == expected
+    assert f["load_last"].tolist() == [_idx(origin - HH)] * 3
+    assert f["horizon_h"].tolist() == [0.0, 23.5, 24.0]
+
+
+def test_origin_off_grid_never_sees_an_interval_in_progress(ramp_store: Store) -> None:
+    origin = pd.Timestamp("2020-02-10 11:20", tz="UTC")
+    pairs = pd.DataFrame(
+        {"origin": [origin], "target_time": [pd.Timestamp("2020-02-10 12:00", tz="UTC")]}
+    )
+    f = _build(ramp_store, pairs, step="30min")
+    # the 11:00 half-hour ends at 11:30 > 11:20: the last known one is 10:30
+    assert f["load_last"].iloc[0] == _idx(pd.Timestamp("2020-02-10 10:30", tz="UTC"))
+
+
+def test_missing_history_gives_nan(store: Store) -> None:
+    stamps = pd.date_range("2020-01-01", "2020-02-29 23:30", freq="30min", tz="UTC")
+    values = np.full(len(stamps), 50_000.0)
+    values[(stamps >= "2020-02-08") & (stamps < "2020-02-09")] = np.nan  # a day-long hole
+    store.write(
+        "load_national",
+        canonical(stamps, values, variable="consumption_mw", area="FR", vintage=3, source="t"),
+    )
+    f = _build(store, day_ahead_pairs("2020-02-11", "2020-02-11"))
+    assert f["load_lag_1d"].notna().all()  # D-1 / D-2 same hour
+    assert f["load_lag_2d"].isna().any()  # falls in the hole
+    assert f["load_roll_mean_24h"].notna().all()  # nan-aware window
+
+
+def test_empty_store_gives_nan_load(store: Store) -> None:
+    f = _build(store, day_ahead_pairs("2020-02-10", "2020-02-10"))
+    assert f[load_feature_names(PARAMS)].isna().all().all()
+
+
+def test_guard_refuses_unknown_buckets() -> None:
+    values = np.arange(10, dtype=float)
+    assert _gather(values, np.array([3, 4]), np.array([4, 4])).tolist() == [3.0, 4.0]
+    with pytest.raises(LeakageError):
+        _gather(values, np.array([5]), np.array([4]))
+
+
+def test_load_target_is_the_bucket_mean(ramp_store: Store) -> None:
+    targets = pd.DatetimeIndex(["2020-02-11 00:00", "2020-02-11 01:00"], tz="UTC")
+    y = load_target(ramp_store, targets, "1h")
+    assert y.tolist() == [_idx(targets[0]) + 0.5, _idx(targets[1]) + 0.5]
+    y30 = load_target(ramp_store, targets, "30min")
+    assert y30.tolist() == [_idx(targets[0]), _idx(targets[1])]

@@ -1,0 +1,174 @@
+"""Temperature features: causal smoothing, degree days, daily fallback and source selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edip_pipeline.config import FeatureParams
+from edip_pipeline.features.weather import (
+    causal_exp_smooth,
+    choose_weather,
+    cooling_degrees,
+    daily_to_hourly,
+    ewm_kernel_length,
+    ewm_name,
+    heating_degrees,
+    temperature_feature_names,
+    weather_features,
+)
+from edip_pipeline.sources.base import canonical
+from edip_pipeline.store import Store
+
+PARAMS = FeatureParams(temperature_smoothing_alphas=[0.05, 0.01])
+
+
+def test_names() -> None:
+    assert ewm_name(0.05) == "temperature_ewm_0p05"
+    assert temperature_feature_names(PARAMS) == [
+        "temperature_c",
+        "temperature_ewm_0p05",
+        "temperature_ewm_0p01",
+        "heating_degrees",
+        "cooling_degrees",
+    ]
+
+
+def test_degree_days() -> None:
+    t = np.array([10.0, 15.0, 20.0, 25.0, np.nan])
+    np.testing.assert_array_equal(heating_degrees(t, 15.0), [5.0, 0.0, 0.0, 0.0, np.nan])
+    np.testing.assert_array_equal(cooling_degrees(t, 20.0), [0.0, 0.0, 0.0, 5.0, np.nan])
+
+
+def test_smoothing_of_a_step() -> None:
+    alpha = 0.05
+    n = ewm_kernel_length(alpha)
+    x = np.r_[np.zeros(n + 10), np.ones(50)]
+    s = causal_exp_smooth(x, alpha)
+    j = np.arange(50)
+    expected = (1 - (1 - alpha) ** (j + 1)) / (1 - (1 - alpha) ** n)
+    np.testing.assert_allclose(s[n + 10 :], expected, rtol=1e-12)
+    assert np.all(s[n : n + 10] == 0.0)
+    # not enough history: NaN rather than a value biased by the start
+    assert np.isnan(s[0])
+    assert not np.isnan(s[n])
+
+
+def test_smoothing_is_causal_and_matches_a_recursive_ewm() -> None:
+    rng = np.random.default_rng(0)
+    x = 10 + np.cumsum(rng.normal(0, 0.3, 3000))
+    s = causal_exp_smooth(x, 0.01)
+    y = x.copy()
+    y[2000:] += 100.0  # change the future
+    s2 = causal_exp_smooth(y, 0.01)
+    np.testing.assert_array_equal(s[:2000], s2[:2000])
+    assert s2[2000] != s[2000]
+    ref = pd.Series(x).ewm(alpha=0.01, adjust=False).mean().to_numpy()
+    np.testing.assert_allclose(s[1500:], ref[1500:], atol=0.05)
+
+
+def test_smoothing_skips_holes() -> None:
+    x = np.full(400, 5.0)
+    x[200:210] = np.nan
+    s = causal_exp_smooth(x, 0.05)
+    assert np.allclose(s[135:], 5.0)
+
+
+def test_daily_to_hourly_interpolates_and_adds_a_diurnal_cycle() -> None:
+    days = pd.date_range("2020-01-01", "2020-01-05", freq="D").tz_localize("Europe/Paris")
+    daily = pd.DataFrame(
+        {"tmin_c": [0.0] * 5, "tmax_c": [10.0] * 5, "tmean_c": [5.0] * 5},
+        index=days.tz_convert("UTC"),
+    )
+    grid = pd.date_range("2020-01-02", "2020-01-04", freq="1h", tz="UTC", inclusive="left")
+    hourly = pd.Series(daily_to_hourly(daily, grid), index=grid)
+    local = hourly.tz_convert("Europe/Paris")
+    assert local.idxmax().hour == 15
+    assert local.idxmin().hour == 3
+    assert hourly.max() == pytest.approx(10.0)
+    assert hourly.min() == pytest.approx(0.0)
+    assert hourly.mean() == pytest.approx(5.0)
+    # tmean only: a linear ramp between local noons
+    ramp = daily[["tmean_c"]].assign(tmean_c=[0.0, 24.0, 48.0, 72.0, 96.0])
+    h = pd.Series(daily_to_hourly(ramp, grid), index=grid)
+    noon = pd.Timestamp("2020-01-02 11:00", tz="UTC")  # 12:00 CET
+    assert h[noon] == pytest.approx(24.0)
+    assert h[noon + pd.Timedelta(hours=6)] == pytest.approx(30.0)
+    far = pd.date_range("2020-02-01", periods=3, freq="1h", tz="UTC")
+    assert np.isnan(daily_to_hourly(ramp, far)).all()
+
+
+def _hourly(
+    store: Store,
+    dataset: str,
+    values: np.ndarray,
+    variable: str = "temperature_2m_c",
+    start: str = "2020-01-01",
+) -> pd.DatetimeIndex:
+    stamps = pd.date_range(start, periods=len(values), freq="1h", tz="UTC")
+    store.write(
+        dataset, canonical(stamps, values, variable=variable, area="FR", vintage=2, source="test")
+    )
+    return stamps
+
+
+def test_choose_weather_modes(store: Store) -> None:
+    n = 24 * 60
+    _hourly(store, "weather_observed", np.full(n, 5.0))
+    _hourly(store, "weather_observed", np.full(n, 50.0), variable="cloud_cover_pct")
+    # the forecast archive only covers the first 40 days
+    _hourly(store, "weather_historical_forecast", np.full(24 * 40, 7.0))
+    early = pd.date_range("2020-01-20", periods=24, freq="1h", tz="UTC")
+    late = pd.date_range("2020-02-20", periods=24, freq="1h", tz="UTC")
+    assert choose_weather(store, early, PARAMS, "auto").source == "forecast"
+    auto_late = choose_weather(store, late, PARAMS, "auto")
+    assert auto_late.source == "observed-as-forecast"
+    assert choose_weather(store, early, PARAMS, "observed").source == "observed-as-forecast"
+    assert choose_weather(store, early, PARAMS, "none").source == "none"
+    forced = choose_weather(store, late, PARAMS, "forecast")
+    assert forced.source == "none"  # forecast archive does not reach February 20
+    feats = weather_features(auto_late, late, PARAMS)
+    assert (feats["temperature_c"] == 5.0).all()
+    assert (feats["cloud_cover_pct"] == 50.0).all()
+    assert feats["wind_speed_10m_kmh"].isna().all()
+    assert feats["heating_degrees"].tolist() == [10.0] * 24
+    assert feats["temperature_ewm_0p01"].tolist() == pytest.approx([5.0] * 24)
+    with pytest.raises(ValueError, match="weather mode"):
+        choose_weather(store, early, PARAMS, "psychic")  # type: ignore[arg-type]
+
+
+def test_daily_fallback(store: Store) -> None:
+    days = pd.date_range("2020-01-01", "2020-03-01", freq="D").tz_localize("Europe/Paris")
+    store.write(
+        "temperature_daily",
+        canonical(
+            days.tz_convert("UTC"),
+            np.full(len(days), 8.0),
+            variable="tmean_c",
+            area="FR",
+            vintage=2,
+            source="test",
+        ),
+    )
+    targets = pd.date_range("2020-02-10", periods=48, freq="30min", tz="UTC")
+    choice = choose_weather(store, targets, PARAMS, "auto")
+    assert choice.source == "observed-as-forecast"
+    assert choice.description.startswith("daily")
+    feats = weather_features(choice, targets, PARAMS)
+    assert feats["temperature_c"].tolist() == pytest.approx([8.0] * 48)
+    assert feats["cloud_cover_pct"].isna().all()
+
+
+def test_interpolation_on_a_thirty_minute_grid(store: Store) -> None:
+    values = np.arange(24 * 60, dtype=float) % 24  # 0..23 each day
+    _hourly(store, "weather_historical_forecast", values)
+    targets = pd.date_range("2020-02-10 10:00", periods=4, freq="30min", tz="UTC")
+    choice = choose_weather(store, targets, PARAMS, "forecast")
+    feats = weather_features(choice, targets, PARAMS)
+    assert feats["temperature_c"].tolist() == [10.0, 10.5, 11.0, 11.5]
+    # smoothed values only use hours at or before the target
+    ewm = feats["temperature_ewm_0p05"].to_numpy()
+    assert ewm[0] == ewm[1]
+    assert ewm[2] == ewm[3]
+    assert ewm[2] != ewm[0]

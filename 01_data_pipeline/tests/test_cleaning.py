@@ -18,8 +18,14 @@ def test_spring_forward_phantoms_become_nat() -> None:
 
 
 def test_fall_back_repeated_hour_in_order() -> None:
-    stamps = ["2020-10-25 01:30", "2020-10-25 02:00", "2020-10-25 02:30", "2020-10-25 02:00",
-              "2020-10-25 02:30", "2020-10-25 03:00"]
+    stamps = [
+        "2020-10-25 01:30",
+        "2020-10-25 02:00",
+        "2020-10-25 02:30",
+        "2020-10-25 02:00",
+        "2020-10-25 02:30",
+        "2020-10-25 03:00",
+    ]
     utc = paris_wallclock_to_utc(pd.Series(pd.to_datetime(stamps)))
     expected = pd.date_range("2020-10-24 23:30", periods=6, freq="30min", tz="UTC")
     assert list(utc) == list(expected)

@@ -10,7 +10,8 @@ from edip_pipeline.sources.sample import sample_frame
 def test_sample_covers_2019_2020_in_utc_on_half_hours() -> None:
     frame = sample_frame()
     cons = frame[frame["variable"] == "consumption_mw"].set_index("timestamp")["value"]
-    assert cons.index.is_unique and cons.index.is_monotonic_increasing
+    assert cons.index.is_unique
+    assert cons.index.is_monotonic_increasing
     assert cons.index.min() == pd.Timestamp("2018-12-31 23:00", tz="UTC")
     assert cons.index.max() == pd.Timestamp("2020-12-31 22:30", tz="UTC")
     assert set(cons.index.minute) == {0, 30}

@@ -14,8 +14,15 @@ from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import Store, StoreError
 
 
-def _series(start: str, n: int, value: float | np.ndarray, vintage: Vintage, source: str = "t",
-            step: str = "30min", variable: str = "consumption_mw") -> pd.DataFrame:
+def _series(
+    start: str,
+    n: int,
+    value: float | np.ndarray,
+    vintage: Vintage,
+    source: str = "t",
+    step: str = "30min",
+    variable: str = "consumption_mw",
+) -> pd.DataFrame:
     ts = pd.date_range(start, periods=n, freq=step, tz="UTC")
     values = np.broadcast_to(np.asarray(value, dtype=float), n)
     return canonical(ts, values, variable=variable, area="FR", vintage=int(vintage), source=source)
@@ -24,7 +31,9 @@ def _series(start: str, n: int, value: float | np.ndarray, vintage: Vintage, sou
 def test_write_read_roundtrip_and_manifest(store: Store) -> None:
     frame = _series("2020-01-01", 48, np.arange(48) + 50_000.0, Vintage.REALTIME)
     res = store.write("load_national", frame)
-    assert res.changed and res.version == 1 and res.rows_total == 48
+    assert res.changed
+    assert res.version == 1
+    assert res.rows_total == 48
     back = store.read("load_national")
     validate(back)
     np.testing.assert_allclose(back["value"], np.arange(48) + 50_000.0)
@@ -62,8 +71,9 @@ def test_gaps_short_interpolated_long_missing(store: Store) -> None:
     keep = np.ones(48, bool)
     keep[5:7] = False  # 1 h gap -> interpolated (policy 2 h)
     keep[20:30] = False  # 5 h gap -> missing
-    frame = canonical(ts[keep], values[keep], variable="consumption_mw", area="FR",
-                      vintage=1, source="t")
+    frame = canonical(
+        ts[keep], values[keep], variable="consumption_mw", area="FR", vintage=1, source="t"
+    )
     store.write("load_national", frame)
     back = store.read("load_national").set_index("timestamp")
     assert len(back) == 48
@@ -71,10 +81,20 @@ def test_gaps_short_interpolated_long_missing(store: Store) -> None:
     assert (interp["flags"] & int(Flag.INTERPOLATED)).astype(bool).all()
     np.testing.assert_allclose(interp["value"], values[5:7])
     miss = back.iloc[20:30]
-    assert miss["value"].isna().all() and (miss["flags"] & int(Flag.MISSING)).astype(bool).all()
+    assert miss["value"].isna().all()
+    assert (miss["flags"] & int(Flag.MISSING)).astype(bool).all()
     # real data arriving later replaces interpolated and missing rows
-    store.write("load_national", canonical(ts[~keep], values[~keep] + 1, variable="consumption_mw",
-                                           area="FR", vintage=1, source="late"))
+    store.write(
+        "load_national",
+        canonical(
+            ts[~keep],
+            values[~keep] + 1,
+            variable="consumption_mw",
+            area="FR",
+            vintage=1,
+            source="late",
+        ),
+    )
     back = store.read("load_national")
     assert back["flags"].eq(0).all()
     assert back["value"].notna().all()
@@ -89,9 +109,11 @@ def test_flat_line_and_outlier_flags(store: Store) -> None:
     store.write("load_national", _series("2020-01-01", n, values, Vintage.REALTIME))
     back = store.read("load_national")
     flat = (back["flags"] & int(Flag.FLAT_LINE)) != 0
-    assert flat.iloc[100:115].all() and flat.sum() == 15
+    assert flat.iloc[100:115].all()
+    assert flat.sum() == 15
     out = (back["flags"] & int(Flag.OUTLIER)) != 0
-    assert out.iloc[200] and out.sum() <= 3
+    assert out.iloc[200]
+    assert out.sum() <= 3
 
 
 def test_schema_violation_refused_before_anything_is_written(store: Store) -> None:
@@ -118,19 +140,22 @@ def test_partitions_by_year_and_range_reads(store: Store) -> None:
     store.write("load_national", _series("2019-12-31 22:00", 8, 1.0, Vintage.REALTIME))
     assert store.partitions("load_national") == [2019, 2020]
     got = store.read("load_national", "2020-01-01", "2020-01-01 01:00")
-    assert got["timestamp"].tolist() == list(pd.date_range("2020-01-01", periods=2, freq="30min",
-                                                           tz="UTC"))
+    assert got["timestamp"].tolist() == list(
+        pd.date_range("2020-01-01", periods=2, freq="30min", tz="UTC")
+    )
 
 
 def test_daily_dataset_follows_paris_days(store: Store) -> None:
     days = pd.date_range("2020-03-27", "2020-03-31", freq="D", tz="Europe/Paris").tz_convert("UTC")
-    frame = canonical(days.delete(2), [1.0, 2.0, 4.0, 5.0], variable="tmean_c", area="FR",
-                      vintage=3, source="t")
+    frame = canonical(
+        days.delete(2), [1.0, 2.0, 4.0, 5.0], variable="tmean_c", area="FR", vintage=3, source="t"
+    )
     store.write("temperature_daily", frame)
     back = store.read("temperature_daily")
     assert back["timestamp"].tolist() == list(days)  # 23-h day around the clock change kept
     # a missing day is longer than the 2 h interpolation policy: kept as MISSING
-    assert back["value"].tolist()[:2] == [1.0, 2.0] and np.isnan(back["value"].iloc[2])
+    assert back["value"].tolist()[:2] == [1.0, 2.0]
+    assert np.isnan(back["value"].iloc[2])
     assert back["flags"].iloc[2] & int(Flag.MISSING)
 
 

@@ -97,7 +97,7 @@ def regularise_series(
     flags = np.zeros(len(s), dtype=np.int8)
 
     missing = values.isna().to_numpy()
-    step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)  # type: ignore[union-attr]
+    step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)
     max_fill = int(pd.Timedelta(policy.max_interpolate) / step_td) if interpolate else 0
     long_gap = _flag_runs(missing, max_fill + 1)
     short_gap = missing & ~long_gap

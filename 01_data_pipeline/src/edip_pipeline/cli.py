@@ -10,12 +10,15 @@ import logging
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from edip_pipeline.ingest import IngestReport
 
 app = typer.Typer(
     name="edip",
@@ -98,7 +101,7 @@ def ingest(
     _finish(reports)
 
 
-def _finish(reports: list) -> None:  # type: ignore[type-arg]
+def _finish(reports: list[IngestReport]) -> None:
     for r in reports:
         console.print(f"[{'green' if r.ok else 'red'}]{r.summary()}[/]", soft_wrap=True)
     if any(not r.ok for r in reports):
@@ -148,13 +151,39 @@ def data_status() -> None:
         console.print("[yellow]the store is empty: run `edip ingest --source sample`[/]")
         raise typer.Exit(code=0)
     table = Table(title=f"EDIP store — {rows[0]['data_dir']}")
-    for col in ("dataset", "version", "rows", "start", "end", "step", "gaps", "missing",
-                "interpolated", "last ingest", "sources"):
+    for col in (
+        "dataset",
+        "version",
+        "rows",
+        "start",
+        "end",
+        "step",
+        "gaps",
+        "missing",
+        "interpolated",
+        "last ingest",
+        "sources",
+    ):
         table.add_column(col)
     for r in rows:
-        table.add_row(*[str(r[k]) for k in ("dataset", "version", "rows", "start", "end", "step",
-                                             "gaps", "missing", "interpolated", "last_ingest",
-                                             "sources")])
+        table.add_row(
+            *[
+                str(r[k])
+                for k in (
+                    "dataset",
+                    "version",
+                    "rows",
+                    "start",
+                    "end",
+                    "step",
+                    "gaps",
+                    "missing",
+                    "interpolated",
+                    "last_ingest",
+                    "sources",
+                )
+            ]
+        )
     Console().print(table)
 
 

@@ -102,7 +102,8 @@ class GapPolicy(BaseModel):
         "6h", description="A constant run at least this long is flagged as a flat line."
     )
     outlier_z: float = Field(
-        6.0, description="Robust z-score (vs a centred daily-median) above which a value is flagged."
+        6.0,
+        description="Robust z-score (vs a centred daily-median) above which a value is flagged.",
     )
 
 
@@ -125,7 +126,9 @@ class IngestParams(BaseModel):
     sources: list[str] = Field(
         default_factory=lambda: ["sample"], description="Sources the DVC ingest stage runs."
     )
-    start: str | None = Field(None, description="Start of the DVC ingest stage (None = incremental).")
+    start: str | None = Field(
+        None, description="Start of the DVC ingest stage (None = incremental)."
+    )
     end: str | None = Field(None, description="End of the DVC ingest stage (None = now).")
 
 

@@ -41,7 +41,7 @@ class SourceError(RuntimeError):
         self.reason = reason
 
 
-class _Retryable(Exception):
+class _RetryableError(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
@@ -110,7 +110,7 @@ class HttpClient:
         exp = min(s.http_backoff_max_s, s.http_backoff_initial_s * 2 ** (state.attempt_number - 1))
         wait = random.uniform(0, exp)  # "full jitter": spreads clients that failed together
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        if isinstance(exc, _RetryableError) and exc.retry_after is not None:
             wait = max(wait, min(exc.retry_after, s.http_backoff_max_s * 5))
         return wait
 
@@ -132,9 +132,9 @@ class HttpClient:
                 r = self._client.request(method, url, params=params, data=data, headers=headers)
                 content = r.content  # read fully: a truncated body raises here
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                raise _Retryable(f"network error: {exc!r}") from exc
+                raise _RetryableError(f"network error: {exc!r}") from exc
             if r.status_code in RETRY_STATUS:
-                raise _Retryable(
+                raise _RetryableError(
                     f"HTTP {r.status_code}: {r.text[:200]!r}",
                     parse_retry_after(r.headers.get("Retry-After")),
                 )
@@ -145,7 +145,7 @@ class HttpClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.http_max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            retry=retry_if_exception(lambda e: isinstance(e, _RetryableError)),
             sleep=self._sleep,
             before_sleep=lambda st: log.warning(
                 "%s: attempt %d failed (%s), retrying",
@@ -157,17 +157,31 @@ class HttpClient:
         )
         try:
             return retrying(once)
-        except _Retryable as exc:
+        except _RetryableError as exc:
             raise SourceError(
-                dataset, full_url, f"gave up after {self.settings.http_max_attempts} attempts: {exc}"
+                dataset,
+                full_url,
+                f"gave up after {self.settings.http_max_attempts} attempts: {exc}",
             ) from exc
 
-    def get(self, url: str, *, dataset: str, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None) -> Response:
+    def get(
+        self,
+        url: str,
+        *,
+        dataset: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         return self.request("GET", url, dataset=dataset, params=params, headers=headers)
 
-    def get_json(self, url: str, *, dataset: str, params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> Any:
+    def get_json(
+        self,
+        url: str,
+        *,
+        dataset: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """GET and decode JSON; malformed or truncated JSON is a :class:`SourceError`."""
         resp = self.get(url, dataset=dataset, params=params, headers=headers)
         return decode_json(resp, dataset)
@@ -180,5 +194,7 @@ def decode_json(resp: Response, dataset: str) -> Any:
         return json.loads(resp.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(
-            dataset, resp.url, f"malformed or truncated JSON ({exc}); body starts {resp.text[:120]!r}"
+            dataset,
+            resp.url,
+            f"malformed or truncated JSON ({exc}); body starts {resp.text[:120]!r}",
         ) from exc

@@ -22,7 +22,11 @@ from edip_pipeline.store import Store, WriteResult
 log = logging.getLogger(__name__)
 
 #: (source, dataset) pairs that publish ahead of time: their default end is the day after tomorrow
-FORWARD_LOOKING = {("odre", "eco2mix-national-tr"), ("openmeteo", "forecast"), ("rte", "short_term")}
+FORWARD_LOOKING = {
+    ("odre", "eco2mix-national-tr"),
+    ("openmeteo", "forecast"),
+    ("rte", "short_term"),
+}
 
 
 @dataclass
@@ -113,7 +117,10 @@ def ingest_dataset(
         period = Period.parse(start, stop)
     else:
         period = incremental_period(
-            store, source, dataset, store.params,
+            store,
+            source,
+            dataset,
+            store.params,
             Period.parse("1970-01-01", end).end if end is not None else None,
         )
     report = IngestReport(source_name, dataset, period.start.isoformat(), period.end.isoformat())
@@ -143,7 +150,9 @@ def ingest_file(
         return report
     try:
         batches = parse_file(dataset, path)
-        store.save_raw(source_name, dataset, path.read_bytes(), ext="".join(path.suffixes)[1:] or "bin")
+        store.save_raw(
+            source_name, dataset, path.read_bytes(), ext="".join(path.suffixes)[1:] or "bin"
+        )
         report.writes = write_batches(store, batches)
     except (SourceError, SchemaError, ValueError) as exc:
         report.error = f"{path}: {exc}"
@@ -153,7 +162,9 @@ def ingest_file(
     return report
 
 
-def datasets_for(source_name: str, dataset: str | None, settings: Settings | None = None) -> list[str]:
+def datasets_for(
+    source_name: str, dataset: str | None, settings: Settings | None = None
+) -> list[str]:
     """The source's default datasets, or the one asked for (checked)."""
     source = get_source(source_name, settings)
     if dataset is None:

@@ -77,10 +77,12 @@ def coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     ts = pd.to_datetime(frame["timestamp"].to_numpy() if len(frame) else [], utc=False)
     ts = pd.DatetimeIndex(ts)
     if len(ts) and ts.tz is None:
-        raise ValueError("canonical timestamps must be time-zone aware (convert to UTC in the parser)")
-    out["timestamp"] = (ts.tz_convert("UTC") if ts.tz is not None else ts.tz_localize("UTC")).astype(
-        "datetime64[ns, UTC]"
-    )
+        raise ValueError(
+            "canonical timestamps must be time-zone aware (convert to UTC in the parser)"
+        )
+    out["timestamp"] = (
+        ts.tz_convert("UTC") if ts.tz is not None else ts.tz_localize("UTC")
+    ).astype("datetime64[ns, UTC]")
     out["area"] = frame["area"].astype(str).to_numpy()
     out["variable"] = frame["variable"].astype(str).to_numpy()
     out["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64").to_numpy()

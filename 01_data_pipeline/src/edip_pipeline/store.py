@@ -61,7 +61,9 @@ DATASETS: dict[str, DatasetSpec] = {
             "National consumption (MW) and RTE's D-1 / D forecasts; éCO2mix TR, cons-def, "
             "consommation-quotidienne-brute, RTE API and the bundled sample.",
         ),
-        DatasetSpec("load_regional", "30min", "Regional consumption (MW), area = INSEE region code."),
+        DatasetSpec(
+            "load_regional", "30min", "Regional consumption (MW), area = INSEE region code."
+        ),
         DatasetSpec(
             "load_enedis",
             "30min",
@@ -69,7 +71,9 @@ DATASETS: dict[str, DatasetSpec] = {
             interpolate=False,
         ),
         DatasetSpec(
-            "weather_observed", "1h", "Open-Meteo archive weather per city and population-weighted FR."
+            "weather_observed",
+            "1h",
+            "Open-Meteo archive weather per city and population-weighted FR.",
         ),
         DatasetSpec("weather_forecast", "1h", "Open-Meteo forecast (next 48 h), latest run wins."),
         DatasetSpec(
@@ -190,7 +194,11 @@ class Store:
         folder = self.interim_dir / dataset
         if not folder.is_dir():
             return []
-        years = [int(p.name.split("=", 1)[1]) for p in folder.glob("year=*") if (p / "part.parquet").is_file()]
+        years = [
+            int(p.name.split("=", 1)[1])
+            for p in folder.glob("year=*")
+            if (p / "part.parquet").is_file()
+        ]
         return sorted(years)
 
     def _read_partition(self, dataset: str, year: int) -> pd.DataFrame:
@@ -207,8 +215,14 @@ class Store:
         if incoming.empty:
             log.info("%s: nothing to write", dataset)
             entry = self.manifest().get("datasets", {}).get(dataset, {})
-            return WriteResult(dataset, 0, entry.get("rows", 0), entry.get("version", 0),
-                               entry.get("content_hash", frame_hash(empty_frame())), False)
+            return WriteResult(
+                dataset,
+                0,
+                entry.get("rows", 0),
+                entry.get("version", 0),
+                entry.get("content_hash", frame_hash(empty_frame())),
+                False,
+            )
         # refuse a malformed batch before touching anything stored
         validate(resolve_duplicates(incoming))
         years = sorted(incoming["timestamp"].dt.year.unique().tolist())
@@ -230,7 +244,13 @@ class Store:
                     changed = True
             entry = self._refresh_manifest(dataset, touched=changed)
         return WriteResult(
-            dataset, len(incoming), entry["rows"], entry["version"], entry["content_hash"], changed, years
+            dataset,
+            len(incoming),
+            entry["rows"],
+            entry["version"],
+            entry["content_hash"],
+            changed,
+            years,
         )
 
     def read(
@@ -248,7 +268,8 @@ class Store:
         t0 = _utc(start) if start is not None else None
         t1 = _utc(end) if end is not None else None
         years = [
-            y for y in self.partitions(dataset)
+            y
+            for y in self.partitions(dataset)
             if (t0 is None or y >= t0.year) and (t1 is None or y <= t1.year)
         ]
         if not years:

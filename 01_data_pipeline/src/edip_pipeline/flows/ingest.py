@@ -30,7 +30,9 @@ def resolve_sources(source: str, dataset: str | None = None) -> list[tuple[str, 
     return [(source, d) for d in datasets_for(source, dataset, settings)]
 
 
-@task(retries=1, retry_delay_seconds=10, cache_policy=NONE, task_run_name="ingest-{source}-{dataset}")
+@task(
+    retries=1, retry_delay_seconds=10, cache_policy=NONE, task_run_name="ingest-{source}-{dataset}"
+)
 def ingest_task(source: str, dataset: str, start: str | None, end: str | None) -> IngestReport:
     """One (source, dataset): fetch, keep raw, clean, write. Errors come back in the report."""
     return ingest_dataset(source, dataset, start=start, end=end)
@@ -53,4 +55,4 @@ def ingest_flow(
 
 if __name__ == "__main__":
     for r in ingest_flow():
-        print(r.summary())  # noqa: T201 - script entry point
+        print(r.summary())

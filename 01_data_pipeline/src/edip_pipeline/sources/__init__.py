@@ -34,8 +34,8 @@ def get_source(
         raise ValueError(f"unknown source {name!r}; choose from {sorted(SOURCES)}") from None
     cls = getattr(import_module(module_name), cls_name)
     if name == "sample":
-        return cls()  # type: ignore[no-any-return]
-    return cls(settings=settings, client=client)  # type: ignore[no-any-return]
+        return cls()
+    return cls(settings=settings, client=client)
 
 
 __all__ = ["SOURCES", "Batch", "Period", "Source", "get_source", "lenient_float"]

@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from edip_pipeline.cleaning import paris_wallclock_to_utc
@@ -39,7 +40,7 @@ def sample_frame() -> pd.DataFrame:
     with resources.as_file(resources.files("edip_pipeline.data") / SAMPLE_FILE) as path:
         raw = pd.read_parquet(path)
     utc = paris_wallclock_to_utc(raw["time_paris"])
-    keep = ~utc.isna()
+    keep = np.asarray(utc.notna())
     log.debug("sample: dropped %d phantom spring-forward rows", int((~keep).sum()))
     parts = [
         canonical(

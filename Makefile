@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy $(SRC_DIRS) bench
+	$(BIN)/mypy $(SRC_DIRS) bench scripts
 
 pytest: setup
 	$(BIN)/pytest

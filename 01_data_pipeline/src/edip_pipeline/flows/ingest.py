@@ -55,4 +55,4 @@ def ingest_flow(
 
 if __name__ == "__main__":
     for r in ingest_flow():
-        print(r.summary())
+        log.info("%s", r.summary())

@@ -54,5 +54,6 @@ def ingest_flow(
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
     for r in ingest_flow():
         log.info("%s", r.summary())

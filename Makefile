@@ -11,6 +11,8 @@ CONSTRAINTS := requirements/constraints.txt
 PACKAGES := 01_data_pipeline
 SRC_DIRS := $(foreach p,$(PACKAGES),$(p)/src)
 export PYTHONUNBUFFERED := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
 
 .PHONY: setup test lint typecheck pytest demo lock bench dvc-repro clean help
 

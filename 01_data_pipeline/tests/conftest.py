@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
+from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +41,16 @@ def shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"development-only data {path} is absent (see ../shared/data/README.md)")
     return path
+
+
+def sample_load_rows() -> pd.DataFrame:
+    """Canonical ``consumption_mw`` rows of the bundled éCO2mix sample (a fresh copy)."""
+    frame = sample_frame()
+    return frame[frame["variable"] == "consumption_mw"].reset_index(drop=True)
+
+
+@pytest.fixture
+def sample_store(store: Store) -> Store:
+    """A store holding the bundled sample's national consumption."""
+    store.write("load_national", sample_load_rows())
+    return store

@@ -9,35 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edip_pipeline.cleaning import paris_wallclock_to_utc
 from edip_pipeline.eda import TITLES, build_eda_report, holiday_effect, thermosensitivity
 from edip_pipeline.features.holidays import holiday_table
 from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import Store
-
-SAMPLE = (
-    Path(__file__).resolve().parents[1]
-    / "src/edip_pipeline/data/eco2mix_national_2019_2020.parquet"
-)
-
-
-@pytest.fixture
-def sample_store(store: Store) -> Store:
-    raw = pd.read_parquet(SAMPLE)
-    ts = paris_wallclock_to_utc(raw["time_paris"])
-    ok = ~ts.isna()
-    store.write(
-        "load_national",
-        canonical(
-            ts[ok],
-            raw["consommation_mw"].to_numpy()[ok],
-            variable="consumption_mw",
-            area="FR",
-            vintage=3,
-            source="sample",
-        ),
-    )
-    return store
 
 
 def _write_temperature(store: Store) -> None:

@@ -33,6 +33,19 @@ app.add_typer(flows_app, name="flows")
 console = Console(stderr=True)
 log = logging.getLogger("edip")
 
+STATUS_COLUMNS = (
+    "dataset",
+    "version",
+    "rows",
+    "start",
+    "end",
+    "step",
+    "gaps",
+    "missing",
+    "interpolated",
+    "last_ingest",
+    "sources",
+)
 SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "all"]
 
 
@@ -151,40 +164,11 @@ def data_status() -> None:
         console.print("[yellow]the store is empty: run `edip ingest --source sample`[/]")
         raise typer.Exit(code=0)
     table = Table(title=f"EDIP store — {rows[0]['data_dir']}")
-    for col in (
-        "dataset",
-        "version",
-        "rows",
-        "start",
-        "end",
-        "step",
-        "gaps",
-        "missing",
-        "interpolated",
-        "last ingest",
-        "sources",
-    ):
-        table.add_column(col)
+    for key in STATUS_COLUMNS:
+        table.add_column(key.replace("_", " "))
     for r in rows:
-        table.add_row(
-            *[
-                str(r[k])
-                for k in (
-                    "dataset",
-                    "version",
-                    "rows",
-                    "start",
-                    "end",
-                    "step",
-                    "gaps",
-                    "missing",
-                    "interpolated",
-                    "last_ingest",
-                    "sources",
-                )
-            ]
-        )
-    Console().print(table)
+        table.add_row(*[str(r[k]) for k in STATUS_COLUMNS])
+    Console(width=max(Console().width, 200)).print(table)
 
 
 @app.command()

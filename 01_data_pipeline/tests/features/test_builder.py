@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from edip_pipeline.cleaning import paris_wallclock_to_utc
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.features import (
     GROUPS,
@@ -29,30 +26,13 @@ from edip_pipeline.features import (
 from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import Store
 
-SAMPLE = (
-    Path(__file__).resolve().parents[2]
-    / "src/edip_pipeline/data/eco2mix_national_2019_2020.parquet"
-)
+from ..conftest import sample_load_rows
+
 PARAMS = FeatureParams()
 
 
-@lru_cache(maxsize=1)
-def _sample_rows() -> pd.DataFrame:
-    raw = pd.read_parquet(SAMPLE)
-    ts = paris_wallclock_to_utc(raw["time_paris"])
-    ok = ~ts.isna()
-    return canonical(
-        ts[ok],
-        raw["consommation_mw"].to_numpy()[ok],
-        variable="consumption_mw",
-        area="FR",
-        vintage=3,
-        source="sample",
-    )
-
-
 def write_sample(store: Store) -> None:
-    store.write("load_national", _sample_rows().copy())
+    store.write("load_national", sample_load_rows())
 
 
 def write_weather(

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edip_pipeline.cleaning import paris_wallclock_to_utc
 from edip_pipeline.config import FeatureParams, Settings, load_params
 from edip_pipeline.features import (
     LeakageError,
@@ -32,8 +31,9 @@ from edip_pipeline.features import load as load_mod
 from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import DATASETS, Store
 
+from ..conftest import sample_load_rows
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SAMPLE = REPO_ROOT / "01_data_pipeline/src/edip_pipeline/data/eco2mix_national_2019_2020.parquet"
 HH = pd.Timedelta("30min")
 #: cut instants = day-ahead origins (12:00 Paris), incl. the eves of both 2019/2020 clock changes
 CUTS = [
@@ -51,17 +51,7 @@ def _params(step: str) -> FeatureParams:
 
 @lru_cache(maxsize=1)
 def _clean_rows() -> dict[str, pd.DataFrame]:
-    raw = pd.read_parquet(SAMPLE)
-    ts = paris_wallclock_to_utc(raw["time_paris"])
-    ok = ~ts.isna()
-    load = canonical(
-        ts[ok],
-        raw["consommation_mw"].to_numpy()[ok],
-        variable="consumption_mw",
-        area="FR",
-        vintage=3,
-        source="sample",
-    )
+    load = sample_load_rows()
     g = pd.date_range("2018-12-01", "2021-01-03", freq="1h", tz="UTC", inclusive="left")
     doy = np.asarray(g.day_of_year, dtype=float)
     hour = np.asarray(g.hour, dtype=float)

@@ -402,5 +402,6 @@ def build_eda_report(
     for sec in sections:
         md.append(f"## {sec.title}\n\n{sec.text}\n")
     atomic_write_text(out_dir / "eda.md", "\n".join(md))
-    log.info("EDA report %s (%s; thermosensitivity %.2f GW/°C)", path, period, slope)
+    thermo = "no weather stored" if slope != slope else f"{slope:.2f} GW/°C"  # NaN check
+    log.info("EDA report %s (%s; thermosensitivity: %s)", path, period, thermo)
     return path

@@ -174,3 +174,26 @@ def test_raw_layer_is_immutable_and_deduplicated(store: Store) -> None:
     assert p1 == p2 != p3
     assert p1.read_bytes() == b'{"a": 1}'
     assert p1.parent == store.root / "raw" / "odre" / "eco2mix-national-tr"
+
+
+def test_interrupted_write_marks_manifest_stale_and_it_is_rebuilt(store: Store) -> None:
+    store.write("load_national", _series("2020-01-01", 4, 1.0, Vintage.REALTIME))
+    # simulate a kill after a partition was replaced but before the manifest was rewritten
+    part = store.root / "interim/load_national/year=2020/part.parquet"
+    frame = pd.read_parquet(part)
+    frame["value"] = 2.0
+    frame.to_parquet(part, index=False)
+    (store.root / ".manifest-stale").touch()
+    entry = store.manifest()["datasets"]["load_national"]
+    assert entry["version"] == 2  # content changed: new version, hash of what is on disk
+    assert not (store.root / ".manifest-stale").exists()
+
+
+def test_flags_follow_rows_not_index_labels(store: Store) -> None:
+    frame = _series("2020-01-01", 4, np.arange(4.0), Vintage.REALTIME)
+    frame["flags"] = np.array([0, 0, 0, int(Flag.OUTLIER)], dtype="int8")
+    shuffled = frame.iloc[::-1]  # index labels no longer match positions
+    from edip_pipeline.schema import coerce_canonical
+
+    out = coerce_canonical(shuffled)
+    assert out["flags"].tolist() == [int(Flag.OUTLIER), 0, 0, 0]

@@ -102,6 +102,8 @@ def ingest(
 
         if dataset is None:
             raise typer.BadParameter("--from-file needs --dataset <id>")
+        if source != "odre":
+            raise typer.BadParameter("--from-file imports ODRE portal exports: use --source odre")
         report = ingest_file(source, dataset, from_file)
         _finish([report])
         return

@@ -124,6 +124,9 @@ def ingest_dataset(
             Period.parse("1970-01-01", end).end if end is not None else None,
         )
     report = IngestReport(source_name, dataset, period.start.isoformat(), period.end.isoformat())
+    # the raw layer exists after every ingest, even one that keeps no response (the bundled
+    # sample): the DVC ingest stage declares data/raw as an output
+    store.raw_dir.mkdir(parents=True, exist_ok=True)
     try:
         batches = source.fetch(dataset, period, store)
         report.writes = write_batches(store, batches)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -88,8 +89,8 @@ def coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     out["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64").to_numpy()
     out["vintage"] = frame["vintage"].astype("int8").to_numpy()
     out["source"] = frame["source"].astype(str).to_numpy()
-    flags = frame["flags"] if "flags" in frame.columns else 0
-    out["flags"] = pd.Series(flags, index=out.index).astype("int8").to_numpy()
+    flags = frame["flags"].to_numpy() if "flags" in frame.columns else np.zeros(len(frame))
+    out["flags"] = np.asarray(flags).astype("int8")
     return out.astype({"area": "str", "variable": "str", "source": "str"})
 
 

@@ -228,6 +228,8 @@ class Store:
         years = sorted(incoming["timestamp"].dt.year.unique().tolist())
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
+            # marks the manifest stale until it is rewritten: a kill in between is seen next time
+            self._dirty_path.touch()
             changed = False
             for year in years:
                 old = self._read_partition(dataset, year)
@@ -243,6 +245,7 @@ class Store:
                     atomic_write_parquet(merged, self._partition_path(dataset, year))
                     changed = True
             entry = self._refresh_manifest(dataset, touched=changed)
+            self._dirty_path.unlink(missing_ok=True)
         return WriteResult(
             dataset,
             len(incoming),
@@ -326,7 +329,19 @@ class Store:
         return None
 
     # ------------------------------------------------------------------ manifest
+    @property
+    def _dirty_path(self) -> Path:
+        return self.root / ".manifest-stale"
+
     def manifest(self) -> dict[str, Any]:
+        """The manifest; rebuilt from the partitions if a write was interrupted before it."""
+        if self._dirty_path.exists():
+            with self._lock:
+                if self._dirty_path.exists():
+                    log.warning("last write was interrupted: rebuilding the manifest")
+                    manifest = self.rebuild_manifest()
+                    self._dirty_path.unlink(missing_ok=True)
+                    return manifest
         if not self.manifest_path.is_file():
             return {"datasets": {}}
         try:
@@ -341,7 +356,10 @@ class Store:
         for dataset in DATASETS:
             if self.partitions(dataset):
                 self._refresh_manifest(dataset, touched=False)
-        return self.manifest() if self.manifest_path.is_file() else {"datasets": {}}
+        if not self.manifest_path.is_file():
+            return {"datasets": {}}
+        data: dict[str, Any] = json.loads(self.manifest_path.read_text())
+        return data
 
     def _refresh_manifest(self, dataset: str, *, touched: bool) -> dict[str, Any]:
         manifest: dict[str, Any] = {"datasets": {}}

@@ -15,6 +15,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from tqdm import tqdm
 
+from edip_pipeline.flows import run_task
 from edip_pipeline.ingest import IngestReport, default_end, ingest_dataset
 from edip_pipeline.sources import Period
 from edip_pipeline.store import Store, atomic_write_text
@@ -62,7 +63,9 @@ def backfill_flow(
         key = f"{chunk.start.isoformat()}/{chunk.end.isoformat()}"
         if key in done:
             continue
-        report = backfill_chunk(source, dataset, chunk.start.isoformat(), chunk.end.isoformat())
+        report = run_task(
+            backfill_chunk, source, dataset, chunk.start.isoformat(), chunk.end.isoformat()
+        )
         reports.append(report)
         if not report.ok:
             log.error("backfill stopped at %s: %s (re-run to resume)", key, report.error)

@@ -15,6 +15,7 @@ from edip_pipeline.features import (
     rolling_pairs,
     write_feature_table,
 )
+from edip_pipeline.flows import run_task
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def build_features_flow(
 ) -> Path:
     """Build and store the feature table for target days ``start``..``end``."""
     start, end = default_range(Store(), start, end)
-    return build_table(start, end, protocol, weather)
+    return run_task(build_table, start, end, protocol, weather)
 
 
 if __name__ == "__main__":

@@ -33,14 +33,14 @@ def serve_all() -> None:
     realtime = ingest_flow.to_deployment(
         name="ingest-realtime-hourly",
         cron="5 * * * *",
-        parameters={"plan": REALTIME_PLAN},
+        parameters={"plan": REALTIME_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "realtime"],
         description="éCO2mix real time (with RTE D-1 / D forecasts) and the weather forecast.",
     )
     consolidated = ingest_flow.to_deployment(
         name="ingest-consolidated-daily",
         cron="30 6 * * *",
-        parameters={"plan": CONSOLIDATED_PLAN},
+        parameters={"plan": CONSOLIDATED_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "consolidated"],
         description="Consolidated/definitive éCO2mix, temperatures, weather archive, Enedis.",
     )

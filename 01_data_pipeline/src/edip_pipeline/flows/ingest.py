@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from edip_pipeline.config import get_settings
+from edip_pipeline.flows import run_task
 from edip_pipeline.ingest import IngestReport, datasets_for, ingest_dataset
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,20 @@ def ingest_flow(
     plan: list[tuple[str, str]] | None = None,
     start: str | None = None,
     end: str | None = None,
+    fail_on_error: bool = False,
 ) -> list[IngestReport]:
-    """Ingest each (source, dataset) of ``plan`` (default: the bundled sample)."""
+    """Ingest each (source, dataset) of ``plan`` (default: the bundled sample).
+
+    A failing dataset never stops the others; with ``fail_on_error`` (scheduled deployments) the
+    run then ends Failed so that Prefect shows and can alert on it.
+    """
     plan = plan or resolve_sources("sample")
-    reports = [ingest_task(src, ds, start, end) for src, ds in plan]
+    reports = [run_task(ingest_task, src, ds, start, end) for src, ds in plan]
     failed = [r for r in reports if not r.ok]
     if failed:
         log.error("%d of %d datasets failed", len(failed), len(reports))
+        if fail_on_error:
+            raise RuntimeError("; ".join(r.summary() for r in failed))
     return reports
 
 

@@ -1,0 +1,124 @@
+"""The ``edip`` command line, driven through Typer's test runner against an isolated data dir."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner, Result
+
+from edip_pipeline.cli import app
+from edip_pipeline.config import Settings
+
+from .test_ingest import NATIONAL_CSV
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI callback reconfigures the root logger: give the next tests theirs back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def ingested(settings: Settings) -> Settings:
+    result = invoke("ingest", "--source", "sample", "--no-prefect")
+    assert result.exit_code == 0, result.output
+    return settings
+
+
+def test_ingest_sample(settings: Settings) -> None:
+    result = invoke("ingest", "--source", "sample", "--no-prefect")
+    assert result.exit_code == 0, result.output
+    assert "sample/eco2mix-national-2019-2020" in result.output
+    assert "load_national v1" in result.output
+    assert (settings.interim_dir / "load_national" / "year=2020" / "part.parquet").is_file()
+    assert (settings.data_dir / "manifest.json").is_file()
+
+
+def test_data_status(ingested: Settings) -> None:
+    result = invoke("data", "status")
+    assert result.exit_code == 0, result.output
+    [line] = [ln for ln in result.output.splitlines() if "load_national" in ln]
+    cells = [c.strip() for c in line.strip("│┃| ").split("│")]
+    assert cells[:3] == ["load_national", "1", str(3 * (365 + 366) * 48)]
+    assert "2020-12-31T22:30:00+00:00" in cells
+    assert str(ingested.data_dir) in result.output
+
+
+def test_data_status_on_an_empty_store(settings: Settings) -> None:
+    result = invoke("data", "status")
+    assert result.exit_code == 0
+    assert "the store is empty" in result.output
+
+
+def test_features(ingested: Settings) -> None:
+    result = invoke("features", "--no-prefect", "--start", "2020-11-01", "--end", "2020-11-30")
+    assert result.exit_code == 0, result.output
+    path = ingested.processed_dir / "features_day_ahead.parquet"
+    assert path.is_file()
+    table = pd.read_parquet(path)
+    assert len(table) == 30 * 24  # 30 target days, hourly
+    targets = pd.DatetimeIndex(table["target_time"]).tz_convert("Europe/Paris")
+    assert targets.min() == pd.Timestamp("2020-11-01", tz="Europe/Paris")
+    assert targets.max() == pd.Timestamp("2020-11-30 23:00", tz="Europe/Paris")
+    assert "features written to" in result.output
+
+
+def test_eda(ingested: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = invoke("eda", "--out", str(out), "--start", "2020-01-01", "--end", "2020-03-31")
+    assert result.exit_code == 0, result.output
+    html = out / "eda.html"
+    assert html.is_file()
+    assert "<html" in html.read_text(encoding="utf-8").lower()
+    assert (out / "eda.md").is_file()
+
+
+def test_ingest_unknown_source(settings: Settings) -> None:
+    result = invoke("ingest", "--source", "nope", "--no-prefect")
+    assert result.exit_code == 2
+    assert "--source must be one of" in result.output
+    assert not settings.data_dir.exists()
+
+
+def test_ingest_unknown_dataset(settings: Settings) -> None:
+    result = invoke("ingest", "--source", "sample", "--dataset", "nope", "--no-prefect")
+    assert result.exit_code == 2
+    assert "eco2mix-national-2019-2020" in result.output
+
+
+@pytest.mark.parametrize("source", ["sample", "odre"])
+def test_from_file_needs_a_dataset(settings: Settings, tmp_path: Path, source: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(NATIONAL_CSV, encoding="utf-8")
+    result = invoke("ingest", "--source", source, "--from-file", str(path), "--no-prefect")
+    assert result.exit_code == 2
+    assert "--from-file needs --dataset" in result.output
+    assert not settings.data_dir.exists()
+
+
+def test_from_file_imports_a_portal_export(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(NATIONAL_CSV, encoding="utf-8")
+    args = ["ingest", "--source", "odre", "--dataset", "eco2mix-national-cons-def"]
+    result = invoke(*args, "--from-file", str(path))
+    assert result.exit_code == 0, result.output
+    assert "load_national v1" in result.output
+    assert (settings.interim_dir / "load_national" / "year=2021" / "part.parquet").is_file()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a;b\n1;2\n", encoding="utf-8")
+    result = invoke(*args, "--from-file", str(bad))
+    assert result.exit_code == 1
+    assert "FAILED" in result.output
+    assert "missing field" in result.output

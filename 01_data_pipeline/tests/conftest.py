@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pytest_httpserver import HTTPServer
 
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
@@ -15,6 +16,8 @@ from edip_pipeline.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: path of the ODRE Explore API under EDIP_ODRE_BASE_URL, as the local recorded-response server serves it
+ODRE_API = "/api/explore/v2.1"
 
 
 @pytest.fixture
@@ -54,3 +57,14 @@ def sample_store(store: Store) -> Store:
     """A store holding the bundled sample's national consumption."""
     store.write("load_national", sample_load_rows())
     return store
+
+
+@pytest.fixture
+def odre_env(
+    settings: Settings, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings whose ODRE base URL is the local recorded-response server."""
+    monkeypatch.setenv("EDIP_ODRE_BASE_URL", httpserver.url_for(ODRE_API))
+    reset_settings_cache()
+    yield get_settings()
+    reset_settings_cache()

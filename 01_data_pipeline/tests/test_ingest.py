@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
 
-from edip_pipeline.config import Settings, get_settings, reset_settings_cache
+from edip_pipeline.config import Settings
 from edip_pipeline.ingest import datasets_for, incremental_period, ingest_dataset, ingest_file
 from edip_pipeline.schema import Flag, Vintage, validate
 from edip_pipeline.sources import get_source
@@ -39,15 +39,6 @@ def sampled(store: Store) -> Store:
     report = ingest_dataset("sample", SAMPLE_DATASET, store=store)
     assert report.ok, report.error
     return store
-
-
-@pytest.fixture
-def odre_env(
-    settings: Settings, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("EDIP_ODRE_BASE_URL", httpserver.url_for(API))
-    reset_settings_cache()
-    return get_settings()
 
 
 # ------------------------------------------------------------------------------ sample ingest

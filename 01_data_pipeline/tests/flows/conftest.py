@@ -13,8 +13,6 @@ from prefect.testing.utilities import prefect_test_harness
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from edip_pipeline.config import Settings, get_settings, reset_settings_cache
-
 API = "/api/explore/v2.1"
 PARIS = "Europe/Paris"
 
@@ -24,16 +22,6 @@ def prefect_server() -> Iterator[None]:
     """The real Prefect engine and API, on a throw-away SQLite database (started once)."""
     with prefect_test_harness(server_startup_timeout=60):
         yield
-
-
-@pytest.fixture
-def odre_env(
-    settings: Settings, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    monkeypatch.setenv("EDIP_ODRE_BASE_URL", httpserver.url_for(API))
-    reset_settings_cache()
-    yield get_settings()
-    reset_settings_cache()
 
 
 def national_record(ts: pd.Timestamp, value: float) -> dict[str, Any]:

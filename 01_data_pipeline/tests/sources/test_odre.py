@@ -12,7 +12,6 @@ import bisect
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from edip_pipeline.config import Settings, get_settings, reset_settings_cache
+from edip_pipeline.config import Settings
 from edip_pipeline.http import HttpClient, SourceError
 from edip_pipeline.schema import KEY, Flag, Vintage, validate
 from edip_pipeline.sources import get_source
@@ -136,17 +135,6 @@ class FakeOdre:
 
     def paths(self) -> list[str]:
         return [r.get("offset", "export") for r in self.requests]
-
-
-@pytest.fixture
-def odre_env(
-    settings: Settings, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    """Settings whose ODRE base URL is the local server."""
-    monkeypatch.setenv("EDIP_ODRE_BASE_URL", httpserver.url_for(API))
-    reset_settings_cache()
-    yield get_settings()
-    reset_settings_cache()
 
 
 @pytest.fixture

@@ -1,0 +1,258 @@
+"""``edip`` commands of the ML package (entry point ``edip.cli`` → :func:`register`).
+
+* ``edip train ml [--models rf,xgboost,lightgbm] [--tune N] [--start] [--end]``
+* ``edip backtest --family ml --models … --start … --end … --out forecasts.parquet
+  [--protocol day-ahead|rolling-24h] [--report-dir reports/]``
+* ``edip promote`` — challenger vs champion on the most recent days
+* ``edip mlflow [--host] [--port]`` — the tracking server, in the foreground
+
+Why the get-or-create helpers: the DL package adds ``edip train dl`` to the same ``train`` group
+and its family to ``edip backtest --family``, whichever package registers first.
+Heavy imports (mlflow, the models) happen inside the commands so ``edip --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("day-ahead", "rolling-24h")
+DEFAULT_MODELS = "rf,xgboost,lightgbm"
+#: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir);
+#: other packages add theirs (``edip_dl`` registers "dl")
+BACKTEST_FAMILIES: dict[str, Callable[..., Any]] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# registration helpers
+# ---------------------------------------------------------------------------------------------
+def get_or_create_group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-typer ``name`` of ``app``, created (and added) if no package did it yet."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
+
+
+def has_command(app: typer.Typer, name: str) -> bool:
+    """Whether ``app`` already has a top-level command ``name``."""
+    for info in app.registered_commands:
+        callback_name = info.callback.__name__.replace("_", "-") if info.callback else None
+        if (info.name or callback_name) == name:
+            return True
+    return False
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ML commands to the ``edip`` application."""
+    train_app = get_or_create_group(
+        app, "train", "Train forecasters, log them to MLflow and register them as challenger."
+    )
+    if not has_command(train_app, "ml"):
+        train_app.command("ml")(train_ml)
+    BACKTEST_FAMILIES.setdefault("ml", _backtest_ml)
+    if not has_command(app, "backtest"):
+        app.command("backtest")(backtest)
+    if not has_command(app, "promote"):
+        app.command("promote")(promote)
+    if not has_command(app, "mlflow"):
+        app.command("mlflow")(mlflow_server)
+
+
+def _split(models: str) -> list[str]:
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise typer.BadParameter("--models needs at least one model name")
+    return names
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["xgboost.n_estimators=50", …]`` → ``{"xgboost": {"n_estimators": 50}}`` (YAML values)."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        model, dot, param = key.partition(".")
+        if not sep or not dot or not model or not param:
+            raise typer.BadParameter(f"--param expects MODEL.NAME=VALUE, got {item!r}")
+        out.setdefault(model.strip(), {})[param.strip()] = yaml.safe_load(raw)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------------------------
+def train_ml(
+    models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
+    tune: Annotated[int, typer.Option(help="Optuna trials per model (0: no tuning).")] = 0,
+    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Hyper-parameter override MODEL.NAME=VALUE (repeatable)."),
+    ] = None,
+    backtest_days: Annotated[
+        int | None, typer.Option(help="Days at the end of the period backtested for the report.")
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
+    ] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Also keep the reports in this folder.")
+    ] = None,
+    register_models: Annotated[
+        bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
+    ] = True,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Registered model name (default edip-load-fr).")
+    ] = None,
+) -> None:
+    """Train day-ahead models, export ONNX, log to MLflow, register each as challenger."""
+    from edip_ml.tracking import configure
+    from edip_ml.train import train_models
+
+    uri = configure()
+    log.info("MLflow tracking at %s", uri)
+    results = train_models(
+        _split(models),
+        start,
+        end,
+        tune,
+        model_params=parse_overrides(param),
+        backtest_days=backtest_days,
+        tuning_storage=storage,
+        report_dir=report_dir,
+        register_models=register_models,
+        experiment=experiment,
+        model_name=model_name,
+    )
+    for r in results:
+        typer.echo(r.summary())
+    if any(not r.ok for r in results):
+        raise typer.Exit(code=1)
+
+
+def backtest(
+    models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
+    family: Annotated[str, typer.Option(help="Model family: ml (dl with edip_dl).")] = "ml",
+    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    out: Annotated[Path, typer.Option(help="Forecasts parquet to write.")] = Path(
+        "forecasts.parquet"
+    ),
+    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Write the HTML + markdown report here.")
+    ] = None,
+) -> None:
+    """Rolling-origin backtest: one row per (origin, target time, model) into a parquet file."""
+    if protocol not in PROTOCOLS:
+        raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
+    runner = BACKTEST_FAMILIES.get(family)
+    if runner is None:
+        raise typer.BadParameter(
+            f"--family {family!r} is not installed (available: {sorted(BACKTEST_FAMILIES)})"
+        )
+    runner(_split(models), start, end, protocol, out, report_dir)
+
+
+def _backtest_ml(
+    models: list[str],
+    start: str | None,
+    end: str | None,
+    protocol: str,
+    out: Path,
+    report_dir: Path | None,
+) -> None:
+    from edip_ml.train import backtest_to_files
+
+    paths = backtest_to_files(models, start, end, protocol=protocol, out=out, report_dir=report_dir)
+    for p in paths:
+        typer.echo(f"written {p}")
+
+
+def promote(
+    window_days: Annotated[
+        int | None, typer.Option(help="Most recent complete days to evaluate on.")
+    ] = None,
+    tolerance: Annotated[
+        float | None, typer.Option(help="Relative MAPE tolerance vs the champion (0.02 = 2 %).")
+    ] = None,
+    max_mape: Annotated[
+        float | None, typer.Option(help="Absolute MAPE gate, a fraction (0.05 = 5 %).")
+    ] = None,
+    end_day: Annotated[
+        str | None, typer.Option(help="Last day of the window (default: last complete day).")
+    ] = None,
+    model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+) -> None:
+    """Move ``champion`` to the challenger if it is not worse and passes the gates."""
+    from edip_ml.config import load_ml_params
+    from edip_ml.registry import RegistryError
+    from edip_ml.registry import promote as run_promotion
+    from edip_ml.tracking import configure
+
+    configure()
+    ml = load_ml_params()
+    try:
+        decision = run_promotion(
+            model_name=model_name or ml.tracking.registered_model,
+            window_days=window_days,
+            tolerance=tolerance,
+            max_mape=max_mape,
+            end_day=end_day,
+            ml_params=ml,
+        )
+    except RegistryError as exc:
+        typer.echo(f"promotion failed: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(
+        f"{decision.decision}: challenger v{decision.challenger_version} "
+        f"(MAPE {_pct(decision.mape_challenger)}) vs champion "
+        f"{'v' + decision.champion_version if decision.champion_version else 'none'} "
+        f"(MAPE {_pct(decision.mape_champion)}) on {decision.window or '-'} — {decision.reason}"
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.3f} %"
+
+
+def mlflow_server(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+    backend_store_uri: Annotated[
+        str, typer.Option(help="Tracking/registry database.")
+    ] = "sqlite:///mlruns/mlflow.db",
+    artifacts_destination: Annotated[
+        str, typer.Option(help="Where the server stores artifacts.")
+    ] = "mlartifacts",
+) -> None:
+    """Run the MLflow tracking server (SQLite backend, local artifacts) until Ctrl-C."""
+    from edip_ml.tracking import start_server
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (make demo-stop, docker stop) stops like Ctrl-C
+
+    signal.signal(signal.SIGTERM, _terminate)
+    server = start_server(host, port, backend_store_uri, artifacts_destination)
+    typer.echo(f"MLflow tracking server on {server.url} (Ctrl-C to stop)")
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        log.info("stopping the MLflow server")
+    finally:
+        server.stop()
+    if server.process.returncode not in (0, -2, -15, None):
+        raise typer.Exit(code=1)

@@ -1,0 +1,118 @@
+"""One interface for every forecaster, and the serving contract of its ONNX export.
+
+Quantiles: every model predicts the median (P50) and gets P10 / P90 by **split-conformal
+calibration** on a slice of training data that follows its fitting slice in time: the empirical
+10th and 90th percentiles of the calibration residuals, per horizon group, are added to P50. That
+is uniform across families, never crosses (offsets are sorted: P10 ≤ P50 ≤ P90), has measured
+coverage in the backtest, and exports to ONNX as a constant addition.
+
+ONNX contract (what ``edip_api`` serves without knowing the family):
+
+* input ``features``: float32 ``[N, F]`` in the order of ``feature_names``; NaN allowed;
+* output ``quantiles``: float32 ``[N, 3]`` = P10, P50, P90 in MW;
+* metadata_props: ``feature_names`` (JSON list), ``model_name``, ``quantiles`` ("0.1,0.5,0.9"),
+  ``horizon_groups`` (JSON), ``edip_contract`` ("1").
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
+QUANTILE_COLUMNS = ("p10", "p50", "p90")
+ONNX_INPUT = "features"
+ONNX_OUTPUT = "quantiles"
+CONTRACT_VERSION = "1"
+#: horizon groups (hours, inclusive upper bounds) for conformal offsets
+HORIZON_GROUPS: tuple[int, ...] = (12, 24, 36, 48)
+
+
+class ModelError(RuntimeError):
+    """A forecaster cannot do what was asked (missing features, too little history, …)."""
+
+
+def horizon_group(horizon_h: np.ndarray) -> np.ndarray:
+    """Index of the horizon group of each row (last group catches anything longer)."""
+    return np.minimum(
+        np.searchsorted(np.asarray(HORIZON_GROUPS), horizon_h, side="left"), len(HORIZON_GROUPS) - 1
+    )
+
+
+class Forecaster(ABC):
+    """Fit on a feature frame, predict P10/P50/P90.
+
+    Subclasses implement :meth:`_fit_median` and :meth:`_predict_median`; calibration and the
+    quantile assembly live here so that every family behaves the same.
+    """
+
+    name: ClassVar[str]
+    #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
+    handles_nan: ClassVar[bool] = False
+
+    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
+        self.params = dict(params or {})
+        self.seed = seed
+        self.feature_names: list[str] = []
+        #: conformal offsets, shape [n_horizon_groups, 2] (P10 - P50, P90 - P50)
+        self.offsets = np.zeros((len(HORIZON_GROUPS), 2))
+
+    # -- to implement -------------------------------------------------------------------------
+    @abstractmethod
+    def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _predict_median(self, X: np.ndarray) -> np.ndarray: ...
+
+    # -- shared -------------------------------------------------------------------------------
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.feature_names if c not in X.columns]
+        if missing:
+            raise ModelError(f"{self.name}: features missing at prediction time: {missing}")
+        # float32 on both paths: the ONNX graph computes in float32, so trees split on the
+        # same values natively and under onnxruntime
+        return X[self.feature_names].to_numpy(dtype=np.float32)
+
+    def fit(self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15) -> Forecaster:
+        """Fit the median on the first part of the (time-ordered) rows, calibrate on the rest."""
+        if y.isna().any():
+            raise ModelError(f"{self.name}: NaN in the target ({int(y.isna().sum())} rows)")
+        if len(X) < 100:
+            raise ModelError(f"{self.name}: too little history to train ({len(X)} rows < 100)")
+        self.feature_names = list(X.columns)
+        Xa = self._matrix(X)
+        ya = y.to_numpy(dtype=float)
+        n_cal = int(len(Xa) * calibration_fraction)
+        if n_cal >= 50:
+            self._fit_median(Xa[:-n_cal], ya[:-n_cal])
+            resid = ya[-n_cal:] - self._predict_median(Xa[-n_cal:])
+            hz = X["horizon_h"].to_numpy()[-n_cal:] if "horizon_h" in X else np.zeros(n_cal)
+            self.offsets = conformal_offsets(resid, horizon_group(hz))
+        self._fit_median(Xa, ya)  # refit on everything: calibration only sets the offsets
+        return self
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """P10/P50/P90 (columns ``p10, p50, p90``), index of ``X``."""
+        Xa = self._matrix(X)
+        p50 = self._predict_median(Xa).astype(float)
+        hz = X["horizon_h"].to_numpy() if "horizon_h" in X else np.zeros(len(X))
+        off = self.offsets[horizon_group(hz)]
+        return pd.DataFrame(
+            {"p10": p50 + off[:, 0], "p50": p50, "p90": p50 + off[:, 1]}, index=X.index
+        )
+
+
+def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per horizon group, the 10th and 90th residual percentiles, forced to straddle zero."""
+    overall = np.nanquantile(resid, [QUANTILES[0], QUANTILES[2]]) if len(resid) else np.zeros(2)
+    out = np.tile(overall, (len(HORIZON_GROUPS), 1))
+    for g in range(len(HORIZON_GROUPS)):
+        r = resid[groups == g]
+        if len(r) >= 30:
+            out[g] = np.nanquantile(r, [QUANTILES[0], QUANTILES[2]])
+    out[:, 0] = np.minimum(out[:, 0], 0.0)
+    out[:, 1] = np.maximum(out[:, 1], 0.0)
+    return out

@@ -1,0 +1,57 @@
+"""Gradient-boosted trees: XGBoost (``hist``) and LightGBM, both with native NaN handling.
+
+Median objective: **squared error** on the ratio target (see
+:class:`~edip_ml.models.linear.EstimatorForecaster`). On the sample backtest it was as accurate as
+or better than the absolute-error objectives (``reg:absoluteerror`` / ``l1``) and, for XGBoost,
+about ten times faster; the ratio residuals are nearly symmetric, so the conditional mean is a
+good median. P10/P90 are the base class's conformal offsets (never crossing, coverage measured),
+which also keeps the ONNX graph a tree ensemble plus constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import lightgbm as lgb
+import xgboost as xgb
+
+from edip_ml.models.linear import EstimatorForecaster
+
+
+class XGBoostForecaster(EstimatorForecaster):
+    """``xgboost.XGBRegressor`` with ``tree_method="hist"``; NaN go down learnt default branches."""
+
+    name: ClassVar[str] = "xgboost"
+    handles_nan: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 500,
+        "learning_rate": 0.05,
+        "max_depth": 6,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "objective": "reg:squarederror",
+        "n_jobs": 2,
+    }
+
+    def _build(self) -> xgb.XGBRegressor:
+        return xgb.XGBRegressor(tree_method="hist", random_state=self.seed, **self.estimator_params)
+
+
+class LightGBMForecaster(EstimatorForecaster):
+    """``lightgbm.LGBMRegressor`` (leaf-wise trees); NaN handled natively, silent."""
+
+    name: ClassVar[str] = "lightgbm"
+    handles_nan: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 500,
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "objective": "l2",
+        "n_jobs": 2,
+    }
+
+    def _build(self) -> lgb.LGBMRegressor:
+        return lgb.LGBMRegressor(random_state=self.seed, verbose=-1, **self.estimator_params)

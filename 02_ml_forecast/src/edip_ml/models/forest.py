@@ -1,0 +1,39 @@
+"""RandomForest: an sklearn ``Pipeline`` (median imputer → ``RandomForestRegressor``).
+
+Kept a plain sklearn ``Pipeline`` so that skl2onnx converts it as is; the imputer is needed
+because the forest does not take NaN (weather groups or early lags may be missing). Like every
+family here it is one model over all horizons (``horizon_h`` is a feature; see
+:mod:`edip_ml.models`) and learns the load as a ratio to the last known load
+(:class:`~edip_ml.models.linear.EstimatorForecaster`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from edip_ml.models.linear import EstimatorForecaster
+
+
+class RandomForestForecaster(EstimatorForecaster):
+    """Bagged deep trees: a robust, low-tuning reference among the tree models."""
+
+    name: ClassVar[str] = "rf"
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 100,
+        "max_depth": 14,
+        "min_samples_leaf": 2,
+        "max_features": 0.5,
+        "n_jobs": 2,
+    }
+
+    def _build(self) -> Pipeline:
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("forest", RandomForestRegressor(random_state=self.seed, **self.estimator_params)),
+            ]
+        )

@@ -1,0 +1,257 @@
+"""ONNX export: parity per family, the serving contract, onnxruntime-only inference."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+from edip_ml import onnx_export
+from edip_ml.config import MLParams
+from edip_ml.models import MODELS, base, make_model
+from edip_ml.onnx_export import (
+    ExportError,
+    FeatureContractError,
+    OnnxForecaster,
+    ParityError,
+    check_parity,
+    save_onnx,
+    to_onnx,
+)
+
+from .mlflow_server import (
+    ColumnForecaster,
+    EstimatorForecaster,
+    rf_forecaster,
+    ridge_forecaster,
+    synthetic_xy,
+    xgboost_forecaster,
+)
+
+log = logging.getLogger(__name__)
+pytestmark = pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+
+#: the registry's models, small and single-threaded (OpenMP threads crawl on a busy 2-core box)
+SMALL = MLParams().with_overrides(
+    {
+        "rf": {"n_estimators": 60},
+        "xgboost": {"n_estimators": 300, "n_jobs": 1},
+        "lightgbm": {"n_estimators": 300, "n_jobs": 1},
+    }
+)
+#: the same families learning raw MW (no reference ratio), and sklearn's default imputer, which
+#: drops all-NaN columns (the exporter selects the kept ones)
+RAW = SMALL.with_overrides(
+    {f: {"target_reference": []} for f in ("rf", "xgboost", "lightgbm", "ridge")}
+)
+FAMILIES: dict[str, Callable[[], base.Forecaster]] = {
+    **{name: (lambda name=name: make_model(name, SMALL, seed=0)) for name in MODELS},
+    "xgboost-raw": lambda: make_model("xgboost", RAW, seed=0),
+    "lightgbm-raw": lambda: make_model("lightgbm", RAW, seed=0),
+    "ridge-raw": lambda: make_model("ridge", RAW, seed=0),
+    "rf-dropping-imputer": rf_forecaster,
+    "ridge-dropping-imputer": ridge_forecaster,
+}
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.Series]:
+    return synthetic_xy(2600, seed=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(data: tuple[pd.DataFrame, pd.Series]) -> dict[str, base.Forecaster]:
+    X, y = data
+    return {name: make().fit(X.iloc[:2000], y.iloc[:2000]) for name, make in FAMILIES.items()}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_parity_within_1_mw(
+    family: str, fitted: dict[str, base.Forecaster], data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    X, _ = data
+    forecaster = fitted[family]
+    model = to_onnx(forecaster)
+    rows = X.iloc[600:2600]  # 2000 rows: in- and out-of-sample, NaN in several features
+    assert rows.isna().any().any()
+    delta = check_parity(forecaster, model, rows)
+    log.info("parity %s: %.4f MW", family, delta)
+    assert delta <= 1.0
+    native = forecaster.predict(rows)
+    assert native["p50"].between(25_000, 100_000).mean() > 0.9  # realistic magnitude
+
+
+def test_contract_graph_and_metadata(fitted: dict[str, base.Forecaster]) -> None:
+    forecaster = fitted["xgboost"]
+    model = to_onnx(forecaster)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == [base.ONNX_INPUT]
+    assert [o.name for o in model.graph.output] == [base.ONNX_OUTPUT]
+    in_dims = model.graph.input[0].type.tensor_type.shape.dim
+    out_dims = model.graph.output[0].type.tensor_type.shape.dim
+    assert in_dims[0].dim_param == "N"
+    assert in_dims[1].dim_value == len(forecaster.feature_names)
+    assert out_dims[0].dim_param == "N"
+    assert out_dims[1].dim_value == 3
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["feature_names"]) == forecaster.feature_names
+    assert meta["model_name"] == "xgboost"
+    assert meta["quantiles"] == "0.1,0.5,0.9"
+    assert json.loads(meta["horizon_groups"]) == list(base.HORIZON_GROUPS)
+    assert meta["edip_contract"] == base.CONTRACT_VERSION
+    assert len({(o.domain or "") for o in model.opset_import}) == len(model.opset_import)
+
+
+def test_constants_mirror_base() -> None:
+    """onnx_export repeats the contract to stay importable without the training stack."""
+    assert onnx_export.QUANTILES == base.QUANTILES
+    assert onnx_export.QUANTILE_COLUMNS == base.QUANTILE_COLUMNS
+    assert onnx_export.ONNX_INPUT == base.ONNX_INPUT
+    assert onnx_export.ONNX_OUTPUT == base.ONNX_OUTPUT
+    assert onnx_export.CONTRACT_VERSION == base.CONTRACT_VERSION
+    assert onnx_export.HORIZON_GROUPS == base.HORIZON_GROUPS
+
+
+def test_horizon_groups_gather_the_right_offsets(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = data
+    f = ColumnForecaster("load_same_hour_last_week").fit(X, y)
+    f.offsets = np.array([[-100.0, 10.0], [-200.0, 20.0], [-300.0, 30.0], [-400.0, 40.0]])
+    horizons = [0.5, 12.0, 12.5, 24.0, 24.5, 36.0, 36.5, 48.0, 60.0, np.nan]
+    rows = X.iloc[: len(horizons)].copy()
+    rows["horizon_h"] = horizons
+    out = OnnxForecaster(to_onnx(f)).predict(rows)
+    expected = [0, 0, 1, 1, 2, 2, 3, 3, 3, 3]  # base.horizon_group, NaN in the last group
+    assert list(base.horizon_group(np.asarray(horizons))) == expected
+    np.testing.assert_allclose(
+        (out["p10"] - out["p50"]).to_numpy(), f.offsets[expected, 0], atol=1e-3
+    )
+    np.testing.assert_allclose(
+        (out["p90"] - out["p50"]).to_numpy(), f.offsets[expected, 1], atol=1e-3
+    )
+    native = f.predict(rows)
+    np.testing.assert_allclose(out.to_numpy(), native.to_numpy(), atol=0.01)
+
+
+def test_no_horizon_column_uses_group_zero(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = data
+    Xn = X.drop(columns=["horizon_h"])
+    f = ColumnForecaster("load_lag_1d").fit(Xn, y)
+    f.offsets = np.array([[-100.0, 10.0], [-200.0, 20.0], [-300.0, 30.0], [-400.0, 40.0]])
+    assert check_parity(f, to_onnx(f), Xn.iloc[:500]) <= 1.0
+
+
+def test_quantiles_never_cross(
+    fitted: dict[str, base.Forecaster], data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    X, _ = data
+    out = OnnxForecaster(to_onnx(fitted["lightgbm"])).predict(X.iloc[2000:])
+    assert out.notna().all().all()  # the reference load always has a fallback here
+    assert (out["p10"] <= out["p50"]).all()
+    assert (out["p50"] <= out["p90"]).all()
+
+
+def test_tampered_offsets_fail_parity(
+    fitted: dict[str, base.Forecaster], data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    X, y = data
+    f = xgboost_forecaster(n_estimators=30).fit(X.iloc[:1500], y.iloc[:1500])
+    model = to_onnx(f)
+    f.offsets = f.offsets + np.array([[-50.0, 0.0]])  # native now disagrees with the export
+    with pytest.raises(ParityError, match="differs from the native model") as err:
+        check_parity(f, model, X.iloc[:500])
+    assert err.value.max_abs_diff == pytest.approx(50.0, abs=0.5)
+    with pytest.raises(ParityError, match="no rows"):
+        check_parity(f, model, X.iloc[:0])
+
+
+def test_missing_features_error_names_them(fitted: dict[str, base.Forecaster]) -> None:
+    f = fitted["ridge"]
+    X, _ = synthetic_xy(50, seed=3)
+    model = OnnxForecaster(to_onnx(f))
+    with pytest.raises(FeatureContractError, match=r"temperature_c.*cloud_cover_pct"):
+        model.predict(X.drop(columns=["temperature_c", "cloud_cover_pct"]))
+    # extra columns and another column order are fine: the contract order is applied
+    shuffled = X[list(reversed(X.columns))].assign(extra=1.0)
+    np.testing.assert_allclose(
+        model.predict(shuffled).to_numpy(), model.predict(X).to_numpy(), rtol=0, atol=0
+    )
+    assert model.predict(X.iloc[:0]).shape == (0, 3)
+
+
+def test_not_a_contract_model_is_refused() -> None:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "plain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
+    )
+    with pytest.raises(FeatureContractError, match="not an EDIP contract"):
+        OnnxForecaster(helper.make_model(graph))
+
+
+def test_export_errors() -> None:
+    with pytest.raises(ExportError, match="not fitted"):
+        to_onnx(xgboost_forecaster())
+    X, y = synthetic_xy(300)
+    odd = EstimatorForecaster("odd", lambda: _Mean())
+    odd.fit(X, y)
+    with pytest.raises(ExportError, match="no ONNX converter"):
+        to_onnx(odd)
+
+
+class _Mean:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Mean:
+        self.mean = float(np.mean(y))
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.mean)
+
+
+def test_onnxruntime_alone_in_a_subprocess(
+    fitted: dict[str, base.Forecaster], data: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    """The exported file is served by onnxruntime without any training library imported."""
+    X, _ = data
+    rows = X.iloc[2000:2100]
+    results = {}
+    for family in ("rf", "xgboost", "lightgbm"):
+        path = save_onnx(to_onnx(fitted[family]), tmp_path / f"{family}.onnx")
+        results[family] = (path, fitted[family].predict(rows))
+    rows.reset_index(drop=True).to_parquet(tmp_path / "rows.parquet")
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        import pandas as pd
+        from edip_ml.onnx_export import OnnxForecaster
+        rows = pd.read_parquet({str(tmp_path / "rows.parquet")!r})
+        out = {{}}
+        for family in ("rf", "xgboost", "lightgbm"):
+            model = OnnxForecaster({str(tmp_path)!r} + "/" + family + ".onnx")
+            out[family] = model.predict(rows).to_numpy().tolist()
+        heavy = ["sklearn", "xgboost", "lightgbm", "skl2onnx", "onnxmltools", "onnx", "mlflow"]
+        out["imported"] = [m for m in heavy if m in sys.modules]
+        print(json.dumps(out))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["imported"] == []
+    for family, (_, native) in results.items():
+        np.testing.assert_allclose(np.asarray(out[family]), native.to_numpy(), atol=1.0)

@@ -1,0 +1,179 @@
+"""ML benchmark: day-ahead backtests, training time, and native versus ONNX latency.
+
+Two settings (day-ahead protocol, monthly retraining, expanding window):
+
+* ``sample`` — the bundled éCO2mix sample alone (load only, no weather): backtest
+  2020-07-01 → 2020-12-31. Target: MAPE ≤ 2.6 % for the boosted models.
+* ``dev`` — the development files of ``../shared/data`` when present: 30-min load 2012–2020
+  (ODRÉ ``consommation-quotidienne-brute``) and regional daily temperatures 2016–2020, trained on
+  2012–2018 and tested on 2019, once with temperature and once without, to show what it adds.
+  Target: MAPE ≤ 1.8 %. Observed temperatures stand in for forecasts there (labelled so).
+
+Then, for each family, the latency of one forecast (1 row) and one day (24 rows), native model
+versus the exported ONNX graph under onnxruntime.
+
+    python bench/ml.py [--setting sample|dev|all] [--models rf,xgboost,lightgbm] [--out reports/bench_ml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger("bench.ml")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data/odre"
+DEV_LOAD = SHARED / "consommation-quotidienne-brute_2012-2020.csv.gz"
+DEV_TEMP = SHARED / "temperature-quotidienne-regionale_2016-2020.csv.gz"
+
+
+def _store(name: str):  # type: ignore[no-untyped-def]
+    """A fresh store in a temporary directory (the user's data/ is never touched)."""
+    os.environ["EDIP_DATA_DIR"] = tempfile.mkdtemp(prefix=f"edip-bench-ml-{name}-")
+    from edip_pipeline.config import reset_settings_cache
+    from edip_pipeline.store import Store
+
+    reset_settings_cache()
+    return Store()
+
+
+def _table(result, title: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    from edip_ml.metrics import summary
+
+    table = summary(result.forecasts)
+    out = pd.DataFrame(
+        {
+            "MAPE %": (100 * table["mape"]).round(2),
+            "MAE MW": table["mae"].round(0),
+            "RMSE MW": table["rmse"].round(0),
+            "bias MW": table["bias"].round(0),
+            "P10-P90 cov.": table["coverage_p10_p90"].round(2),
+            "skill": table["skill"].round(2),
+            "fit s": [round(result.fit_seconds.get(m, 0.0), 1) for m in table.index],
+        },
+        index=table.index,
+    )
+    print(f"\n## {title}  (weather: {result.weather_source}, {result.seconds:.0f} s)")  # noqa: T201
+    print(out.to_markdown())  # noqa: T201
+    return out
+
+
+def run_sample(models: list[str], out: Path) -> None:
+    from edip_ml.backtest import backtest
+    from edip_ml.report import write_report
+    from edip_pipeline.sources.sample import sample_frame
+
+    store = _store("sample")
+    store.write("load_national", sample_frame())
+    result = backtest(store, models, "2020-07-01", "2020-12-31", "day-ahead", progress=False)
+    _table(result, "sample: backtest 2020-07-01 → 2020-12-31, load only (target MAPE ≤ 2.6 %)")
+    html, _ = write_report(
+        result.forecasts,
+        out / "sample",
+        "EDIP ML benchmark — sample",
+        [],
+        weather_source=result.weather_source,
+    )
+    print(f"report: {html}")  # noqa: T201
+    latency(store, models)
+
+
+def run_dev(models: list[str], out: Path) -> None:
+    if not (DEV_LOAD.is_file() and DEV_TEMP.is_file()):
+        print(f"\n## dev: skipped — development files absent under {SHARED}")  # noqa: T201
+        return
+    from edip_ml.backtest import backtest
+    from edip_ml.report import write_report
+    from edip_pipeline.ingest import write_batches
+    from edip_pipeline.sources.odre import parse_file
+
+    store = _store("dev")
+    write_batches(store, parse_file("consommation-quotidienne-brute", DEV_LOAD))
+    write_batches(store, parse_file("temperature-quotidienne-regionale", DEV_TEMP))
+    results = {}
+    for weather in ("auto", "none"):
+        res = backtest(
+            store, models, "2019-01-01", "2019-12-31", "day-ahead", weather=weather, progress=False
+        )
+        label = "with temperature" if weather == "auto" else "load only"
+        results[label] = _table(
+            res, f"dev: train 2012–2018, test 2019, {label} (target MAPE ≤ 1.8 %)"
+        )
+        write_report(
+            res.forecasts,
+            out / f"dev_{weather}",
+            f"EDIP ML benchmark — 2019, {label}",
+            [],
+            weather_source=res.weather_source,
+        )
+    gain = results["load only"]["MAPE %"] - results["with temperature"]["MAPE %"]
+    print("\n## what temperature adds (MAPE points saved, 2019)")  # noqa: T201
+    print(gain.dropna().round(2).to_markdown())  # noqa: T201
+
+
+def latency(store, models: list[str], reps: int = 200) -> None:  # type: ignore[no-untyped-def]
+    """Median prediction latency, native versus onnxruntime, for 1 and 24 rows."""
+    from edip_ml.config import load_ml_params
+    from edip_ml.dataset import feature_params, make_xy, protocol_pairs
+    from edip_ml.models import make_model
+    from edip_ml.onnx_export import OnnxForecaster, check_parity, to_onnx
+
+    params = load_ml_params()
+    pairs = protocol_pairs(
+        "2020-04-01", "2020-06-30", "day-ahead", params, feature_params(store, params)
+    )
+    X, y, _ = make_xy(store, pairs, params)
+    rows = []
+    for name in models:
+        model = make_model(name, params)
+        t0 = time.perf_counter()
+        model.fit(X, y)
+        fit_s = time.perf_counter() - t0
+        onx = to_onnx(model)
+        delta = check_parity(model, onx, X)
+        runtime = OnnxForecaster(onx.SerializeToString())
+        row: dict[str, float | str] = {
+            "model": name,
+            "fit s (3 months)": round(fit_s, 2),
+            "parity max|Δ| MW": round(delta, 4),
+        }
+        for n in (1, 24):
+            batch = X.iloc[-n:]
+            for label, fn in (("native", model.predict), ("onnx", runtime.predict)):
+                fn(batch)
+                times = []
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    fn(batch)
+                    times.append(time.perf_counter() - t0)
+                row[f"{label} {n} row{'s' if n > 1 else ''} ms"] = round(
+                    1000 * float(np.median(times)), 3
+                )
+        rows.append(row)
+    print(f"\n## prediction latency (median of {reps} calls)")  # noqa: T201
+    print(pd.DataFrame(rows).set_index("model").to_markdown())  # noqa: T201
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setting", choices=["sample", "dev", "all"], default="all")
+    parser.add_argument("--models", default="rf,xgboost,lightgbm")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench_ml"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.setting in ("sample", "all"):
+        run_sample(models, args.out)
+    if args.setting in ("dev", "all"):
+        run_dev(models, args.out)
+
+
+if __name__ == "__main__":
+    main()

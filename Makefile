@@ -39,8 +39,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts
 
+# One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
+# so they are collected separately; the benchmarks' smoke tests run with the pipeline's.
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest 01_data_pipeline/tests bench
+	$(BIN)/pytest 02_ml_forecast/tests
 
 test: lint typecheck pytest
 

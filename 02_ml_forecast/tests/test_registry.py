@@ -343,3 +343,30 @@ def test_challenger_needing_absent_features_is_rejected(
     assert champion is not None
     assert str(champion.version) == v1
     assert MlflowClient().get_model_version(model_name, v2).tags["promotion_decision"] == "rejected"
+
+
+def test_random_forest_native_model_logs_and_reloads(
+    tracking: str,
+    sample_store: Store,
+    train_xy: tuple[pd.DataFrame, pd.Series],
+    model_name: str,
+) -> None:
+    """sklearn tree models must round-trip through MLflow (skops would refuse to reload them)."""
+    X, y = train_xy
+    small = MLParams().with_overrides({"rf": {"n_estimators": 10, "max_depth": 6, "n_jobs": 1}})
+    f = make_model("rf", small, seed=0).fit(X, y)
+    published = publish(
+        f,
+        X_parity=X.tail(300),
+        model_name=model_name,
+        store=sample_store,
+        params={"protocol": "day-ahead"},
+        metrics={"mape": 2.5},
+        weather_source="none",
+    )
+    native = mlflow.sklearn.load_model(published.run.native_model_uri)
+    rows = X.tail(5).to_numpy(np.float32)
+    np.testing.assert_allclose(
+        native.predict(rows) * f.reference(rows), f.predict(X.tail(5))["p50"].to_numpy(), rtol=1e-6
+    )
+    assert published.version is not None

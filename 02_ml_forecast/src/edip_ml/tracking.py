@@ -468,8 +468,13 @@ def _log_native(forecaster: Forecaster, family: str, tmpdir: Path) -> str | None
 
     model = native_estimator(forecaster)
     if family == "sklearn":
+        # cloudpickle, not MLflow 3's default skops: skops refuses to reload tree models
+        # (sklearn.tree._tree.Tree is not on its trusted list) and we wrote the file ourselves
         info = mlflow.sklearn.log_model(
-            model, name=NATIVE_MODEL, pip_requirements=_pin("scikit-learn", "numpy")
+            model,
+            name=NATIVE_MODEL,
+            pip_requirements=_pin("scikit-learn", "numpy"),
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
         )
     elif family == "xgboost":
         info = mlflow.xgboost.log_model(

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import lightgbm as lgb
 import xgboost as xgb
 
+from edip_ml.config import LightGBMParams, XGBoostParams
 from edip_ml.models.linear import EstimatorForecaster
 
 
@@ -23,15 +24,8 @@ class XGBoostForecaster(EstimatorForecaster):
 
     name: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "n_estimators": 500,
-        "learning_rate": 0.05,
-        "max_depth": 6,
-        "subsample": 0.8,
-        "colsample_bytree": 0.8,
-        "objective": "reg:squarederror",
-        "n_jobs": 2,
-    }
+    #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
+    defaults: ClassVar[dict[str, Any]] = XGBoostParams().model_dump(exclude={"target_reference"})
 
     def _build(self) -> xgb.XGBRegressor:
         return xgb.XGBRegressor(tree_method="hist", random_state=self.seed, **self.estimator_params)
@@ -42,16 +36,8 @@ class LightGBMForecaster(EstimatorForecaster):
 
     name: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "n_estimators": 500,
-        "learning_rate": 0.05,
-        "num_leaves": 31,
-        "subsample": 0.8,
-        "subsample_freq": 1,
-        "colsample_bytree": 0.8,
-        "objective": "l2",
-        "n_jobs": 2,
-    }
+    #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
+    defaults: ClassVar[dict[str, Any]] = LightGBMParams().model_dump(exclude={"target_reference"})
 
     def _build(self) -> lgb.LGBMRegressor:
         return lgb.LGBMRegressor(random_state=self.seed, verbose=-1, **self.estimator_params)

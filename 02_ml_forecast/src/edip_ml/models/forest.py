@@ -15,6 +15,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
+from edip_ml.config import RandomForestParams
 from edip_ml.models.linear import EstimatorForecaster
 
 
@@ -22,13 +23,10 @@ class RandomForestForecaster(EstimatorForecaster):
     """Bagged deep trees: a robust, low-tuning reference among the tree models."""
 
     name: ClassVar[str] = "rf"
-    defaults: ClassVar[dict[str, Any]] = {
-        "n_estimators": 100,
-        "max_depth": 14,
-        "min_samples_leaf": 2,
-        "max_features": 0.5,
-        "n_jobs": 2,
-    }
+    #: one source of truth: the documented defaults of :class:`edip_ml.config.RandomForestParams`
+    defaults: ClassVar[dict[str, Any]] = RandomForestParams().model_dump(
+        exclude={"target_reference"}
+    )
 
     def _build(self) -> Pipeline:
         return Pipeline(

@@ -24,6 +24,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from edip_ml.config import RidgeParams
 from edip_ml.models.base import Forecaster, ModelError
 
 #: keys of a family's params that configure the wrapper, not the estimator
@@ -86,7 +87,8 @@ class RidgeForecaster(EstimatorForecaster):
     """Ridge regression on the same features (imputed, standardised): the linear baseline."""
 
     name: ClassVar[str] = "ridge"
-    defaults: ClassVar[dict[str, Any]] = {"alpha": 1.0}
+    #: one source of truth: the documented defaults of :class:`edip_ml.config.RidgeParams`
+    defaults: ClassVar[dict[str, Any]] = RidgeParams().model_dump(exclude={"target_reference"})
 
     def _build(self) -> Pipeline:
         return Pipeline(

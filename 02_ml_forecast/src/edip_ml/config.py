@@ -29,7 +29,24 @@ def _reference() -> list[str]:
     return list(DEFAULT_TARGET_REFERENCE)
 
 
-class RandomForestParams(BaseModel):
+#: keys of a model section consumed by the forecaster wrapper, not passed to the estimator
+WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference"})
+
+
+class EstimatorParams(BaseModel):
+    """Knobs every estimator-backed model shares; subclasses add the estimator's own."""
+
+    target_reference: list[str] = Field(
+        default_factory=_reference,
+        description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
+    )
+
+    def estimator_defaults(self) -> dict[str, Any]:
+        """The estimator's keyword arguments (what the wrapper consumes left out)."""
+        return self.model_dump(exclude=set(WRAPPER_KEYS))
+
+
+class RandomForestParams(EstimatorParams):
     """``sklearn.ensemble.RandomForestRegressor`` after a median imputer."""
 
     n_estimators: int = Field(100, description="Number of trees.")
@@ -39,13 +56,9 @@ class RandomForestParams(BaseModel):
         0.5, description="Share of features tried at each split (decorrelates the trees)."
     )
     n_jobs: int = Field(2, description="Parallel jobs for fitting and prediction.")
-    target_reference: list[str] = Field(
-        default_factory=_reference,
-        description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
-    )
 
 
-class XGBoostParams(BaseModel):
+class XGBoostParams(EstimatorParams):
     """``xgboost.XGBRegressor`` (``tree_method="hist"``, NaN handled natively)."""
 
     n_estimators: int = Field(500, description="Boosting rounds.")
@@ -61,13 +74,9 @@ class XGBoostParams(BaseModel):
         "reg:absoluteerror on the ratio target); quantiles come from conformal offsets.",
     )
     n_jobs: int = Field(2, description="Threads.")
-    target_reference: list[str] = Field(
-        default_factory=_reference,
-        description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
-    )
 
 
-class LightGBMParams(BaseModel):
+class LightGBMParams(EstimatorParams):
     """``lightgbm.LGBMRegressor`` (NaN handled natively, ``verbose=-1``)."""
 
     n_estimators: int = Field(500, description="Boosting rounds.")
@@ -84,20 +93,12 @@ class LightGBMParams(BaseModel):
         "target); quantiles come from conformal offsets.",
     )
     n_jobs: int = Field(2, description="Threads.")
-    target_reference: list[str] = Field(
-        default_factory=_reference,
-        description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
-    )
 
 
-class RidgeParams(BaseModel):
+class RidgeParams(EstimatorParams):
     """``sklearn`` ridge after a median imputer and a standard scaler."""
 
     alpha: float = Field(1.0, description="L2 penalty.")
-    target_reference: list[str] = Field(
-        default_factory=_reference,
-        description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
-    )
 
 
 class BacktestParams(BaseModel):

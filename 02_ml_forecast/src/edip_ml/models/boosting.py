@@ -25,7 +25,7 @@ class XGBoostForecaster(EstimatorForecaster):
     name: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
-    defaults: ClassVar[dict[str, Any]] = XGBoostParams().model_dump(exclude={"target_reference"})
+    defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
 
     def _build(self) -> xgb.XGBRegressor:
         return xgb.XGBRegressor(tree_method="hist", random_state=self.seed, **self.estimator_params)
@@ -37,7 +37,7 @@ class LightGBMForecaster(EstimatorForecaster):
     name: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
-    defaults: ClassVar[dict[str, Any]] = LightGBMParams().model_dump(exclude={"target_reference"})
+    defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()
 
     def _build(self) -> lgb.LGBMRegressor:
         return lgb.LGBMRegressor(random_state=self.seed, verbose=-1, **self.estimator_params)

@@ -24,9 +24,7 @@ class RandomForestForecaster(EstimatorForecaster):
 
     name: ClassVar[str] = "rf"
     #: one source of truth: the documented defaults of :class:`edip_ml.config.RandomForestParams`
-    defaults: ClassVar[dict[str, Any]] = RandomForestParams().model_dump(
-        exclude={"target_reference"}
-    )
+    defaults: ClassVar[dict[str, Any]] = RandomForestParams().estimator_defaults()
 
     def _build(self) -> Pipeline:
         return Pipeline(

@@ -24,11 +24,10 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from edip_ml.config import RidgeParams
+from edip_ml.config import WRAPPER_KEYS, RidgeParams
 from edip_ml.models.base import Forecaster, ModelError
 
 #: keys of a family's params that configure the wrapper, not the estimator
-WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference"})
 
 
 class EstimatorForecaster(Forecaster):
@@ -88,7 +87,7 @@ class RidgeForecaster(EstimatorForecaster):
 
     name: ClassVar[str] = "ridge"
     #: one source of truth: the documented defaults of :class:`edip_ml.config.RidgeParams`
-    defaults: ClassVar[dict[str, Any]] = RidgeParams().model_dump(exclude={"target_reference"})
+    defaults: ClassVar[dict[str, Any]] = RidgeParams().estimator_defaults()
 
     def _build(self) -> Pipeline:
         return Pipeline(

@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edip-installed
 CONSTRAINTS := requirements/constraints.txt
-PACKAGES := 01_data_pipeline 02_ml_forecast
+PACKAGES := 01_data_pipeline 02_ml_forecast 03_dl_forecast 04_mlop_api 05_monitoring_dashboard
 SRC_DIRS := $(foreach p,$(PACKAGES),$(p)/src)
 export PYTHONUNBUFFERED := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -44,6 +44,9 @@ typecheck: setup
 pytest: setup
 	$(BIN)/pytest 01_data_pipeline/tests bench
 	$(BIN)/pytest 02_ml_forecast/tests
+	$(BIN)/pytest 03_dl_forecast/tests
+	$(BIN)/pytest 04_mlop_api/tests
+	$(BIN)/pytest 05_monitoring_dashboard/tests
 
 test: lint typecheck pytest
 

@@ -15,7 +15,6 @@ import onnx
 import pandas as pd
 import pytest
 
-from edip_ml import onnx_export
 from edip_ml.config import MLParams
 from edip_ml.models import MODELS, base, make_model
 from edip_ml.onnx_export import (
@@ -111,16 +110,6 @@ def test_contract_graph_and_metadata(fitted: dict[str, base.Forecaster]) -> None
     assert json.loads(meta["horizon_groups"]) == list(base.HORIZON_GROUPS)
     assert meta["edip_contract"] == base.CONTRACT_VERSION
     assert len({(o.domain or "") for o in model.opset_import}) == len(model.opset_import)
-
-
-def test_constants_mirror_base() -> None:
-    """onnx_export repeats the contract to stay importable without the training stack."""
-    assert onnx_export.QUANTILES == base.QUANTILES
-    assert onnx_export.QUANTILE_COLUMNS == base.QUANTILE_COLUMNS
-    assert onnx_export.ONNX_INPUT == base.ONNX_INPUT
-    assert onnx_export.ONNX_OUTPUT == base.ONNX_OUTPUT
-    assert onnx_export.CONTRACT_VERSION == base.CONTRACT_VERSION
-    assert onnx_export.HORIZON_GROUPS == base.HORIZON_GROUPS
 
 
 def test_horizon_groups_gather_the_right_offsets(data: tuple[pd.DataFrame, pd.Series]) -> None:

@@ -14,9 +14,8 @@ implements the contract of :mod:`edip_ml.models.base`:
 The family-specific converter only produces the median graph; :func:`wrap_median` appends the
 contract nodes, so a new family (the DL package) needs a median graph and nothing else.
 
-This module imports only numpy, pandas and onnxruntime at import time: :class:`OnnxForecaster`
-must run where sklearn, xgboost, lightgbm (and even ``onnx``) are absent. The contract constants
-are repeated here for that reason (a test asserts they equal those of ``edip_ml.models.base``).
+The contract and its onnxruntime runner (:class:`OnnxForecaster`) live in
+:mod:`edip_pipeline.contract`, shared with the API, which must not import this package.
 """
 
 from __future__ import annotations
@@ -28,8 +27,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 import pandas as pd
+
+from edip_pipeline.contract import (
+    CONTRACT_VERSION,
+    FEATURE_PARAMS_KEY,
+    HORIZON_COLUMN,
+    HORIZON_GROUPS,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+    QUANTILE_COLUMNS,
+    QUANTILES,
+    FeatureContractError,  # noqa: F401  (re-exported)
+    OnnxForecaster,  # re-exported too
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -38,14 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# -- the contract (mirrors edip_ml.models.base, which imports the training stack) ---------------
-QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
-QUANTILE_COLUMNS: tuple[str, str, str] = ("p10", "p50", "p90")
-ONNX_INPUT = "features"
-ONNX_OUTPUT = "quantiles"
-CONTRACT_VERSION = "1"
-HORIZON_GROUPS: tuple[int, ...] = (12, 24, 36, 48)
-HORIZON_COLUMN = "horizon_h"
 
 #: default-domain opset of exported graphs (the highest onnxmltools' converters accept)
 TARGET_OPSET = 15
@@ -74,10 +77,6 @@ class ParityError(RuntimeError):
         self.max_abs_diff = max_abs_diff
 
 
-class FeatureContractError(ValueError):
-    """Input rows do not satisfy the model's feature contract (missing columns, wrong model)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # export
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +91,14 @@ def to_onnx(forecaster: Forecaster) -> onnx.ModelProto:
         feature_names=names,
         offsets=np.asarray(forecaster.offsets, dtype=float),
         model_name=forecaster.name,
+        extra_metadata=feature_params_metadata(forecaster),
     )
+
+
+def feature_params_metadata(forecaster: Forecaster) -> dict[str, str]:
+    """``{"feature_params": JSON}`` when the forecaster knows the FeatureParams it was fitted on."""
+    fparams = getattr(forecaster, "feature_params", None)
+    return {FEATURE_PARAMS_KEY: json.dumps(fparams, sort_keys=True)} if fparams else {}
 
 
 def native_estimator(forecaster: Forecaster) -> Any | None:
@@ -542,67 +548,3 @@ def check_parity(
         )
     log.info("%s: ONNX parity %.4g MW over %d rows", forecaster.name, delta, len(X))
     return delta
-
-
-# ---------------------------------------------------------------------------------------------
-# onnxruntime-only inference
-# ---------------------------------------------------------------------------------------------
-class OnnxForecaster:
-    """A contract ONNX model run by onnxruntime alone: what the API serves.
-
-    ``source`` is a path, the serialized bytes, or an ``onnx.ModelProto``.
-    """
-
-    def __init__(self, source: str | Path | bytes | Any) -> None:
-        if isinstance(source, bytes):
-            payload: bytes | str = source
-        elif isinstance(source, str | Path):
-            payload = str(source)
-        elif hasattr(source, "SerializeToString"):
-            payload = source.SerializeToString()
-        else:
-            raise TypeError(f"cannot load an ONNX model from {type(source).__name__}")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            payload, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        inputs = [i.name for i in self.session.get_inputs()]
-        outputs = [o.name for o in self.session.get_outputs()]
-        if (
-            self.metadata.get("edip_contract") != CONTRACT_VERSION
-            or inputs != [ONNX_INPUT]
-            or ONNX_OUTPUT not in outputs
-            or "feature_names" not in self.metadata
-        ):
-            raise FeatureContractError(
-                f"not an EDIP contract-{CONTRACT_VERSION} model (inputs {inputs}, outputs "
-                f"{outputs}, edip_contract={self.metadata.get('edip_contract')!r})"
-            )
-        self.feature_names: list[str] = list(json.loads(self.metadata["feature_names"]))
-        self.model_name: str = self.metadata.get("model_name", "onnx")
-        self.name = self.model_name
-
-    def __repr__(self) -> str:
-        return f"OnnxForecaster({self.model_name!r}, {len(self.feature_names)} features)"
-
-    def missing_features(self, columns: Sequence[str]) -> list[str]:
-        """Features the model needs that ``columns`` lacks, in contract order."""
-        have = set(columns)
-        return [c for c in self.feature_names if c not in have]
-
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """P10/P50/P90 (MW, float64 columns ``p10, p50, p90``), index of ``X``."""
-        missing = self.missing_features(list(X.columns))
-        if missing:
-            raise FeatureContractError(
-                f"{self.model_name}: features missing at prediction time: {missing}"
-            )
-        matrix = np.ascontiguousarray(X[self.feature_names].to_numpy(dtype=np.float32))
-        if not len(matrix):
-            return pd.DataFrame(
-                {c: np.array([], dtype=float) for c in QUANTILE_COLUMNS}, index=X.index
-            )
-        out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: matrix})[0]
-        return pd.DataFrame(np.asarray(out, dtype=float), index=X.index, columns=QUANTILE_COLUMNS)

@@ -317,6 +317,7 @@ def feature_contract(forecaster: Forecaster) -> dict[str, Any]:
         "horizon_groups": list(HORIZON_GROUPS),
         "feature_names": list(forecaster.feature_names),
         "conformal_offsets": np.asarray(forecaster.offsets, dtype=float).tolist(),
+        "feature_params": forecaster.feature_params,
     }
 
 

@@ -374,7 +374,10 @@ def _train_one(
     row: dict[Any, Any] = dict(table_metrics.loc[name].to_dict())
     scores = {str(k): float(v) for k, v in row.items() if _is_number(v)}
 
+    from edip_ml.dataset import feature_params
+
     forecaster = make_model(name, params).fit(X, y, params.calibration_fraction)
+    forecaster.feature_params = feature_params(store, params).model_dump(mode="json")
     targets = pd.DatetimeIndex(X.index.get_level_values("target_time")).tz_convert(PARIS)
     in_bt = np.asarray(targets >= bt_start.tz_localize(PARIS))
     X_parity = X[in_bt] if in_bt.any() else X.tail(500)

@@ -6,12 +6,8 @@ calibration** on a slice of training data that follows its fitting slice in time
 is uniform across families, never crosses (offsets are sorted: P10 ≤ P50 ≤ P90), has measured
 coverage in the backtest, and exports to ONNX as a constant addition.
 
-ONNX contract (what ``edip_api`` serves without knowing the family):
-
-* input ``features``: float32 ``[N, F]`` in the order of ``feature_names``; NaN allowed;
-* output ``quantiles``: float32 ``[N, 3]`` = P10, P50, P90 in MW;
-* metadata_props: ``feature_names`` (JSON list), ``model_name``, ``quantiles`` ("0.1,0.5,0.9"),
-  ``horizon_groups`` (JSON), ``edip_contract`` ("1").
+ONNX contract (what ``edip_api`` serves without knowing the family): see
+:mod:`edip_pipeline.contract`.
 """
 
 from __future__ import annotations
@@ -22,13 +18,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
-QUANTILE_COLUMNS = ("p10", "p50", "p90")
-ONNX_INPUT = "features"
-ONNX_OUTPUT = "quantiles"
-CONTRACT_VERSION = "1"
-#: horizon groups (hours, inclusive upper bounds) for conformal offsets
-HORIZON_GROUPS: tuple[int, ...] = (12, 24, 36, 48)
+from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract lives there)
+    CONTRACT_VERSION,
+    HORIZON_GROUPS,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+    QUANTILE_COLUMNS,
+    QUANTILES,
+)
 
 
 class ModelError(RuntimeError):
@@ -57,6 +54,9 @@ class Forecaster(ABC):
         self.params = dict(params or {})
         self.seed = seed
         self.feature_names: list[str] = []
+        #: the FeatureParams (dict) of the table it was fitted on: the API builds features with
+        #: them (``feature_params`` in the ONNX metadata); None = the pipeline's params.yaml
+        self.feature_params: dict[str, Any] | None = None
         #: conformal offsets, shape [n_horizon_groups, 2] (P10 - P50, P90 - P50)
         self.offsets = np.zeros((len(HORIZON_GROUPS), 2))
 

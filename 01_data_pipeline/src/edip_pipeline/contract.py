@@ -1,0 +1,118 @@
+"""The serving contract of every EDIP forecast model, and its onnxruntime-only runner.
+
+Why here: the trainers (``edip_ml``, ``edip_dl``) export to it and the API (``edip_api``) serves
+it, and the API may depend on nothing but the pipeline, onnxruntime and the MLflow client. One
+definition keeps both sides honest.
+
+* input ``features``: float32 ``[N, F]`` in the order of ``feature_names``; NaN allowed;
+* output ``quantiles``: float32 ``[N, 3]`` = P10, P50, P90 in MW;
+* metadata_props: ``feature_names`` (JSON list), ``model_name``, ``quantiles`` ("0.1,0.5,0.9"),
+  ``horizon_groups`` (JSON), ``edip_contract`` ("1"), and, when the trainer recorded them,
+  ``feature_params`` (JSON of :class:`~edip_pipeline.config.FeatureParams`: how the serving side
+  must build the features) and ``conformal_offsets``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
+QUANTILE_COLUMNS: tuple[str, str, str] = ("p10", "p50", "p90")
+ONNX_INPUT = "features"
+ONNX_OUTPUT = "quantiles"
+CONTRACT_VERSION = "1"
+#: horizon groups (hours, inclusive upper bounds) for conformal offsets
+HORIZON_GROUPS: tuple[int, ...] = (12, 24, 36, 48)
+HORIZON_COLUMN = "horizon_h"
+#: metadata key holding the FeatureParams the model was trained with (JSON)
+FEATURE_PARAMS_KEY = "feature_params"
+
+
+class FeatureContractError(ValueError):
+    """A model is not an EDIP contract model, or its input does not match its feature list."""
+
+
+class OnnxForecaster:
+    """A contract ONNX model run by onnxruntime alone: what the API serves.
+
+    ``source`` is a path, the serialized bytes, or an ``onnx.ModelProto``. onnxruntime is
+    imported here, not at module import, so the pipeline's training-free users never load it.
+    """
+
+    def __init__(self, source: str | Path | bytes | Any, intra_op_threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        if isinstance(source, bytes):
+            payload: bytes | str = source
+        elif isinstance(source, str | Path):
+            payload = str(source)
+        elif hasattr(source, "SerializeToString"):
+            payload = source.SerializeToString()
+        else:
+            raise TypeError(f"cannot load an ONNX model from {type(source).__name__}")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if intra_op_threads:
+            options.intra_op_num_threads = intra_op_threads
+        self.session = ort.InferenceSession(
+            payload, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if (
+            self.metadata.get("edip_contract") != CONTRACT_VERSION
+            or inputs != [ONNX_INPUT]
+            or ONNX_OUTPUT not in outputs
+            or "feature_names" not in self.metadata
+        ):
+            raise FeatureContractError(
+                f"not an EDIP contract-{CONTRACT_VERSION} model (inputs {inputs}, outputs "
+                f"{outputs}, edip_contract={self.metadata.get('edip_contract')!r})"
+            )
+        self.feature_names: list[str] = list(json.loads(self.metadata["feature_names"]))
+        self.model_name: str = self.metadata.get("model_name", "onnx")
+        self.name = self.model_name
+
+    @property
+    def feature_params(self) -> dict[str, Any] | None:
+        """The FeatureParams (as a dict) recorded at training, if the trainer stored them."""
+        raw = self.metadata.get(FEATURE_PARAMS_KEY)
+        return dict(json.loads(raw)) if raw else None
+
+    def __repr__(self) -> str:
+        return f"OnnxForecaster({self.model_name!r}, {len(self.feature_names)} features)"
+
+    def missing_features(self, columns: Sequence[str]) -> list[str]:
+        """Features the model needs that ``columns`` lacks, in contract order."""
+        have = set(columns)
+        return [c for c in self.feature_names if c not in have]
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw ``[N, F]`` float32 (contract order) → ``[N, 3]`` float64 P10/P50/P90."""
+        if matrix.ndim != 2 or matrix.shape[1] != len(self.feature_names):
+            raise FeatureContractError(
+                f"{self.model_name}: expected [N, {len(self.feature_names)}] features, "
+                f"got {list(matrix.shape)}"
+            )
+        if not len(matrix):
+            return np.zeros((0, len(QUANTILES)))
+        data = np.ascontiguousarray(matrix, dtype=np.float32)
+        out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: data})[0]
+        return np.asarray(out, dtype=float)
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """P10/P50/P90 (MW, float64 columns ``p10, p50, p90``), index of ``X``."""
+        missing = self.missing_features(list(X.columns))
+        if missing:
+            raise FeatureContractError(
+                f"{self.model_name}: features missing at prediction time: {missing}"
+            )
+        out = self.predict_matrix(X[self.feature_names].to_numpy(dtype=np.float32))
+        return pd.DataFrame(out, index=X.index, columns=list(QUANTILE_COLUMNS))

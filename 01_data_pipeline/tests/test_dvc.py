@@ -80,7 +80,7 @@ def test_dvc_repro_offline_on_the_sample(workdir: tuple[Path, dict[str, str]]) -
     work, env = workdir
     data = work / "data"
 
-    out = dvc(work, env, "repro")
+    out = dvc(work, env, "repro", "features")  # the pipeline's stages; training stages need MLflow
     assert "Running stage 'ingest'" in out
     assert "Running stage 'features'" in out
     lock = yaml.safe_load((work / "dvc.lock").read_text())
@@ -98,7 +98,7 @@ def test_dvc_repro_offline_on_the_sample(workdir: tuple[Path, dict[str, str]]) -
     assert lag_columns
 
     # nothing changed: nothing runs
-    out = dvc(work, env, "repro")
+    out = dvc(work, env, "repro", "features")  # the pipeline's stages; training stages need MLflow
     assert "Data and pipelines are up to date" in out
     assert "Running stage" not in out
 
@@ -107,7 +107,7 @@ def test_dvc_repro_offline_on_the_sample(workdir: tuple[Path, dict[str, str]]) -
     partitions = {p: p.read_bytes() for p in (data / "interim").rglob("*.parquet")}
     fp["lag_days"] = [1, 7]
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    out = dvc(work, env, "repro")
+    out = dvc(work, env, "repro", "features")  # the pipeline's stages; training stages need MLflow
     assert "Stage 'ingest' didn't change, skipping" in out
     assert "Running stage 'ingest'" not in out
     assert "Running stage 'features'" in out

@@ -84,7 +84,7 @@ def test_param_overrides_and_bad_options() -> None:
     with pytest.raises(typer.BadParameter):
         cli.parse_overrides(["n_estimators=50"])
     app = _app()
-    result = runner.invoke(app, ["backtest", "--family", "dl", "--models", "x"])
+    result = runner.invoke(app, ["backtest", "--family", "nosuchfamily", "--models", "x"])
     assert result.exit_code != 0
     assert "not installed" in result.output
     result = runner.invoke(app, ["backtest", "--protocol", "weekly"])

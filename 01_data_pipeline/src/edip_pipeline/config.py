@@ -150,6 +150,12 @@ class FeatureParams(BaseModel):
     )
     heating_base_c: float = Field(15.0, description="Heating-degree base temperature, °C.")
     cooling_base_c: float = Field(20.0, description="Cooling-degree base temperature, °C.")
+    window_h: int = Field(
+        0,
+        ge=0,
+        description="Past-load window for sequence models: columns load_window_000.. (k steps "
+        "before the last bucket known at the origin); 0 = none (tree models do not need it).",
+    )
     start: str | None = Field(None, description="First target day of the DVC feature table.")
     end: str | None = Field(None, description="Last target day of the DVC feature table.")
 

@@ -46,7 +46,9 @@ PROTOCOLS = ["day-ahead", "rolling"]
 
 
 def _params(step: str) -> FeatureParams:
-    return load_params(REPO_ROOT / "params.yaml").features.model_copy(update={"step": step})
+    # with a past-load window too: the sequence models' columns obey the same availability rule
+    features = load_params(REPO_ROOT / "params.yaml").features
+    return features.model_copy(update={"step": step, "window_h": 48})
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,8 @@ from edip_pipeline.features.load import (
     _gather,
     horizon_aware_multiple,
     load_feature_names,
+    lookback,
+    window_feature_names,
 )
 from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import Store
@@ -160,3 +162,35 @@ def test_load_target_is_the_bucket_mean(ramp_store: Store) -> None:
     assert y.tolist() == [_idx(targets[0]) + 0.5, _idx(targets[1]) + 0.5]
     y30 = load_target(ramp_store, targets, "30min")
     assert y30.tolist() == [_idx(targets[0]), _idx(targets[1])]
+
+
+def test_window_columns_walk_back_from_the_last_known_bucket(ramp_store: Store) -> None:
+    params = PARAMS.model_copy(update={"window_h": 6})
+    assert window_feature_names(params) == [f"load_window_{k:03d}" for k in range(6)]
+    assert load_feature_names(params)[-6:] == window_feature_names(params)
+    assert window_feature_names(params.model_copy(update={"step": "30min"}))[-1] == (
+        "load_window_011"
+    )
+    origin = pd.Timestamp("2020-02-10 11:00", tz="UTC")
+    pairs = pd.DataFrame(
+        {"origin": [origin] * 2, "target_time": [origin, origin + pd.Timedelta(hours=30)]}
+    )
+    f = build_feature_table(ramp_store, pairs, params, weather="none").frame
+    for k in range(6):
+        bucket = origin - pd.Timedelta(hours=k + 1)  # [o − (k+1)h, o − k h): known at o
+        assert f[f"load_window_{k:03d}"].tolist() == [_idx(bucket) + 0.5] * 2
+    assert (f["load_window_000"] == f["load_last"]).all()
+
+
+def test_window_longer_than_the_history_is_nan_and_lookback_covers_it(
+    ramp_store: Store,
+) -> None:
+    params = PARAMS.model_copy(update={"window_h": 24 * 60})
+    assert lookback(params, pd.Timedelta("1h")) >= pd.Timedelta(hours=24 * 60)
+    origin = pd.Timestamp("2020-02-10 11:00", tz="UTC")
+    pairs = pd.DataFrame({"origin": [origin], "target_time": [origin + pd.Timedelta(hours=2)]})
+    f = build_feature_table(ramp_store, pairs, params, weather="none").frame
+    assert f["load_window_000"].notna().all()
+    assert f[f"load_window_{24 * 60 - 1:03d}"].isna().all()  # before the store's first value
+    with pytest.raises(ValueError, match="multiple of step"):
+        window_feature_names(PARAMS.model_copy(update={"window_h": 1, "step": "2h"}))

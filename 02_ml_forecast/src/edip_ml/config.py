@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from edip_pipeline.config import get_settings
 
@@ -150,7 +150,14 @@ class TrackingParams(BaseModel):
 
 
 class MLParams(BaseModel):
-    """Everything ``edip_ml`` reads from ``params.yaml`` (section ``ml``)."""
+    """Everything ``edip_ml`` reads from ``params.yaml`` (section ``ml``).
+
+    Extra sections are allowed: a model family from another package (``edip.models`` entry
+    points, e.g. ``edip_dl``'s ``lstm``) carries its hyper-parameters as a plain dict section,
+    returned by :meth:`hyper` like the documented ones.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     models: list[str] = Field(
         default_factory=lambda: ["rf", "xgboost", "lightgbm"],
@@ -162,6 +169,11 @@ class MLParams(BaseModel):
         0.15, description="Last share of training rows used for the conformal P10/P90 offsets."
     )
     seed: int = Field(42, description="Random seed of every model.")
+    feature_overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="FeatureParams overrides of this family (e.g. {window_h: 168} for sequence "
+        "models); applied after features: and step.",
+    )
     rf: RandomForestParams = Field(default_factory=RandomForestParams, description="RandomForest.")
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams, description="XGBoost.")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams, description="LightGBM.")
@@ -173,7 +185,9 @@ class MLParams(BaseModel):
     def hyper(self, family: str) -> dict[str, Any]:
         """Hyper-parameters of a family as a dict ({} for families without any)."""
         block = getattr(self, family, None)
-        return block.model_dump() if isinstance(block, BaseModel) else {}
+        if isinstance(block, BaseModel):
+            return block.model_dump()
+        return dict(block) if isinstance(block, dict) else {}
 
     def with_overrides(self, overrides: dict[str, Any]) -> MLParams:
         """A copy with nested overrides, e.g. ``{"xgboost": {"n_estimators": 30}}``."""

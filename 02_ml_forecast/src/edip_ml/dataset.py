@@ -33,8 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def feature_params(store: Store, params: MLParams) -> FeatureParams:
-    """The store's feature parameters with the ML step (``ml.step`` wins over ``features.step``)."""
-    return store.params.features.model_copy(update={"step": params.step})
+    """The store's feature parameters with the ML step (``ml.step`` wins over ``features.step``)
+    and the family's ``feature_overrides`` (e.g. a past-load window for sequence models)."""
+    update: dict[str, object] = {"step": params.step, **params.feature_overrides}
+    unknown = sorted(set(update) - set(FeatureParams.model_fields))
+    if unknown:
+        raise ValueError(f"feature_overrides name unknown FeatureParams fields: {unknown}")
+    return FeatureParams.model_validate({**store.params.features.model_dump(), **update})
 
 
 def protocol_pairs(

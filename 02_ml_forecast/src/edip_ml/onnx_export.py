@@ -85,6 +85,10 @@ def to_onnx(forecaster: Forecaster) -> onnx.ModelProto:
     names = list(forecaster.feature_names)
     if not names:
         raise ExportError(f"{forecaster.name}: not fitted (no feature_names)")
+    own = getattr(forecaster, "export_onnx", None)
+    if callable(own):  # a family with its own exporter (edip_dl: torch.onnx) returns the contract
+        model: onnx.ModelProto = own()
+        return model
     median = median_graph(forecaster)
     return wrap_median(
         median,
@@ -111,7 +115,11 @@ def native_estimator(forecaster: Forecaster) -> Any | None:
 
 
 def model_family(forecaster: Forecaster) -> str:
-    """``sklearn``, ``xgboost``, ``lightgbm`` or ``baseline`` (a column as the median)."""
+    """``sklearn``, ``xgboost``, ``lightgbm`` or ``baseline`` (a column as the median); a
+    plugin family names itself with a ``family`` class attribute (e.g. ``torch``)."""
+    own = getattr(forecaster, "family", None)
+    if isinstance(own, str):
+        return own
     model = native_estimator(forecaster)
     if model is None:
         if _baseline_column(forecaster) is not None:

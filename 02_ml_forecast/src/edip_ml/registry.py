@@ -15,6 +15,7 @@ decision this package takes, so it is made on evidence, in one place, and writte
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -168,18 +169,25 @@ def evaluation_window(
     end_day: pd.Timestamp | str | None = None,
     weather: WeatherMode = "auto",
     ml_params: MLParams | None = None,
+    model_feature_params: dict[str, Any] | None = None,
 ) -> EvaluationWindow:
     """The last ``days`` complete Paris days with load in the store (or ending at ``end_day``).
 
     Day-ahead pairs at the ML step (``ml.step``), features from the pipeline's builder: exactly
-    what the API will compute when it serves the model.
+    what the API will compute when it serves the model. ``model_feature_params`` (the
+    ``feature_params`` a model recorded at training, e.g. with a past-load window) win over the
+    store's, as they do when the API serves it.
     """
     from edip_ml.config import load_ml_params
     from edip_ml.dataset import feature_params
+    from edip_pipeline.config import FeatureParams
     from edip_pipeline.features import build_feature_table, day_ahead_pairs, load_target
     from edip_pipeline.features.calendar import PARIS
 
     params = feature_params(store, ml_params or load_ml_params())
+    if model_feature_params:
+        known = {k: v for k, v in model_feature_params.items() if k in FeatureParams.model_fields}
+        params = FeatureParams.model_validate({**params.model_dump(), **known})
     if end_day is None:
         last = store.last_timestamp("load_national", "consumption_mw")
         if last is None:
@@ -310,9 +318,24 @@ def promote(
             tolerance,
         )
 
-    window = evaluation_window(
-        store or Store(), window_days, end_day=end_day, weather=weather, ml_params=ml_params
-    )
+    store = store or Store()
+    windows: dict[str, EvaluationWindow] = {}
+
+    def window_for(model: OnnxForecaster) -> EvaluationWindow:
+        """The same days for both models, featured as each was trained (cached per params)."""
+        recorded = model.feature_params
+        key = json.dumps(recorded, sort_keys=True, default=str)
+        if key not in windows:
+            windows[key] = evaluation_window(
+                store,
+                window_days,
+                end_day=end_day,
+                weather=weather,
+                ml_params=ml_params,
+                model_feature_params=recorded,
+            )
+        return windows[key]
+
     with tempfile.TemporaryDirectory(prefix="edip-promote-") as tmp:
         chal_model = load_version(chal_v, model_name=model_name, dst=Path(tmp) / "challenger")
         champ_model = (
@@ -320,11 +343,13 @@ def promote(
             if champ_v is not None
             else None
         )
+        window = window_for(chal_model)
         mape_champ = None
         if champ_model is not None:
             # a champion that cannot be scored is an error, not a reason to replace it blindly
+            champ_window = window_for(champ_model)
             try:
-                mape_champ = mape(window.y, champ_model.predict(window.X)["p50"])
+                mape_champ = mape(champ_window.y, champ_model.predict(champ_window.X)["p50"])
             except FeatureContractError as exc:
                 raise RegistryError(
                     f"{CHAMPION} v{champ_v} cannot be evaluated on {window.describe()}: {exc}"

@@ -467,6 +467,10 @@ def _log_native(forecaster: Forecaster, family: str, tmpdir: Path) -> str | None
     """The native model in its MLflow flavour (baselines: a pickle artifact)."""
     import mlflow
 
+    own = getattr(forecaster, "log_native", None)
+    if callable(own):  # a plugin family logs its own native model (and training curves)
+        uri: str | None = own(tmpdir)
+        return uri
     model = native_estimator(forecaster)
     if family == "sklearn":
         # cloudpickle, not MLflow 3's default skops: skops refuses to reload tree models

@@ -329,10 +329,11 @@ def _train_one(
 ) -> TrainResult:
     from edip_ml import metrics
     from edip_ml.backtest import backtest
-    from edip_ml.models import MODELS, make_model
+    from edip_ml.models import available_models, make_model
 
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+    known = available_models()
+    if name not in known:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(known)}")
     start_day, end_day, bt_start = period
     X, y = table.X, table.y
     if tune > 0:
@@ -398,7 +399,7 @@ def _train_one(
         forecasts.to_parquet(parquet)
         summary_csv = out_dir / "summary.csv"
         table_metrics.to_csv(summary_csv)
-        ml = params.model_dump(exclude=set(MODELS))
+        ml = params.model_dump(exclude=set(known))
         published = publish(
             forecaster,
             X_parity=X_parity,

@@ -46,6 +46,26 @@ class LeakageError(AssertionError):
     """A feature tried to read a load value that is not known at its origin."""
 
 
+#: prefix of the past-load window columns (``load_window_000`` = the last known bucket)
+WINDOW_PREFIX = "load_window_"
+
+
+def window_steps(params: FeatureParams) -> int:
+    """Number of past-load window columns: ``window_h`` divided by the grid step (0 = none)."""
+    if params.window_h <= 0:
+        return 0
+    step = pd.Timedelta(params.step)
+    window = pd.Timedelta(hours=params.window_h)
+    if window.value % step.value:
+        raise ValueError(f"window_h={params.window_h} is not a multiple of step {params.step}")
+    return int(window.value // step.value)
+
+
+def window_feature_names(params: FeatureParams) -> list[str]:
+    """``load_window_000`` … ``load_window_{n−1}``: k steps before the last known bucket."""
+    return [f"{WINDOW_PREFIX}{k:03d}" for k in range(window_steps(params))]
+
+
 def load_feature_names(params: FeatureParams) -> list[str]:
     """Load columns for ``params``, in frame order."""
     names = ["load_last", "load_last_diff_1d"]
@@ -53,13 +73,13 @@ def load_feature_names(params: FeatureParams) -> list[str]:
     names.append("load_same_hour_last_week")
     for w in params.rolling_windows_h:
         names += [f"load_roll_{stat}_{w}h" for stat in ("mean", "std", "min", "max")]
-    return names
+    return names + window_feature_names(params)
 
 
 def lookback(params: FeatureParams, step: pd.Timedelta) -> pd.Timedelta:
     """How far before the earliest origin the load history must reach."""
     days = max([*params.lag_days, 7, 1])
-    window = max([*params.rolling_windows_h, 0])
+    window = max([*params.rolling_windows_h, params.window_h, 0])
     return max(pd.Timedelta(days=days), pd.Timedelta(hours=window)) + pd.Timedelta(days=1) + step
 
 
@@ -182,6 +202,8 @@ def load_features(
     * ``load_lag_{k}d``, ``load_same_hour_last_week``: horizon-aware same-hour values (module doc).
     * ``load_roll_{mean,std,min,max}_{W}h``: over the buckets of ``[o − W, o)``, computed once per
       distinct origin.
+    * ``load_window_{k}`` (``window_h > 0``): the bucket k steps before ``load_last``, once per
+      distinct origin (the past sequence of the DL encoders).
     """
     s = history.step.value
     o = origins.as_unit("ns").asi8
@@ -210,6 +232,13 @@ def load_features(
         stats = _window_stats(v, ulimit, n)[inv]
         for j, stat in enumerate(("mean", "std", "min", "max")):
             cols[f"load_roll_{stat}_{w}h"] = stats[:, j]
+    # the past window of sequence models: per distinct origin, through the same guard
+    window = window_feature_names(params)
+    if window:
+        lim = np.repeat(ulimit, len(window))
+        pos = (ulimit[:, None] - np.arange(len(window))[None, :]).ravel()
+        block = _gather(v, pos, lim).reshape(len(ulimit), len(window))[inv]
+        cols.update({name: block[:, k] for k, name in enumerate(window)})
     return pd.DataFrame(cols)[load_feature_names(params)]
 
 

@@ -9,6 +9,8 @@ horizon group would multiply training time and split already small histories.
 
 from __future__ import annotations
 
+import logging
+from importlib.metadata import entry_points
 from typing import Any
 
 from edip_ml.config import MLParams
@@ -27,16 +29,45 @@ MODELS: dict[str, type[Forecaster]] = {
     "same_hour_yesterday": SameHourYesterday,
 }
 
+log = logging.getLogger(__name__)
+
 #: models that only read a feature column (no training, no hyper-parameters)
 BASELINES: tuple[str, ...] = ("same_hour_last_week", "same_hour_yesterday")
 
 
+#: entry-point group through which other packages add forecasters (name → Forecaster subclass)
+ENTRY_POINT_GROUP = "edip.models"
+
+
+def available_models() -> dict[str, type[Forecaster]]:
+    """The built-in models plus those of installed plugins (``edip.models`` entry points).
+
+    Why entry points: ``edip_dl`` adds its sequence models to the same backtest, registry and
+    promotion without ``edip_ml`` importing torch.
+    """
+    found: dict[str, type[Forecaster]] = dict(MODELS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in found:
+            continue
+        try:
+            cls = ep.load()
+        except Exception:  # a broken plugin must not take the built-in models down with it
+            log.exception("cannot load model plugin %s = %s", ep.name, ep.value)
+            continue
+        if isinstance(cls, type) and issubclass(cls, Forecaster):
+            found[ep.name] = cls
+        else:
+            log.warning("model plugin %s = %s is not a Forecaster subclass", ep.name, ep.value)
+    return found
+
+
 def make_model(name: str, params: MLParams | None = None, seed: int | None = None) -> Forecaster:
     """An unfitted forecaster of family ``name`` with its hyper-parameters from ``params``."""
+    models = MODELS if name in MODELS else available_models()
     try:
-        cls = MODELS[name]
+        cls = models[name]
     except KeyError:
-        raise ModelError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
+        raise ModelError(f"unknown model {name!r}; known: {sorted(models)}") from None
     params = params or MLParams()
     hyper: dict[str, Any] = params.hyper(name)
     return cls(hyper, seed=params.seed if seed is None else seed)
@@ -54,5 +85,6 @@ __all__ = [
     "SameHourLastWeek",
     "SameHourYesterday",
     "XGBoostForecaster",
+    "available_models",
     "make_model",
 ]

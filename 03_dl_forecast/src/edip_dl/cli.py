@@ -1,0 +1,206 @@
+"""``edip`` commands of the DL package (entry point ``edip.cli`` → :func:`register`).
+
+* ``edip train dl [--models lstm,gru,tcn,transformer] [--epochs N] [--tune N] [--device …]``
+* ``edip backtest --family dl --models lstm … --out forecasts.parquet``
+* ``edip compare [--ml rf,xgboost,lightgbm] [--dl lstm] [--forecasts a.parquet,b.parquet]``
+
+Heavy imports (torch, mlflow) happen inside the commands so ``edip --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edip_ml.cli import (
+    BACKTEST_FAMILIES,
+    DEFAULT_MODELS,
+    PROTOCOLS,
+    _split,
+    get_or_create_group,
+    has_command,
+    parse_overrides,
+)
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``train dl``, the ``dl`` backtest family and ``compare`` to the ``edip`` app."""
+    train_app = get_or_create_group(
+        app, "train", "Train forecasters, log them to MLflow and register them as challenger."
+    )
+    if not has_command(train_app, "dl"):
+        train_app.command("dl")(train_dl)
+    BACKTEST_FAMILIES.setdefault("dl", _backtest_dl)
+    if not has_command(app, "compare"):
+        app.command("compare")(compare)
+
+
+def _dl_params(param: list[str] | None, epochs: int | None = None, device: str | None = None):  # type: ignore[no-untyped-def]
+    from edip_dl.config import load_dl_params
+
+    dl = load_dl_params()
+    overrides = parse_overrides(param)
+    if overrides:
+        dl = dl.with_overrides(overrides)
+    return dl.for_all(epochs=epochs, device=device)
+
+
+def train_dl(
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated architectures (default dl.models).")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs (overrides dl.<arch>.epochs).")
+    ] = None,
+    tune: Annotated[int, typer.Option(help="Optuna trials per architecture (0: no tuning).")] = 0,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default dl.<arch>.device).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Override ARCH.NAME=VALUE (repeatable), e.g. lstm.hidden_size=32."),
+    ] = None,
+    backtest_days: Annotated[
+        int | None, typer.Option(help="Days at the end backtested for the report.")
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
+    ] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Also keep the reports in this folder.")
+    ] = None,
+    register_models: Annotated[
+        bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
+    ] = True,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Registered model name (default edip-load-fr).")
+    ] = None,
+) -> None:
+    """Train sequence models, export ONNX (parity ≤ 1 MW), log to MLflow, register as challenger."""
+    from edip_dl.device import DeviceError, resolve_device
+    from edip_dl.train import train_dl as run
+    from edip_ml.tracking import configure
+
+    if device is not None and device not in DEVICES:
+        raise typer.BadParameter(f"--device must be one of {list(DEVICES)}")
+    try:
+        if device is not None:
+            resolve_device(device)
+        dl = _dl_params(param, epochs, device)
+        names = _split(models) if models else list(dl.models)
+    except (DeviceError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    uri = configure()
+    log.info("MLflow tracking at %s", uri)
+    try:
+        results = run(
+            names,
+            start,
+            end,
+            tune=tune,
+            dl_params=dl,
+            backtest_days=backtest_days,
+            tuning_storage=storage,
+            report_dir=report_dir,
+            register_models=register_models,
+            experiment=experiment,
+            model_name=model_name,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for r in results:
+        typer.echo(r.summary())
+    if any(not r.ok for r in results):
+        raise typer.Exit(code=1)
+
+
+def _backtest_dl(
+    models: list[str],
+    start: str | None,
+    end: str | None,
+    protocol: str,
+    out: Path,
+    report_dir: Path | None,
+) -> None:
+    from edip_dl.config import load_dl_params
+    from edip_dl.train import backtest_dl_to_files
+
+    dl = load_dl_params()
+    if models == _split(DEFAULT_MODELS):  # the command's ML default: use dl.models instead
+        models = list(dl.models)
+    try:
+        paths = backtest_dl_to_files(
+            models, start, end, protocol=protocol, out=out, report_dir=report_dir, dl_params=dl
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for p in paths:
+        typer.echo(f"written {p}")
+
+
+def compare(
+    ml: Annotated[str, typer.Option(help="ML models to backtest ('' for none).")] = DEFAULT_MODELS,
+    dl: Annotated[
+        str, typer.Option(help="DL models to backtest ('' for none; default dl.models).")
+    ] = "default",
+    forecasts: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated forecasts parquet files to include (edip backtest --out)."
+        ),
+    ] = "",
+    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
+    out_dir: Annotated[Path, typer.Option(help="Folder of the ranking and report.")] = Path(
+        "reports/compare"
+    ),
+) -> None:
+    """Rank every ML and DL model on one backtest (same period, data version, metrics)."""
+    from edip_dl.compare import CompareError, run_compare
+    from edip_dl.config import load_dl_params
+
+    if protocol not in PROTOCOLS:
+        raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
+    dl_params = load_dl_params()
+    dl_models = (
+        list(dl_params.models) if dl == "default" else [m for m in dl.split(",") if m.strip()]
+    )
+    ml_models = [m.strip() for m in ml.split(",") if m.strip()]
+    files = [Path(p.strip()) for p in forecasts.split(",") if p.strip()]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise typer.BadParameter(f"--forecasts: no such file(s) {missing}")
+    if not (files or ml_models or dl_models):
+        raise typer.BadParameter("nothing to compare: give --ml, --dl or --forecasts")
+    try:
+        result = run_compare(
+            out_dir,
+            forecasts_files=files,
+            ml_models=ml_models,
+            dl_models=dl_models,
+            start=start,
+            end=end,
+            protocol=protocol,
+            dl_params=dl_params,
+        )
+    except CompareError as exc:
+        typer.echo(f"compare failed: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    from edip_dl.compare import ranking_markdown
+
+    typer.echo(ranking_markdown(result.ranking))
+    for p in result.files:
+        typer.echo(f"written {p}")

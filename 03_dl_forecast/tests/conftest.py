@@ -1,0 +1,111 @@
+"""Fixtures of the DL tests: the sample store, tiny sequence models, a params file for the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from edip_dl.config import DLParams, load_dl_params, to_ml_params
+from edip_ml.config import MLParams, load_ml_params
+from edip_ml.dataset import feature_params, make_xy, protocol_pairs
+from edip_pipeline.config import Settings, load_params, reset_settings_cache
+from edip_pipeline.sources.sample import sample_frame
+from edip_pipeline.store import Store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_FILE = REPO_ROOT / "params.yaml"
+#: tiny and fast: the harness is under test here, the accuracy is bench/dl.py's business
+TINY: dict[str, Any] = {
+    "hidden_size": 16,
+    "layers": 1,
+    "epochs": 3,
+    "patience": 2,
+    "batch_size": 32,
+    "head_hidden": 32,
+    "device": "cpu",
+    "learning_rate": 0.005,
+}
+TINY_TCN = {**TINY, "layers": 4}
+WINDOW_H = 48
+
+
+def tiny_dl() -> DLParams:
+    base = load_dl_params(PARAMS_FILE)
+    return base.with_overrides(
+        {
+            "window_h": WINDOW_H,
+            "lstm": TINY,
+            "gru": TINY,
+            "tcn": TINY_TCN,
+            "transformer": {**TINY, "window_h": None},
+            "tuning": {"epochs": 2, "hidden_sizes": [8, 16], "window_hs": [24, 48]},
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never touch the checkout's data/ from a test."""
+    monkeypatch.setenv("EDIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EDIP_PARAMS_FILE", str(PARAMS_FILE))
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+
+
+def make_store(root: Path) -> Store:
+    return Store(root, load_params(PARAMS_FILE), Settings(data_dir=root, params_file=PARAMS_FILE))
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("edip-dl-data")
+    frame = sample_frame()
+    make_store(root).write(
+        "load_national", frame[frame["variable"] == "consumption_mw"].reset_index(drop=True)
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_store(sample_data_dir: Path) -> Store:
+    """The sample's national load (shared, read-only)."""
+    return make_store(sample_data_dir)
+
+
+@pytest.fixture(scope="session")
+def dl_ml_params() -> MLParams:
+    return to_ml_params(tiny_dl(), load_ml_params(PARAMS_FILE))
+
+
+@pytest.fixture(scope="session")
+def train_test(
+    sample_store: Store, dl_ml_params: MLParams
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
+    """Day-ahead rows: train 2019-09-01..2020-03-30 (labels known at the first test origin), test 2020-04-01..2020-04-30."""
+    fp = feature_params(sample_store, dl_ml_params)
+    X, y, _ = make_xy(
+        sample_store,
+        protocol_pairs("2019-09-01", "2020-03-30", "day-ahead", dl_ml_params, fp),
+        dl_ml_params,
+    )
+    Xt, yt, _ = make_xy(
+        sample_store,
+        protocol_pairs("2020-04-01", "2020-04-30", "day-ahead", dl_ml_params, fp),
+        dl_ml_params,
+    )
+    return X, y, Xt, yt
+
+
+def write_params(path: Path, dl: DLParams) -> Path:
+    """A params.yaml with the repository's sections and ``dl`` replaced (for CLI runs)."""
+    raw = yaml.safe_load(PARAMS_FILE.read_text())
+    raw["dl"] = dl.model_dump(mode="json")
+    raw["ml"]["backtest"]["train_start"] = "2019-10-01"  # shorter folds: fast tests
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path

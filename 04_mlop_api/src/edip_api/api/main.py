@@ -1,0 +1,20 @@
+"""All routers of the API, joined."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from edip_api.api.routes import (
+    actuals,
+    data,
+    forecast,
+    health,
+    metrics,
+    model,
+    predict,
+    predictions,
+)
+
+api_router = APIRouter()
+for module in (health, forecast, predict, actuals, predictions, metrics, model, data):
+    api_router.include_router(module.router)

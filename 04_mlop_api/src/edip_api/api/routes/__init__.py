@@ -1,0 +1,1 @@
+"""One module per resource, joined in :mod:`edip_api.api.main`."""

@@ -1,0 +1,45 @@
+"""Helpers shared by the listing routes: time ranges and paging."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandas as pd
+
+from edip_api.services.errors import InvalidRequestError
+from edip_api.services.forecast import utc
+
+MAX_RANGE = pd.Timedelta(days=92)
+DEFAULT_RANGE = pd.Timedelta(days=7)
+MAX_LIMIT = 5000
+_WINDOW = re.compile(r"^(\d{1,4})([hd])$")
+
+
+def time_range(
+    start: datetime | None, end: datetime | None, now: pd.Timestamp
+) -> tuple[datetime, datetime]:
+    """``[start, end)`` in UTC; default the last 7 days before now; capped at 92 days."""
+    t1 = utc(end) if end is not None else now
+    t0 = utc(start) if start is not None else t1 - DEFAULT_RANGE
+    if t1 <= t0:
+        raise InvalidRequestError(f"end {t1.isoformat()} must be after start {t0.isoformat()}")
+    if t1 - t0 > MAX_RANGE:
+        raise InvalidRequestError(f"range {t1 - t0} exceeds {MAX_RANGE.days} days")
+    return t0.to_pydatetime(), t1.to_pydatetime()
+
+
+def parse_window(window: str) -> pd.Timedelta:
+    """``24h``, ``7d``, ``28d`` … (at most 92 days)."""
+    m = _WINDOW.match(window.strip())
+    if not m:
+        raise InvalidRequestError(f"window {window!r} must look like 24h or 7d")
+    n, unit = int(m.group(1)), m.group(2)
+    span = pd.Timedelta(hours=n) if unit == "h" else pd.Timedelta(days=n)
+    if span <= pd.Timedelta(0) or span > MAX_RANGE:
+        raise InvalidRequestError(f"window {window!r} must be within 1h..{MAX_RANGE.days}d")
+    return span
+
+
+def next_offset(offset: int, returned: int, total: int) -> int | None:
+    return offset + returned if offset + returned < total else None

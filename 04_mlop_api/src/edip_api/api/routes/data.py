@@ -1,0 +1,135 @@
+"""``GET /v1/data/status`` (datasets, Prefect flow runs) and ``GET /v1/features`` (drift page)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated, Any
+
+import httpx
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Query
+
+from edip_api.api.deps import ForecastsDep
+from edip_api.schemas import DatasetStatus, DataStatus, FeatureRows, FlowRun
+from edip_api.services.errors import InvalidRequestError
+from edip_pipeline.schema import Flag
+from edip_pipeline.store import DATASETS
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["data"])
+_status_cache: dict[str, list[DatasetStatus]] = {}
+
+
+def dataset_rows(forecasts: Any, now: pd.Timestamp) -> list[DatasetStatus]:
+    """Per (dataset, variable): rows, measured span, missing steps (cached per data version)."""
+    store = forecasts.view.store
+    snap = forecasts.view.snapshot()
+    key = f"{store.root}:{snap.data_version}"
+    cached = _status_cache.get(key)
+    if cached is None:
+        manifest = store.manifest().get("datasets", {})
+        cached = []
+        for name in DATASETS:
+            entry = manifest.get(name)
+            if not entry:
+                continue
+            frame = store.read(name)
+            for variable, g in frame.groupby("variable"):
+                missing = (g["flags"].to_numpy() & int(Flag.MISSING)) != 0
+                measured = g["timestamp"][~missing]
+                cached.append(
+                    DatasetStatus(
+                        dataset=name,
+                        variable=str(variable),
+                        rows=len(g),
+                        first=measured.min().to_pydatetime() if len(measured) else None,
+                        last=measured.max().to_pydatetime() if len(measured) else None,
+                        age_hours=None,
+                        missing_steps=int(missing.sum()),
+                        data_version=str(entry.get("version")),
+                    )
+                )
+        _status_cache.clear()
+        _status_cache[key] = cached
+    return [
+        d.model_copy(
+            update={
+                "age_hours": float((now - pd.Timestamp(d.last)) / pd.Timedelta(hours=1))
+                if d.last is not None
+                else None
+            }
+        )
+        for d in cached
+    ]
+
+
+def prefect_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
+    """Recent flow runs from the Prefect API when ``PREFECT_API_URL`` answers."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return [], False
+    try:
+        r = httpx.post(
+            f"{url.rstrip('/')}/flow_runs/filter",
+            json={"limit": limit, "sort": "START_TIME_DESC"},
+            timeout=2.0,
+        )
+        r.raise_for_status()
+        runs = [
+            FlowRun(
+                name=str(x.get("name", "")),
+                state=(x.get("state") or {}).get("type") or x.get("state_type"),
+                start_time=x.get("start_time"),
+                end_time=x.get("end_time"),
+            )
+            for x in r.json()
+        ]
+        return runs, True
+    except Exception as exc:  # Prefect is optional: say it is unreachable
+        log.info("Prefect API at %s unreachable: %s", url, exc)
+        return [], False
+
+
+@router.get("/data/status", response_model=DataStatus, summary="Datasets and recent flow runs")
+def data_status(forecasts: ForecastsDep) -> DataStatus:
+    datasets = dataset_rows(forecasts, forecasts.now())
+    runs, reachable = prefect_runs()
+    return DataStatus(datasets=datasets, flow_runs=runs, prefect_reachable=reachable)
+
+
+@router.get(
+    "/features",
+    response_model=FeatureRows,
+    summary="Day-ahead feature rows (origin D-1 12:00 Paris) of target days start..end",
+)
+def features(
+    forecasts: ForecastsDep,
+    start: Annotated[str, Query(max_length=40, examples=["2020-12-01"])],
+    end: Annotated[str, Query(max_length=40, examples=["2020-12-31"])],
+    columns: Annotated[
+        str,
+        Query(
+            max_length=4000,
+            description="Comma-separated feature names; load_mw = the actual target.",
+            examples=["load_lag_1d,load_mw"],
+        ),
+    ] = "load_mw",
+) -> FeatureRows:
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    if not cols:
+        raise InvalidRequestError("columns must name at least one feature")
+    frame = forecasts.feature_rows(start, end, list(dict.fromkeys(cols)))
+    values = frame.to_numpy(dtype=float)
+    items: list[dict[str, Any]] = []
+    for t, row in zip(frame.index, values, strict=True):
+        item: dict[str, Any] = {"target_time": pd.Timestamp(t).isoformat()}
+        item.update(
+            {
+                c: (float(v) if np.isfinite(v) else None)
+                for c, v in zip(frame.columns, row, strict=True)
+            }
+        )
+        items.append(item)
+    return FeatureRows(columns=list(frame.columns), items=items)

@@ -1,0 +1,110 @@
+"""``GET /v1/forecast``: the served model's forecast from an origin, every point logged."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+
+from edip_api.api.deps import ForecastsDep, WriterDep
+from edip_api.db import PredictionRecord, WriterFullError
+from edip_api.schemas import DataFreshness, Forecast, ForecastPoint
+from edip_api.services.errors import NotReadyError
+from edip_api.services.forecast import MAX_HORIZON_H
+from edip_pipeline.features.calendar import PARIS
+
+router = APIRouter(prefix="/v1", tags=["forecast"])
+_HOUR = pd.Timedelta(hours=1)
+
+
+def request_id(request: Request) -> str:
+    """The id the middleware gave this request (also the X-Request-ID header)."""
+    rid: str | None = getattr(request.state, "request_id", None)
+    return rid or uuid.uuid4().hex
+
+
+@router.get(
+    "/forecast",
+    response_model=Forecast,
+    summary="P10/P50/P90 of the next hours from an origin",
+    responses={422: {"description": "origin in the future or far outside the data"}},
+)
+def forecast(
+    request: Request,
+    forecasts: ForecastsDep,
+    writer: WriterDep,
+    origin: Annotated[
+        datetime | None,
+        Query(
+            description="Issue time with offset (default now or EDIP_REPLAY_NOW), floored to the hour.",
+            examples=["2020-12-19T12:00:00+01:00"],
+        ),
+    ] = None,
+    horizon: Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")] = 24,
+) -> Forecast:
+    t0 = time.perf_counter()
+    rid = request_id(request)
+    result = forecasts.forecast(origin, horizon)
+    info = result.model.info
+    now = forecasts.now()
+    snap = result.data
+    age = (now - snap.last) / _HOUR if snap.last is not None else None
+    targets_paris = result.targets.tz_convert(PARIS)
+    horizons = result.horizons_h
+    q = result.quantiles
+    points = [
+        ForecastPoint(
+            target_time=t.to_pydatetime(),
+            target_time_paris=tp.to_pydatetime(),
+            horizon_h=float(h),
+            p10=_num(q[i, 0]),
+            p50=float(q[i, 1]),
+            p90=_num(q[i, 2]),
+        )
+        for i, (t, tp, h) in enumerate(zip(result.targets, targets_paris, horizons, strict=True))
+    ]
+    latency_ms = (time.perf_counter() - t0) * 1000.0
+    created = datetime.now(UTC)
+    origin_dt = result.origin.to_pydatetime()
+    records = [
+        PredictionRecord(
+            request_id=rid,
+            model_name=info.name,
+            model_version=info.version or "",
+            origin=origin_dt,
+            target_time=p.target_time,
+            horizon_h=p.horizon_h,
+            p10=p.p10,
+            p50=p.p50,
+            p90=p.p90,
+            latency_ms=latency_ms,
+            created_at=created,
+            endpoint="forecast",
+        )
+        for p in points
+    ]
+    try:
+        writer.submit(records)
+    except WriterFullError as exc:
+        raise NotReadyError("prediction log is full: try again shortly") from exc
+    return Forecast(
+        request_id=rid,
+        model=info,
+        origin=origin_dt,
+        horizon_h=horizon,
+        weather_source=result.weather_source,
+        data=DataFreshness(
+            last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
+            age_hours=float(age) if age is not None else None,
+            data_version=snap.data_version,
+        ),
+        points=points,
+    )
+
+
+def _num(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN → null

@@ -1,0 +1,49 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from edip_api.api.deps import Context
+from edip_api.schemas import Health, LogStoreState, Ready, StoreState
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness (touches no dependency)")
+def health() -> Health:
+    return Health()
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    summary="Readiness: store readable and log store reachable",
+    responses={503: {"model": Ready, "description": "not ready (see which part)"}},
+)
+def ready(ctx: Context) -> JSONResponse:
+    """Ready when the store is readable and the log store answers.
+
+    Serving the fallback is a documented degraded mode, not unreadiness: ``model.source`` and
+    ``model.reason`` say it (and ``edip_fallback_in_use`` in ``/metrics``).
+    """
+    snap = ctx.forecasts.view.snapshot()
+    ok = ctx.log_store.ping()
+    if ok and not ctx.log_store_upgraded:
+        try:  # the database was down at start-up: create the tables now
+            ctx.log_store.upgrade()
+            ctx.log_store_upgraded = True
+        except Exception:
+            ok = False
+    body = Ready(
+        ready=bool(snap.readable and snap.last is not None and ok),
+        model=ctx.models.current.info,
+        store=StoreState(
+            readable=snap.readable,
+            last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
+            data_version=snap.data_version,
+        ),
+        log_store=LogStoreState(ok=ok, queue_depth=ctx.writer.queue_depth),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)

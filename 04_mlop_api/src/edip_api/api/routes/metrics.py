@@ -1,0 +1,45 @@
+"""``GET /v1/metrics/summary`` (served-forecast accuracy) and ``GET /metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from edip_api.api.deps import Context, ForecastsDep, LogStoreDep
+from edip_api.api.routes.common import parse_window
+from edip_api.schemas import MetricsSummaryOut
+from edip_api.services.forecast import utc
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get(
+    "/v1/metrics/summary",
+    response_model=MetricsSummaryOut,
+    summary="MAPE/MAE/bias of the served day-ahead forecasts against actuals",
+)
+def metrics_summary(
+    log_store: LogStoreDep,
+    forecasts: ForecastsDep,
+    window: Annotated[str, Query(max_length=8, examples=["7d", "24h", "28d"])] = "7d",
+    end: datetime | None = None,
+) -> MetricsSummaryOut:
+    """Per model version, per day and for RTE's D-1 forecast; MAPE is a fraction."""
+    span = parse_window(window)
+    t1 = utc(end) if end is not None else forecasts.now()
+    t0 = t1 - span
+    summary = log_store.metrics_summary(t0.to_pydatetime(), t1.to_pydatetime())
+    return MetricsSummaryOut.model_validate({"window": window, **summary.as_dict()})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def prometheus(ctx: Context) -> Response:
+    return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)

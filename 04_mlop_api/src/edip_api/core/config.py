@@ -1,0 +1,114 @@
+"""Runtime settings of the API (environment, prefix ``EDIP_``, ``.env`` file).
+
+Why one object: the service, ``edip serve``/``edip replay`` and the tests configure the same
+knobs the same way; the contract of every variable is in the project README (API section).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from edip_pipeline.config import default_root
+
+DEFAULT_API_KEY = "edip-dev-key"
+Environment = Literal["development", "staging", "production"]
+
+
+class Settings(BaseSettings):
+    """Where the API reads its model, data and log store, and how it protects itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDIP_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    environment: Environment = Field(
+        "development", description="development | staging | production (the key check depends)."
+    )
+    api_key: SecretStr = Field(
+        SecretStr(DEFAULT_API_KEY),
+        description="Key expected in X-API-Key on write endpoints; the default is refused "
+        "outside development.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: default_root() / "data",
+        description="The pipeline Store (same variable as edip_pipeline's settings).",
+    )
+    params_file: Path = Field(
+        default_factory=lambda: default_root() / "params.yaml",
+        description="params.yaml: feature parameters when a model carries none.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="Log store URL (SQLAlchemy); default sqlite:///<data_dir>/edip_log.db.",
+    )
+    mlflow_tracking_uri: str = Field(
+        "http://127.0.0.1:5000",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
+        description="MLflow tracking/registry server (read without prefix).",
+    )
+    model_name: str = Field("edip-load-fr", description="Registered model served.")
+    model_alias: str = Field("champion", description="Registry alias served.")
+    model_poll_s: float = Field(
+        30.0, gt=0, description="Seconds between two checks of the alias in the registry."
+    )
+    registry_timeout_s: float = Field(
+        10.0, gt=0, description="HTTP timeout of one registry call (fail fast to the fallback)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list)."
+    )
+    max_body_bytes: int = Field(5_000_000, gt=0, description="Largest request body (413 above).")
+    replay_now: datetime | None = Field(
+        None, description="'Now' of a replayed past period (ISO time with offset)."
+    )
+    log_batch_size: int = Field(500, gt=0, description="Prediction rows per log-store insert.")
+    log_flush_interval_s: float = Field(
+        0.2, gt=0, description="Longest wait before a partial batch is written."
+    )
+    log_max_queue: int = Field(
+        200_000, gt=0, description="Queued prediction rows before the API answers 503."
+    )
+    log_spill_dir: Path | None = Field(
+        None, description="Where unwritable records are spilled at shutdown (<data_dir>/log_spill)."
+    )
+    forecast_cache_size: int = Field(
+        512, ge=0, description="Forecasts kept per (origin, horizon, data, model) in the LRU."
+    )
+
+    @field_validator("replay_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("EDIP_REPLAY_NOW needs a UTC offset, e.g. 2020-12-20T12:00:00+01:00")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_key(self) -> Settings:
+        self.check()
+        return self
+
+    def check(self) -> None:
+        """Refuse to run outside development with the published default key."""
+        key = self.api_key.get_secret_value()
+        if self.environment != "development" and (not key or key == DEFAULT_API_KEY):
+            raise ValueError(
+                f"EDIP_API_KEY is the default (or empty) in {self.environment}: set a secret key"
+            )
+
+    @property
+    def log_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'edip_log.db'}"
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.log_spill_dir or self.data_dir / "log_spill"
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the environment (the app keeps its own instance)."""
+    return Settings()

@@ -1,0 +1,15 @@
+"""The prediction log of the API: every served point and the actuals, on SQLite or PostgreSQL."""
+
+from .metrics import MetricsSummary
+from .records import ActualRecord, PredictionRecord
+from .store import LogStore
+from .writer import PredictionWriter, WriterFullError
+
+__all__ = [
+    "ActualRecord",
+    "LogStore",
+    "MetricsSummary",
+    "PredictionRecord",
+    "PredictionWriter",
+    "WriterFullError",
+]

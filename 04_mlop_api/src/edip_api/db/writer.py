@@ -1,0 +1,367 @@
+"""PredictionWriter: logs served points off the request path, losing none.
+
+Requests only append to an in-memory queue (``submit``); a daemon thread drains it in batches, one
+transaction each, through ``LogStore.write_predictions``. Records leave the queue only once their
+batch is committed. A failed write is retried with exponential backoff (tenacity) for as long as
+the process runs; at ``stop`` whatever still cannot be written is appended to a JSONL spill file
+that ``replay_spill`` re-inserts at the next start-up. Keys are idempotent, so a record that is
+both written and spilled (a write that committed while its connection died) is stored once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_exponential,
+    wait_random,
+)
+
+from .records import PredictionRecord
+from .store import LogStore
+
+logger = logging.getLogger(__name__)
+
+SPILL_SUFFIX = ".jsonl"
+_CLAIM_SUFFIX = ".replaying"
+_REPLAY_BATCH = 5000
+#: longest pause between two rounds of write attempts while the database is down
+_MAX_BACKOFF_S = 5.0
+
+
+class WriterFullError(RuntimeError):
+    """The queue cannot take the records (full, or the writer is stopped): answer 503."""
+
+
+def default_spill_dir() -> Path:
+    """Where records go when no ``spill_dir`` is given (the API always passes one)."""
+    return Path(tempfile.gettempdir()) / "edip_log_spill"
+
+
+class PredictionWriter:
+    """Batched writer off the request path: a daemon thread drains a queue into LogStore.write_predictions."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        *,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.2,
+        max_queue: int = 200_000,
+        spill_dir: Path | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if flush_interval_s <= 0:
+            raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        self.store = store
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.max_queue = max_queue
+        self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
+        self._queue: deque[PredictionRecord] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False  # no more submits; drain then exit
+        self._abort = threading.Event()  # give up writing: stop() ran out of time
+        self._flush_requested = False
+        self._submitted = 0  # records ever accepted
+        self._done = 0  # records that left the queue (committed or spilled)
+        self._written = 0  # records committed to the database
+        self._spilled = 0
+        self._failed_batches = 0
+        self._closed = False  # the queue was spilled: the thread must not touch it any more
+
+    # -- counters -----------------------------------------------------------------------------
+
+    @property
+    def queue_depth(self) -> int:
+        """Records accepted but not yet committed (nor spilled)."""
+        with self._cond:
+            return len(self._queue)
+
+    @property
+    def written_total(self) -> int:
+        """Records committed by this writer (a duplicate key counts: it is stored)."""
+        with self._cond:
+            return self._written
+
+    @property
+    def failed_batches(self) -> int:
+        """Batch writes that failed after their retries (each is tried again, never dropped)."""
+        with self._cond:
+            return self._failed_batches
+
+    @property
+    def spilled_total(self) -> int:
+        """Records this writer appended to the spill file at stop."""
+        with self._cond:
+            return self._spilled
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent)."""
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("a stopped PredictionWriter cannot be restarted; make a new one")
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="edip-log-writer", daemon=True)
+            self._thread.start()
+        atexit.register(self._stop_at_exit)
+
+    def submit(self, records: Sequence[PredictionRecord]) -> None:
+        """Queue records without blocking; WriterFullError when they do not fit (or stopped)."""
+        for record in records:
+            if not isinstance(record, PredictionRecord):
+                raise TypeError(f"expected PredictionRecord, got {type(record).__name__}")
+        with self._cond:
+            if self._stopping:
+                raise WriterFullError("the prediction log writer is stopped")
+            if len(self._queue) + len(records) > self.max_queue:
+                raise WriterFullError(
+                    f"prediction log queue full ({len(self._queue)} queued, max {self.max_queue})"
+                )
+            was_empty = not self._queue
+            self._queue.extend(records)
+            self._submitted += len(records)
+            if was_empty or len(self._queue) >= self.batch_size:
+                self._cond.notify_all()  # start the flush interval, or write a full batch now
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Write now; True when everything submitted before the call is committed."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            target = self._submitted
+            if not self.running:
+                return not self._queue and self._spilled == 0
+            self._flush_requested = True
+            self._cond.notify_all()
+            while self._done < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.running:
+                    return False
+                self._cond.wait(remaining)
+            return self._spilled == 0
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Drain the queue for up to ``timeout_s``; spill what is left (database down) to JSONL."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(max(timeout_s, 0.0))
+            if thread.is_alive():
+                self._abort.set()
+                with self._cond:
+                    self._cond.notify_all()
+                thread.join(5.0)
+                if thread.is_alive():
+                    logger.error("log writer thread stuck in a database call; spilling its queue")
+        with self._cond:
+            self._closed = True
+            remaining = list(self._queue)
+            self._queue.clear()
+        if thread is None and remaining:  # never started: one direct attempt before spilling
+            remaining = self._write_directly(remaining)
+        if remaining:
+            path = self._spill(remaining)
+            with self._cond:
+                self._spilled += len(remaining)
+                self._done += len(remaining)
+                self._cond.notify_all()
+            logger.error(
+                "prediction log: %d records could not be written; spilled to %s (replayed at start-up)",
+                len(remaining),
+                path,
+            )
+        atexit.unregister(self._stop_at_exit)
+
+    def _write_directly(self, records: list[PredictionRecord]) -> list[PredictionRecord]:
+        """Write in batches on the caller's thread; returns what could not be written."""
+        for i in range(0, len(records), self.batch_size):
+            batch = records[i : i + self.batch_size]
+            try:
+                self.store.write_predictions(batch)
+            except Exception as exc:
+                logger.warning("prediction log write failed at stop: %s", exc)
+                return records[i:]
+            with self._cond:
+                self._written += len(batch)
+                self._done += len(batch)
+        return []
+
+    def _stop_at_exit(self) -> None:
+        if not self._closed:
+            self.stop(timeout_s=10.0)
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _next_batch(self) -> list[PredictionRecord]:
+        """Wait for a full batch, the flush interval, a flush or stop; [] means exit."""
+        with self._cond:
+            deadline = time.monotonic() + self.flush_interval_s
+            while True:
+                if self._abort.is_set() or self._closed:
+                    return []
+                ready = (
+                    len(self._queue) >= self.batch_size
+                    or self._flush_requested
+                    or self._stopping
+                    or (self._queue and time.monotonic() >= deadline)
+                )
+                if ready:
+                    if not self._queue:
+                        self._flush_requested = False
+                        if self._stopping:
+                            return []
+                        deadline = time.monotonic() + self.flush_interval_s
+                        continue
+                    return list(itertools.islice(self._queue, self.batch_size))
+                if not self._queue:  # idle: sleep until a submit, flush or stop
+                    self._cond.wait()
+                    deadline = time.monotonic() + self.flush_interval_s
+                else:
+                    self._cond.wait(max(deadline - time.monotonic(), 0.001))
+
+    def _run(self) -> None:
+        consecutive_failures = 0
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return
+            try:
+                self._write_with_retry(batch)
+            except Exception as exc:  # keep the thread alive whatever the driver raises
+                consecutive_failures += 1
+                with self._cond:
+                    self._failed_batches += 1
+                    depth = len(self._queue)
+                logger.warning(
+                    "prediction log write failed (%s: %s); %d records kept queued, retrying",
+                    type(exc).__name__,
+                    exc,
+                    depth,
+                )
+                pause = min(_MAX_BACKOFF_S, 0.1 * 2**consecutive_failures)
+                if self._abort.wait(pause):
+                    return
+                continue
+            consecutive_failures = 0
+            with self._cond:
+                if self._closed:  # stop() spilled the queue meanwhile: replay is idempotent
+                    return
+                for _ in batch:
+                    self._queue.popleft()
+                self._written += len(batch)
+                self._done += len(batch)
+                if not self._queue:
+                    self._flush_requested = False
+                self._cond.notify_all()
+
+    def _write_with_retry(self, batch: list[PredictionRecord]) -> None:
+        retrying = Retrying(
+            retry=retry_if_exception_type(Exception),
+            stop=stop_after_attempt(4) | stop_when_event_set(self._abort),
+            wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.store.write_predictions(batch)
+
+    def _sleep(self, seconds: float) -> None:
+        self._abort.wait(seconds)
+
+    @staticmethod
+    def _log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        logger.info("prediction log write attempt %d failed: %s", state.attempt_number, exc)
+
+    # -- spill --------------------------------------------------------------------------------
+
+    def _spill(self, records: Sequence[PredictionRecord]) -> Path:
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.spill_dir / f"predictions-{stamp}-{os.getpid()}{SPILL_SUFFIX}"
+        with path.open("a", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record.to_json(), separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return path
+
+    def spill_files(self) -> list[Path]:
+        """Spill files waiting for a replay."""
+        if not self.spill_dir.is_dir():
+            return []
+        return sorted(self.spill_dir.glob(f"*{SPILL_SUFFIX}"))
+
+    def replay_spill(self) -> int:
+        """Re-insert every spilled record (idempotent) and delete the files; returns rows inserted.
+
+        Each file is first claimed by an atomic rename, so two workers starting together never
+        both replay it. A file that fails (database down) gets its name back and raises; a
+        malformed line raises ValueError naming the file and line, leaving the file in place.
+        """
+        inserted = 0
+        for path in self.spill_files():
+            claimed = path.with_name(f"{path.name}.{os.getpid()}{_CLAIM_SUFFIX}")
+            try:
+                path.rename(claimed)
+            except FileNotFoundError:  # another worker claimed it
+                continue
+            try:
+                inserted += self._replay_file(claimed, path)
+            except BaseException:
+                claimed.rename(path)
+                raise
+            claimed.unlink()
+            logger.info("prediction log: replayed spill file %s", path)
+        return inserted
+
+    def _replay_file(self, claimed: Path, original: Path) -> int:
+        inserted = 0
+        batch: list[PredictionRecord] = []
+        with claimed.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    batch.append(PredictionRecord.from_json(json.loads(line)))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise ValueError(
+                        f"{original}:{line_no}: malformed spilled record: {exc}"
+                    ) from exc
+                if len(batch) >= _REPLAY_BATCH:
+                    inserted += self.store.write_predictions(batch)
+                    batch = []
+        if batch:
+            inserted += self.store.write_predictions(batch)
+        return inserted

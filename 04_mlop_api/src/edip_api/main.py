@@ -1,0 +1,147 @@
+"""The FastAPI app factory: ``uvicorn --factory edip_api.main:create_app``.
+
+Lifespan (start-up, in order): settings check → log store upgrade (alembic, idempotent) →
+prediction writer start → replay of records spilled by an earlier shutdown → model manager start
+(champion or fallback). Shutdown: model poller stop → ``writer.stop()`` (drains the queue; what the
+database refuses is spilled to JSONL and replayed at the next start: no accepted forecast is lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from edip_api import __version__
+from edip_api.api.deps import AppContext
+from edip_api.api.main import api_router
+from edip_api.core.config import Settings
+from edip_api.db import LogStore, PredictionWriter
+from edip_api.middleware import RequestContextMiddleware
+from edip_api.observability import Metrics
+from edip_api.services.errors import ServiceError
+from edip_api.services.forecast import ForecastService
+from edip_api.services.model_manager import ModelManager, ServedModel
+from edip_api.services.store_view import CachedStore, StoreView
+from edip_pipeline.config import Settings as PipelineSettings
+from edip_pipeline.config import load_params
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Day-ahead French national load forecasts (P10/P50/P90, MW) from the MLflow champion, run by "
+    "onnxruntime; every served forecast is logged with its request id. Write endpoints need the "
+    "X-API-Key header. Timestamps are ISO 8601 with offset, UTC unless named *_paris."
+)
+
+
+def build_context(settings: Settings, metrics: Metrics) -> AppContext:
+    """The live parts (not started yet)."""
+    params = load_params(settings.params_file)
+    store = CachedStore(
+        settings.data_dir,
+        params,
+        PipelineSettings(data_dir=settings.data_dir, params_file=settings.params_file),
+    )
+
+    def on_swap(model: ServedModel) -> None:
+        metrics.set_model(model.info.name, model.info.version, model.info.source)
+
+    models = ModelManager(settings, params.features, on_swap=on_swap)
+    forecasts = ForecastService(settings, StoreView(store), models)
+    log_store = LogStore(settings.log_database_url)
+    writer = PredictionWriter(
+        log_store,
+        batch_size=settings.log_batch_size,
+        flush_interval_s=settings.log_flush_interval_s,
+        max_queue=settings.log_max_queue,
+        spill_dir=settings.spill_dir,
+    )
+    metrics.watch_writer(lambda: writer.queue_depth, lambda: writer.written_total)
+    return AppContext(settings, metrics, store, models, forecasts, log_store, writer)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app (settings from the environment unless given)."""
+    settings = settings or Settings()
+    settings.check()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(settings, metrics)
+        try:
+            ctx.log_store.upgrade()
+            ctx.log_store_upgraded = True
+        except Exception:
+            log.exception("log store %s unavailable at start-up", _safe_url(settings))
+        ctx.writer.start()
+        try:
+            replayed = ctx.writer.replay_spill()
+            if replayed:
+                log.info("replayed %d spilled prediction records", replayed)
+        except Exception:
+            log.exception("spill replay failed; the spill file is kept for the next start")
+        ctx.models.start()
+        app.state.ctx = ctx
+        log.info("EDIP API ready (%s, model %s)", settings.environment, ctx.models.current.info)
+        try:
+            yield
+        finally:
+            ctx.models.stop()
+            ctx.writer.stop()
+            ctx.log_store.dispose()
+            log.info("EDIP API stopped; %d records written", ctx.writer.written_total)
+
+    app = FastAPI(
+        title="EDIP forecast API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = getattr(request.state, "request_id", None)
+        log.error(
+            "unhandled error on %s %s (%s)", request.method, request.url.path, rid, exc_info=exc
+        )
+        return JSONResponse({"detail": "internal error", "request_id": rid}, status_code=500)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
+    )
+    app.include_router(api_router)
+    return app
+
+
+def _safe_url(settings: Settings) -> str:
+    """The log store URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(settings.log_database_url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"

@@ -1,0 +1,1 @@
+"""The service layer: model manager, forecast building, fallback, store snapshots."""

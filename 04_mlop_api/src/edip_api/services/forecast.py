@@ -1,0 +1,206 @@
+"""Forecast building: origin checks, features from the Store, the served model, an LRU cache.
+
+Why cache: a forecast depends only on (origin, horizon, data version, model) — the feature build
+(parquet reads, lookups) is the expensive part, so identical requests reuse it. The prediction
+*log* is still written per request by the route (one row per point, with its request id).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from edip_api.core.config import Settings
+from edip_api.services.errors import InvalidRequestError, NotReadyError
+from edip_api.services.model_manager import ModelManager, ServedModel
+from edip_api.services.store_view import DataSnapshot, StoreView
+from edip_pipeline.features import (
+    build_feature_table,
+    build_features,
+    day_ahead_pairs,
+    feature_names,
+    load_target,
+)
+from edip_pipeline.features.calendar import PARIS, rolling_pairs
+from edip_pipeline.features.load import lookback
+
+MAX_HORIZON_H = 48
+#: how far past the store's last stamp an origin may lie (lags of a week still exist)
+MAX_ORIGIN_PAST_DATA = pd.Timedelta(days=7)
+#: how far in the future an origin may be
+MAX_ORIGIN_AHEAD = pd.Timedelta(hours=1)
+MAX_FEATURE_DAYS = 400
+TARGET_STEP = "1h"
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A forecast as the route serialises it (arrays, not objects: cheap to cache)."""
+
+    model: ServedModel
+    origin: pd.Timestamp
+    targets: pd.DatetimeIndex
+    quantiles: np.ndarray  # [N, 3]
+    weather_source: str
+    data: DataSnapshot
+
+    @property
+    def horizons_h(self) -> np.ndarray:
+        return np.asarray((self.targets - self.origin) / pd.Timedelta(hours=1), dtype=float)
+
+
+class LRU:
+    """A small thread-safe LRU of computed results."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
+    """An aware UTC timestamp; naive input is refused (no guessing of the zone)."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise InvalidRequestError(
+            f"time {value} needs a UTC offset (e.g. 2020-12-10T12:00:00+01:00)"
+        )
+    return ts.tz_convert("UTC")
+
+
+class ForecastService:
+    """Builds forecasts and feature rows from the Store for the served model."""
+
+    def __init__(self, settings: Settings, view: StoreView, models: ModelManager) -> None:
+        self.settings = settings
+        self.view = view
+        self.models = models
+        self.cache = LRU(settings.forecast_cache_size)
+        self.feature_cache = LRU(16)
+
+    def now(self) -> pd.Timestamp:
+        """``EDIP_REPLAY_NOW`` when replaying a past period, else the wall clock (UTC)."""
+        if self.settings.replay_now is not None:
+            return pd.Timestamp(self.settings.replay_now).tz_convert("UTC")
+        return pd.Timestamp(datetime.now(UTC))
+
+    def data_snapshot(self) -> DataSnapshot:
+        snap = self.view.snapshot()
+        if not snap.readable:
+            raise NotReadyError(snap.error or "store unreadable")
+        return snap
+
+    def resolve_origin(
+        self, origin: datetime | None, params: Any, snap: DataSnapshot
+    ) -> pd.Timestamp:
+        """The origin floored to the hour, refused when it cannot be served honestly."""
+        now = self.now()
+        o = (utc(origin) if origin is not None else now).floor("h")
+        if o > now + MAX_ORIGIN_AHEAD:
+            raise InvalidRequestError(
+                f"origin {o.isoformat()} is in the future (now is {now.isoformat()})"
+            )
+        if snap.first is None or snap.last is None:
+            raise NotReadyError(snap.error or "the store holds no national load")
+        earliest = snap.first + lookback(params, pd.Timedelta(params.step))
+        if o < earliest or o > snap.last + MAX_ORIGIN_PAST_DATA:
+            raise InvalidRequestError(
+                f"origin far outside the data: {o.isoformat()} is not within "
+                f"[{earliest.isoformat()}, {(snap.last + MAX_ORIGIN_PAST_DATA).isoformat()}] "
+                f"(store load {snap.first.isoformat()} .. {snap.last.isoformat()} plus look-back)"
+            )
+        return o
+
+    def forecast(self, origin: datetime | None, horizon: int) -> ForecastResult:
+        """P10/P50/P90 of the ``horizon`` hourly targets from the origin (the first = origin)."""
+        if not 1 <= horizon <= MAX_HORIZON_H:
+            raise InvalidRequestError(f"horizon must be within 1..{MAX_HORIZON_H}, got {horizon}")
+        model = self.models.current
+        snap = self.data_snapshot()
+        o = self.resolve_origin(origin, model.feature_params, snap)
+        key = (o.value, horizon, snap.data_version, model.key)
+        hit = self.cache.get(key)
+        if hit is not None:
+            cached: ForecastResult = hit
+            return cached
+        targets = pd.DatetimeIndex(rolling_pairs([o], horizon, TARGET_STEP)["target_time"])
+        ft = build_features(self.view.store, o, targets, model.feature_params)
+        quantiles = model.predict(ft.frame)
+        if np.isnan(quantiles[:, 1]).any():
+            n = int(np.isnan(quantiles[:, 1]).sum())
+            raise NotReadyError(
+                f"{model.info.name} cannot forecast {n} of {len(targets)} targets from "
+                f"origin {o.isoformat()}: the load history it needs is missing"
+            )
+        result = ForecastResult(model, o, targets, quantiles, ft.weather_source, snap)
+        self.cache.put(key, result)
+        return result
+
+    def feature_rows(self, start: str, end: str, columns: list[str]) -> pd.DataFrame:
+        """Day-ahead feature rows (origin D-1 12:00 Paris) of target days ``start``..``end``."""
+        params = self.models.current.feature_params
+        known = [*feature_names(params), "load_mw"]
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise InvalidRequestError(f"unknown feature columns {unknown}; known: {known}")
+        try:
+            first = _paris_day(start)
+            last = _paris_day(end)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        days = (last - first).days + 1
+        if days < 1:
+            raise InvalidRequestError(f"end {end} is before start {start}")
+        if days > MAX_FEATURE_DAYS:
+            raise InvalidRequestError(f"range of {days} days exceeds {MAX_FEATURE_DAYS}")
+        snap = self.data_snapshot()
+        key = (first, last, tuple(columns), snap.data_version, params.model_dump_json())
+        hit = self.feature_cache.get(key)
+        if hit is not None:
+            cached: pd.DataFrame = hit
+            return cached
+        pairs = day_ahead_pairs(first, last, params.step, params.origin_hour_local)
+        ft = build_feature_table(self.view.store, pairs, params)
+        frame = ft.frame.reset_index().drop(columns="origin").set_index("target_time")
+        out = pd.DataFrame(index=frame.index)
+        for c in columns:
+            if c == "load_mw":
+                out[c] = load_target(
+                    self.view.store, pd.DatetimeIndex(frame.index), params.step
+                ).to_numpy()
+            else:
+                out[c] = frame[c]
+        self.feature_cache.put(key, out)
+        return out
+
+
+def _paris_day(value: str) -> pd.Timestamp:
+    """A naive Paris calendar date from "2020-12-01" or an ISO instant."""
+    ts = pd.Timestamp(value)
+    if pd.isna(ts):
+        raise ValueError(f"not a date: {value!r}")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(PARIS).tz_localize(None)
+    return ts.normalize()

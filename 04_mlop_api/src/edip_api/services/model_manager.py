@@ -1,0 +1,309 @@
+"""The model manager: serves ``models:/{name}@{alias}`` and swaps it atomically when the alias moves.
+
+Why this shape:
+
+* the champion is loaded with the MLflow *client* only (download the version's artifacts, find the
+  ``.onnx`` file) and run by :class:`edip_pipeline.contract.OnnxForecaster`: no training library
+  is imported in the serving process;
+* the feature contract is verified before a model is served: every feature it expects must be
+  buildable by ``edip_pipeline.features`` with the ``feature_params`` it was trained with
+  (``params.yaml``'s when it carries none), and one prediction must run;
+* a background thread polls the alias every ``EDIP_MODEL_POLL_S``; a new version is loaded and
+  checked off the request path, then a single reference is replaced (requests read it once, so
+  none sees half a model and none fails during the swap);
+* with no loadable champion the documented fallback (:mod:`.fallback`) is served and says why. A
+  serving champion is never replaced by the fallback because the registry became unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from edip_api.core.config import Settings
+from edip_api.schemas import ModelInfo
+from edip_api.services.errors import NotReadyError
+from edip_api.services.fallback import FALLBACK_COLUMN, FALLBACK_NAME, fallback_quantiles
+from edip_pipeline.config import FeatureParams
+from edip_pipeline.contract import FeatureContractError, OnnxForecaster
+from edip_pipeline.features import feature_names as buildable_feature_names
+
+log = logging.getLogger(__name__)
+
+
+class ModelLoadError(RuntimeError):
+    """The alias cannot be served (no such version, no ONNX file, contract mismatch, …)."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One immutable served model: swapped as a whole, never mutated."""
+
+    info: ModelInfo
+    feature_params: FeatureParams
+    feature_names: list[str]
+    forecaster: OnnxForecaster | None = None
+    registered_model: str = ""
+    run_id: str | None = None
+    feature_params_raw: dict[str, Any] | None = None
+    backtest_metrics: dict[str, float] = field(default_factory=dict)
+    data_version: str | None = None
+    trained_on: tuple[str | None, str | None] = (None, None)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.forecaster is None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Cache key part: a forecast depends on the model version (and its load time)."""
+        return (self.info.name, self.info.version or "", self.info.loaded_at.isoformat())
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """``[N, 3]`` P10/P50/P90 (NaN where the fallback claims nothing)."""
+        if self.forecaster is None:
+            return fallback_quantiles(X)
+        return self.forecaster.predict_matrix(X[self.feature_names].to_numpy(dtype=np.float32))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fallback_model(settings: Settings, params: FeatureParams, reason: str) -> ServedModel:
+    """The "same hour last week" model, with the reason it is served."""
+    info = ModelInfo(
+        name=FALLBACK_NAME,
+        version=None,
+        source="fallback",
+        family="baseline",
+        alias=settings.model_alias,
+        loaded_at=_now(),
+        reason=reason,
+    )
+    return ServedModel(
+        info=info,
+        feature_params=params,
+        feature_names=[FALLBACK_COLUMN],
+        registered_model=settings.model_name,
+    )
+
+
+def check_contract(forecaster: OnnxForecaster, params: FeatureParams) -> None:
+    """Refuse a model whose features the pipeline cannot build, or that cannot run."""
+    buildable = set(buildable_feature_names(params))
+    missing = [n for n in forecaster.feature_names if n not in buildable]
+    if missing:
+        raise FeatureContractError(
+            f"{forecaster.model_name}: features not buildable by edip_pipeline.features: {missing}"
+        )
+    probe = np.zeros((2, len(forecaster.feature_names)), dtype=np.float32)
+    out = forecaster.predict_matrix(probe)
+    if out.shape != (2, 3):
+        raise FeatureContractError(f"{forecaster.model_name}: output shape {list(out.shape)}")
+
+
+class ModelManager:
+    """Loads the alias at start, polls it, swaps the served model; thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        default_params: FeatureParams,
+        on_swap: Callable[[ServedModel], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.default_params = default_params
+        self.on_swap = on_swap
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._current = fallback_model(settings, default_params, "not loaded yet")
+        self.last_error: str | None = None
+        # registry calls must fail fast: a dead registry means "serve the fallback", not a hang
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", f"{settings.registry_timeout_s:g}")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+    # ------------------------------------------------------------------ state
+    @property
+    def current(self) -> ServedModel:
+        """The model serving now (one reference read: a swap never shows half a model)."""
+        return self._current
+
+    def _swap(self, model: ServedModel) -> None:
+        self._current = model
+        log.info(
+            "serving %s v%s (%s)%s",
+            model.info.name,
+            model.info.version,
+            model.info.source,
+            f": {model.info.reason}" if model.info.reason else "",
+        )
+        if self.on_swap is not None:
+            self.on_swap(model)
+
+    # ------------------------------------------------------------------ registry
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        uri = self.settings.mlflow_tracking_uri
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def alias_version(self) -> str:
+        """The version the alias points at now (raises when the registry cannot say)."""
+        mv = self._client().get_model_version_by_alias(
+            self.settings.model_name, self.settings.model_alias
+        )
+        return str(mv.version)
+
+    def _load(self, version: str | None = None) -> ServedModel:
+        import mlflow
+
+        client = self._client()
+        name, alias = self.settings.model_name, self.settings.model_alias
+        mv = (
+            client.get_model_version(name, version)
+            if version
+            else client.get_model_version_by_alias(name, alias)
+        )
+        uri = self.settings.mlflow_tracking_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        with tempfile.TemporaryDirectory(prefix="edip-api-model-") as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
+                )
+            )
+            files = sorted(local.rglob("*.onnx")) if local.is_dir() else [local]
+            files = [f for f in files if f.suffix == ".onnx"]
+            if not files:
+                raise ModelLoadError(f"{name} v{mv.version} holds no .onnx file")
+            try:
+                forecaster = OnnxForecaster(files[0].read_bytes(), intra_op_threads=1)
+            except FeatureContractError:
+                raise
+            except Exception as exc:  # onnxruntime refuses a corrupt graph with its own errors
+                raise ModelLoadError(
+                    f"{name} v{mv.version}: ONNX file unreadable ({type(exc).__name__}: {exc})"
+                ) from exc
+        raw = forecaster.feature_params
+        params = FeatureParams.model_validate(raw) if raw else self.default_params
+        check_contract(forecaster, params)
+        tags = {str(k): str(v) for k, v in (mv.tags or {}).items()}
+        metrics: dict[str, float] = {}
+        trained: tuple[str | None, str | None] = (None, None)
+        run_tags: dict[str, str] = {}
+        if mv.run_id:
+            try:
+                run = client.get_run(mv.run_id)
+                metrics = {k: float(v) for k, v in run.data.metrics.items()}
+                trained = (run.data.params.get("train_start"), run.data.params.get("train_end"))
+                run_tags = dict(run.data.tags)
+            except Exception as exc:  # provenance is nice to have, the model is what matters
+                log.warning("run %s of %s v%s unreadable: %s", mv.run_id, name, mv.version, exc)
+        family = tags.get("edip.family") or run_tags.get("edip.family") or None
+        info = ModelInfo(
+            name=forecaster.model_name,
+            version=str(mv.version),
+            source="registry",
+            family=family,
+            alias=alias,
+            loaded_at=_now(),
+            reason=None,
+        )
+        return ServedModel(
+            info=info,
+            feature_params=params,
+            feature_names=list(forecaster.feature_names),
+            forecaster=forecaster,
+            registered_model=name,
+            run_id=mv.run_id,
+            feature_params_raw=json.loads(json.dumps(raw)) if raw else None,
+            backtest_metrics=metrics,
+            data_version=tags.get("data_version") or run_tags.get("data_version"),
+            trained_on=trained,
+            tags=tags,
+        )
+
+    def reload(self, *, force: bool = True) -> ServedModel:
+        """Load the alias now and serve it; on failure keep a serving champion, else fall back."""
+        with self._reload_lock:
+            current = self._current
+            try:
+                if (
+                    not force
+                    and not current.is_fallback
+                    and self.alias_version() == current.info.version
+                ):
+                    return current
+                model = self._load()
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}".strip()[:500]
+                self.last_error = reason
+                if current.is_fallback:
+                    log.warning("no loadable %s: serving the fallback (%s)", self._ref(), reason)
+                    if current.info.reason != reason:
+                        self._swap(fallback_model(self.settings, self.default_params, reason))
+                else:
+                    log.warning(
+                        "reloading %s failed, keeping v%s: %s",
+                        self._ref(),
+                        current.info.version,
+                        reason,
+                    )
+                return self._current
+            self.last_error = None
+            self._swap(model)
+            return model
+
+    def _ref(self) -> str:
+        return f"models:/{self.settings.model_name}@{self.settings.model_alias}"
+
+    def versions(self) -> list[tuple[Any, list[str]]]:
+        """Every version (newest first) with its aliases; raises NotReadyError when the registry is down."""
+        name = self.settings.model_name
+        try:
+            client = self._client()
+            found = client.search_model_versions(f"name='{name}'")
+            aliases: dict[str, str] = dict(client.get_registered_model(name).aliases or {})
+        except Exception as exc:
+            raise NotReadyError(f"model registry unreachable: {type(exc).__name__}") from exc
+        by_version: dict[str, list[str]] = {}
+        for alias, version in aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
+        ordered = sorted(found, key=lambda mv: int(mv.version), reverse=True)
+        return [(mv, sorted(by_version.get(str(mv.version), []))) for mv in ordered]
+
+    # ------------------------------------------------------------------ polling
+    def start(self) -> None:
+        """Load once (blocking: the app starts with a model or the fallback), then poll."""
+        self.reload(force=True)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._poll, name="edip-model-poll", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.model_poll_s):
+            try:
+                self.reload(force=False)
+            except Exception:  # the poller must never die
+                log.exception("model poll failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.registry_timeout_s + 5)

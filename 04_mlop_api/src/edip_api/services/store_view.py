@@ -1,0 +1,110 @@
+"""A cheap, cached view of the pipeline Store: data version and the span of the national load.
+
+Why: every forecast needs the data version (cache key, provenance) and the load's first/last
+stamps (origin checks, freshness). The manifest is re-read only when its file changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from edip_pipeline.store import Store
+
+log = logging.getLogger(__name__)
+
+LOAD_DATASET = "load_national"
+
+
+@dataclass(frozen=True)
+class DataSnapshot:
+    """What the store holds right now."""
+
+    readable: bool
+    data_version: str | None
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    error: str | None = None
+
+
+class CachedStore(Store):
+    """A read-only Store that keeps parsed partitions in memory until their file changes.
+
+    Why: a forecast's feature build reads the same yearly partitions on every request; parsing
+    parquet dominated an uncached forecast. The key includes the file's mtime and size, and the
+    pipeline replaces partitions atomically, so a re-ingest is picked up on the next read.
+    """
+
+    _cache_size = 16
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parts: dict[tuple[str, int], tuple[tuple[int, int], pd.DataFrame]] = {}
+        self._parts_lock = threading.Lock()
+
+    def _read_partition(self, dataset: str, year: int) -> pd.DataFrame:
+        path = self._partition_path(dataset, year)
+        try:
+            st = path.stat()
+        except OSError:
+            return super()._read_partition(dataset, year)
+        stamp = (st.st_mtime_ns, st.st_size)
+        hit = self._parts.get((dataset, year))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        frame = super()._read_partition(dataset, year)
+        with self._parts_lock:
+            if len(self._parts) >= self._cache_size:
+                self._parts.pop(next(iter(self._parts)))
+            self._parts[(dataset, year)] = (stamp, frame)
+        return frame
+
+
+class StoreView:
+    """The Store plus a snapshot cached on the manifest's modification time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, bool] | None = None
+        self._snapshot = DataSnapshot(False, None, None, None, "not read yet")
+
+    def _stamp_now(self) -> tuple[int, bool]:
+        path = self.store.manifest_path
+        mtime = path.stat().st_mtime_ns if path.is_file() else -1
+        dirty = (self.store.root / ".manifest-stale").exists()
+        return mtime, dirty
+
+    def snapshot(self) -> DataSnapshot:
+        """The current snapshot (re-read when the manifest changed)."""
+        try:
+            stamp = self._stamp_now()
+        except OSError as exc:
+            return DataSnapshot(False, None, None, None, f"store unreadable: {exc}")
+        if stamp == self._stamp and not stamp[1]:
+            return self._snapshot
+        with self._lock:
+            try:
+                manifest = self.store.manifest()
+                entry = manifest.get("datasets", {}).get(LOAD_DATASET)
+                version = self.store.data_version() if manifest.get("datasets") else None
+                if not entry or not entry.get("end"):
+                    snap = DataSnapshot(
+                        True, version, None, None, f"no {LOAD_DATASET} data in {self.store.root}"
+                    )
+                else:
+                    snap = DataSnapshot(
+                        True,
+                        version,
+                        pd.Timestamp(entry["start"]).tz_convert("UTC"),
+                        pd.Timestamp(entry["end"]).tz_convert("UTC"),
+                    )
+            except Exception as exc:  # a corrupt store must show in /ready, not crash
+                log.exception("store snapshot failed")
+                snap = DataSnapshot(False, None, None, None, f"store unreadable: {exc}")
+            self._snapshot, self._stamp = snap, stamp
+            return snap

@@ -1,0 +1,69 @@
+"""The real platform, once per session: sample Store, MLflow server with a champion, the API.
+
+Built with :mod:`edip_api.testing` (shared with the dashboard's tests and ``bench/api.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edip_api.testing import (
+    Registry,
+    RunningApi,
+    platform_env,
+    running_api,
+    sample_store,
+    start_mlflow,
+    train_champion,
+)
+from edip_pipeline.store import Store
+
+MAX_BODY = 300_000
+
+
+@pytest.fixture(scope="session")
+def platform_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("platform")
+
+
+@pytest.fixture(scope="session")
+def store(platform_root: Path) -> Iterator[Store]:
+    with sample_store(platform_root / "data") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def registry(platform_root: Path, store: Store) -> Iterator[Registry]:
+    server = start_mlflow(platform_root / "mlflow")
+    try:
+        version = train_champion(store, server.url)
+        yield Registry(server.url, "edip-load-fr", version, server, platform_root / "mlflow")
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def api_env(store: Store, registry: Registry, platform_root: Path) -> dict[str, str]:
+    return platform_env(
+        store,
+        registry,
+        platform_root / "edip_log.db",
+        EDIP_MAX_BODY_BYTES=str(MAX_BODY),
+        EDIP_LOG_SPILL_DIR=str(platform_root / "spill"),
+    )
+
+
+@pytest.fixture(scope="session")
+def api(api_env: dict[str, str]) -> Iterator[RunningApi]:
+    with running_api(api_env) as running:
+        yield running
+
+
+@pytest.fixture
+def client(api: RunningApi) -> Iterator[httpx.Client]:
+    with api.client() as c:
+        yield c

@@ -1,0 +1,187 @@
+"""Champion swap under load, and the fallback when the registry is down or the artifact corrupt."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+
+from edip_api.core.config import Settings
+from edip_api.main import create_app
+from edip_api.testing import Registry, platform_env, running_api
+from edip_pipeline.features import build_features
+from edip_pipeline.store import Store
+
+ORIGIN = "2020-12-10T12:00:00+01:00"
+
+
+def _settings(store: Store, tmp_path: Path, **over: object) -> Settings:
+    env = platform_env(store, None, tmp_path / "log.db")
+    values: dict[str, object] = {
+        "data_dir": store.root,
+        "params_file": env["EDIP_PARAMS_FILE"],
+        "database_url": env["EDIP_DATABASE_URL"],
+        "mlflow_tracking_uri": env["MLFLOW_TRACKING_URI"],
+        "replay_now": env["EDIP_REPLAY_NOW"],
+        "log_spill_dir": tmp_path / "spill",
+        "registry_timeout_s": 3,
+    }
+    values.update(over)
+    return Settings(**values)
+
+
+def _copy_version(client: MlflowClient, source_model: str, version: str, target: str) -> str:
+    """A new version of ``target`` with the artifacts of ``source_model`` v``version``."""
+    import mlflow
+
+    mlflow.set_tracking_uri(client.tracking_uri)
+    mlflow.set_registry_uri(client.tracking_uri)
+    mv = client.get_model_version(source_model, version)
+    new = mlflow.register_model(mv.source, target, tags=mv.tags)
+    return str(new.version)
+
+
+def test_fallback_when_registry_down(store: Store, tmp_path: Path) -> None:
+    app = create_app(_settings(store, tmp_path))
+    with TestClient(app) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 200
+        model = ready.json()["model"]
+        assert model["source"] == "fallback"
+        assert model["name"] == "same_hour_last_week"
+        assert model["version"] is None
+        assert model["reason"]
+        r = client.get("/v1/forecast", params={"origin": ORIGIN, "horizon": 24})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["model"]["source"] == "fallback"
+        import pandas as pd
+
+        o = pd.Timestamp(ORIGIN).tz_convert("UTC")
+        ft = build_features(store, o, pd.date_range(o, periods=24, freq="1h"))
+        expected = ft.frame["load_same_hour_last_week"].to_numpy()
+        np.testing.assert_allclose([p["p50"] for p in body["points"]], expected)
+        assert all(p["p10"] is None and p["p90"] is None for p in body["points"])
+        assert "edip_fallback_in_use 1.0" in client.get("/metrics").text
+        assert client.get("/v1/model/versions").status_code == 503
+        assert client.get("/v1/model").json()["source"] == "fallback"
+
+
+def test_fallback_when_artifact_corrupt(registry: Registry, store: Store, tmp_path: Path) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(registry.url)
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"this is not an ONNX graph")
+    mlflow.set_experiment("edip-api-corrupt")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(bad), artifact_path="onnx")
+    client = MlflowClient(registry.url)
+    name = "edip-corrupt"
+    client.create_registered_model(name)
+    mv = client.create_model_version(name, f"runs:/{run.info.run_id}/onnx", run_id=run.info.run_id)
+    client.set_registered_model_alias(name, "champion", mv.version)
+    app = create_app(_settings(store, tmp_path, mlflow_tracking_uri=registry.url, model_name=name))
+    with TestClient(app) as http:
+        model = http.get("/ready").json()["model"]
+        assert model["source"] == "fallback"
+        assert "ONNX" in model["reason"] or "onnx" in model["reason"]
+        r = http.get("/v1/forecast", params={"origin": ORIGIN, "horizon": 3})
+        assert r.status_code == 200
+        assert r.json()["model"]["source"] == "fallback"
+
+
+def test_champion_swap_while_serving(registry: Registry, store: Store, tmp_path: Path) -> None:
+    client = MlflowClient(registry.url)
+    name = "edip-swap"
+    v1 = _copy_version(client, registry.model_name, registry.champion_version, name)
+    client.set_registered_model_alias(name, "champion", v1)
+    env = platform_env(store, registry, tmp_path / "swap.db", poll_s=0.5, EDIP_MODEL_NAME=name)
+    with running_api(env) as api:
+        assert httpx.get(f"{api.url}/ready").json()["model"]["version"] == v1
+        stop = threading.Event()
+        statuses: list[int] = []
+        versions: set[str] = set()
+
+        def hammer(k: int) -> None:
+            with httpx.Client(base_url=api.url, timeout=30) as c:
+                i = 0
+                while not stop.is_set():
+                    day = 1 + (i + k) % 20
+                    r = c.get(
+                        "/v1/forecast",
+                        params={"origin": f"2020-12-{day:02d}T12:00:00+01:00", "horizon": 24},
+                    )
+                    statuses.append(r.status_code)
+                    if r.status_code == 200:
+                        versions.add(r.json()["model"]["version"])
+                    i += 1
+
+        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        v2 = _copy_version(client, registry.model_name, registry.champion_version, name)
+        client.set_registered_model_alias(name, "champion", v2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and v2 not in versions:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert versions == {v1, v2}
+        assert statuses
+        assert set(statuses) == {200}, {s for s in statuses if s != 200}
+        assert httpx.get(f"{api.url}/ready").json()["model"]["version"] == v2
+        metrics = httpx.get(f"{api.url}/metrics").text
+        assert f'edip_model_info{{name="lightgbm",source="registry",version="{v2}"}} 1.0' in metrics
+
+
+def test_no_lost_record_after_shutdown(registry: Registry, store: Store, tmp_path: Path) -> None:
+    from edip_api.db import LogStore
+
+    db = tmp_path / "shutdown.db"
+    env = platform_env(
+        store, registry, db, EDIP_LOG_FLUSH_INTERVAL_S="5", EDIP_LOG_BATCH_SIZE="100000"
+    )
+    ids: list[str] = []
+    with running_api(env) as api:
+        with httpx.Client(base_url=api.url, timeout=30) as c:
+            for day in range(1, 21):
+                r = c.get(
+                    "/v1/forecast",
+                    params={"origin": f"2020-12-{day:02d}T12:00:00+01:00", "horizon": 48},
+                )
+                assert r.status_code == 200
+                ids.append(r.json()["request_id"])
+        depth = httpx.get(f"{api.url}/ready").json()["log_store"]["queue_depth"]
+        api.stop()  # SIGTERM: uvicorn drains, then re-raises the signal (rc 0 or -15)
+        assert api.process.returncode in (0, -15)
+        assert "Application shutdown complete" in api.log_text()
+    assert depth > 0  # records were still queued when the stop came (flush every 5 s)
+    log_store = LogStore(f"sqlite:///{db}")
+    try:
+        assert log_store.count_predictions() == 20 * 48
+        assert set(ids) <= log_store.request_ids()
+    finally:
+        log_store.dispose()
+
+
+@pytest.mark.parametrize("model_name", ["no-such-model"])
+def test_unknown_model_serves_fallback(
+    registry: Registry, store: Store, tmp_path: Path, model_name: str
+) -> None:
+    app = create_app(
+        _settings(store, tmp_path, mlflow_tracking_uri=registry.url, model_name=model_name)
+    )
+    with TestClient(app) as http:
+        model = http.post("/v1/model/reload", headers={"X-API-Key": "edip-dev-key"}).json()
+        assert model["source"] == "fallback"
+        assert model["reason"]

@@ -1,0 +1,53 @@
+"""Settings checks: the default key outside development, and a clear refusal by ``edip serve``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from edip_api.core.config import Settings
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_default_key_refused_outside_development(environment: str) -> None:
+    with pytest.raises(ValidationError, match="default"):
+        Settings(environment=environment)
+    with pytest.raises(ValidationError, match="default"):
+        Settings(environment=environment, api_key="")
+    ok = Settings(environment=environment, api_key="s3cret-key")
+    assert ok.api_key.get_secret_value() == "s3cret-key"
+    assert Settings().environment == "development"
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://example:1234")
+    monkeypatch.setenv("EDIP_CORS_ORIGINS", '["http://localhost:8501"]')
+    monkeypatch.setenv("EDIP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDIP_REPLAY_NOW", "2020-12-20T12:00:00+01:00")
+    s = Settings()
+    assert s.mlflow_tracking_uri == "http://example:1234"
+    assert s.cors_origins == ["http://localhost:8501"]
+    assert s.log_database_url == f"sqlite:///{tmp_path / 'edip_log.db'}"
+    assert s.spill_dir == tmp_path / "log_spill"
+    monkeypatch.setenv("EDIP_REPLAY_NOW", "2020-12-20T12:00:00")
+    with pytest.raises(ValidationError, match="offset"):
+        Settings()
+
+
+def test_serve_refuses_default_key_in_production() -> None:
+    env = {**os.environ, "EDIP_ENVIRONMENT": "production"}
+    env.pop("EDIP_API_KEY", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "edip_api.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0
+    assert "EDIP_API_KEY" in out.stderr
+    assert "Traceback" not in out.stderr

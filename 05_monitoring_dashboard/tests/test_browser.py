@@ -1,0 +1,53 @@
+"""A real browser (Debian Chromium via Playwright) on `edip dashboard` as a real process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edip_dashboard.screenshots import (
+    CHART_PAGES,
+    PAGES,
+    check_pages,
+    chromium_path,
+    copy_screenshots,
+)
+
+from .platform import Platform
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = chromium_path()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary (run `make setup-browser`): browser tests skipped"
+)
+
+
+def test_every_page_in_a_browser(platform: Platform, tmp_path: Path) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    from edip_api.testing import free_port
+    from edip_dashboard.screenshots import running_dashboard
+
+    out = REPO / "reports" / "screenshots"
+    assert CHROMIUM is not None
+    with running_dashboard(platform.api_url, free_port(), tmp_path / "dashboard.log") as url:
+        checks = check_pages(url, out, CHROMIUM)
+    assert [c.name for c in checks] == list(PAGES.values())
+    for check in checks:
+        assert check.exceptions == [], (check.name, check.exceptions)
+        if check.name != "alerts":  # the alerts page shows critical alerts as error boxes
+            assert check.errors == [], (check.name, check.errors)
+        assert check.screenshot.stat().st_size > 10_000, check.name
+        if check.name in CHART_PAGES:
+            assert check.charts >= 1, check.name
+    by_name = {c.name: c for c in checks}
+    # numbers rendered: the 7-day MAPE headline is a percentage, the health page counts datasets
+    assert by_name["now"].metrics[0].endswith("%"), by_name["now"].metrics
+    assert by_name["data_health"].metrics[0] == "3"
+    assert by_name["performance"].charts >= 4
+    assert by_name["drift"].charts == 4
+    (out / "timings.txt").write_text(
+        "".join(f"{c.name}\t{c.seconds:.1f}s\t{c.charts} charts\n" for c in checks)
+    )
+    copied = copy_screenshots(checks, REPO / "docs" / "screenshots")
+    assert all(p.is_file() for p in copied)

@@ -1,0 +1,345 @@
+"""API benchmark: ``/v1/forecast`` of the real service against a bare onnxruntime endpoint.
+
+Both run in the same run, on the same sample store and the same champion: the real service is
+``edip serve`` (uvicorn, one worker) with a real MLflow registry and a real trained LightGBM
+champion and its SQLite prediction log; the bare endpoint is a FastAPI app that loads the same
+ONNX model, builds the same features from the same (cached) store and returns the P50 — no
+logging, no middleware, no metrics. The ratio of their throughputs is the cost of what the
+service adds. Two scenarios:
+
+* ``cached`` — every client asks for the same origin (the latest day-ahead forecast, the usual
+  load): the service answers from its forecast cache, the bare endpoint from an LRU of its own,
+  so the ratio isolates the service's own overhead (validation, request log, metrics, JSON);
+* ``cold`` — a distinct origin per request: no cache answers, both sides build the features
+  and run the model every time (the worst case, dominated by the feature build).
+
+At each concurrency (1, 16, 64) it sends a warm-up then a fixed number of requests and prints
+p50/p99 latency and requests/second. Then it stops the API (SIGTERM: the log writer flushes) and
+counts the distinct request ids in the log store against the 200 answers: ``lost records: N``.
+Targets on 2 cores: ratio ≥ 0.6 and p99 < 50 ms at 16 concurrent; zero lost records. Figures are
+printed, never asserted.
+
+    python bench/api.py [--requests 400] [--warmup 50] [--levels 1,16,64] [--horizon 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger("bench.api")
+
+#: first origin of the cold scenario: far enough into the sample (2019-01-01 …) for the lags
+FIRST_ORIGIN = pd.Timestamp("2019-03-01T00:00:00+00:00")
+#: the one origin of the cached scenario (every client asking for the latest day-ahead forecast)
+CACHED_ORIGIN = pd.Timestamp("2020-12-30T11:00:00+00:00")
+
+
+# -- the bare endpoint --------------------------------------------------------------------------
+def bare_app() -> Any:
+    """FastAPI + onnxruntime, nothing else: the champion, the same features, the P50."""
+    from fastapi import FastAPI
+
+    from edip_api.core.config import Settings
+    from edip_api.services.model_manager import ModelManager
+    from edip_api.services.store_view import CachedStore
+    from edip_pipeline.config import Settings as PipelineSettings
+    from edip_pipeline.config import load_params
+    from edip_pipeline.features import build_features
+    from edip_pipeline.features.calendar import rolling_pairs
+
+    settings = Settings()
+    params = load_params(settings.params_file)
+    store = CachedStore(
+        settings.data_dir,
+        params,
+        PipelineSettings(data_dir=settings.data_dir, params_file=settings.params_file),
+    )
+    model = ModelManager(settings, params.features).reload()
+    if model.is_fallback:
+        raise RuntimeError(f"the bare endpoint needs the champion: {model.info.reason}")
+    app = FastAPI()
+
+    @functools.lru_cache(maxsize=512)
+    def p50_of(o: pd.Timestamp, horizon: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        targets = pd.DatetimeIndex(rolling_pairs([o], horizon, "1h")["target_time"])
+        frame = build_features(store, o, targets, model.feature_params).frame
+        return targets, model.predict(frame)[:, 1]
+
+    @app.get("/ready")
+    def ready() -> dict[str, bool]:
+        return {"ready": True}
+
+    @app.get("/v1/forecast")
+    def forecast(origin: datetime, horizon: int = 24) -> dict[str, Any]:
+        o = pd.Timestamp(origin).tz_convert("UTC").floor("h")
+        targets, p50 = p50_of(o, horizon)
+        return {
+            "origin": o.isoformat(),
+            "points": [
+                {"target_time": t.isoformat(), "p50": float(v)}
+                for t, v in zip(targets, p50, strict=True)
+            ],
+        }
+
+    return app
+
+
+@contextmanager
+def running_bare(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """The bare endpoint in its own uvicorn process (like the service: one process)."""
+    from edip_api.testing import wait_ready
+
+    with log_path.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-bare", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process=process, log_path=log_path, timeout_s=120)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Which origins the clients ask for, how many requests, at which concurrencies."""
+
+    name: str
+    cold: bool
+    requests: int
+    warmup: int
+    levels: list[int]
+
+
+# -- the load generator -------------------------------------------------------------------------
+@dataclass
+class Level:
+    """The figures of one (server, concurrency) run."""
+
+    server: str
+    concurrency: int
+    latencies_s: list[float] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> int:
+        return sum(s == 200 for s in self.statuses)
+
+    def percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.latencies_s, q) * 1000) if self.latencies_s else np.nan
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.wall_s if self.wall_s else 0.0
+
+
+async def drive(
+    url: str, origins: list[pd.Timestamp], concurrency: int, horizon: int
+) -> tuple[list[float], list[int], list[str], float]:
+    """Send one GET per origin with ``concurrency`` in flight; latencies, statuses, request ids."""
+    queue: asyncio.Queue[pd.Timestamp] = asyncio.Queue()
+    for origin in origins:
+        queue.put_nowait(origin)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    request_ids: list[str] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                origin = queue.get_nowait()
+                params: dict[str, str | int] = {"origin": origin.isoformat(), "horizon": horizon}
+                start = time.perf_counter()
+                try:
+                    response = await client.get("/v1/forecast", params=params)
+                except httpx.HTTPError as exc:
+                    log.warning("request failed: %r", exc)
+                    statuses.append(0)
+                    continue
+                latencies.append(time.perf_counter() - start)
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    request_ids.append(str(response.json().get("request_id", "")))
+                elif len(statuses) - len(request_ids) <= 3:
+                    log.warning(
+                        "%s answered %s: %s", url, response.status_code, response.text[:300]
+                    )
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return latencies, statuses, request_ids, wall
+
+
+def run_levels(
+    name: str,
+    url: str,
+    scenario: Scenario,
+    horizon: int,
+    request_ids: list[str],
+) -> list[Level]:
+    """Warm-up then timed requests per level, with the scenario's origins."""
+    out = []
+    warmup, n = scenario.warmup, scenario.requests
+    per_level = warmup + n
+    for i, concurrency in enumerate(scenario.levels):
+        if scenario.cold:  # a distinct origin per request: no cache can answer
+            first = FIRST_ORIGIN + pd.Timedelta(hours=i * per_level)
+            origins = list(pd.date_range(first, periods=per_level, freq="h"))
+        else:
+            origins = [CACHED_ORIGIN] * per_level
+        _, _, warm_ids, _ = asyncio.run(drive(url, origins[:warmup], concurrency, horizon))
+        lat, statuses, ids, wall = asyncio.run(drive(url, origins[warmup:], concurrency, horizon))
+        request_ids += warm_ids + ids
+        out.append(Level(name, concurrency, lat, statuses, wall))
+    return out
+
+
+# -- the log check ------------------------------------------------------------------------------
+def logged_request_ids(db_path: Path) -> tuple[set[str], int]:
+    """Distinct request ids and row count of the prediction log (SQLite)."""
+    with sqlite3.connect(db_path) as conn:
+        ids = {row[0] for row in conn.execute("SELECT DISTINCT request_id FROM predictions")}
+        (rows,) = conn.execute("SELECT COUNT(*) FROM predictions").fetchone()
+    return ids, int(rows)
+
+
+# -- the run ------------------------------------------------------------------------------------
+def report(scenario: Scenario, levels: list[Level], bare: list[Level]) -> None:
+    rows = []
+    for api_level, bare_level in zip(levels, bare, strict=True):
+        rows.append(
+            {
+                "concurrency": api_level.concurrency,
+                "API ok": f"{api_level.ok}/{len(api_level.statuses)}",
+                "API p50 ms": round(api_level.percentile_ms(50), 1),
+                "API p99 ms": round(api_level.percentile_ms(99), 1),
+                "API req/s": round(api_level.rps, 1),
+                "bare p50 ms": round(bare_level.percentile_ms(50), 1),
+                "bare p99 ms": round(bare_level.percentile_ms(99), 1),
+                "bare req/s": round(bare_level.rps, 1),
+                "ratio (API/bare req/s)": round(api_level.rps / bare_level.rps, 2)
+                if bare_level.rps
+                else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("concurrency")
+    what = (
+        "a distinct origin per request: features built every time, on both sides"
+        if scenario.cold
+        else f"one origin ({CACHED_ORIGIN.isoformat()}): answered from each side's cache"
+    )
+    print(  # noqa: T201
+        f"\n## {scenario.name}: GET /v1/forecast, logging on, versus the bare endpoint\n"
+        f"{what}; {scenario.requests} timed + {scenario.warmup} warm-up requests per level\n"
+    )
+    print(table.to_markdown())  # noqa: T201
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="timed requests per level")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed requests per level")
+    parser.add_argument("--levels", default="1,16,64", help="concurrency levels")
+    parser.add_argument(
+        "--cold-requests", type=int, default=100, help="timed requests per level, cold scenario"
+    )
+    parser.add_argument(
+        "--scenarios", default="cached,cold", help="cached (one origin), cold (distinct origins)"
+    )
+    parser.add_argument("--horizon", type=int, default=24, help="hours per forecast")
+    parser.add_argument("--n-estimators", type=int, default=60, help="trees of the champion")
+    parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    if args.serve_bare:
+        import uvicorn
+
+        uvicorn.run(bare_app(), host="127.0.0.1", port=args.port, log_level="warning")
+        return
+
+    from edip_api.testing import (
+        free_port,
+        mlflow_with_champion,
+        platform_env,
+        running_api,
+        sample_store,
+    )
+
+    levels = [int(x) for x in args.levels.split(",")]
+    known = {
+        "cached": Scenario("cached", False, args.requests, args.warmup, levels),
+        "cold": Scenario("cold", True, args.cold_requests, max(1, args.warmup // 5), levels),
+    }
+    scenarios = [known[name] for name in args.scenarios.split(",")]
+    root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-api-"))
+    root.mkdir(parents=True, exist_ok=True)
+    db_path = root / "edip_log.db"
+    t0 = time.perf_counter()
+    with (
+        sample_store(root / "data") as store,
+        mlflow_with_champion(root / "mlflow", store, n_estimators=args.n_estimators) as registry,
+    ):
+        env = platform_env(store, registry, db_path, EDIP_MODEL_POLL_S="30")
+        print(  # noqa: T201
+            f"set-up (sample store, MLflow, champion v{registry.champion_version}): "
+            f"{time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}; horizon {args.horizon} h"
+        )
+        bare_ids: list[str] = []
+        with running_bare(env, free_port(), root / "bare.log") as bare_url:
+            bare = [run_levels("bare", bare_url, sc, args.horizon, bare_ids) for sc in scenarios]
+        api_ids: list[str] = []
+        with running_api(env, log_path=root / "api.log") as api:
+            served = [run_levels("api", api.url, sc, args.horizon, api_ids) for sc in scenarios]
+            # SIGTERM: uvicorn runs the lifespan shutdown, which drains the log writer (uvicorn
+            # then re-raises the signal, hence an exit code of -15 after a clean shutdown)
+            stop_code = api.stop()
+    for scenario, api_levels, bare_levels in zip(scenarios, served, bare, strict=True):
+        report(scenario, api_levels, bare_levels)
+
+    accepted = {rid for rid in api_ids if rid}
+    logged, rows = logged_request_ids(db_path)
+    lost = len(accepted - logged)
+    print(  # noqa: T201
+        f"\nAPI stopped (exit {stop_code}); 200 answers: {len(api_ids)} "
+        f"({len(accepted)} distinct request ids); logged request ids: {len(logged)}, "
+        f"prediction rows: {rows} (expected {len(api_ids) * args.horizon})"
+    )
+    print(f"lost records: {lost}")  # noqa: T201
+    if logged - accepted:
+        print(f"records without an accepted request: {len(logged - accepted)}")  # noqa: T201
+    print(f"work directory: {root}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The API benchmark keeps running on a tiny setting (figures printed, never asserted as timings)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_api_benchmark_prints_its_figures_and_loses_no_record(tmp_path: Path) -> None:
+    script = Path(__file__).with_name("api.py")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--requests", "12",
+            "--warmup", "3",
+            "--cold-requests", "6",
+            "--levels", "1,4",
+            "--n-estimators", "20",
+            "--keep", str(tmp_path / "bench"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for label in ("## cached:", "## cold:", "API p99 ms", "bare req/s", "ratio (API/bare req/s)"):
+        assert label in out
+    # every request of both scenarios, warm-ups included, was answered and logged exactly once
+    answered = int(re.search(r"200 answers: (\d+)", out).group(1))  # type: ignore[union-attr]
+    assert answered == 2 * (12 + 3) + 2 * (6 + 1)
+    assert "lost records: 0" in out
+    assert "records without an accepted request" not in out
+    assert (tmp_path / "bench/edip_log.db").is_file()

@@ -29,7 +29,7 @@ DASHBOARD_PORT ?= 8501
 PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
 export EDIP_API_URL ?= http://127.0.0.1:$(API_PORT)
 
-.PHONY: setup setup-browser test lint typecheck pytest demo demo-stop prefect-up mlflow-up api-up dashboard-up lock bench dvc-repro clean help
+.PHONY: setup setup-browser test lint typecheck pytest demo demo-stop prefect-up mlflow-up api-up dashboard-up screenshots lock bench dvc-repro clean help
 
 help:
 	@echo "make demo | make test | make setup | make lock | make bench | make dvc-repro | make clean"
@@ -55,7 +55,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy $(SRC_DIRS) bench scripts
+	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
 # so they are collected separately; the benchmarks' smoke tests run with the pipeline's.
@@ -111,6 +111,10 @@ api-up: setup
 dashboard-up: setup
 	@PY=$(BIN)/python scripts/service.sh start dashboard http://127.0.0.1:$(DASHBOARD_PORT)/_stcore/health \
 	  $(BIN)/edip dashboard --port $(DASHBOARD_PORT)
+
+# README screenshots of every dashboard page (needs a running dashboard: make demo)
+screenshots: setup setup-browser
+	$(BIN)/python 05_monitoring_dashboard/scripts/screenshots.py
 
 demo-stop:
 	@for s in dashboard api mlflow prefect; do scripts/service.sh stop $$s; done

@@ -69,8 +69,9 @@ pytest: setup
 test: lint typecheck pytest
 
 # The whole platform on the bundled sample: Prefect server (flow runs in its UI), ingest + features
-# as Prefect flows, ML + one small DL model tracked in MLflow, ONNX champion promoted, the API
-# serving it, four weeks replayed through the API (forecasts + actuals logged), the dashboard.
+# as Prefect flows, ML models tracked in MLflow and the best promoted champion, then one small DL
+# model that must pass the same promotion gate against it, the API serving the champion (ONNX),
+# four weeks replayed through the API (forecasts + actuals logged), the dashboard.
 demo: export PREFECT_API_URL := $(PREFECT_API_URL)
 demo: setup
 	@mkdir -p logs reports
@@ -81,6 +82,7 @@ demo: setup
 	$(BIN)/edip eda --out reports/
 	@$(MAKE) --no-print-directory mlflow-up
 	$(BIN)/edip train ml --end $(DEMO_TRAIN_END) --report-dir reports/ml
+	$(BIN)/edip promote
 	$(BIN)/edip train dl $(DEMO_DL_ARGS) --end $(DEMO_TRAIN_END) --report-dir reports/dl
 	$(BIN)/edip promote
 	@$(MAKE) --no-print-directory api-up
@@ -112,7 +114,7 @@ dashboard-up: setup
 	@PY=$(BIN)/python scripts/service.sh start dashboard http://127.0.0.1:$(DASHBOARD_PORT)/_stcore/health \
 	  $(BIN)/edip dashboard --port $(DASHBOARD_PORT)
 
-# README screenshots of every dashboard page (needs a running dashboard: make demo)
+# README screenshots of every dashboard page (starts its own platform; --api-url uses a running API)
 screenshots: setup setup-browser
 	$(BIN)/python 05_monitoring_dashboard/scripts/screenshots.py
 

@@ -52,6 +52,16 @@ class SequenceParams(BaseModel):
         None, ge=1, description="Hours of the table's past window the encoder reads (None = all)."
     )
     head_hidden: int = Field(64, ge=4, description="Width of the quantile head's hidden layer.")
+    linear_skip: bool = Field(
+        True,
+        description="Add a linear path from covariates and past window to the quantiles "
+        "(learns the lag/autoregressive baseline at once; the deep part learns corrections).",
+    )
+    lr_schedule: Literal["onecycle", "cosine", "constant"] = Field(
+        "onecycle",
+        description="Learning-rate schedule over the epoch budget (OneCycle warm-up then "
+        "annealing, cosine annealing, or constant).",
+    )
     kernel_size: int = Field(3, ge=2, description="TCN convolution kernel size.")
     heads: int = Field(
         4, ge=1, description="Transformer attention heads (must divide hidden_size)."

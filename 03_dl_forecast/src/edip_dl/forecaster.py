@@ -206,6 +206,7 @@ class SequenceForecaster(Forecaster):
             head_hidden=cfg.head_hidden,
             kernel=cfg.kernel_size,
             heads=cfg.heads,
+            linear_skip=cfg.linear_skip,
         ).to(device)
         opt = torch.optim.AdamW(
             net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -238,6 +239,8 @@ class SequenceForecaster(Forecaster):
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
         val_origin_ids = np.unique(row_origin[val_rows])
+        steps_per_epoch = -(-len(train_origin_ids) // cfg.batch_size)
+        sched = _scheduler(opt, cfg, steps_per_epoch)
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             net.train()
@@ -254,6 +257,8 @@ class SequenceForecaster(Forecaster):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                 opt.step()
+                if sched is not None:
+                    sched.step()
                 total += float(loss.item())
                 n_batches += 1
             net.eval()
@@ -417,6 +422,20 @@ class SequenceForecaster(Forecaster):
         fig.write_html(str(curves), include_plotlyjs=True)
         mlflow.log_artifact(str(curves), artifact_path="plots")
         return None
+
+
+def _scheduler(
+    opt: torch.optim.Optimizer, cfg: SequenceParams, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Per-batch learning-rate schedule over the whole epoch budget (early stopping may cut it)."""
+    total = max(1, cfg.epochs * steps_per_epoch)
+    if cfg.lr_schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.learning_rate, total_steps=total, pct_start=0.25
+        )
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    return None
 
 
 def _reference_np(X: np.ndarray, ref_cols: list[int], fallback: float) -> np.ndarray:

@@ -188,6 +188,7 @@ class SequenceNet(nn.Module):
         head_hidden: int,
         kernel: int = 3,
         heads: int = 4,
+        linear_skip: bool = True,
     ) -> None:
         super().__init__()
         self.register_buffer("window_idx", torch.tensor(layout.window, dtype=torch.long))
@@ -210,6 +211,9 @@ class SequenceNet(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(head_hidden, 3),
         )
+        # linear path from the covariates and the past window straight to the quantiles: the
+        # strong autoregressive/lag baseline is learnt at once, the deep part learns corrections
+        self.skip = nn.Linear(n_cov + len(layout.window), 3) if linear_skip else None
 
     # -- pieces --------------------------------------------------------------------------------
     def reference(self, x: torch.Tensor) -> torch.Tensor:
@@ -239,7 +243,11 @@ class SequenceNet(nn.Module):
 
     def decode_scaled(self, ctx: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Quantiles ``[N, 3]`` in standardised ratio units; never crossing."""
-        o = self.head(torch.cat([ctx, self.covariates(x, self.reference(x))], dim=1))
+        ref = self.reference(x)
+        cov = self.covariates(x, ref)
+        o = self.head(torch.cat([ctx, cov], dim=1))
+        if self.skip is not None:
+            o = o + self.skip(torch.cat([cov, self.sequence(x, ref)[..., 0]], dim=1))
         med = o[:, 1:2]
         return torch.cat([med - F.softplus(o[:, 0:1]), med, med + F.softplus(o[:, 2:3])], dim=1)
 

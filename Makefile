@@ -58,12 +58,24 @@ typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
-# so they are collected separately; the benchmarks' smoke tests run with the pipeline's.
+# so they are collected separately; the benchmarks' smoke tests run with the pipeline's. The runs
+# go two at a time (PYTEST_JOBS): much of their time is spent waiting on the real servers they
+# start (MLflow, uvicorn, Streamlit, Chromium), not on the CPU. Output stays grouped per run.
+PYTEST_JOBS ?= 2
+PYTEST_RUNS := pytest-pipeline pytest-ml pytest-api pytest-dl pytest-dashboard
+.PHONY: $(PYTEST_RUNS)
 pytest: setup
+	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS)
+
+pytest-pipeline:
 	$(BIN)/pytest 01_data_pipeline/tests bench
+pytest-ml:
 	$(BIN)/pytest 02_ml_forecast/tests
+pytest-dl:
 	$(BIN)/pytest 03_dl_forecast/tests
+pytest-api:
 	$(BIN)/pytest 04_mlop_api/tests
+pytest-dashboard:
 	$(BIN)/pytest 05_monitoring_dashboard/tests
 
 test: lint typecheck pytest

@@ -91,11 +91,19 @@ def run(setting: str, models: list[str], epochs: int, start: str | None, end: st
     dl_rows = rank[rank["family"] == "dl"]
     best = str(dl_rows["mape"].idxmin())
     ratio = float(dl_rows["mape"].min()) / lgb
-    verdict = "beats" if ratio < 1 else "does not beat"
+    best_mape = float(dl_rows["mape"].min())
+    gap = 100 * (best_mape - lgb)
+    if ratio < 1:
+        verdict = f"DL BEATS LightGBM by {-gap:.2f} MAPE points ({100 * (1 - ratio):.1f} % better)"
+    else:
+        verdict = (
+            f"DL does NOT beat LightGBM: {gap:.2f} MAPE points worse ({100 * (ratio - 1):.1f} % "
+            "relative)"
+        )
     print(  # noqa: T201
-        f"\n## verdict\nbest DL = {best}: MAPE {100 * dl_rows['mape'].min():.2f} % vs LightGBM "
-        f"{100 * lgb:.2f} % → DL {verdict} LightGBM ({100 * (ratio - 1):+.1f} % relative); "
-        f"target 'within 10 %': {'met' if ratio <= 1.10 else 'NOT met'}"
+        f"\n## verdict\nbest DL = {best}: MAPE {100 * best_mape:.2f} % vs LightGBM "
+        f"{100 * lgb:.2f} % on the same backtest → {verdict}; "
+        f"target 'best DL within 10 % of LightGBM': {'met' if ratio <= 1.10 else 'NOT met'}"
     )
 
 
@@ -124,7 +132,7 @@ def epoch_and_latency(store, models: list[str], ml, dl) -> None:  # type: ignore
             gpu = FORECASTERS[name]({**params.hyper(name), "device": "cuda"}).fit(X, y)
             row["GPU s/epoch"] = round(float(np.mean([h["seconds"] for h in gpu.history])), 2)
         else:
-            row["GPU s/epoch"] = "no GPU"
+            row["GPU s/epoch"] = "no GPU available"
         onx = to_onnx(model)
         row["parity max|Δ| MW"] = round(check_parity(model, onx, X), 4)
         runtime = OnnxForecaster(onx.SerializeToString())

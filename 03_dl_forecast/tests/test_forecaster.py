@@ -106,8 +106,11 @@ def test_missing_and_nan_covariates_at_prediction(dl_ml_params: MLParams, train_
 
 def test_scaling_is_fitted_on_training_rows_only(dl_ml_params: MLParams, train_test: Data) -> None:
     X, y, _, _ = train_test
-    params = {**TINY, "epochs": 1}
+    params = {**TINY, "epochs": 1, "refit": True}
     a = FORECASTERS["tcn"](params, seed=1).fit(X, y)
+    # early stopping picked the epoch count, then the net was refitted on every row for it
+    assert a.best_epoch == 1
+    assert [h.get("refit", 0.0) for h in a.history] == [0.0, 1.0]
     # change every label of the validation slice: the scaling constants must not move
     val_start = pd.Timestamp(a.split["validation_start"])
     in_val = np.asarray(X.index.get_level_values("origin") >= val_start)

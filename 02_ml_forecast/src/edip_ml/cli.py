@@ -246,6 +246,9 @@ def mlflow_server(
         raise KeyboardInterrupt  # SIGTERM (make demo-stop, docker stop) stops like Ctrl-C
 
     signal.signal(signal.SIGTERM, _terminate)
+    # a process started in the background of a non-interactive shell inherits SIGINT ignored;
+    # this command promises Ctrl-C, so take it back
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = start_server(host, port, backend_store_uri, artifacts_destination)
     typer.echo(f"MLflow tracking server on {server.url} (Ctrl-C to stop)")
     try:

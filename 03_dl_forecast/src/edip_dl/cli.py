@@ -158,7 +158,8 @@ def compare(
     forecasts: Annotated[
         str,
         typer.Option(
-            help="Comma-separated forecasts parquet files to include (edip backtest --out)."
+            help="Comma-separated forecasts parquet files to include (edip backtest --out); "
+            "a folder stands for every forecasts.parquet under it (edip train --report-dir)."
         ),
     ] = "",
     start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
@@ -179,10 +180,12 @@ def compare(
         list(dl_params.models) if dl == "default" else [m for m in dl.split(",") if m.strip()]
     )
     ml_models = [m.strip() for m in ml.split(",") if m.strip()]
-    files = [Path(p.strip()) for p in forecasts.split(",") if p.strip()]
-    missing = [str(p) for p in files if not p.is_file()]
-    if missing:
-        raise typer.BadParameter(f"--forecasts: no such file(s) {missing}")
+    files: list[Path] = []
+    for p in (Path(p.strip()) for p in forecasts.split(",") if p.strip()):
+        found = sorted(p.rglob("forecasts.parquet")) if p.is_dir() else [p]
+        if not found or not all(f.is_file() for f in found):
+            raise typer.BadParameter(f"--forecasts: no forecasts parquet file at {p}")
+        files += found
     if not (files or ml_models or dl_models):
         raise typer.BadParameter("nothing to compare: give --ml, --dl or --forecasts")
     try:

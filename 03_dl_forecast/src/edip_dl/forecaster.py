@@ -194,34 +194,37 @@ class SequenceForecaster(Forecaster):
         self.device_used = device.type
         if device.type == "cpu":
             torch.set_num_threads(cfg.threads)
-        torch.manual_seed(self.seed)
-        np_rng = np.random.default_rng(self.seed)
-        net = SequenceNet(
-            self.arch,
-            layout,
-            scaling,
-            hidden=cfg.hidden_size,
-            layers=cfg.layers,
-            dropout=cfg.dropout,
-            head_hidden=cfg.head_hidden,
-            kernel=cfg.kernel_size,
-            heads=cfg.heads,
-            linear_skip=cfg.linear_skip,
-        ).to(device)
-        opt = torch.optim.AdamW(
-            net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-        )
         amp = cfg.amp and device.type == "cuda"
-
         xt = torch.from_numpy(np.ascontiguousarray(Xa)).to(device)
         yt = torch.from_numpy(yv.astype(np.float32)).to(device)
         # origins of the training part (those with at least one training row)
         row_origin = np.repeat(np.arange(len(uniq)), counts)
         train_origin_ids = np.unique(row_origin[train_rows])
+        val_origin_ids = np.unique(row_origin[val_rows])
         starts = first
-        val_idx = torch.from_numpy(np.flatnonzero(val_rows)).to(device)
 
-        def batch_loss(origin_ids: np.ndarray, rows_mask: np.ndarray | None) -> torch.Tensor:
+        def new_net() -> tuple[SequenceNet, torch.optim.Optimizer]:
+            torch.manual_seed(self.seed)
+            net = SequenceNet(
+                self.arch,
+                layout,
+                scaling,
+                hidden=cfg.hidden_size,
+                layers=cfg.layers,
+                dropout=cfg.dropout,
+                head_hidden=cfg.head_hidden,
+                kernel=cfg.kernel_size,
+                heads=cfg.heads,
+                linear_skip=cfg.linear_skip,
+            ).to(device)
+            opt = torch.optim.AdamW(
+                net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+            )
+            return net, opt
+
+        def batch_loss(
+            net: SequenceNet, origin_ids: np.ndarray, rows_mask: np.ndarray | None
+        ) -> torch.Tensor:
             rows = np.concatenate([np.arange(starts[o], starts[o] + counts[o]) for o in origin_ids])
             local = np.repeat(np.arange(len(origin_ids)), counts[origin_ids])
             if rows_mask is not None:
@@ -234,20 +237,20 @@ class SequenceForecaster(Forecaster):
                 q = net.decode_scaled(ctx[torch.from_numpy(local).to(device)], xr)
             return pinball_loss(q.float(), net.scaled_target(yt[rows_t], xr))
 
-        self.history = []
-        best = float("inf")
-        best_state: dict[str, torch.Tensor] | None = None
-        stale = 0
-        val_origin_ids = np.unique(row_origin[val_rows])
-        steps_per_epoch = -(-len(train_origin_ids) // cfg.batch_size)
-        sched = _scheduler(opt, cfg, steps_per_epoch)
-        for epoch in range(cfg.epochs):
-            t0 = time.perf_counter()
+        def train_epoch(
+            net: SequenceNet,
+            opt: torch.optim.Optimizer,
+            sched: torch.optim.lr_scheduler.LRScheduler | None,
+            origin_ids: np.ndarray,
+            rows_mask: np.ndarray | None,
+            rng: np.random.Generator,
+            epoch: int,
+        ) -> float:
             net.train()
-            perm = np_rng.permutation(train_origin_ids)
+            perm = rng.permutation(origin_ids)
             total, n_batches = 0.0, 0
             for b in range(0, len(perm), cfg.batch_size):
-                loss = batch_loss(perm[b : b + cfg.batch_size], train_rows)
+                loss = batch_loss(net, perm[b : b + cfg.batch_size], rows_mask)
                 if not torch.isfinite(loss):
                     raise TrainingDivergedError(
                         f"{self.name}: training diverged (loss {loss.item()} at epoch {epoch + 1}, "
@@ -261,13 +264,22 @@ class SequenceForecaster(Forecaster):
                     sched.step()
                 total += float(loss.item())
                 n_batches += 1
+            return total / n_batches
+
+        # 1) early stopping on the validation origins picks the epoch count
+        net, opt = new_net()
+        np_rng = np.random.default_rng(self.seed)
+        sched = _scheduler(opt, cfg, cfg.epochs, -(-len(train_origin_ids) // cfg.batch_size))
+        self.history = []
+        best = float("inf")
+        best_state: dict[str, torch.Tensor] | None = None
+        stale = 0
+        for epoch in range(cfg.epochs):
+            t0 = time.perf_counter()
+            train_loss = train_epoch(net, opt, sched, train_origin_ids, train_rows, np_rng, epoch)
             net.eval()
             with torch.no_grad():
-                val = (
-                    float(batch_loss(val_origin_ids, None).item())
-                    if len(val_idx)
-                    else total / n_batches
-                )
+                val = float(batch_loss(net, val_origin_ids, None).item())
             if not np.isfinite(val):
                 raise TrainingDivergedError(
                     f"{self.name}: validation loss is {val} at epoch {epoch + 1}: training "
@@ -275,18 +287,13 @@ class SequenceForecaster(Forecaster):
                 )
             seconds = time.perf_counter() - t0
             self.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": total / n_batches,
-                    "val_loss": val,
-                    "seconds": seconds,
-                }
+                {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val, "seconds": seconds}
             )
             log.debug(
                 "%s epoch %d: train %.4f val %.4f (%.1fs)",
                 self.name,
                 epoch + 1,
-                total / n_batches,
+                train_loss,
                 val,
                 seconds,
             )
@@ -304,14 +311,35 @@ class SequenceForecaster(Forecaster):
                 break
         if best_state is not None:
             net.load_state_dict(best_state)
+        # 2) refit on every row (validation slice included: the most recent history matters
+        # most) for the chosen number of epochs, as the tree models refit after calibration
+        if cfg.refit and self.best_epoch:
+            all_origins = np.unique(row_origin)
+            net, opt = new_net()
+            rng = np.random.default_rng(self.seed)
+            steps = -(-len(all_origins) // cfg.batch_size)
+            sched = _scheduler(opt, cfg, self.best_epoch, steps)
+            for epoch in range(self.best_epoch):
+                t0 = time.perf_counter()
+                loss = train_epoch(net, opt, sched, all_origins, None, rng, epoch)
+                self.history.append(
+                    {
+                        "epoch": len(self.history) + 1,
+                        "train_loss": loss,
+                        "val_loss": float("nan"),
+                        "seconds": time.perf_counter() - t0,
+                        "refit": 1.0,
+                    }
+                )
         self.net = net.cpu().eval()
         log.info(
-            "%s: %d epochs on %s, best validation pinball %.4f at epoch %s",
+            "%s: %d epochs on %s, best validation pinball %.4f at epoch %s%s",
             self.name,
             len(self.history),
             device.type,
             best,
             self.best_epoch,
+            ", refitted on all rows" if cfg.refit else "",
         )
         return self
 
@@ -400,7 +428,8 @@ class SequenceForecaster(Forecaster):
         for h in self.history:
             step = int(h["epoch"])
             mlflow.log_metric("train_loss", h["train_loss"], step=step)
-            mlflow.log_metric("val_loss", h["val_loss"], step=step)
+            if np.isfinite(h["val_loss"]):  # refit epochs have no validation slice
+                mlflow.log_metric("val_loss", h["val_loss"], step=step)
             mlflow.log_metric("epoch_seconds", h["seconds"], step=step)
         mlflow.set_tags(
             {
@@ -425,10 +454,10 @@ class SequenceForecaster(Forecaster):
 
 
 def _scheduler(
-    opt: torch.optim.Optimizer, cfg: SequenceParams, steps_per_epoch: int
+    opt: torch.optim.Optimizer, cfg: SequenceParams, epochs: int, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
     """Per-batch learning-rate schedule over the whole epoch budget (early stopping may cut it)."""
-    total = max(1, cfg.epochs * steps_per_epoch)
+    total = max(1, epochs * steps_per_epoch)
     if cfg.lr_schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=cfg.learning_rate, total_steps=total, pct_start=0.25

@@ -74,7 +74,7 @@ def tune_arch(
     cls = FORECASTERS[arch]
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**base, **suggest(trial, arch, dl), "epochs": dl.tuning.epochs}
+        params = {**base, **suggest(trial, arch, dl), "epochs": dl.tuning.epochs, "refit": False}
 
         def report(epoch: int, val: float) -> None:
             trial.report(val, step=epoch)
@@ -83,7 +83,7 @@ def tune_arch(
                 raise optuna.TrialPruned()
 
         model = cls(params, seed=seed).fit(X, y, on_epoch=report)
-        return float(np.min([h["val_loss"] for h in model.history]))
+        return float(np.nanmin([h["val_loss"] for h in model.history]))
 
     name = study_name or f"edip-dl-{arch}"
     study = optuna.create_study(

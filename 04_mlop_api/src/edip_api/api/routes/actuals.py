@@ -48,14 +48,7 @@ def get_actuals(
     t0, t1 = time_range(start, end, forecasts.now())
     items, total = log_store.list_actuals(t0, t1, limit=limit, offset=offset)
     return ActualsPage(
-        items=[
-            ActualItem(
-                timestamp=a.timestamp,
-                consumption_mw=a.consumption_mw,
-                rte_forecast_d1_mw=a.rte_forecast_d1_mw,
-            )
-            for a in items
-        ],
+        items=[ActualItem.model_validate(a, from_attributes=True) for a in items],
         total=total,
         limit=limit,
         offset=offset,

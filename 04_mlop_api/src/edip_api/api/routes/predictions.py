@@ -34,22 +34,7 @@ def get_predictions(
     t0, t1 = time_range(start, end, forecasts.now())
     items, total = log_store.list_predictions(t0, t1, model=model, limit=limit, offset=offset)
     return PredictionsPage(
-        items=[
-            PredictionItem(
-                request_id=r.request_id,
-                model_name=r.model_name,
-                model_version=r.model_version,
-                origin=r.origin,
-                target_time=r.target_time,
-                horizon_h=r.horizon_h,
-                p10=r.p10,
-                p50=r.p50,
-                p90=r.p90,
-                latency_ms=r.latency_ms,
-                created_at=r.created_at,
-            )
-            for r in items
-        ],
+        items=[PredictionItem.model_validate(r, from_attributes=True) for r in items],
         total=total,
         limit=limit,
         offset=offset,

@@ -86,7 +86,7 @@ def run(setting: str, models: list[str], epochs: int, start: str | None, end: st
     )
     print("\n## day-ahead backtest")  # noqa: T201
     print(view.to_markdown())  # noqa: T201
-    epoch_and_latency(store, models, ml, dl)
+    epoch_and_latency(store, models, ml, dl, epochs)
     lgb = float(rank["mape"]["lightgbm"])
     dl_rows = rank[rank["family"] == "dl"]
     best = str(dl_rows["mape"].idxmin())
@@ -107,7 +107,7 @@ def run(setting: str, models: list[str], epochs: int, start: str | None, end: st
     )
 
 
-def epoch_and_latency(store, models: list[str], ml, dl) -> None:  # type: ignore[no-untyped-def]
+def epoch_and_latency(store, models: list[str], ml, dl, epochs: int = 2) -> None:  # type: ignore[no-untyped-def]
     """Seconds per epoch (CPU, GPU if any) and 1-row / 24-row latency, PyTorch vs onnxruntime."""
     import torch
 
@@ -116,7 +116,7 @@ def epoch_and_latency(store, models: list[str], ml, dl) -> None:  # type: ignore
     from edip_ml.dataset import feature_params, make_xy, protocol_pairs
     from edip_ml.onnx_export import OnnxForecaster, check_parity, to_onnx
 
-    params = to_ml_params(dl.for_all(epochs=2), ml)
+    params = to_ml_params(dl.for_all(epochs=min(2, epochs)), ml)
     last = pd.Timestamp(store.last_timestamp("load_national", "consumption_mw")).tz_convert(None)
     end = str((last.normalize() - pd.Timedelta(days=1)).date())
     begin = str((last.normalize() - pd.Timedelta(days=120)).date())

@@ -25,7 +25,7 @@ TINY: dict[str, Any] = {
     "layers": 1,
     "epochs": 3,
     "patience": 2,
-    "batch_size": 32,
+    "batch_size": 8,
     "head_hidden": 32,
     "device": "cpu",
     "learning_rate": 0.005,

@@ -139,7 +139,7 @@ def test_early_stopping_slice_precedes_the_test_period(
 
 def test_deterministic_with_a_seed(train_test: Data) -> None:
     X, y, Xt, _ = train_test
-    params = {**TINY, "epochs": 1}
+    params = {**TINY, "epochs": 1, "batch_size": 32}
     a = FORECASTERS["gru"](params, seed=3).fit(X, y).predict(Xt.iloc[:48])
     b = FORECASTERS["gru"](params, seed=3).fit(X, y).predict(Xt.iloc[:48])
     pd.testing.assert_frame_equal(a, b)

@@ -22,7 +22,7 @@ DEMO_REPLAY_START ?= 2020-12-04
 DEMO_REPLAY_END ?= 2020-12-31
 # "now" for the API and the dashboard: the sample ends on 2020-12-31 (unset it for live data)
 DEMO_NOW ?= 2021-01-01T00:00:00+01:00
-DEMO_DL_ARGS ?= --models tcn --epochs 10 --backtest-days 14
+DEMO_DL_ARGS ?= --models tcn --epochs 6 --backtest-days 14 --param tcn.batch_size=32
 PREFECT_PORT ?= 4200
 API_PORT ?= 8000
 DASHBOARD_PORT ?= 8501

@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,39 @@ class ForecastResult:
     @property
     def horizons_h(self) -> np.ndarray:
         return np.asarray((self.targets - self.origin) / pd.Timedelta(hours=1), dtype=float)
+
+    @cached_property
+    def points(self) -> tuple[PointValues, ...]:
+        """Plain Python values per target, computed once per cached result (the hot path of a
+        repeated forecast: pandas → datetime conversions cost more than the model)."""
+        paris = self.targets.tz_convert(PARIS)
+        q = self.quantiles
+        return tuple(
+            PointValues(
+                t.to_pydatetime(),
+                tp.to_pydatetime(),
+                float(h),
+                _finite_or_none(q[i, 0]),
+                float(q[i, 1]),
+                _finite_or_none(q[i, 2]),
+            )
+            for i, (t, tp, h) in enumerate(zip(self.targets, paris, self.horizons_h, strict=True))
+        )
+
+
+class PointValues(NamedTuple):
+    """One forecast point as plain values (UTC and Paris target time, horizon, quantiles)."""
+
+    target_time: datetime
+    target_time_paris: datetime
+    horizon_h: float
+    p10: float | None
+    p50: float
+    p90: float | None
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None  # NaN / inf → null
 
 
 class LRU:

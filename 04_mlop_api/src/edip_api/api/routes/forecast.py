@@ -15,7 +15,6 @@ from edip_api.db import PredictionRecord, WriterFullError
 from edip_api.schemas import DataFreshness, Forecast, ForecastPoint
 from edip_api.services.errors import NotReadyError
 from edip_api.services.forecast import MAX_HORIZON_H
-from edip_pipeline.features.calendar import PARIS
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 _HOUR = pd.Timedelta(hours=1)
@@ -53,20 +52,8 @@ def forecast(
     now = forecasts.now()
     snap = result.data
     age = (now - snap.last) / _HOUR if snap.last is not None else None
-    targets_paris = result.targets.tz_convert(PARIS)
-    horizons = result.horizons_h
-    q = result.quantiles
-    points = [
-        ForecastPoint(
-            target_time=t.to_pydatetime(),
-            target_time_paris=tp.to_pydatetime(),
-            horizon_h=float(h),
-            p10=_num(q[i, 0]),
-            p50=float(q[i, 1]),
-            p90=_num(q[i, 2]),
-        )
-        for i, (t, tp, h) in enumerate(zip(result.targets, targets_paris, horizons, strict=True))
-    ]
+    # model_construct: the values come from our own arrays, already typed (no re-validation)
+    points = [ForecastPoint.model_construct(**p._asdict()) for p in result.points]
     latency_ms = (time.perf_counter() - t0) * 1000.0
     created = datetime.now(UTC)
     origin_dt = result.origin.to_pydatetime()
@@ -104,7 +91,3 @@ def forecast(
         ),
         points=points,
     )
-
-
-def _num(value: float) -> float | None:
-    return None if value != value else float(value)  # NaN → null

@@ -30,6 +30,25 @@ DEFAULT_MODELS = "rf,xgboost,lightgbm"
 BACKTEST_FAMILIES: dict[str, Callable[..., Any]] = {}
 
 
+# -- options shared by every ``edip train <family>`` command (edip_dl imports them) ------------
+StartOption = Annotated[str | None, typer.Option(help="First target day (Paris).")]
+EndOption = Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")]
+BacktestDaysOption = Annotated[
+    int | None, typer.Option(help="Days at the end of the period backtested for the report.")
+]
+StorageOption = Annotated[
+    str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
+]
+ReportDirOption = Annotated[Path | None, typer.Option(help="Also keep the reports in this folder.")]
+RegisterOption = Annotated[
+    bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
+]
+ExperimentOption = Annotated[str | None, typer.Option(help="MLflow experiment name.")]
+ModelNameOption = Annotated[
+    str | None, typer.Option(help="Registered model name (default edip-load-fr).")
+]
+
+
 # ---------------------------------------------------------------------------------------------
 # registration helpers
 # ---------------------------------------------------------------------------------------------
@@ -95,28 +114,18 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
 def train_ml(
     models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
     tune: Annotated[int, typer.Option(help="Optuna trials per model (0: no tuning).")] = 0,
-    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(help="Hyper-parameter override MODEL.NAME=VALUE (repeatable)."),
     ] = None,
-    backtest_days: Annotated[
-        int | None, typer.Option(help="Days at the end of the period backtested for the report.")
-    ] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
-    ] = None,
-    report_dir: Annotated[
-        Path | None, typer.Option(help="Also keep the reports in this folder.")
-    ] = None,
-    register_models: Annotated[
-        bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
-    ] = True,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
-    model_name: Annotated[
-        str | None, typer.Option(help="Registered model name (default edip-load-fr).")
-    ] = None,
+    backtest_days: BacktestDaysOption = None,
+    storage: StorageOption = None,
+    report_dir: ReportDirOption = None,
+    register_models: RegisterOption = True,
+    experiment: ExperimentOption = None,
+    model_name: ModelNameOption = None,
 ) -> None:
     """Train day-ahead models, export ONNX, log to MLflow, register each as challenger."""
     from edip_ml.tracking import configure

@@ -19,6 +19,14 @@ from edip_ml.cli import (
     BACKTEST_FAMILIES,
     DEFAULT_MODELS,
     PROTOCOLS,
+    BacktestDaysOption,
+    EndOption,
+    ExperimentOption,
+    ModelNameOption,
+    RegisterOption,
+    ReportDirOption,
+    StartOption,
+    StorageOption,
     _split,
     get_or_create_group,
     has_command,
@@ -63,28 +71,18 @@ def train_dl(
     device: Annotated[
         str | None, typer.Option(help="auto, cpu or cuda (default dl.<arch>.device).")
     ] = None,
-    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(help="Override ARCH.NAME=VALUE (repeatable), e.g. lstm.hidden_size=32."),
     ] = None,
-    backtest_days: Annotated[
-        int | None, typer.Option(help="Days at the end backtested for the report.")
-    ] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
-    ] = None,
-    report_dir: Annotated[
-        Path | None, typer.Option(help="Also keep the reports in this folder.")
-    ] = None,
-    register_models: Annotated[
-        bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
-    ] = True,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment name.")] = None,
-    model_name: Annotated[
-        str | None, typer.Option(help="Registered model name (default edip-load-fr).")
-    ] = None,
+    backtest_days: BacktestDaysOption = None,
+    storage: StorageOption = None,
+    report_dir: ReportDirOption = None,
+    register_models: RegisterOption = True,
+    experiment: ExperimentOption = None,
+    model_name: ModelNameOption = None,
 ) -> None:
     """Train sequence models, export ONNX (parity ≤ 1 MW), log to MLflow, register as challenger."""
     from edip_dl.device import DeviceError, resolve_device

@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from edip_ml.onnx_export import (
     model_family,
     native_estimator,
 )
+from edip_pipeline.processes import stop_process_group
 
 if TYPE_CHECKING:
     import onnx
@@ -92,16 +92,7 @@ class MlflowServer:
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """Terminate the server and its worker (it runs in its own process group)."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=timeout_s)
+        stop_process_group(self.process, timeout_s)
 
     def __enter__(self) -> MlflowServer:
         return self

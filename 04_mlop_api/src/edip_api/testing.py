@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from edip_pipeline.processes import stop_process_group
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -245,16 +246,7 @@ class RunningApi:
 
     def stop(self, timeout_s: float = 60.0) -> int:
         """Graceful stop (SIGTERM: uvicorn runs the lifespan shutdown, the log writer drains)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=timeout_s)
-        return int(self.process.returncode or 0)
+        return stop_process_group(self.process, timeout_s)
 
 
 def serve_command(port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:

@@ -352,9 +352,8 @@ class SequenceForecaster(Forecaster):
         out = []
         with torch.no_grad():
             for b in range(0, len(Xa), 4096):
-                out.append(
-                    self.net(torch.from_numpy(np.ascontiguousarray(Xa[b : b + 4096]))).numpy()
-                )
+                # a copy: the rows may be a read-only view (parquet / pandas), torch wants writable
+                out.append(self.net(torch.tensor(Xa[b : b + 4096])).numpy())
         return np.concatenate(out).astype(float) if out else np.zeros((0, 3))
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:

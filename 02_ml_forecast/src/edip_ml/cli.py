@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from edip_ml.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,11 @@ def train_ml(
         experiment=experiment,
         model_name=model_name,
     )
+    echo_results(results)
+
+
+def echo_results(results: Sequence[TrainResult]) -> None:
+    """One line per model trained; exit code 1 when any failed (the others are still registered)."""
     for r in results:
         typer.echo(r.summary())
     if any(not r.ok for r in results):

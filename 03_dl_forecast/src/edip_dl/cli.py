@@ -28,6 +28,7 @@ from edip_ml.cli import (
     StartOption,
     StorageOption,
     _split,
+    echo_results,
     get_or_create_group,
     has_command,
     parse_overrides,
@@ -118,10 +119,7 @@ def train_dl(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
-    for r in results:
-        typer.echo(r.summary())
-    if any(not r.ok for r in results):
-        raise typer.Exit(code=1)
+    echo_results(results)
 
 
 def _backtest_dl(

@@ -18,8 +18,9 @@ def test_default_key_refused_outside_development(environment: str) -> None:
         Settings(environment=environment)
     with pytest.raises(ValidationError, match="default"):
         Settings(environment=environment, api_key="")
-    ok = Settings(environment=environment, api_key="s3cret-key")
-    assert ok.api_key.get_secret_value() == "s3cret-key"
+    strong = "k" * 31 + "7"
+    ok = Settings(environment=environment, api_key=strong)
+    assert ok.api_key.get_secret_value() == strong
     assert Settings().environment == "development"
 
 
@@ -51,3 +52,25 @@ def test_serve_refuses_default_key_in_production() -> None:
     assert out.returncode != 0
     assert "EDIP_API_KEY" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["change-me", "a", " ", "s3cret-key", "REPLACE_ME", "edip-test-key", " " + "x" * 40]
+)
+def test_weak_or_example_keys_refused_in_production(key: str) -> None:
+    """Keys shorter than 32 characters or equal to a documented example never run production."""
+    with pytest.raises(ValidationError, match="EDIP_API_KEY"):
+        Settings(environment="production", api_key=key)
+    Settings(environment="development", api_key=key)  # development takes anything
+
+
+def test_misnamed_environment_variable_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EDIP_ENV=production used to start silently in development mode with the dev key."""
+    monkeypatch.delenv("EDIP_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("EDIP_API_KEY", raising=False)
+    monkeypatch.setenv("EDIP_ENV", "production")
+    with pytest.raises(ValidationError, match="EDIP_ENVIRONMENT"):
+        Settings()
+    monkeypatch.setenv("EDIP_ENVIRONMENT", "production")
+    monkeypatch.setenv("EDIP_API_KEY", "z" * 40)
+    assert Settings().environment == "production"  # both agree: fine

@@ -6,6 +6,7 @@ knobs the same way; the contract of every variable is in the project README (API
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from edip_pipeline.config import default_root
 
 DEFAULT_API_KEY = "edip-dev-key"
+#: keys published anywhere in the project (defaults, .env.example, the k8s example Secret, the
+#: test suite): never accepted outside development
+EXAMPLE_API_KEYS = frozenset({DEFAULT_API_KEY, "edip-test-key", "change-me", "REPLACE_ME"})
+#: shortest key accepted outside development (``secrets.token_urlsafe(32)`` gives 43)
+MIN_API_KEY_LENGTH = 32
 Environment = Literal["development", "staging", "production"]
+#: the one variable naming the environment; look-alikes are refused rather than ignored
+ENVIRONMENT_VARIABLE = "EDIP_ENVIRONMENT"
+_LOOK_ALIKE = "EDIP_ENV"
 
 
 class Settings(BaseSettings):
@@ -27,7 +36,9 @@ class Settings(BaseSettings):
     )
 
     environment: Environment = Field(
-        "development", description="development | staging | production (the key check depends)."
+        "development",
+        description="EDIP_ENVIRONMENT: development | staging | production (outside development "
+        "the API key must be a secret of at least 32 characters).",
     )
     api_key: SecretStr = Field(
         SecretStr(DEFAULT_API_KEY),
@@ -93,11 +104,29 @@ class Settings(BaseSettings):
         return self
 
     def check(self) -> None:
-        """Refuse to run outside development with the published default key."""
-        key = self.api_key.get_secret_value()
-        if self.environment != "development" and (not key or key == DEFAULT_API_KEY):
+        """Refuse a weak key outside development, and a mistyped environment variable anywhere.
+
+        Why refuse ``EDIP_ENV``: it used to be ignored silently, so a "production" deployment
+        ran in development mode with the published development key.
+        """
+        value = os.environ.get(_LOOK_ALIKE)
+        if value is not None and value != self.environment:
             raise ValueError(
-                f"EDIP_API_KEY is the default (or empty) in {self.environment}: set a secret key"
+                f"{_LOOK_ALIKE}={value!r} is not read: the environment is set by "
+                f"{ENVIRONMENT_VARIABLE} (now {self.environment!r}); rename the variable"
+            )
+        if self.environment == "development":
+            return
+        key = self.api_key.get_secret_value()
+        if key.strip() in EXAMPLE_API_KEYS or not key.strip():
+            raise ValueError(
+                f"EDIP_API_KEY is empty or a documented example/default in {self.environment}: "
+                "set a secret key (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if len(key.strip()) < MIN_API_KEY_LENGTH or key != key.strip():
+            raise ValueError(
+                f"EDIP_API_KEY is too weak for {self.environment}: at least "
+                f"{MIN_API_KEY_LENGTH} characters, no surrounding spaces, are required"
             )
 
     @property

@@ -122,3 +122,23 @@ def test_from_file_imports_a_portal_export(settings: Settings, tmp_path: Path) -
     assert result.exit_code == 1
     assert "FAILED" in result.output
     assert "missing field" in result.output
+
+
+@pytest.mark.parametrize("command", ["ingest", "features", "backfill"])
+@pytest.mark.parametrize(
+    ("dates", "needle"),
+    [
+        (["--start", "2020-12-31", "--end", "2020-01-01"], "--end 2020-01-01 must be"),
+        (["--start", "notadate"], "--start 'notadate' is not a date"),
+        (["--start", "2020-01-01", "--end", "2020-13-45"], "--end '2020-13-45' is not a date"),
+    ],
+)
+def test_bad_dates_are_usage_errors(
+    settings: Settings, command: str, dates: list[str], needle: str
+) -> None:
+    """A usage error naming the option (rc 2), never a traceback, before any flow starts."""
+    result = invoke(command, *dates, "--no-prefect")
+    assert result.exit_code == 2, result.output
+    assert needle in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -49,6 +49,34 @@ STATUS_COLUMNS = (
 SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "all"]
 
 
+def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = False) -> None:
+    """The one check of ``--start``/``--end``: each a date or ISO instant, start before end.
+
+    Why here: a bad date used to surface as a pandas traceback deep inside a flow; a usage error
+    naming the option is what a user can act on.
+    """
+    import pandas as pd
+
+    stamps = {}
+    for option, value in (("--start", start), ("--end", end)):
+        if value is None:
+            continue
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            ts = pd.NaT
+        if pd.isna(ts):
+            raise typer.BadParameter(
+                f"{option} {value!r} is not a date (e.g. 2020-01-31 or 2020-01-31T12:00+01:00)"
+            )
+        stamps[option] = ts.tz_localize("Europe/Paris") if ts.tzinfo is None else ts
+    if len(stamps) == 2:
+        first, last = stamps["--start"], stamps["--end"]
+        if last < first or (last == first and not inclusive_end):
+            word = "on or after" if inclusive_end else "after"
+            raise typer.BadParameter(f"--end {end} must be {word} --start {start}")
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
@@ -87,6 +115,8 @@ def ingest(
     """Pull sources into data/raw and the canonical store (incremental by default)."""
     from edip_pipeline.config import load_params
     from edip_pipeline.flows.ingest import ingest_flow, resolve_sources
+
+    check_dates(start, end)
 
     if from_params:
         ip = load_params().ingest
@@ -135,6 +165,8 @@ def backfill(
     """Pull a long history in resumable chunks (re-run to resume after an interruption)."""
     from edip_pipeline.flows.backfill import backfill_flow
 
+    check_dates(start, end)
+
     runner = backfill_flow if prefect else backfill_flow.fn
     reports = runner(source=source, dataset=dataset, start=start, end=end, chunk_days=chunk_days)
     _finish(reports)
@@ -150,6 +182,8 @@ def features(
 ) -> None:
     """Build the feature table into data/processed/ (defaults from params.yaml)."""
     from edip_pipeline.flows.build_features import build_features_flow
+
+    check_dates(start, end, inclusive_end=True)
 
     runner = build_features_flow if prefect else build_features_flow.fn
     path = runner(start=start, end=end, protocol=protocol, weather=weather)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,8 +23,10 @@ from edip_api.api.deps import AppContext
 from edip_api.api.main import api_router
 from edip_api.core.config import Settings
 from edip_api.db import LogStore, PredictionWriter
+from edip_api.db.request_ids import RequestIdGuard
 from edip_api.middleware import RequestContextMiddleware
 from edip_api.observability import Metrics
+from edip_api.schemas import ErrorBody
 from edip_api.services.errors import ServiceError
 from edip_api.services.forecast import ForecastService
 from edip_api.services.model_manager import ModelManager, ServedModel
@@ -63,7 +66,8 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
         spill_dir=settings.spill_dir,
     )
     metrics.watch_writer(lambda: writer.queue_depth, lambda: writer.written_total)
-    return AppContext(settings, metrics, store, models, forecasts, log_store, writer)
+    guard = RequestIdGuard(log_store)
+    return AppContext(settings, metrics, store, models, forecasts, log_store, writer, guard)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -134,7 +138,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
     app.include_router(api_router)
+    _document_errors(app)
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Document the error body the handlers really send (a message or validation issues).
+
+    Why: FastAPI documents every 422 as a list of validation errors, while the service's own
+    refusals (origin far outside the data, …) answer ``{"detail": "message"}``: schemathesis
+    rightly reported those as schema mismatches.
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = original()
+            schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["HTTPValidationError"] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _safe_url(settings: Settings) -> str:

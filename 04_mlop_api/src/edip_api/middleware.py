@@ -58,8 +58,11 @@ class RequestContextMiddleware:
         t0 = time.perf_counter()
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(REQUEST_ID_HEADER, b"")
-        rid = incoming.decode() if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
+        from_client = bool(_SAFE_ID.match(incoming))
+        rid = incoming.decode() if from_client else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        state["request_id_from_client"] = from_client  # checked for reuse before logging
         status = {"code": 500, "started": False}
 
         async def send_wrapper(message: Message) -> None:

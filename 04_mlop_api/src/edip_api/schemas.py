@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
+#: years an instant may name: far wider than any data, narrow enough that UTC conversions and
+#: window arithmetic never overflow (datetime stops at 9999, pandas at 2262)
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+def _supported(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} outside the supported {FIRST_YEAR}..{LAST_YEAR}")
+    return value
+
+
+#: an ISO 8601 time the API can compute with (422 otherwise, never a 500)
+Instant = Annotated[datetime, AfterValidator(_supported)]
+
+
+class ValidationIssue(BaseModel):
+    """One problem found in the request (FastAPI's validation error, trimmed)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: a message, or the list of validation issues (422)."""
+
+    detail: str | list[ValidationIssue]
+    request_id: str | None = None
+
 
 _MODEL_EXAMPLE: dict[str, Any] = {
     "name": "lightgbm",
@@ -137,7 +166,7 @@ class PredictResponse(BaseModel):
 
 
 class Actual(BaseModel):
-    timestamp: datetime = Field(description="Start of the interval, with offset (UTC stored).")
+    timestamp: Instant = Field(description="Start of the interval, with offset (UTC stored).")
     consumption_mw: float | None = Field(None, ge=0, le=1_000_000)
     rte_forecast_d1_mw: float | None = Field(None, ge=0, le=1_000_000)
 

@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader
 
 from edip_api.core.config import Settings
 from edip_api.db import LogStore, PredictionWriter
+from edip_api.db.request_ids import RequestIdGuard
 from edip_api.observability import Metrics
 from edip_api.services.forecast import ForecastService
 from edip_api.services.model_manager import ModelManager
@@ -32,6 +33,7 @@ class AppContext:
     forecasts: ForecastService
     log_store: LogStore
     writer: PredictionWriter
+    request_ids: RequestIdGuard
     log_store_upgraded: bool = False
 
 
@@ -69,12 +71,17 @@ def get_writer(ctx: Context) -> PredictionWriter:
     return ctx.writer
 
 
+def get_request_ids(ctx: Context) -> RequestIdGuard:
+    return ctx.request_ids
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ModelsDep = Annotated[ModelManager, Depends(get_models)]
 ForecastsDep = Annotated[ForecastService, Depends(get_forecasts)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LogStoreDep = Annotated[LogStore, Depends(get_log_store)]
 WriterDep = Annotated[PredictionWriter, Depends(get_writer)]
+RequestIdsDep = Annotated[RequestIdGuard, Depends(get_request_ids)]
 
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Required on write endpoints."

@@ -304,6 +304,21 @@ class LogStore:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def prediction_rows(self, request_id: str) -> list[dict[str, Any]]:
+        """The logged points of one request (what a reused X-Request-ID is compared with)."""
+        t = predictions_table
+        cols = (
+            t.c.endpoint,
+            t.c.model_name,
+            t.c.model_version,
+            t.c.origin,
+            t.c.target_time,
+            t.c.p50,
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*cols).where(t.c.request_id == request_id)).mappings()
+            return [dict(row) for row in rows]
+
     def request_ids(self) -> set[str]:
         """Every request id in the log (bench and tests: check nothing accepted went missing)."""
         with self.engine.connect() as conn:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from edip_api.core.config import Settings
+from edip_api.schemas import FIRST_YEAR, LAST_YEAR
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
@@ -115,13 +116,22 @@ class LRU:
 
 
 def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
-    """An aware UTC timestamp; naive input is refused (no guessing of the zone)."""
+    """An aware UTC timestamp; naive input is refused (no guessing of the zone), and so is a
+    year outside the supported range (its arithmetic would overflow: a 422, never a 500)."""
+    _check_year(value)
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         raise InvalidRequestError(
             f"time {value} needs a UTC offset (e.g. 2020-12-10T12:00:00+01:00)"
         )
-    return ts.tz_convert("UTC")
+    return ts.tz_convert("UTC").as_unit("ns")
+
+
+def _check_year(value: datetime | pd.Timestamp) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidRequestError(
+            f"time {value.isoformat()} outside the supported years {FIRST_YEAR}..{LAST_YEAR}"
+        )
 
 
 class ForecastService:
@@ -235,6 +245,7 @@ def _paris_day(value: str) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     if pd.isna(ts):
         raise ValueError(f"not a date: {value!r}")
+    _check_year(ts)
     if ts.tzinfo is not None:
         ts = ts.tz_convert(PARIS).tz_localize(None)
     return ts.normalize()

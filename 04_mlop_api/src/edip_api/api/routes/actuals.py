@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.api.routes.common import MAX_LIMIT, next_offset, time_range
 from edip_api.db import ActualRecord
-from edip_api.schemas import ActualItem, ActualsPage, ActualsRequest, Upserted
+from edip_api.schemas import ActualItem, ActualsPage, ActualsRequest, Instant, Upserted
 from edip_api.services.forecast import utc
 
 router = APIRouter(prefix="/v1", tags=["actuals"])
@@ -40,8 +39,8 @@ async def post_actuals(body: ActualsRequest, log_store: LogStoreDep) -> Upserted
 def get_actuals(
     log_store: LogStoreDep,
     forecasts: ForecastsDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> ActualsPage:

@@ -10,10 +10,11 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 
-from edip_api.api.deps import ForecastsDep, WriterDep
-from edip_api.db import PredictionRecord, WriterFullError
-from edip_api.schemas import DataFreshness, Forecast, ForecastPoint
-from edip_api.services.errors import NotReadyError
+from edip_api.api.deps import ForecastsDep, RequestIdsDep, WriterDep
+from edip_api.db import PredictionRecord, PredictionWriter, WriterFullError
+from edip_api.db.request_ids import RequestIdConflictError, RequestIdGuard
+from edip_api.schemas import DataFreshness, Forecast, ForecastPoint, Instant
+from edip_api.services.errors import NotReadyError, ServiceError
 from edip_api.services.forecast import MAX_HORIZON_H
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
@@ -26,18 +27,40 @@ def request_id(request: Request) -> str:
     return rid or uuid.uuid4().hex
 
 
+def log_served(
+    request: Request,
+    writer: PredictionWriter,
+    guard: RequestIdGuard,
+    records: list[PredictionRecord],
+) -> None:
+    """Queue the served points; 409 when a client's X-Request-ID names another forecast."""
+    if getattr(request.state, "request_id_from_client", False):
+        try:
+            guard.claim(records)
+        except RequestIdConflictError as exc:
+            raise ServiceError(str(exc), 409) from exc
+    try:
+        writer.submit(records)
+    except WriterFullError as exc:
+        raise NotReadyError("prediction log is full: try again shortly") from exc
+
+
+CONFLICT = {409: {"description": "X-Request-ID already names a different logged forecast"}}
+
+
 @router.get(
     "/forecast",
     response_model=Forecast,
     summary="P10/P50/P90 of the next hours from an origin",
-    responses={422: {"description": "origin in the future or far outside the data"}},
+    responses={422: {"description": "origin in the future or far outside the data"}, **CONFLICT},
 )
 def forecast(
     request: Request,
     forecasts: ForecastsDep,
     writer: WriterDep,
+    guard: RequestIdsDep,
     origin: Annotated[
-        datetime | None,
+        Instant | None,
         Query(
             description="Issue time with offset (default now or EDIP_REPLAY_NOW), floored to the hour.",
             examples=["2020-12-19T12:00:00+01:00"],
@@ -74,10 +97,7 @@ def forecast(
         )
         for p in points
     ]
-    try:
-        writer.submit(records)
-    except WriterFullError as exc:
-        raise NotReadyError("prediction log is full: try again shortly") from exc
+    log_served(request, writer, guard, records)
     return Forecast(
         request_id=rid,
         model=info,

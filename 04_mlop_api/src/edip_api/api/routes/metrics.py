@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,7 +9,7 @@ from fastapi.responses import Response
 
 from edip_api.api.deps import Context, ForecastsDep, LogStoreDep
 from edip_api.api.routes.common import parse_window
-from edip_api.schemas import MetricsSummaryOut
+from edip_api.schemas import Instant, MetricsSummaryOut
 from edip_api.services.forecast import utc
 
 router = APIRouter(tags=["metrics"])
@@ -25,7 +24,7 @@ def metrics_summary(
     log_store: LogStoreDep,
     forecasts: ForecastsDep,
     window: Annotated[str, Query(max_length=8, examples=["7d", "24h", "28d"])] = "7d",
-    end: datetime | None = None,
+    end: Instant | None = None,
 ) -> MetricsSummaryOut:
     """Per model version, per day and for RTE's D-1 forecast; MAPE is a fraction."""
     span = parse_window(window)

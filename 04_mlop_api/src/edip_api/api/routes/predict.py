@@ -10,11 +10,11 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from edip_api.api.deps import ModelsDep, WriterDep
-from edip_api.api.routes.forecast import request_id
-from edip_api.db import PredictionRecord, WriterFullError
+from edip_api.api.deps import ModelsDep, RequestIdsDep, WriterDep
+from edip_api.api.routes.forecast import CONFLICT, log_served, request_id
+from edip_api.db import PredictionRecord
 from edip_api.schemas import PredictRequest, PredictResponse, Quantiles
-from edip_api.services.errors import InvalidRequestError, NotReadyError
+from edip_api.services.errors import InvalidRequestError
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 #: predict rows have no target time: the row index, as seconds after the epoch, stands in for it
@@ -26,9 +26,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
     "/predict",
     response_model=PredictResponse,
     summary="Quantiles for raw feature rows (exactly the model's feature names)",
+    responses=CONFLICT,
 )
 async def predict(
-    request: Request, body: PredictRequest, models: ModelsDep, writer: WriterDep
+    request: Request,
+    body: PredictRequest,
+    models: ModelsDep,
+    writer: WriterDep,
+    guard: RequestIdsDep,
 ) -> PredictResponse:
     t0 = time.perf_counter()
     rid = request_id(request)
@@ -70,10 +75,7 @@ async def predict(
         for i, p in enumerate(preds)
         if p.p50 is not None
     ]
-    try:
-        writer.submit(records)
-    except WriterFullError as exc:
-        raise NotReadyError("prediction log is full: try again shortly") from exc
+    log_served(request, writer, guard, records)
     return PredictResponse(request_id=rid, model=info, feature_names=names, predictions=preds)
 
 

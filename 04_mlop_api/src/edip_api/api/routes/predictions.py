@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from edip_api.api.deps import ForecastsDep, LogStoreDep
 from edip_api.api.routes.common import MAX_LIMIT, next_offset, time_range
-from edip_api.schemas import PredictionItem, PredictionsPage
+from edip_api.db.store import parse_model_filter
+from edip_api.schemas import Instant, PredictionItem, PredictionsPage
+from edip_api.services.errors import InvalidRequestError
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 
@@ -22,8 +23,8 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
 def get_predictions(
     log_store: LogStoreDep,
     forecasts: ForecastsDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     model: Annotated[
         str | None,
         Query(max_length=200, description="name or name:version", examples=["lightgbm:3"]),
@@ -32,6 +33,11 @@ def get_predictions(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> PredictionsPage:
     t0, t1 = time_range(start, end, forecasts.now())
+    if model is not None:
+        try:
+            parse_model_filter(model)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from exc
     items, total = log_store.list_predictions(t0, t1, model=model, limit=limit, offset=offset)
     return PredictionsPage(
         items=[PredictionItem.model_validate(r, from_attributes=True) for r in items],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
@@ -45,7 +45,9 @@ def log_served(
         raise NotReadyError("prediction log is full: try again shortly") from exc
 
 
-CONFLICT = {409: {"description": "X-Request-ID already names a different logged forecast"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "X-Request-ID already names a different logged forecast"}
+}
 
 
 @router.get(

@@ -61,14 +61,15 @@ def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = Fal
     for option, value in (("--start", start), ("--end", end)):
         if value is None:
             continue
+        bad = typer.BadParameter(
+            f"{option} {value!r} is not a date (e.g. 2020-01-31 or 2020-01-31T12:00+01:00)"
+        )
         try:
             ts = pd.Timestamp(value)
         except (ValueError, TypeError, OverflowError):
-            ts = pd.NaT
+            raise bad from None
         if pd.isna(ts):
-            raise typer.BadParameter(
-                f"{option} {value!r} is not a date (e.g. 2020-01-31 or 2020-01-31T12:00+01:00)"
-            )
+            raise bad
         stamps[option] = ts.tz_localize("Europe/Paris") if ts.tzinfo is None else ts
     if len(stamps) == 2:
         first, last = stamps["--start"], stamps["--end"]
@@ -114,6 +115,7 @@ def ingest(
 ) -> None:
     """Pull sources into data/raw and the canonical store (incremental by default)."""
     from edip_pipeline.config import load_params
+    from edip_pipeline.flows import flow_runner
     from edip_pipeline.flows.ingest import ingest_flow, resolve_sources
 
     check_dates(start, end)
@@ -121,7 +123,7 @@ def ingest(
     if from_params:
         ip = load_params().ingest
         plan = [pair for name in ip.sources for pair in resolve_sources(name)]
-        runner = ingest_flow if prefect else ingest_flow.fn
+        runner = flow_runner(ingest_flow, prefect)
         _finish(runner(plan=plan, start=ip.start, end=ip.end))
         return
 
@@ -141,7 +143,7 @@ def ingest(
         plan = resolve_sources(source, dataset)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    runner = ingest_flow if prefect else ingest_flow.fn
+    runner = flow_runner(ingest_flow, prefect)
     reports = runner(plan=plan, start=start, end=end)
     _finish(reports)
 
@@ -163,11 +165,12 @@ def backfill(
     prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
 ) -> None:
     """Pull a long history in resumable chunks (re-run to resume after an interruption)."""
+    from edip_pipeline.flows import flow_runner
     from edip_pipeline.flows.backfill import backfill_flow
 
     check_dates(start, end)
 
-    runner = backfill_flow if prefect else backfill_flow.fn
+    runner = flow_runner(backfill_flow, prefect)
     reports = runner(source=source, dataset=dataset, start=start, end=end, chunk_days=chunk_days)
     _finish(reports)
 
@@ -181,11 +184,12 @@ def features(
     prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
 ) -> None:
     """Build the feature table into data/processed/ (defaults from params.yaml)."""
+    from edip_pipeline.flows import flow_runner
     from edip_pipeline.flows.build_features import build_features_flow
 
     check_dates(start, end, inclusive_end=True)
 
-    runner = build_features_flow if prefect else build_features_flow.fn
+    runner = flow_runner(build_features_flow, prefect)
     path = runner(start=start, end=end, protocol=protocol, weather=weather)
     console.print(f"[green]features written to {path}[/]")
 

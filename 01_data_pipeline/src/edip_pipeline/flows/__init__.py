@@ -9,12 +9,22 @@ server is started at all.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task
+from prefect import Flow, Task
 from prefect.context import FlowRunContext
+from prefect.settings import (
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    get_current_settings,
+    temporary_settings,
+)
 
 R = TypeVar("R")
+P = ParamSpec("P")
+log = logging.getLogger(__name__)
 
 
 def run_task(task: Task[Any, R], *args: Any) -> R:
@@ -22,3 +32,42 @@ def run_task(task: Task[Any, R], *args: Any) -> R:
     if FlowRunContext.get() is None:
         return task.fn(*args)
     return task(*args)
+
+
+#: seconds the temporary Prefect server may take to start (Prefect's default, 20 s, is too short
+#: on a loaded machine); an explicit PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS wins
+EPHEMERAL_STARTUP_S = 120
+_EPHEMERAL_FAILURE = "ephemeral Prefect API server"
+
+
+def flow_runner(flow: Flow[P, R], prefect: bool) -> Callable[P, R]:
+    """How the CLI calls a flow: through Prefect, or its plain function (``--no-prefect``).
+
+    With no Prefect server configured (``PREFECT_API_URL`` unset) Prefect starts a temporary
+    one; it gets a longer start-up budget, and if it still does not come up the flow runs
+    without Prefect after one warning line (the work is the same; only the UI record is lost).
+    """
+    if not prefect:
+        return flow.fn
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        settings = get_current_settings()
+        if settings.api.url:
+            return flow(*args, **kwargs)
+        updates: dict[Any, Any] = {}
+        if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" not in os.environ:
+            updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = max(
+                EPHEMERAL_STARTUP_S, settings.server.ephemeral.startup_timeout_seconds
+            )
+        try:
+            with temporary_settings(updates=updates):
+                return flow(*args, **kwargs)
+        except RuntimeError as exc:
+            if _EPHEMERAL_FAILURE not in str(exc):
+                raise
+        log.warning(
+            "the temporary Prefect server did not start: running %s without Prefect", flow.name
+        )
+        return flow.fn(*args, **kwargs)
+
+    return run

@@ -27,7 +27,7 @@ def serve(
     from edip_api.core.config import Settings
 
     try:
-        Settings()
+        settings = Settings()
     except ValidationError as exc:
         raise typer.BadParameter(f"invalid EDIP_* settings:\n{exc}") from exc
     if reload and workers > 1:
@@ -46,8 +46,8 @@ def serve(
         str(workers),
         "--log-level",
         log_level,
-        "--timeout-graceful-shutdown",
-        "30",
+        "--timeout-graceful-shutdown",  # the requests' share of EDIP_SHUTDOWN_BUDGET_S
+        str(settings.graceful_requests_s),
     ]
     if reload:
         args.append("--reload")

@@ -24,6 +24,7 @@ from edip_api.api.main import api_router
 from edip_api.core.config import Settings
 from edip_api.db import LogStore, PredictionWriter
 from edip_api.db.request_ids import RequestIdGuard
+from edip_api.db.wal import WriteAheadLog
 from edip_api.middleware import RequestContextMiddleware
 from edip_api.observability import Metrics
 from edip_api.schemas import ErrorBody
@@ -64,6 +65,7 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
         flush_interval_s=settings.log_flush_interval_s,
         max_queue=settings.log_max_queue,
         spill_dir=settings.spill_dir,
+        wal=WriteAheadLog(settings.wal_dir) if settings.log_wal else None,
     )
     metrics.watch_writer(lambda: writer.queue_depth, lambda: writer.written_total)
     guard = RequestIdGuard(log_store)
@@ -91,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 log.info("replayed %d spilled prediction records", replayed)
         except Exception:
             log.exception("spill replay failed; the spill file is kept for the next start")
+        try:
+            recovered = ctx.writer.replay_wal()
+            if recovered:
+                log.warning("recovered %d prediction records left by a crash", recovered)
+        except Exception:
+            log.exception("write-ahead replay failed; the segments are kept for the next start")
         ctx.models.start()
         app.state.ctx = ctx
         log.info("EDIP API ready (%s, model %s)", settings.environment, ctx.models.current.info)
@@ -98,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             ctx.models.stop()
-            ctx.writer.stop()
+            ctx.writer.stop(timeout_s=settings.writer_drain_s)
             ctx.log_store.dispose()
             log.info("EDIP API stopped; %d records written", ctx.writer.written_total)
 

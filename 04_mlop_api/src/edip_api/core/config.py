@@ -87,6 +87,20 @@ class Settings(BaseSettings):
     log_spill_dir: Path | None = Field(
         None, description="Where unwritable records are spilled at shutdown (<data_dir>/log_spill)."
     )
+    log_wal: bool = Field(
+        True,
+        description="Append every served forecast to an fsync'd write-ahead file before "
+        "answering (<spill dir>/wal), replayed at start: no acknowledged row is lost to a "
+        "kill -9. Off saves the fsync per request group and loses the queue on a crash.",
+    )
+    shutdown_budget_s: float = Field(
+        25.0,
+        ge=3,
+        le=600,
+        description="Longest graceful stop, SIGTERM to exit: in-flight requests get 40 %, "
+        "draining the log queue (database retries included) the rest less 3 s kept for the "
+        "model poller and the spill. Keep it under the orchestrator's grace period (Kubernetes default 30 s).",
+    )
     forecast_cache_size: int = Field(
         512, ge=0, description="Forecasts kept per (origin, horizon, data, model) in the LRU."
     )
@@ -136,6 +150,22 @@ class Settings(BaseSettings):
     @property
     def spill_dir(self) -> Path:
         return self.log_spill_dir or self.data_dir / "log_spill"
+
+    @property
+    def graceful_requests_s(self) -> int:
+        """uvicorn's --timeout-graceful-shutdown: the in-flight requests' share of the budget."""
+        return max(1, int(self.shutdown_budget_s * 0.4))
+
+    @property
+    def writer_drain_s(self) -> float:
+        """What is left for the log writer's drain: 2 s are kept for the model poller's stop
+        and 1 s for the spill and the exit."""
+        return max(self.shutdown_budget_s - self.graceful_requests_s - 3.0, 1.0)
+
+    @property
+    def wal_dir(self) -> Path:
+        """Next to the spill: both must be on durable storage."""
+        return self.spill_dir / "wal"
 
 
 def get_settings() -> Settings:

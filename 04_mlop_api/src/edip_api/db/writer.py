@@ -35,6 +35,7 @@ from tenacity import (
 
 from .records import PredictionRecord
 from .store import LogStore
+from .wal import WriteAheadLog
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ _CLAIM_SUFFIX = ".replaying"
 _REPLAY_BATCH = 5000
 #: longest pause between two rounds of write attempts while the database is down
 _MAX_BACKOFF_S = 5.0
+#: part of stop()'s timeout left for the thread to give up a retry once told to abort
+_ABORT_GRACE_S = 2.0
 
 
 class WriterFullError(RuntimeError):
@@ -65,6 +68,7 @@ class PredictionWriter:
         flush_interval_s: float = 0.2,
         max_queue: int = 200_000,
         spill_dir: Path | None = None,
+        wal: WriteAheadLog | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -77,6 +81,7 @@ class PredictionWriter:
         self.flush_interval_s = flush_interval_s
         self.max_queue = max_queue
         self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
+        self.wal = wal
         self._queue: deque[PredictionRecord] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -145,11 +150,22 @@ class PredictionWriter:
                 raise WriterFullError(
                     f"prediction log queue full ({len(self._queue)} queued, max {self.max_queue})"
                 )
+            token = 0
+            if self.wal is not None:
+                try:
+                    token = self.wal.append(records, self._submitted + len(records))
+                except OSError as exc:
+                    raise WriterFullError(f"prediction write-ahead file failed: {exc}") from exc
             was_empty = not self._queue
             self._queue.extend(records)
             self._submitted += len(records)
             if was_empty or len(self._queue) >= self.batch_size:
                 self._cond.notify_all()  # start the flush interval, or write a full batch now
+        if self.wal is not None:  # durable before the caller answers (group commit)
+            try:
+                self.wal.sync(token)
+            except OSError as exc:
+                raise WriterFullError(f"prediction write-ahead file failed: {exc}") from exc
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Write now; True when everything submitted before the call is committed."""
@@ -168,18 +184,21 @@ class PredictionWriter:
             return self._spilled == 0
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Drain the queue for up to ``timeout_s``; spill what is left (database down) to JSONL."""
+        """Drain the queue, spill what is left (database down) to JSONL, all within ``timeout_s``
+        (plus the spill's own write): the API's shutdown budget depends on it."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
-            thread.join(max(timeout_s, 0.0))
+            # the whole stop fits in timeout_s: drain, then a short grace for the thread to leave
+            grace = min(_ABORT_GRACE_S, max(timeout_s, 0.0) / 4)
+            thread.join(max(timeout_s - grace, 0.0))
             if thread.is_alive():
                 self._abort.set()
                 with self._cond:
                     self._cond.notify_all()
-                thread.join(5.0)
+                thread.join(grace)
                 if thread.is_alive():
                     logger.error("log writer thread stuck in a database call; spilling its queue")
         with self._cond:
@@ -199,6 +218,8 @@ class PredictionWriter:
                 len(remaining),
                 path,
             )
+        if self.wal is not None:  # every record is committed or in the fsync'd spill file
+            self.wal.close(delete=True)
         atexit.unregister(self._stop_at_exit)
 
     def _write_directly(self, records: list[PredictionRecord]) -> list[PredictionRecord]:
@@ -279,9 +300,12 @@ class PredictionWriter:
                     self._queue.popleft()
                 self._written += len(batch)
                 self._done += len(batch)
+                done = self._done
                 if not self._queue:
                     self._flush_requested = False
                 self._cond.notify_all()
+            if self.wal is not None:
+                self.wal.release(done)
 
     def _write_with_retry(self, batch: list[PredictionRecord]) -> None:
         retrying = Retrying(
@@ -344,6 +368,22 @@ class PredictionWriter:
                 raise
             claimed.unlink()
             logger.info("prediction log: replayed spill file %s", path)
+        return inserted
+
+    def replay_wal(self) -> int:
+        """Re-insert the write-ahead segments of dead processes (kill -9); returns rows inserted.
+
+        A segment is deleted only after its records are committed; a database error leaves it
+        for the next start.
+        """
+        if self.wal is None:
+            return 0
+        inserted = 0
+        for path, records in self.wal.orphans():
+            for i in range(0, len(records), _REPLAY_BATCH):
+                inserted += self.store.write_predictions(records[i : i + _REPLAY_BATCH])
+            path.unlink(missing_ok=True)
+            logger.info("prediction log: recovered %d records from %s", len(records), path)
         return inserted
 
     def _replay_file(self, claimed: Path, original: Path) -> int:

@@ -40,6 +40,8 @@ from edip_pipeline.contract import FeatureContractError, OnnxForecaster
 from edip_pipeline.features import feature_names as buildable_feature_names
 
 log = logging.getLogger(__name__)
+#: longest wait for the poller thread at shutdown (its share of EDIP_SHUTDOWN_BUDGET_S)
+POLLER_STOP_S = 2.0
 
 
 class ModelLoadError(RuntimeError):
@@ -306,4 +308,5 @@ class ModelManager:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.settings.registry_timeout_s + 5)
+            # a poll stuck in a registry call must not eat the shutdown budget (daemon thread)
+            self._thread.join(timeout=POLLER_STOP_S)

@@ -75,7 +75,7 @@ async def predict(
         for i, p in enumerate(preds)
         if p.p50 is not None
     ]
-    log_served(request, writer, guard, records)
+    await run_in_threadpool(log_served, request, writer, guard, records)  # fsync: off the loop
     return PredictResponse(request_id=rid, model=info, feature_names=names, predictions=preds)
 
 

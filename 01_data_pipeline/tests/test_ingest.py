@@ -3,6 +3,7 @@ portal-file imports. Only the ODRÉ API is replaced, by a local pytest-httpserve
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,70 @@ def test_datasets_for_defaults_and_bad_dataset(settings: Settings) -> None:
         datasets_for("odre", "eco2mix-national")
     with pytest.raises(ValueError, match="unknown source 'nope'"):
         datasets_for("nope", None)
+
+
+@pytest.mark.parametrize("cut", [300, 420])
+def test_truncated_csv_is_refused_and_the_store_unchanged(
+    store: Store, tmp_path: Path, cut: int
+) -> None:
+    """``head -c N`` of a valid export: the last row is cut, so nothing is imported."""
+    ok = ingest_file("odre", "eco2mix-national-cons-def", _csv(tmp_path, NATIONAL_CSV), store=store)
+    assert ok.ok, ok.error
+    before = store.manifest()
+    data = NATIONAL_CSV.replace("2021-11-08", "2021-11-09").encode("utf-8")[:cut]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(data)
+    report = ingest_file("odre", "eco2mix-national-cons-def", path, store=store)
+    assert not report.ok
+    assert "truncated" in (report.error or "")
+    assert store.manifest() == before
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_truncated_json_is_refused(store: Store, tmp_path: Path, suffix: str) -> None:
+    rows = [
+        {"date_heure": f"2021-11-08T0{h}:00:00+01:00", "consommation": 50000 + h} for h in range(4)
+    ]
+    text = (
+        json.dumps(rows) if suffix == ".json" else "\n".join(json.dumps(r) for r in rows) + "\n"
+    )
+    path = tmp_path / f"cut{suffix}"
+    path.write_text(text[: len(text) - 20])
+    report = ingest_file("odre", "eco2mix-national-cons-def", path, store=store)
+    assert not report.ok
+    assert "truncated" in (report.error or "")
+    assert not store.partitions("load_national")
+
+
+def test_impossible_and_unreadable_loads_are_counted_in_the_report(
+    store: Store, tmp_path: Path
+) -> None:
+    """-5, 1e12 and inf MW: inf refuses the file; without it -5 and 1e12 are flagged and
+    counted; "abc" is counted as unreadable rather than vanishing silently."""
+    header, *rows = NATIONAL_CSV.splitlines(keepends=True)
+    bad = [rows[0].replace(";51230;", ";-5;"), rows[2].replace(";50870;", ";1e12;"), *rows[3:]]
+    with_inf = [rows[0].replace(";51230;", ";inf;"), *rows[1:]]
+    refused = ingest_file(
+        "odre", "eco2mix-national-cons-def", _csv(tmp_path, header + "".join(with_inf)), store=store
+    )
+    assert not refused.ok
+    assert "non-finite" in (refused.error or "")
+    assert not store.partitions("load_national")
+    abc = [r.replace(";49640;", ";abc;") for r in bad]
+    report = ingest_file(
+        "odre", "eco2mix-national-cons-def", _csv(tmp_path, header + "".join(abc)), store=store
+    )
+    assert report.ok, report.error
+    assert report.implausible == 2
+    assert report.unreadable == 1
+    assert "2 implausible values flagged" in report.summary()
+    assert "1 unreadable values skipped" in report.summary()
+    cons = store.read("load_national", variables=["consumption_mw"])
+    assert cons["value"].dropna().between(15_000, 130_000).all()
+    assert ((cons["flags"] & int(Flag.IMPLAUSIBLE)) != 0).sum() == 2
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / f"export-{abs(hash(text))}.csv"
+    path.write_bytes(text.encode("utf-8"))
+    return path

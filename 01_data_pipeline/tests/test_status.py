@@ -61,7 +61,8 @@ def test_status_reports_a_five_hour_gap(store: Store) -> None:
     assert ((hole["flags"] & int(Flag.MISSING)) != 0).all()
 
     # a second hole in another series counts as a second gap; the version moves on
-    store.write("load_regional", _day("consumption_mw", slice(30, 40)).assign(area="84"))
+    regional = _day("consumption_mw", slice(30, 40))
+    store.write("load_regional", regional.assign(area="84", value=regional["value"] / 8))
     store.write("load_national", _day("consumption_mw", None))  # fills the 5-h hole
     rows = {r["dataset"]: r for r in dataset_status(store)}
     assert rows["load_national"]["gaps"] == 0

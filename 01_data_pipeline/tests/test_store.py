@@ -54,15 +54,15 @@ def test_same_rows_twice_is_idempotent(store: Store) -> None:
 
 
 def test_higher_vintage_wins_and_lower_does_not_overwrite(store: Store) -> None:
-    store.write("load_national", _series("2020-01-01", 4, 100.0, Vintage.REALTIME, "tr"))
-    store.write("load_national", _series("2020-01-01", 4, 200.0, Vintage.DEFINITIVE, "def"))
-    store.write("load_national", _series("2020-01-01", 4, 150.0, Vintage.CONSOLIDATED, "cons"))
+    store.write("load_national", _series("2020-01-01", 4, 50_100.0, Vintage.REALTIME, "tr"))
+    store.write("load_national", _series("2020-01-01", 4, 50_200.0, Vintage.DEFINITIVE, "def"))
+    store.write("load_national", _series("2020-01-01", 4, 50_150.0, Vintage.CONSOLIDATED, "cons"))
     back = store.read("load_national")
-    assert back["value"].tolist() == [200.0] * 4
+    assert back["value"].tolist() == [50_200.0] * 4
     assert set(back["source"]) == {"def"}
     # a same-vintage republication replaces (latest wins)
-    store.write("load_national", _series("2020-01-01", 4, 210.0, Vintage.DEFINITIVE, "def2"))
-    assert store.read("load_national")["value"].tolist() == [210.0] * 4
+    store.write("load_national", _series("2020-01-01", 4, 50_210.0, Vintage.DEFINITIVE, "def2"))
+    assert store.read("load_national")["value"].tolist() == [50_210.0] * 4
 
 
 def test_gaps_short_interpolated_long_missing(store: Store) -> None:
@@ -105,7 +105,7 @@ def test_flat_line_and_outlier_flags(store: Store) -> None:
     rng = np.random.default_rng(0)
     values = 50e3 + 5e3 * np.sin(np.arange(n) / 48 * 2 * np.pi) + rng.normal(0, 100, n)
     values[100:115] = 42_000.0  # 7 h constant
-    values[200] = 150_000.0  # spike
+    values[200] = 120_000.0  # spike (still a plausible national load)
     store.write("load_national", _series("2020-01-01", n, values, Vintage.REALTIME))
     back = store.read("load_national")
     flat = (back["flags"] & int(Flag.FLAT_LINE)) != 0
@@ -176,17 +176,33 @@ def test_raw_layer_is_immutable_and_deduplicated(store: Store) -> None:
     assert p1.parent == store.root / "raw" / "odre" / "eco2mix-national-tr"
 
 
-def test_interrupted_write_marks_manifest_stale_and_it_is_rebuilt(store: Store) -> None:
+def test_an_unfinished_version_is_invisible_and_cleaned_by_the_next_write(store: Store) -> None:
+    """A write killed before its switch leaves the previous version visible, untouched."""
+    store.write("load_national", _series("2020-01-01", 4, 50e3, Vintage.REALTIME))
+    before = store.manifest()["datasets"]["load_national"]
+    # what a kill -9 leaves mid-write: a half-built version and a temporary file
+    half = store.versions_dir / "load_national-20990101T000000000000Z"
+    (half / "year=2020").mkdir(parents=True)
+    (half / "year=2020" / "part.parquet").write_bytes(b"PAR1 torn")
+    stray = store.interim_dir / "load_national" / "year=2020" / ".tmp-abc.parquet"
+    stray.write_bytes(b"torn")
+    assert store.manifest()["datasets"]["load_national"] == before
+    assert store.read("load_national")["value"].tolist() == [50e3] * 4
+    store.write("load_national", _series("2020-01-01", 4, 51e3, Vintage.CONSOLIDATED))
+    assert not half.exists()
+    assert not stray.exists()
+    assert store.manifest()["datasets"]["load_national"]["version"] == before["version"] + 1
+
+
+def test_reads_do_not_wait_for_the_writer_lock(store: Store) -> None:
+    """The API reads the last complete version while an ingest holds the store lock."""
     store.write("load_national", _series("2020-01-01", 4, 1.0, Vintage.REALTIME))
-    # simulate a kill after a partition was replaced but before the manifest was rewritten
-    part = store.root / "interim/load_national/year=2020/part.parquet"
-    frame = pd.read_parquet(part)
-    frame["value"] = 2.0
-    frame.to_parquet(part, index=False)
-    (store.root / ".manifest-stale").touch()
-    entry = store.manifest()["datasets"]["load_national"]
-    assert entry["version"] == 2  # content changed: new version, hash of what is on disk
-    assert not (store.root / ".manifest-stale").exists()
+    (store.root / ".manifest-stale").touch()  # what the old writer left while writing
+    other = Store(store.root, params=store.params)
+    other._lock.timeout = 0.5
+    with store._lock:  # a writer is busy
+        assert other.manifest()["datasets"]["load_national"]["rows"] == 4
+        assert len(other.read("load_national")) == 4
 
 
 def test_flags_follow_rows_not_index_labels(store: Store) -> None:
@@ -197,3 +213,43 @@ def test_flags_follow_rows_not_index_labels(store: Store) -> None:
 
     out = coerce_canonical(shuffled)
     assert out["flags"].tolist() == [int(Flag.OUTLIER), 0, 0, 0]
+
+
+def test_impossible_values_are_flagged_and_never_interpolated(store: Store) -> None:
+    """-5 MW and 1e12 MW national load: flagged IMPLAUSIBLE, stored as NaN, counted, and the
+    neighbours keep their own values (nothing interpolated from the impossible ones)."""
+    values = np.full(12, 50_000.0)
+    values[3] = -5.0
+    values[8] = 1e12
+    result = store.write("load_national", _series("2020-01-01", 12, values, Vintage.REALTIME))
+    assert result.implausible == 2
+    back = store.read("load_national")
+    bad = (back["flags"] & int(Flag.IMPLAUSIBLE)) != 0
+    assert bad.tolist() == [i in (3, 8) for i in range(12)]
+    assert back["value"].drop(index=[3, 8]).tolist() == [50_000.0] * 10
+    assert back["value"].max() < 130_000
+    assert back["value"].min() > 0
+    # weather ranges: one mechanism for every variable
+    weather = pd.concat(
+        [
+            _series("2020-01-01", 3, v, Vintage.REALTIME, step="1h", variable=name)
+            for name, v in (
+                ("cloud_cover_pct", [50.0, 130.0, 20.0]),
+                ("relative_humidity_2m_pct", [-1.0, 80.0, 70.0]),
+                ("wind_speed_10m_kmh", [10.0, -3.0, 12.0]),
+                ("shortwave_radiation_wm2", [0.0, 300.0, -20.0]),
+                ("temperature_2m_c", [5.0, 6.0, 99.0]),
+            )
+        ],
+        ignore_index=True,
+    )
+    assert store.write("weather_observed", weather).implausible == 5
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, "abc"])
+def test_non_finite_or_text_values_are_refused(store: Store, value: object) -> None:
+    frame = _series("2020-01-01", 4, 50e3, Vintage.REALTIME).astype({"value": object})
+    frame.loc[2, "value"] = value
+    with pytest.raises(ValueError, match=r"non-finite|not numbers"):
+        store.write("load_national", frame)
+    assert not store.partitions("load_national")

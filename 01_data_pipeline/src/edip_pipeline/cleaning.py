@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from edip_pipeline.config import GapPolicy
-from edip_pipeline.schema import COLUMNS, KEY, Flag
+from edip_pipeline.schema import COLUMNS, KEY, PLAUSIBLE, Flag
 
 PARIS = "Europe/Paris"
 #: variables whose long runs of exact zeros are physical (night), not a stuck sensor
@@ -34,6 +34,38 @@ def paris_wallclock_to_utc(local: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIn
     ambiguous = seen == 0  # first occurrence -> DST (summer) time
     localized = idx.tz_localize(PARIS, ambiguous=ambiguous, nonexistent="NaT")
     return localized.tz_convert("UTC")
+
+
+def flag_implausible(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Set :attr:`Flag.IMPLAUSIBLE` and NaN where a value leaves its range in
+    :data:`~edip_pipeline.schema.PLAUSIBLE` (area-specific rules first); returns the count.
+
+    Why NaN rather than the value: a -5 MW or 1e12 MW "measurement" must not reach a feature nor
+    be interpolated into its neighbours; the gap logic then treats it like any hole, and the
+    raw layer still holds what the publisher sent.
+    """
+    if frame.empty:
+        return frame, 0
+    values = frame["value"].to_numpy(dtype=float)
+    variables = frame["variable"].to_numpy()
+    areas = frame["area"].to_numpy()
+    ruled = np.zeros(len(frame), dtype=bool)
+    bad = np.zeros(len(frame), dtype=bool)
+    for rule in sorted(PLAUSIBLE, key=lambda r: r.area is None):
+        scope = (variables == rule.variable) & ~ruled
+        if rule.area is not None:
+            scope &= areas == rule.area
+        ruled |= scope
+        with np.errstate(invalid="ignore"):
+            bad |= scope & ~np.isnan(values) & ((values < rule.low) | (values > rule.high))
+    if not bad.any():
+        return frame, 0
+    out = frame.copy()
+    out.loc[bad, "value"] = np.nan
+    out.loc[bad, "flags"] = (out.loc[bad, "flags"].astype(int) | int(Flag.IMPLAUSIBLE)).astype(
+        "int8"
+    )
+    return out, int(bad.sum())
 
 
 def resolve_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -91,10 +123,12 @@ def regularise_series(
         s[col] = first[col]
     s["source"] = s["source"].where(~new_rows, "cleaning")
     s["vintage"] = s["vintage"].fillna(int(first["vintage"])).astype("int8")
-    # derived flags are recomputed from scratch: keep only INTERPOLATED provenance to re-evaluate
-    was_interp = (s["flags"].fillna(0).astype(int) & int(Flag.INTERPOLATED)) != 0
+    # derived flags are recomputed from scratch: keep only INTERPOLATED provenance to re-evaluate,
+    # and IMPLAUSIBLE (its value is already NaN: it can only be filled, never fill a neighbour)
+    old_flags = s["flags"].fillna(0).astype(int).to_numpy()
+    was_interp = (old_flags & int(Flag.INTERPOLATED)) != 0
     values = s["value"].where(~was_interp)
-    flags = np.zeros(len(s), dtype=np.int8)
+    flags = (old_flags & int(Flag.IMPLAUSIBLE)).astype(np.int8)
 
     missing = values.isna().to_numpy()
     step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)

@@ -39,6 +39,7 @@ class IngestReport:
     end: str
     writes: list[WriteResult] = field(default_factory=list)
     error: str | None = None
+    unreadable: int = 0  # values that were text but no number (skipped, see the parser's notes)
 
     @property
     def ok(self) -> bool:
@@ -48,11 +49,34 @@ class IngestReport:
     def rows(self) -> int:
         return sum(w.rows_in for w in self.writes)
 
+    @property
+    def implausible(self) -> int:
+        """Values outside their physical range (stored as NaN with the IMPLAUSIBLE flag)."""
+        return sum(w.implausible for w in self.writes)
+
+    def note(self, batches: list[Batch]) -> None:
+        """Take the parser's counts from its batch notes."""
+        for b in batches:
+            for n in b.notes:
+                if n.endswith("unreadable values skipped"):
+                    self.unreadable += int(n.split()[0])
+
     def summary(self) -> str:
         if self.error:
             return f"{self.source}/{self.dataset} FAILED: {self.error}"
         changed = ", ".join(f"{w.dataset} v{w.version}" for w in self.writes) or "no rows"
-        return f"{self.source}/{self.dataset} {self.start}→{self.end}: {self.rows} rows ({changed})"
+        quality = "".join(
+            f"; {n} {what}"
+            for n, what in (
+                (self.implausible, "implausible values flagged"),
+                (self.unreadable, "unreadable values skipped"),
+            )
+            if n
+        )
+        return (
+            f"{self.source}/{self.dataset} {self.start}→{self.end}: {self.rows} rows "
+            f"({changed}){quality}"
+        )
 
 
 def _now() -> pd.Timestamp:
@@ -129,6 +153,7 @@ def ingest_dataset(
     store.raw_dir.mkdir(parents=True, exist_ok=True)
     try:
         batches = source.fetch(dataset, period, store)
+        report.note(batches)
         report.writes = write_batches(store, batches)
     except (SourceError, SchemaError, ValueError) as exc:
         report.error = str(exc)
@@ -153,6 +178,7 @@ def ingest_file(
         return report
     try:
         batches = parse_file(dataset, path)
+        report.note(batches)
         store.save_raw(
             source_name, dataset, path.read_bytes(), ext="".join(path.suffixes)[1:] or "bin"
         )

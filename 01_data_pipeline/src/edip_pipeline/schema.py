@@ -17,6 +17,7 @@ Columns
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
 import numpy as np
@@ -44,6 +45,39 @@ class Flag(IntFlag):
     MISSING = 2  # gap too long to fill: value is NaN
     FLAT_LINE = 4  # constant run longer than the policy allows
     OUTLIER = 8  # robust z-score above the policy threshold
+    IMPLAUSIBLE = 16  # outside the variable's physical range (PLAUSIBLE): value dropped to NaN
+
+
+@dataclass(frozen=True)
+class PlausibleRange:
+    """Values a variable can physically take; outside it a value is a publisher/parser error."""
+
+    variable: str
+    low: float
+    high: float
+    area: str | None  # None: every area; "FR": the national series only (checked first)
+    why: str
+
+
+#: The documented table of physical ranges (one mechanism for every source, applied by
+#: :func:`edip_pipeline.cleaning.flag_implausible` at every store write). A value outside its
+#: range is stored as NaN with ``IMPLAUSIBLE`` (plus MISSING or INTERPOLATED, like any gap): it
+#: never reaches a feature and is never used to interpolate a neighbour. The raw layer keeps it.
+PLAUSIBLE: tuple[PlausibleRange, ...] = (
+    PlausibleRange("consumption_mw", 15_000, 130_000, "FR", "national load: record 102 GW"),
+    PlausibleRange("forecast_d1_mw", 15_000, 130_000, "FR", "RTE D-1 forecast of it"),
+    PlausibleRange("forecast_d_mw", 15_000, 130_000, "FR", "RTE D forecast of it"),
+    PlausibleRange("consumption_mw", 0, 40_000, None, "one region: load is never negative"),
+    PlausibleRange("temperature_2m_c", -60, 60, None, "air temperature in France"),
+    PlausibleRange("apparent_temperature_c", -80, 70, None, "felt temperature"),
+    PlausibleRange("tmin_c", -60, 60, None, "daily minimum temperature"),
+    PlausibleRange("tmax_c", -60, 60, None, "daily maximum temperature"),
+    PlausibleRange("tmean_c", -60, 60, None, "daily mean temperature"),
+    PlausibleRange("relative_humidity_2m_pct", 0, 100, None, "a percentage"),
+    PlausibleRange("cloud_cover_pct", 0, 100, None, "a percentage"),
+    PlausibleRange("wind_speed_10m_kmh", 0, 400, None, "a speed is >= 0"),
+    PlausibleRange("shortwave_radiation_wm2", 0, 1_500, None, "solar constant 1361 W/m2"),
+)
 
 
 CANONICAL_SCHEMA = pa.DataFrameSchema(
@@ -51,10 +85,11 @@ CANONICAL_SCHEMA = pa.DataFrameSchema(
         "timestamp": pa.Column("datetime64[ns, UTC]", nullable=False),
         "area": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
         "variable": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_:.\-]+$"), nullable=False),
-        "value": pa.Column(float, nullable=True),
+        # NaN = missing; +/-inf is never a measurement (refused, like any non-finite value)
+        "value": pa.Column(float, pa.Check(lambda v: ~np.isinf(v), name="finite"), nullable=True),
         "vintage": pa.Column("int8", pa.Check.isin([int(v) for v in Vintage]), nullable=False),
         "source": pa.Column(str, nullable=False),
-        "flags": pa.Column("int8", pa.Check.in_range(0, 15), nullable=False),
+        "flags": pa.Column("int8", pa.Check.in_range(0, 31), nullable=False),
     },
     unique=KEY,
     strict=True,
@@ -86,12 +121,25 @@ def coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     ).astype("datetime64[ns, UTC]")
     out["area"] = frame["area"].astype(str).to_numpy()
     out["variable"] = frame["variable"].astype(str).to_numpy()
-    out["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64").to_numpy()
+    out["value"] = _numbers(frame["value"])
     out["vintage"] = frame["vintage"].astype("int8").to_numpy()
     out["source"] = frame["source"].astype(str).to_numpy()
     flags = frame["flags"].to_numpy() if "flags" in frame.columns else np.zeros(len(frame))
     out["flags"] = np.asarray(flags).astype("int8")
     return out.astype({"area": "str", "variable": "str", "source": "str"})
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """float64 values; text that is no number and non-finite values are refused, not dropped."""
+    numeric = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    text = values.notna().to_numpy() & np.isnan(numeric)
+    if text.any():
+        bad = values[text]
+        raise ValueError(f"{int(text.sum())} values are not numbers, e.g. {bad.iloc[0]!r}")
+    if np.isinf(numeric).any():
+        n = int(np.isinf(numeric).sum())
+        raise ValueError(f"{n} non-finite values (inf) refused: not a measurement")
+    return numeric
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:

@@ -10,9 +10,14 @@ Layout (``EDIP_DATA_DIR``, default ``./data``)::
 Guarantees
 ----------
 * **Validated**: every partition is checked against the pandera schema before it is written.
-* **Atomic**: each file is written to a temporary name then ``os.replace``-d, and the manifest is
-  rewritten last, so a kill -9 at any point leaves either the old or the new partition, never a
-  torn one. Partitions are the truth; the manifest is derived and rebuilt if stale.
+* **Atomic versions**: ``interim/<dataset>`` is a symlink to a complete version directory
+  ``interim/.versions/<dataset>-<stamp>/`` (partitions + ``entry.json``, its manifest entry). A
+  write builds the next version beside it (unchanged partitions hard-linked), then switches the
+  link with one ``os.replace``: a kill -9 at any point leaves the previous version visible, never
+  half of a multi-year ingest. Leftovers (``.tmp-*``, unfinished versions) are removed by the
+  next write.
+* **Lock-free reads**: readers resolve the link once per read and never take the writer's lock;
+  the previous version is kept until the next write, so a read in progress finishes on it.
 * **Idempotent**: duplicates are resolved by (measured > interpolated, vintage, newest), and cleaning
   is deterministic, so writing the same rows twice leaves the content hash unchanged.
 * **Serialised**: one writer at a time (a file lock), so a scheduled flow and a manual run can't
@@ -21,10 +26,12 @@ Guarantees
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,11 +42,16 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock
 
-from edip_pipeline.cleaning import regularise, resolve_duplicates
+from edip_pipeline.cleaning import flag_implausible, regularise, resolve_duplicates
 from edip_pipeline.config import Params, Settings, get_settings, load_params
 from edip_pipeline.schema import COLUMNS, KEY, Flag, coerce_canonical, empty_frame, validate
 
 log = logging.getLogger(__name__)
+
+#: where complete versions live (``interim/<dataset>`` links to one of them)
+VERSIONS = ".versions"
+#: a version's manifest entry, written before the version is published
+ENTRY_FILE = "entry.json"
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class WriteResult:
     content_hash: str
     changed: bool
     partitions: list[int] = field(default_factory=list)
+    implausible: int = 0  # incoming values outside their PLAUSIBLE range (stored as NaN, flagged)
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -142,6 +155,25 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     _atomic_write_bytes(path, text.encode())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make renames and new entries in ``path`` durable before publishing them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _link_or_copy(src: Path, new_dir: Path, year: int) -> None:
+    """Share an unchanged partition with the next version (hard link; copy across devices)."""
+    dst = new_dir / f"year={year}" / "part.parquet"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 class StoreError(RuntimeError):
@@ -187,11 +219,21 @@ class Store:
         except KeyError:
             raise StoreError(f"unknown dataset {dataset!r}; known: {sorted(DATASETS)}") from None
 
-    def _partition_path(self, dataset: str, year: int) -> Path:
-        return self.interim_dir / dataset / f"year={year}" / "part.parquet"
+    def _dataset_dir(self, dataset: str) -> Path:
+        """The directory of the dataset's current complete version (resolved once per read)."""
+        link = self.interim_dir / dataset
+        if link.is_symlink():
+            return self.interim_dir / os.readlink(link)
+        legacy = self.versions_dir / f"{dataset}-legacy"
+        if not link.exists() and legacy.is_dir():  # killed inside the first switch
+            return legacy
+        return link  # a store written before versions (a plain directory), or no data yet
 
-    def partitions(self, dataset: str) -> list[int]:
-        folder = self.interim_dir / dataset
+    def _partition_path(self, dataset: str, year: int, base: Path | None = None) -> Path:
+        return (base or self._dataset_dir(dataset)) / f"year={year}" / "part.parquet"
+
+    def partitions(self, dataset: str, base: Path | None = None) -> list[int]:
+        folder = base or self._dataset_dir(dataset)
         if not folder.is_dir():
             return []
         years = [
@@ -201,14 +243,14 @@ class Store:
         ]
         return sorted(years)
 
-    def _read_partition(self, dataset: str, year: int) -> pd.DataFrame:
-        path = self._partition_path(dataset, year)
+    def _read_partition(self, dataset: str, year: int, base: Path | None = None) -> pd.DataFrame:
+        path = self._partition_path(dataset, year, base)
         if not path.is_file():
             return empty_frame()
         return pd.read_parquet(path)
 
     def write(self, dataset: str, frame: pd.DataFrame) -> WriteResult:
-        """Merge canonical rows into a dataset (validate → dedupe → regularise → atomic write)."""
+        """Merge canonical rows into a dataset (validate → dedupe → regularise → new version)."""
         spec = self.spec(dataset)
         incoming = coerce_canonical(frame)
         incoming = incoming.dropna(subset=["timestamp"])
@@ -223,16 +265,25 @@ class Store:
                 entry.get("content_hash", frame_hash(empty_frame())),
                 False,
             )
-        # refuse a malformed batch before touching anything stored
+        # refuse a malformed batch before touching anything stored; impossible values flagged
+        incoming, implausible = flag_implausible(incoming)
+        if implausible:
+            log.warning("%s: %d physically implausible values flagged", dataset, implausible)
         validate(resolve_duplicates(incoming))
         years = sorted(incoming["timestamp"].dt.year.unique().tolist())
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            # marks the manifest stale until it is rewritten: a kill in between is seen next time
-            self._dirty_path.touch()
+            self.clean_leftovers()
+            old_dir = self._dataset_dir(dataset)
+            old_entry = self.manifest().get("datasets", {}).get(dataset, {})
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            new_dir = self.versions_dir / f"{dataset}-{stamp}"
             changed = False
+            for year in self.partitions(dataset, old_dir):  # unchanged years: shared, not copied
+                if year not in years:
+                    _link_or_copy(self._partition_path(dataset, year, old_dir), new_dir, year)
             for year in years:
-                old = self._read_partition(dataset, year)
+                old = self._read_partition(dataset, year, old_dir)
                 new = incoming[incoming["timestamp"].dt.year == year]
                 merged = resolve_duplicates(pd.concat([old, new], ignore_index=True))
                 merged = regularise(
@@ -241,11 +292,22 @@ class Store:
                 # the grid may spill over a year edge (calendar steps); keep each row in its year
                 merged = merged[merged["timestamp"].dt.year == year].reset_index(drop=True)
                 validate(merged)
-                if old.empty or frame_hash(old) != frame_hash(merged):
-                    atomic_write_parquet(merged, self._partition_path(dataset, year))
+                target = self._partition_path(dataset, year, new_dir)
+                if not old.empty and frame_hash(old) == frame_hash(merged):
+                    _link_or_copy(self._partition_path(dataset, year, old_dir), new_dir, year)
+                else:
+                    atomic_write_parquet(merged, target)
                     changed = True
-            entry = self._refresh_manifest(dataset, touched=changed)
-            self._dirty_path.unlink(missing_ok=True)
+            if changed:
+                entry = self._entry(dataset, new_dir, old_entry, touched=True)
+                atomic_write_text(new_dir / ENTRY_FILE, json.dumps(entry, indent=2))
+                _fsync_dir(new_dir)
+                self._switch(dataset, new_dir)
+                self._write_manifest()
+                self._drop_old_versions(dataset)
+            else:
+                shutil.rmtree(new_dir, ignore_errors=True)
+                entry = old_entry or self._entry(dataset, old_dir, {}, touched=True)
         return WriteResult(
             dataset,
             len(incoming),
@@ -254,7 +316,51 @@ class Store:
             entry["content_hash"],
             changed,
             years,
+            implausible,
         )
+
+    # ------------------------------------------------------------------ versions
+    @property
+    def versions_dir(self) -> Path:
+        return self.interim_dir / VERSIONS
+
+    def _switch(self, dataset: str, new_dir: Path) -> None:
+        """Make ``new_dir`` the visible version in one atomic rename of a symlink."""
+        link = self.interim_dir / dataset
+        if link.is_dir() and not link.is_symlink():  # first versioned write of an old store
+            legacy = self.versions_dir / f"{dataset}-legacy"
+            os.rename(link, legacy)
+        tmp = self.interim_dir / f".tmp-link-{dataset}-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(new_dir.relative_to(self.interim_dir), tmp)
+        os.replace(tmp, link)
+        _fsync_dir(self.interim_dir)
+
+    def _drop_old_versions(self, dataset: str) -> None:
+        """Keep the current and the previous version (a read in progress may be on it)."""
+        current = self._dataset_dir(dataset).name
+        mine = sorted(p for p in self.versions_dir.glob(f"{dataset}-*") if p.name != current)
+        for old in mine[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def clean_leftovers(self) -> list[Path]:
+        """Remove what killed writes left: ``.tmp-*`` files and unfinished version dirs."""
+        removed: list[Path] = []
+        if not self.interim_dir.is_dir():
+            return removed
+        current = {self._dataset_dir(d).resolve() for d in DATASETS}
+        for path in list(self.interim_dir.rglob(".tmp-*")):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        if self.versions_dir.is_dir():
+            for version in self.versions_dir.iterdir():
+                unfinished = not (version / ENTRY_FILE).is_file() and "legacy" not in version.name
+                if unfinished and version.resolve() not in current:
+                    shutil.rmtree(version, ignore_errors=True)
+                    removed.append(version)
+        if removed:
+            log.warning("removed %d leftovers of an interrupted write", len(removed))
+        return removed
 
     def read(
         self,
@@ -329,55 +435,73 @@ class Store:
         return None
 
     # ------------------------------------------------------------------ manifest
-    @property
-    def _dirty_path(self) -> Path:
-        return self.root / ".manifest-stale"
-
     def manifest(self) -> dict[str, Any]:
-        """The manifest; rebuilt from the partitions if a write was interrupted before it."""
-        if self._dirty_path.exists():
-            with self._lock:
-                if self._dirty_path.exists():
-                    log.warning("last write was interrupted: rebuilding the manifest")
-                    manifest = self.rebuild_manifest()
-                    self._dirty_path.unlink(missing_ok=True)
-                    return manifest
-        if not self.manifest_path.is_file():
-            return {"datasets": {}}
-        try:
-            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
-            return data
-        except json.JSONDecodeError:
-            log.warning("manifest unreadable, rebuilding from partitions")
-            return self.rebuild_manifest()
+        """Per dataset, the entry of its current version; no lock, never a half-written state.
 
-    def rebuild_manifest(self) -> dict[str, Any]:
-        """Recompute every entry from the partitions (they are the truth)."""
-        for dataset in DATASETS:
-            if self.partitions(dataset):
-                self._refresh_manifest(dataset, touched=False)
-        if not self.manifest_path.is_file():
-            return {"datasets": {}}
-        data: dict[str, Any] = json.loads(self.manifest_path.read_text())
-        return data
-
-    def _refresh_manifest(self, dataset: str, *, touched: bool) -> dict[str, Any]:
-        manifest: dict[str, Any] = {"datasets": {}}
+        Each version directory carries its own entry, published with it by the link switch, so
+        a reader always gets the entry of the data it reads. ``manifest.json`` is a derived
+        summary (humans, DVC) rewritten after each switch.
+        """
+        summary: dict[str, Any] = {"datasets": {}}
+        corrupt = False
         if self.manifest_path.is_file():
             try:
-                manifest = json.loads(self.manifest_path.read_text())
+                summary = json.loads(self.manifest_path.read_text())
             except json.JSONDecodeError:
-                manifest = {"datasets": {}}
-        parts = {y: self._read_partition(dataset, y) for y in self.partitions(dataset)}
+                log.warning("manifest.json unreadable: rebuilt from the version entries")
+                corrupt = True
+        datasets: dict[str, Any] = {}
+        for dataset in DATASETS:
+            entry = self._current_entry(dataset)
+            if entry is None:
+                entry = summary.get("datasets", {}).get(dataset)  # a store from before versions
+                if entry is None and self.partitions(dataset):
+                    entry = self._entry(dataset, self._dataset_dir(dataset), {}, touched=False)
+            if entry is not None:
+                datasets[dataset] = entry
+        manifest: dict[str, Any] = {"datasets": datasets}
+        manifest["data_version"] = self._data_version(manifest)
+        if corrupt:  # the summary is derived: rewriting it (atomically) loses nothing
+            with contextlib.suppress(OSError):
+                atomic_write_text(
+                    self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True)
+                )
+        return manifest
+
+    def _current_entry(self, dataset: str) -> dict[str, Any] | None:
+        path = self._dataset_dir(dataset) / ENTRY_FILE
+        try:
+            entry: dict[str, Any] = json.loads(path.read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return entry
+
+    def rebuild_manifest(self) -> dict[str, Any]:
+        """Rewrite ``manifest.json`` from the current versions."""
+        return self._write_manifest()
+
+    def _write_manifest(self) -> dict[str, Any]:
+        manifest = self.manifest()
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
+        return manifest
+
+    def _entry(
+        self, dataset: str, base: Path, old: dict[str, Any], *, touched: bool
+    ) -> dict[str, Any]:
+        """The manifest entry of the version in ``base`` (``old``: the previous version's)."""
+        parts = {y: self._read_partition(dataset, y, base) for y in self.partitions(dataset, base)}
         frame = pd.concat(parts.values(), ignore_index=True) if parts else empty_frame()
         digest = hashlib.sha256(
             "".join(f"{y}:{frame_hash(p)}" for y, p in sorted(parts.items())).encode()
         ).hexdigest()
-        old = manifest["datasets"].get(dataset, {})
         version = int(old.get("version", 0)) + (1 if old.get("content_hash") != digest else 0)
         measured = frame[(frame["flags"] & int(Flag.MISSING)) == 0]
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        entry = {
+        flagged = {
+            name: int(((frame["flags"] & int(flag)) != 0).sum())
+            for name, flag in (("missing", Flag.MISSING), ("interpolated", Flag.INTERPOLATED))
+        }
+        return {
             "version": version,
             "rows": len(frame),
             "start": measured["timestamp"].min().isoformat() if len(measured) else None,
@@ -385,18 +509,13 @@ class Store:
             "step": self.spec(dataset).step,
             "variables": sorted(frame["variable"].unique().tolist()),
             "areas": len(frame["area"].unique()),
-            "missing": int(((frame["flags"] & int(Flag.MISSING)) != 0).sum()),
-            "interpolated": int(((frame["flags"] & int(Flag.INTERPOLATED)) != 0).sum()),
+            **flagged,
             "sources": sorted(frame["source"].unique().tolist()),
             "content_hash": digest,
             "partitions": {str(y): frame_hash(p) for y, p in sorted(parts.items())},
             "updated_at": now if version != old.get("version") else old.get("updated_at", now),
             "last_ingest": now if touched or not old else old.get("last_ingest", now),
         }
-        manifest["datasets"][dataset] = entry
-        manifest["data_version"] = self._data_version(manifest)
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
-        return entry
 
     @staticmethod
     def _data_version(manifest: dict[str, Any]) -> str:

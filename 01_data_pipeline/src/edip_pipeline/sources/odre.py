@@ -460,7 +460,30 @@ def _parse_load(
             frame[cols["nature"]] if "nature" in cols else None, len(frame), Vintage.CONSOLIDATED
         )
     areas = _region_codes(frame[cols["code_insee_region"]]) if spec.kind == "regional" else None
+    unreadable = _unreadable_values(frame, cols, spec, keep)
+    if unreadable:
+        notes.append(f"{unreadable} unreadable values skipped")
+        log.warning("%s (%s): %d values are no number (skipped)", spec.id, origin, unreadable)
     return _concat(_long_rows(ts, frame, cols, spec, keep, vintage, areas)), notes
+
+
+#: what the portal writes for "no value": skipped silently (any other text is counted)
+_NO_VALUE = frozenset({"", "nd", "n/a", "na", "-", "nan", "null", "none"})
+
+
+def _unreadable_values(
+    frame: pd.DataFrame, cols: dict[str, str], spec: OdreDataset, keep: np.ndarray
+) -> int:
+    """Values that are text but no number (``abc``): skipped like a gap, but counted."""
+    n = 0
+    for fid in _VARIABLES[spec.kind]:
+        if fid not in cols:
+            continue
+        raw = frame[cols[fid]]
+        words = raw.astype(str).str.strip().str.lower().isin(_NO_VALUE).to_numpy(dtype=bool)
+        blank = raw.isna().to_numpy(dtype=bool) | words
+        n += int((keep & np.isnan(_lenient(raw)) & ~blank).sum())
+    return n
 
 
 def national_temperature(regional: pd.DataFrame) -> pd.DataFrame:
@@ -593,6 +616,35 @@ def _read_csv(path: Path, spec: OdreDataset) -> pd.DataFrame:
     )
 
 
+def _refuse_truncated_csv(data: bytes, dataset: str, origin: str) -> None:
+    """A CSV cut short (an interrupted download, ``head -c``) is refused, never imported.
+
+    The portal ends every export with a newline, so a file ending mid-row lost at least part of
+    its last row (possibly digits of a value); a last row with fewer fields than the header
+    is cut too.
+    """
+    text = data.rstrip(b"\r\n")
+    if not text:
+        return
+    if not data.endswith(b"\n"):
+        raise OdreFormatError(
+            dataset,
+            origin,
+            "truncated CSV: the file ends mid-row (no final newline); "
+            "nothing was imported: download the export again",
+        )
+    lines = text.split(b"\n")
+    header, last = lines[0], lines[-1]
+    sep = b";" if header.count(b";") else b","
+    if len(lines) > 1 and last.count(sep) < header.count(sep):
+        raise OdreFormatError(
+            dataset,
+            origin,
+            f"truncated CSV: the last row has {last.count(sep) + 1} of "
+            f"{header.count(sep) + 1} fields; nothing was imported: download the export again",
+        )
+
+
 def _rows_from_json(payload: Any, dataset: str, origin: str) -> list[dict[str, Any]]:
     if isinstance(payload, dict) and isinstance(payload.get("results"), list):
         payload = payload["results"]  # a saved /records page
@@ -612,6 +664,7 @@ def parse_file(dataset_id: str, path: Path) -> list[Batch]:
     fmt = _file_format(path)
     try:
         if fmt == "csv":
+            _refuse_truncated_csv(_read_bytes(path), dataset_id, origin)
             frame = _read_csv(path, spec)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
@@ -628,8 +681,11 @@ def parse_file(dataset_id: str, path: Path) -> list[Batch]:
             )
     except OdreFormatError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise OdreFormatError(dataset_id, origin, f"unreadable {fmt} file: {exc}") from exc
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+        # a JSON/JSONL/parquet/gzip file cut short fails to parse here (EOFError: gzip)
+        raise OdreFormatError(
+            dataset_id, origin, f"unreadable {fmt} file (truncated download?): {exc}"
+        ) from exc
     log.info("%s: %d rows read from %s", dataset_id, len(frame), path)
     return parse_records(dataset_id, frame, origin=origin)
 

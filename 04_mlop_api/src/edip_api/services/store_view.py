@@ -1,19 +1,22 @@
 """A cheap, cached view of the pipeline Store: data version and the span of the national load.
 
 Why: every forecast needs the data version (cache key, provenance) and the load's first/last
-stamps (origin checks, freshness). The manifest is re-read only when its file changes.
+stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link (or the old-style manifest) changes,
+never under the pipeline's write lock: an ingest in progress does not stall forecasts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from edip_pipeline.store import Store
+from edip_pipeline.store import DATASETS, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +46,20 @@ class CachedStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._parts: dict[tuple[str, int], tuple[tuple[int, int], pd.DataFrame]] = {}
+        self._parts: dict[tuple[str, int], tuple[tuple[int, int, int], pd.DataFrame]] = {}
         self._parts_lock = threading.Lock()
 
-    def _read_partition(self, dataset: str, year: int) -> pd.DataFrame:
-        path = self._partition_path(dataset, year)
+    def _read_partition(self, dataset: str, year: int, base: Path | None = None) -> pd.DataFrame:
+        path = self._partition_path(dataset, year, base)
         try:
             st = path.stat()
         except OSError:
-            return super()._read_partition(dataset, year)
-        stamp = (st.st_mtime_ns, st.st_size)
+            return super()._read_partition(dataset, year, base)
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         hit = self._parts.get((dataset, year))
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        frame = super()._read_partition(dataset, year)
+        frame = super()._read_partition(dataset, year, base)
         with self._parts_lock:
             if len(self._parts) >= self._cache_size:
                 self._parts.pop(next(iter(self._parts)))
@@ -70,14 +73,18 @@ class StoreView:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._stamp: tuple[int, bool] | None = None
+        self._stamp: tuple[Any, ...] | None = None
         self._snapshot = DataSnapshot(False, None, None, None, "not read yet")
 
-    def _stamp_now(self) -> tuple[int, bool]:
+    def _stamp_now(self) -> tuple[Any, ...]:
+        """Which version each dataset links to (one readlink each: no lock, no parsing)."""
+        links = []
+        for dataset in DATASETS:
+            link = self.store.interim_dir / dataset
+            links.append(os.readlink(link) if link.is_symlink() else "")
         path = self.store.manifest_path
-        mtime = path.stat().st_mtime_ns if path.is_file() else -1
-        dirty = (self.store.root / ".manifest-stale").exists()
-        return mtime, dirty
+        mtime = path.stat().st_mtime_ns if path.is_file() else -1  # stores from before versions
+        return (mtime, *links)
 
     def snapshot(self) -> DataSnapshot:
         """The current snapshot (re-read when the manifest changed)."""
@@ -85,7 +92,7 @@ class StoreView:
             stamp = self._stamp_now()
         except OSError as exc:
             return DataSnapshot(False, None, None, None, f"store unreadable: {exc}")
-        if stamp == self._stamp and not stamp[1]:
+        if stamp == self._stamp:
             return self._snapshot
         with self._lock:
             try:

@@ -68,6 +68,7 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
         wal=WriteAheadLog(settings.wal_dir) if settings.log_wal else None,
     )
     metrics.watch_writer(lambda: writer.queue_depth, lambda: writer.written_total)
+    metrics.watch_builds(lambda: forecasts.builds)
     guard = RequestIdGuard(log_store)
     return AppContext(settings, metrics, store, models, forecasts, log_store, writer, guard)
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             log.exception("write-ahead replay failed; the segments are kept for the next start")
         ctx.models.start()
+        ctx.forecasts.start_warm_up()  # /ready stays false until it is done
         app.state.ctx = ctx
         log.info("EDIP API ready (%s, model %s)", settings.environment, ctx.models.current.info)
         try:

@@ -64,6 +64,15 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_builds(self, builds: Callable[[], float]) -> None:
+        """Forecasts computed rather than served from cache (single-flight keeps it low)."""
+        gauge = Gauge(
+            "edip_forecast_builds_total",
+            "Forecasts built from the store since start-up (counter semantics).",
+            registry=self.registry,
+        )
+        gauge.set_function(builds)
+
     def watch_writer(self, depth: Callable[[], float], written: Callable[[], float]) -> None:
         """Read the log writer's figures at scrape time (no bookkeeping on the request path)."""
         self.queue_depth.set_function(depth)

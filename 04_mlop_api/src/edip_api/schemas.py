@@ -81,6 +81,9 @@ class LogStoreState(BaseModel):
 
 class Ready(BaseModel):
     ready: bool
+    warm: bool = Field(
+        description="The start-up forecasts of the next issuance are built (ready waits for it)."
+    )
     model: ModelInfo
     store: StoreState
     log_store: LogStoreState

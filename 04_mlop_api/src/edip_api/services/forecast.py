@@ -7,8 +7,10 @@ Why cache: a forecast depends only on (origin, horizon, data version, model) —
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -16,9 +18,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pydantic import TypeAdapter
 
 from edip_api.core.config import Settings
-from edip_api.schemas import FIRST_YEAR, LAST_YEAR
+from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
@@ -32,12 +35,16 @@ from edip_pipeline.features import (
 from edip_pipeline.features.calendar import PARIS, rolling_pairs
 from edip_pipeline.features.load import lookback
 
+log = logging.getLogger(__name__)
+
 MAX_HORIZON_H = 48
 #: how far past the store's last stamp an origin may lie (lags of a week still exist)
 MAX_ORIGIN_PAST_DATA = pd.Timedelta(days=7)
 #: how far in the future an origin may be
 MAX_ORIGIN_AHEAD = pd.Timedelta(hours=1)
 MAX_FEATURE_DAYS = 400
+#: longest wait for another request's build of the same forecast before building it too
+SINGLE_FLIGHT_WAIT_S = 120.0
 TARGET_STEP = "1h"
 
 
@@ -73,6 +80,15 @@ class ForecastResult:
             )
             for i, (t, tp, h) in enumerate(zip(self.targets, paris, self.horizons_h, strict=True))
         )
+
+    @cached_property
+    def points_json(self) -> bytes:
+        """The response's ``points`` array, rendered once by its schema (the bulk of a body)."""
+        points = [ForecastPoint.model_construct(**p._asdict()) for p in self.points]
+        return _POINTS.dump_json(points)
+
+
+_POINTS: TypeAdapter[list[ForecastPoint]] = TypeAdapter(list[ForecastPoint])
 
 
 class PointValues(NamedTuple):
@@ -143,6 +159,11 @@ class ForecastService:
         self.models = models
         self.cache = LRU(settings.forecast_cache_size)
         self.feature_cache = LRU(16)
+        self.builds = 0  # forecasts computed (not served from the cache): single-flight shows
+        self._inflight: dict[tuple[Any, ...], threading.Event] = {}
+        self._inflight_lock = threading.Lock()
+        self.warm = threading.Event()
+        self.warm_error: str | None = None
 
     def now(self) -> pd.Timestamp:
         """``EDIP_REPLAY_NOW`` when replaying a past period, else the wall clock (UTC)."""
@@ -189,6 +210,48 @@ class ForecastService:
         if hit is not None:
             cached: ForecastResult = hit
             return cached
+        return self._single_flight(key, lambda: self._build(model, snap, o, horizon, key))
+
+    def _single_flight(
+        self, key: tuple[Any, ...], build: Callable[[], ForecastResult]
+    ) -> ForecastResult:
+        """One build per key at a time: concurrent requests for it wait for that build.
+
+        Why: after a restart, many clients asking for the same new origin each rebuilt its
+        features (seconds each, all at once); now one builds, the others read its result.
+        """
+        with self._inflight_lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                cached: ForecastResult = hit
+                return cached
+            event = self._inflight.get(key)
+            leader = event is None
+            if event is None:
+                event = self._inflight[key] = threading.Event()
+        if not leader:
+            event.wait(SINGLE_FLIGHT_WAIT_S)
+            hit = self.cache.get(key)
+            if hit is not None:
+                shared: ForecastResult = hit
+                return shared
+            return build()  # the leader failed (its error was its own answer): try ourselves
+        try:
+            return build()
+        finally:
+            with self._inflight_lock:
+                self._inflight.pop(key, None)
+            event.set()
+
+    def _build(
+        self,
+        model: ServedModel,
+        snap: DataSnapshot,
+        o: pd.Timestamp,
+        horizon: int,
+        key: tuple[Any, ...],
+    ) -> ForecastResult:
+        self.builds += 1
         targets = pd.DatetimeIndex(rolling_pairs([o], horizon, TARGET_STEP)["target_time"])
         ft = build_features(self.view.store, o, targets, model.feature_params)
         quantiles = model.predict(ft.frame)
@@ -201,6 +264,32 @@ class ForecastService:
         result = ForecastResult(model, o, targets, quantiles, ft.weather_source, snap)
         self.cache.put(key, result)
         return result
+
+    def warm_up(self) -> None:
+        """Build the next issuance's forecasts once at start-up (``/ready`` waits for it).
+
+        The default origin (now) and the latest day-ahead issuance (12:00 Paris) at the longest
+        horizon: their features and the store's partitions are then in memory, so the first
+        burst of clients after a restart is served from cache instead of stampeding.
+        """
+        try:
+            now = self.now()
+            paris = now.tz_convert(PARIS)
+            issue = paris.normalize() + pd.Timedelta(hours=12)
+            if issue > paris:
+                issue -= pd.Timedelta(days=1)
+            for origin, horizon in ((None, 24), (issue.to_pydatetime(), MAX_HORIZON_H)):
+                self.forecast(origin, horizon)
+        except Exception as exc:  # serving still works; the first request pays the build
+            self.warm_error = f"{type(exc).__name__}: {exc}"
+            log.warning("forecast warm-up failed: %s", self.warm_error)
+        finally:
+            self.warm.set()
+
+    def start_warm_up(self) -> threading.Thread:
+        thread = threading.Thread(target=self.warm_up, name="edip-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def feature_rows(self, start: str, end: str, columns: list[str]) -> pd.DataFrame:
         """Day-ahead feature rows (origin D-1 12:00 Paris) of target days ``start``..``end``."""

@@ -23,7 +23,8 @@ def health() -> Health:
     responses={503: {"model": Ready, "description": "not ready (see which part)"}},
 )
 def ready(ctx: Context) -> JSONResponse:
-    """Ready when the store is readable and the log store answers.
+    """Ready when the store is readable, the log store answers and the start-up forecasts of
+    the next issuance are built (a restarted replica takes no traffic while cold).
 
     Serving the fallback is a documented degraded mode, not unreadiness: ``model.source`` and
     ``model.reason`` say it (and ``edip_fallback_in_use`` in ``/metrics``).
@@ -36,8 +37,10 @@ def ready(ctx: Context) -> JSONResponse:
             ctx.log_store_upgraded = True
         except Exception:
             ok = False
+    warm = ctx.forecasts.warm.is_set()
     body = Ready(
-        ready=bool(snap.readable and snap.last is not None and ok),
+        ready=bool(snap.readable and snap.last is not None and ok and warm),
+        warm=warm,
         model=ctx.models.current.info,
         store=StoreState(
             readable=snap.readable,

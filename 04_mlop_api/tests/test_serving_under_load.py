@@ -1,0 +1,59 @@
+"""Cold start and pipeline writes: single-flight builds, warm start, readers never wait the lock."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from filelock import FileLock
+
+from edip_api.testing import RunningApi
+from edip_pipeline.store import Store
+
+
+def builds(client: httpx.Client) -> float:
+    text = client.get("/metrics").text
+    match = re.search(r"^edip_forecast_builds_total ([0-9.e+]+)$", text, re.MULTILINE)
+    assert match, "edip_forecast_builds_total missing from /metrics"
+    return float(match.group(1))
+
+
+def test_ready_waits_for_the_warm_up_and_the_default_origin_is_cached(
+    client: httpx.Client,
+) -> None:
+    body = client.get("/ready").json()
+    assert body["ready"] is True
+    assert body["warm"] is True
+    before = builds(client)
+    assert before >= 2  # the default origin and the latest 12:00 Paris issuance
+    r = client.get("/v1/forecast")
+    assert r.status_code == 200, r.text
+    assert builds(client) == before  # served from what the warm-up built
+
+
+def test_concurrent_requests_for_one_new_origin_build_it_once(api: RunningApi) -> None:
+    origin = "2020-12-05T07:00:00+01:00"  # used by no other test
+    with api.client() as client:
+        before = builds(client)
+
+        def call(_: int) -> int:
+            return client.get("/v1/forecast", params={"origin": origin}).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(call, range(16)))
+        assert statuses == [200] * 16
+        assert builds(client) == before + 1
+
+
+def test_reads_do_not_wait_for_the_pipeline_write_lock(api: RunningApi, store: Store) -> None:
+    """An ingest holding the store lock (and its old "manifest stale" marker) stalls nothing."""
+    marker = store.root / ".manifest-stale"
+    marker.touch()
+    try:
+        with FileLock(str(store.root / ".store.lock")), api.client(timeout_s=8) as client:
+            assert client.get("/ready").status_code == 200
+            r = client.get("/v1/forecast", params={"origin": "2020-12-06T09:00:00+01:00"})
+            assert r.status_code == 200, r.text
+    finally:
+        marker.unlink(missing_ok=True)

@@ -129,7 +129,8 @@ def test_sigkill_during_writes_never_corrupts_the_store(settings: Settings, tmp_
     reference = clean.read("load_national")
 
     root = tmp_path / "killed"
-    shutil.copytree(clean_root, root, symlinks=True)  # the sample stored once, then rewritten by the child
+    # the sample stored once (its version link kept), then rewritten by the child
+    shutil.copytree(clean_root, root, symlinks=True)
     env = {**os.environ, "EDIP_DATA_DIR": str(root), "EDIP_PARAMS_FILE": str(settings.params_file)}
 
     plan = [(d, False) for d in FROM_START] + [(d, True) for d in FROM_READY]

@@ -301,9 +301,7 @@ def test_truncated_json_is_refused(store: Store, tmp_path: Path, suffix: str) ->
     rows = [
         {"date_heure": f"2021-11-08T0{h}:00:00+01:00", "consommation": 50000 + h} for h in range(4)
     ]
-    text = (
-        json.dumps(rows) if suffix == ".json" else "\n".join(json.dumps(r) for r in rows) + "\n"
-    )
+    text = json.dumps(rows) if suffix == ".json" else "\n".join(json.dumps(r) for r in rows) + "\n"
     path = tmp_path / f"cut{suffix}"
     path.write_text(text[: len(text) - 20])
     report = ingest_file("odre", "eco2mix-national-cons-def", path, store=store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -47,10 +48,22 @@ def _copy_version(client: MlflowClient, source_model: str, version: str, target:
     return str(new.version)
 
 
+def _wait_ready(client: TestClient, timeout_s: float = 60.0) -> Any:
+    """/ready once the start-up warm-up is done (503 ``warm: false`` until then)."""
+    deadline = time.monotonic() + timeout_s
+    ready = client.get("/ready")
+    while ready.status_code != 200 and not ready.json().get("warm"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+        ready = client.get("/ready")
+    return ready
+
+
 def test_fallback_when_registry_down(store: Store, tmp_path: Path) -> None:
     app = create_app(_settings(store, tmp_path))
     with TestClient(app) as client:
-        ready = client.get("/ready")
+        ready = _wait_ready(client)
         assert ready.status_code == 200
         model = ready.json()["model"]
         assert model["source"] == "fallback"

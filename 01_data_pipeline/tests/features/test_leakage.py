@@ -117,7 +117,12 @@ def corrupted_copy(
         rows["flags"] = 0  # everything stored counts as measured: no re-interpolation drift
         mask = mask_of(name, rows["timestamp"])
         values = rows["value"].to_numpy(copy=True)
-        values[mask] = values[mask] * rng.uniform(0.3, 3.0, mask.sum()) + 1234.0
+        # garbage that is still physically plausible (the store would flag impossible values
+        # and drop them): each variable's own values, shuffled, plus a shift
+        variables = rows["variable"].to_numpy()
+        for variable in np.unique(variables[mask]):
+            m = mask & (variables == variable)
+            values[m] = rng.permutation(values[m]) * rng.uniform(0.97, 1.0, m.sum())
         rows["value"] = values
         out.write(name, rows)
     return out

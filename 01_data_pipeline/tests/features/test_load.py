@@ -28,14 +28,18 @@ HH = pd.Timedelta("30min")
 PARAMS = FeatureParams(lag_days=[1, 2, 7, 14], rolling_windows_h=[24, 168])
 
 
+#: the ramp starts at a plausible national load (the store flags values below 15 GW)
+BASE = 50_000.0
+
+
 def _idx(ts: pd.Timestamp) -> float:
-    return float((ts - T0) / HH)
+    return BASE + float((ts - T0) / HH)
 
 
 @pytest.fixture
 def ramp_store(store: Store) -> Store:
     stamps = pd.date_range("2020-01-01", "2020-03-31 23:30", freq="30min", tz="UTC")
-    values = np.arange(len(stamps), dtype=float)
+    values = BASE + np.arange(len(stamps), dtype=float)
     store.write(
         "load_national",
         canonical(stamps, values, variable="consumption_mw", area="FR", vintage=3, source="t"),

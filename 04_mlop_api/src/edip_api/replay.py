@@ -9,8 +9,9 @@ For each simulated Paris day D in [start, end]:
    ``forecast_d1_mw`` as ``rte_forecast_d1_mw`` when stored).
 
 Idempotent: the forecast request carries a deterministic ``X-Request-ID``
-(``replay-<model>-<version>-<D>``) and the log ignores a (request id, target) it already holds;
-actuals are upserts. Re-running after a champion change logs the new model's forecasts alongside.
+(``replay-<D>-<model>-<version>-<data version>``) and the log ignores a (request id, target) it
+already holds; actuals are upserts. Re-running after a champion change or a re-ingest logs the new
+forecasts alongside (a new id: the API refuses an id reused on a different forecast with 409).
 The API's clock must be at or after the replayed period (``EDIP_REPLAY_NOW``).
 """
 
@@ -117,12 +118,17 @@ def run_replay(
     """Replay ``start``..``end`` through the API behind ``client`` (base URL and key set)."""
     report = ReplayReport()
     model = _check(client.get("/v1/model"), "GET /v1/model")
-    tag = f"{model['name']}-{model.get('version') or 'none'}"
+    # the id names one forecast (the API answers 409 to a reuse on another): model, version and
+    # the store's data version, so a re-run is idempotent and a retrain or re-ingest is not a clash
+    ready = client.get("/ready")
+    state = ready.json() if ready.status_code in (200, 503) else {}
+    data_version = str((state.get("store") or {}).get("data_version") or "nodata")[:8]
+    tag = f"{model['name']}-{model.get('version') or 'none'}-{data_version}"
     origin_hour = int((model.get("feature_params") or {}).get("origin_hour_local", 12))
     for day in replay_days(start, end):
         label = str(day.date())
         origin, horizon = day_plan(day, origin_hour)
-        rid = f"replay-{tag}-{label}"[:64]
+        rid = f"replay-{label}-{tag}"[:64]
         fc = _check(
             client.get(
                 "/v1/forecast",

@@ -5,7 +5,8 @@
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 ENV PG_MAJOR=15
-# no default cluster: the entry point initialises PGDATA itself
+# no default cluster: the entry point initialises PGDATA itself; versions are bookworm's
+# hadolint ignore=DL3008
 RUN mkdir -p /etc/postgresql-common \
     && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf \
     && apt-get update \
@@ -19,6 +20,7 @@ RUN mkdir -p /etc/postgresql-common \
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
     PGDATA=/var/lib/postgresql/data
+# hadolint ignore=DL3066
 USER postgres
 VOLUME ["/var/lib/postgresql/data"]
 EXPOSE 5432

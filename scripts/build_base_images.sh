@@ -81,4 +81,5 @@ if [ -n "${FORCE:-}" ] || ! is_standin "$POSTGRES_TAG"; then
 else
     log "$POSTGRES_TAG: stand-in already built"
 fi
+log "done in ${SECONDS} s"
 docker image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E "^($PYTHON_TAG|$POSTGRES_TAG)\b" >&2

@@ -55,9 +55,10 @@ def docker_ok() -> bool:
     )
 
 
-pytestmark = pytest.mark.skipif(
-    not docker_ok(), reason="no Docker daemon (scripts/docker_daemon.sh)"
-)
+pytestmark = [
+    pytest.mark.skipif(not docker_ok(), reason="no Docker daemon (scripts/docker_daemon.sh)"),
+    pytest.mark.timeout(1800),  # the stack's start-up counts towards the first test
+]
 
 
 def compose_binary() -> list[str]:
@@ -83,7 +84,9 @@ def run(argv: list[str], *, timeout: float = 600, env: dict[str, str] | None = N
         argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, check=False
     )
     took = time.monotonic() - start
-    say(f"  [{took:6.1f} s] {' '.join(argv[-6:])}")
+    marker = "tests/images/compose.test.yml"
+    shown = ["compose", *argv[argv.index(marker) + 1 :]] if marker in argv else argv
+    say(f"  [{took:6.1f} s] {' '.join(shown)[:160]}")
     if proc.returncode != 0:
         raise AssertionError(
             f"{argv} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -100,12 +103,7 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 600) -> str:
         base = [*compose_binary(), "-p", self.project, "--env-file", str(self.env_file)]
-        files = [
-            "-f",
-            str(ROOT / "docker-compose.yml"),
-            "-f",
-            str(ROOT / "tests/images/compose.test.yml"),
-        ]
+        files = ["-f", "docker-compose.yml", "-f", "tests/images/compose.test.yml"]
         return run([*base, *files, *args], timeout=timeout)
 
     def url(self, service: str) -> str:

@@ -1,7 +1,7 @@
 """Image benchmark: size and build time of each image, and the serving image beside a plain pip.
 
 Reads the build times ``scripts/build_images.sh`` recorded (build/images/build-times.tsv: one line
-per build; the slowest is the cold build, the last one usually reused cached layers), the image
+per build; the slowest is the first, uncached one, the last one usually reused cached layers), the image
 sizes from the Docker daemon, and checks on the BUILT serving image that torch, xgboost and
 lightgbm are absent. Then installs the API the plain way (``pip install ./01_data_pipeline
 ./04_mlop_api`` with the constraints, in a fresh virtualenv) and compares its size with the
@@ -59,13 +59,15 @@ def plain_pip_install() -> tuple[int, float]:
         venv = Path(tmp) / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         start = time.monotonic()
-        subprocess.run(
-            [str(venv / "bin/pip"), "install", "--quiet", "--no-compile", "-c",
+        proc = subprocess.run(
+            [str(venv / "bin/pip"), "install", "--quiet", "-c",
              str(ROOT / "requirements/constraints.txt"),
              str(ROOT / "01_data_pipeline"), str(ROOT / "04_mlop_api")],
-            check=True,
-            env={**os.environ, "PIP_NO_WARN_SCRIPT_LOCATION": "1"},
+            capture_output=True,
+            text=True,
         )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"pip install failed:\n{proc.stderr[-3000:]}")
         return dir_bytes(venv), time.monotonic() - start
 
 
@@ -78,7 +80,7 @@ def main() -> int:
         return 1
     times = build_times()
     report: dict[str, dict[str, float | None]] = {}
-    print(f"{'image':<16} {'size MB':>8} {'cold build s':>13} {'last build s':>13}")  # noqa: T201
+    print(f"{'image':<16} {'size MB':>8} {'slowest build s':>16} {'last build s':>13}")  # noqa: T201
     for name in NAMES:
         image = f"{REGISTRY}/{name}:{TAG}"
         size = int(docker("image", "inspect", "-f", "{{.Size}}", image).strip())
@@ -87,7 +89,7 @@ def main() -> int:
         report[name] = {"size_mb": size / MB, "cold_build_s": cold, "last_build_s": last}
         cold_s = f"{cold:.0f}" if cold is not None else "-"
         last_s = f"{last:.0f}" if last is not None else "-"
-        print(f"{name:<16} {size / MB:>8.0f} {cold_s:>13} {last_s:>13}")  # noqa: T201
+        print(f"{name:<16} {size / MB:>8.0f} {cold_s:>16} {last_s:>13}")  # noqa: T201
     api = f"{REGISTRY}/edip-api:{TAG}"
     probe = f"import importlib.util as u; print([m for m in {TRAINING_STACK!r} if u.find_spec(m)])"
     found = docker("run", "--rm", "--entrypoint", "python", api, "-c", probe).strip()

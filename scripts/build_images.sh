@@ -41,8 +41,9 @@ base_images() {
         if ! docker image inspect "$image" >/dev/null 2>&1; then
             log "no registry: building stand-in base images from Debian packages"
             command -v debootstrap >/dev/null 2>&1 || {
-                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
-                    debootstrap >/dev/null || { log "cannot install debootstrap"; exit 3; }
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                    -o DPkg::Lock::Timeout=300 debootstrap; } >/dev/null \
+                    || { log "cannot install debootstrap"; exit 3; }
             }
             scripts/build_base_images.sh
             return

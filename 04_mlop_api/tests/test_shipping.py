@@ -724,6 +724,12 @@ def test_compose_publishes_every_port_on_localhost_by_default() -> None:
     assert "ports" not in services()["postgres"]
 
 
+def test_compose_gives_the_api_time_to_spill_before_sigkill() -> None:
+    grace = services()["api"]["stop_grace_period"]
+    assert re.fullmatch(r"\d+s", grace)
+    assert int(grace[:-1]) >= API_SHUTDOWN_BUDGET_S + 5, "docker's default 10 s kills the spill"
+
+
 # ==============================================================================================
 # deploy/k8s
 # ==============================================================================================

@@ -157,9 +157,11 @@ clean:
 images:
 	scripts/build_images.sh
 
+# BENCH_IMAGES_ARGS=--no-pip skips the plain pip install the serving image is compared with
+BENCH_IMAGES_ARGS ?=
 test-images: images setup
 	$(BIN)/pytest -p no:cacheprovider tests/images -v -s
-	$(BIN)/python bench/images.py
+	$(BIN)/python bench/images.py $(BENCH_IMAGES_ARGS)
 
 bench-images: setup
 	$(BIN)/python bench/images.py

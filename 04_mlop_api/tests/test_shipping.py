@@ -398,6 +398,30 @@ def prefect_routes() -> set[str]:
     return {base + getattr(r, "path", "") for r in create_api_app().routes}
 
 
+def runner_settings() -> Any:
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().runner.server
+
+
+def runner_routes() -> set[str]:
+    """Routes of the web server a Prefect runner (``serve``) starts when enabled."""
+    import asyncio
+
+    from prefect.runner import Runner
+    from prefect.runner.server import build_server
+
+    def paths(routes: list[Any], prefix: str = "") -> set[str]:  # included routers may mount
+        out: set[str] = set()
+        for route in routes:
+            route = getattr(route, "original_router", route)  # FastAPI's included router
+            path = prefix + (getattr(route, "path", None) or getattr(route, "prefix", ""))
+            out |= paths(route.routes, path) if hasattr(route, "routes") else {path}
+        return out
+
+    return paths(asyncio.run(build_server(Runner())).routes)
+
+
 def streamlit_routes() -> set[str]:
     from streamlit.web.server.starlette.starlette_routes import ROUTE_HEALTH
 
@@ -599,6 +623,7 @@ def test_compose_health_checks_hit_real_routes_on_the_served_port(tmp_path: Path
         "mlflow": mlflow_routes,
         "prefect": prefect_routes,
         "streamlit": streamlit_routes,
+        "worker": runner_routes,
     }
     checked = set()
     for name, svc in services().items():
@@ -610,7 +635,13 @@ def test_compose_health_checks_hit_real_routes_on_the_served_port(tmp_path: Path
         kind = server_kind(df, command)
         match = URL.search(healthcheck_url(test))
         assert match
-        assert int(match.group(2)) == listen_port(df, command), f"{name}: health check port"
+        if kind == "worker":  # `serve`'s runner web server, when enabled, on its own port
+            env = service_env(svc)
+            assert env.get("PREFECT_RUNNER_SERVER_ENABLE") == "true", f"{name}: no runner server"
+            port = int(env.get("PREFECT_RUNNER_SERVER_PORT", runner_settings().port))
+            assert int(match.group(2)) == port, f"{name}: health check port"
+        else:
+            assert int(match.group(2)) == listen_port(df, command), f"{name}: health check port"
         assert match.group(3) in routes[kind](), f"{name}: {match.group(3)} is no {kind} route"
         checked.add(kind)
     assert checked == set(routes), f"servers without a health check: {set(routes) - checked}"

@@ -149,3 +149,20 @@ dvc-repro: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Containers (README "Shipping"): build the four images, then the whole stack up in Docker, tested
+# end to end and torn down. Needs a Docker daemon (scripts/docker_daemon.sh starts one as root);
+# without a registry the base images are built from Debian packages (scripts/build_base_images.sh).
+.PHONY: images test-images bench-images
+images:
+	scripts/build_images.sh
+
+# BENCH_IMAGES_ARGS=--no-pip skips the plain pip install the serving image is compared with
+BENCH_IMAGES_ARGS ?=
+test-images: images setup
+	$(BIN)/pytest -p no:cacheprovider tests/images -v -s
+	$(BIN)/python bench/images.py $(BENCH_IMAGES_ARGS)
+
+bench-images: setup
+	$(BIN)/python bench/images.py
+

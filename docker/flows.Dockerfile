@@ -15,8 +15,11 @@ WORKDIR /build
 COPY requirements/constraints.txt requirements/constraints.txt
 COPY 01_data_pipeline/pyproject.toml 01_data_pipeline/pyproject.toml
 COPY 01_data_pipeline/src 01_data_pipeline/src
-# asyncpg: the Prefect server's PostgreSQL driver
-RUN pip install -c requirements/constraints.txt ./01_data_pipeline asyncpg
+# the pipeline first, in a layer identical in the API, dashboard and flows images (built once)
+RUN pip install -c requirements/constraints.txt ./01_data_pipeline
+# asyncpg: the Prefect server's PostgreSQL driver (its own layer: the one above is shared)
+# hadolint ignore=DL3059
+RUN pip install -c requirements/constraints.txt asyncpg
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001
@@ -26,7 +29,7 @@ RUN groupadd --system --gid "${UID}" edip \
     && chown edip:edip /data
 COPY --from=builder /opt/venv /opt/venv
 COPY params.yaml /app/params.yaml
-COPY --chmod=755 docker/flows-entrypoint.sh /usr/local/bin/flows-entrypoint.sh
+COPY docker/flows-entrypoint.sh /usr/local/bin/flows-entrypoint.sh
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -3,7 +3,7 @@
 # by the server from MLFLOW_ARTIFACTS_DESTINATION, so clients need no storage credentials.
 # Extra arguments are passed on to `mlflow server`.
 set -eu
-: "${MLFLOW_BACKEND_STORE_URI:?set MLFLOW_BACKEND_STORE_URI, e.g. postgresql://user:pass@postgres:5432/mlflow}"
+: "${MLFLOW_BACKEND_STORE_URI:?set MLFLOW_BACKEND_STORE_URI, e.g. postgresql+psycopg2://user:pass@postgres:5432/mlflow}"
 exec mlflow server \
     --host 0.0.0.0 \
     --port "${MLFLOW_PORT:-5000}" \

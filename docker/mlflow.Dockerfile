@@ -20,7 +20,7 @@ RUN groupadd --system --gid "${UID}" mlflow \
     && mkdir -p /mlartifacts \
     && chown mlflow:mlflow /mlartifacts
 COPY --from=builder /opt/venv /opt/venv
-COPY --chmod=755 docker/mlflow-entrypoint.sh /usr/local/bin/mlflow-entrypoint.sh
+COPY docker/mlflow-entrypoint.sh /usr/local/bin/mlflow-entrypoint.sh
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     MLFLOW_ARTIFACTS_DESTINATION=/mlartifacts

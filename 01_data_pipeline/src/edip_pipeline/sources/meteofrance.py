@@ -179,7 +179,7 @@ def read_synop(content: bytes, *, where: str = "synop") -> pd.DataFrame:
         io.BytesIO(content),
         sep=";",
         usecols=wanted,
-        dtype={"numer_sta": str, "date": "int64"},
+        dtype={"numer_sta": "str", "date": "int64"},
         na_values=["mq"],
         keep_default_na=False,
         encoding="latin-1",

@@ -90,7 +90,8 @@ def test_dvc_repro_offline_on_the_sample(workdir: tuple[Path, dict[str, str]]) -
     table = pd.read_parquet(features)
     params = yaml.safe_load((work / "params.yaml").read_text())
     fp = params["features"]
-    assert fp["start"] is None and fp["end"] is None  # the normal path: the stored range
+    assert fp["start"] is None  # the normal path: the stored range
+    assert fp["end"] is None
     # from the first day with the full 15-day look-back after 2019-01-01 to the last stored day
     targets = pd.DatetimeIndex(table["target_time"]).tz_convert("Europe/Paris")
     assert targets.min() == pd.Timestamp("2019-01-17", tz="Europe/Paris")

@@ -103,6 +103,18 @@ class BacktestResult:
         }
 
 
+def weather_label(shares: dict[str, float]) -> str:
+    """``{"forecast": 0.4, "observed": 0.6}`` → ``"forecast 40.0 %, observed 60.0 % (oracle)"``."""
+    if not shares:
+        return "unknown"
+    oracle = {"observed", "observed-daily"}
+    parts = [
+        f"{k} {100 * v:.1f} %{' (oracle)' if k in oracle else ''}"
+        for k, v in sorted(shares.items(), key=lambda kv: -kv[1])
+    ]
+    return ", ".join(parts)
+
+
 def _paris_day(value: str | pd.Timestamp) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
@@ -219,11 +231,14 @@ def backtest(
     X, y, ft = data.xy(train_day, end_day, drop_missing_target=False)
     train_rows = np.asarray(_fold_keys(X, protocol) < start_day)
     weather_share = data.weather_share(X[train_rows])
+    test_weather = ft.weather_shares(~train_rows)  # per-row source of the test rows' weather
     log.info(
-        "backtest data: training from %s, %.1f %% of training rows with weather (%s)",
+        "backtest data: training from %s, %.1f %% of training rows with weather (%s); test rows' "
+        "weather: %s",
         train_day.date(),
         100 * weather_share,
         ft.weather_source,
+        weather_label(test_weather),
     )
     if ft.weather_source == "observed-as-forecast":
         log.warning(
@@ -333,6 +348,7 @@ def backtest(
     )
     forecasts.attrs.update(result.attrs())
     forecasts.attrs["train_weather_share"] = round(weather_share, 4)
+    forecasts.attrs["weather_shares"] = test_weather
     forecasts.attrs["features_from"] = data.origin
     log.info(
         "backtest %s %s..%s: %d folds, %d rows, models %s, weather %s, %.1fs",

@@ -330,7 +330,7 @@ def _train_one(
     weather: WeatherMode,
 ) -> TrainResult:
     from edip_ml import metrics
-    from edip_ml.backtest import backtest
+    from edip_ml.backtest import backtest, weather_label
     from edip_ml.models import available_models, make_model
 
     known = available_models()
@@ -393,7 +393,9 @@ def _train_one(
             title=f"{name}: {params.protocol} backtest {bt_start.date()}..{end_day.date()}",
             notes=[
                 f"Model trained on target days {start_day.date()}..{end_day.date()}; the backtest "
-                f"retrains it ({params.backtest.retrain}) on the history before each fold."
+                f"retrains it ({params.backtest.retrain}) on the history before each fold.",
+                f"Weather of the test rows: {weather_label(forecasts.attrs['weather_shares'])}; "
+                f"{100 * table.weather_share:.1f} % of training rows had weather.",
             ],
         )
         parquet = out_dir / "forecasts.parquet"
@@ -502,15 +504,21 @@ def backtest_to_files(
         baselines=baselines,
         progress=None,
     )
+    from edip_ml.backtest import weather_label
+
     share = forecasts.attrs.get("train_weather_share")
-    log.info(
-        "backtest weather: %s, %s of training rows with weather",
-        forecasts.attrs.get("weather_source"),
-        "-" if share is None else f"{100 * share:.1f} %",
-    )
+    notes = [
+        f"Weather of the test rows: {weather_label(forecasts.attrs.get('weather_shares', {}))}; "
+        f"{'-' if share is None else f'{100 * share:.1f} %'} of training rows had weather "
+        f"(source {forecasts.attrs.get('weather_source')})."
+    ]
+    log.info("%s", notes[0])
     paths = [write_forecasts(forecasts, out)]
     if report_dir is not None:
         paths += _write_report(
-            forecasts, report_dir, title=f"EDIP {protocol} backtest: {', '.join(models)}"
+            forecasts,
+            report_dir,
+            title=f"EDIP {protocol} backtest: {', '.join(models)}",
+            notes=notes,
         )
     return paths

@@ -150,7 +150,8 @@ class TrainingData:
         frame = self.features.frame[keep]
         ft = self.features
         available = [g for g in ft.groups if len(frame) and frame[ft.groups[g]].notna().any().any()]
-        return replace(ft, frame=frame, available_groups=available)
+        rows = ft.row_weather[keep] if ft.row_weather is not None else None
+        return replace(ft, frame=frame, available_groups=available, row_weather=rows)
 
     def xy(
         self,

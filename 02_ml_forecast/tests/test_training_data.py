@@ -97,3 +97,16 @@ def test_backtest_defaults_to_the_last_months_of_the_store(store: Store) -> None
     assert result.folds[0].train_first_target == pd.Timestamp("2019-01-16T23:00Z")
     assert df.attrs["features_from"] == "built in memory"
     assert df.attrs["train_weather_share"] == 0.0
+    assert df.attrs["weather_shares"] == {"none": 1.0}
+
+
+def test_backtest_reports_the_weather_source_of_each_test_row(store: Store) -> None:
+    write_temperature(store, "2020-06-01", "2020-12-16")  # half of December observed
+    params = PARAMS.with_overrides({"backtest": {"test_months": 1}})
+    result = backtest(store, ["same_hour_yesterday"], params=params, baselines=[], progress=False)
+    shares = result.forecasts.attrs["weather_shares"]
+    assert set(shares) == {"observed", "none"}
+    assert shares["observed"] == pytest.approx(15 / 31, abs=0.01)
+    assert result.weather_source == "observed-as-forecast"
+    # training starts on the first day with weather (its first two hours, 22:00Z and 23:00Z, lack it)
+    assert result.forecasts.attrs["train_weather_share"] == pytest.approx(1.0, abs=1e-3)

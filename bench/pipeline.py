@@ -80,7 +80,7 @@ def synthetic_synop(folder: Path, first: pd.Timestamp, last: pd.Timestamp) -> Pa
     from edip_pipeline.sources.meteofrance import STATIONS
 
     folder.mkdir(parents=True, exist_ok=True)
-    tail = ";".join(["mq"] * 51) + ";"
+    tail = ";".join(["mq"] * 47) + ";"  # 12 columns written, 59 in all, trailing ";"
     for month in pd.period_range(first.tz_localize(None), last.tz_localize(None), freq="M"):
         times = pd.date_range(month.start_time, month.end_time, freq="3h")
         day = np.asarray(times.dayofyear + times.hour / 24.0)

@@ -41,6 +41,7 @@ import gzip
 import io
 import logging
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -179,6 +180,7 @@ def read_synop(content: bytes, *, where: str = "synop") -> pd.DataFrame:
         io.BytesIO(content),
         sep=";",
         usecols=wanted,
+        index_col=False,  # the trailing ';' must not turn the first column into an index
         dtype={"numer_sta": "str", "date": "int64"},
         na_values=["mq"],
         keep_default_na=False,
@@ -323,9 +325,15 @@ def parse_file(dataset: str, path: Path) -> list[Batch]:
     """Import downloaded monthly files (one file or a directory of them) as one national series."""
     if dataset != DATASET:
         raise ValueError(f"meteofrance has one dataset, {DATASET!r}, not {dataset!r}")
-    obs = pd.concat(
-        [read_synop(p.read_bytes(), where=str(p)) for p in synop_files(path)], ignore_index=True
-    )
+    wmo = {s.wmo for s in STATIONS}
+
+    def one(file: Path) -> pd.DataFrame:
+        obs = read_synop(file.read_bytes(), where=str(file))
+        return obs[obs["station"].astype(str).isin(wmo)]
+
+    # gunzip and the C CSV parser release the GIL: two threads read two months at a time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        obs = pd.concat(list(pool.map(one, synop_files(path))), ignore_index=True)
     if obs.empty:
         raise ValueError(f"{path}: no observation rows")
     start = obs["timestamp"].min().floor(HOUR)

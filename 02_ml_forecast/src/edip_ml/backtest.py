@@ -37,7 +37,7 @@ from edip_ml.dataset import check_history
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
-from edip_ml.training_data import TrainingData, ensure_training_data
+from edip_ml.training_data import TrainingData, ensure_training_data, paris_day
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
@@ -113,13 +113,6 @@ def weather_label(shares: dict[str, float]) -> str:
         for k, v in sorted(shares.items(), key=lambda kv: -kv[1])
     ]
     return ", ".join(parts)
-
-
-def _paris_day(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
 
 
 def _fold_keys(X: pd.DataFrame, protocol: Protocol) -> pd.DatetimeIndex:
@@ -213,16 +206,16 @@ def backtest(
     data = ensure_training_data(data, store, params, weather, protocol)
     first, last = data.load_first, data.load_last
     end_value, start_value = end or bt.end, start or bt.start
-    end_day = _paris_day(end_value) if end_value else data.last_complete_day()
+    end_day = paris_day(end_value) if end_value else data.last_complete_day()
     if start_value:
-        start_day = _paris_day(start_value)
+        start_day = paris_day(start_value)
     else:  # the last bt.test_months whole calendar months up to end_day
         start_day = (end_day + pd.Timedelta(days=1) - pd.DateOffset(months=bt.test_months)).replace(
             day=1
         )
     if end_day < start_day:
         raise ValueError(f"backtest end {end_day.date()} is before start {start_day.date()}")
-    train_day = _paris_day(bt.train_start) if bt.train_start else data.default_train_start()
+    train_day = paris_day(bt.train_start) if bt.train_start else data.default_train_start()
     if train_day >= start_day:
         raise ModelError(
             f"too little history: load starts {first.isoformat()}, so training targets start "

@@ -23,7 +23,13 @@ import pandas as pd
 from edip_ml.onnx_export import check_parity, to_onnx
 from edip_ml.registry import REGISTERED_MODEL, register
 from edip_ml.tracking import LoggedRun, log_training_run
-from edip_ml.training_data import TrainingData, ensure_training_data
+from edip_ml.training_data import (
+    TrainingData,
+    TrainingTable,
+    ensure_training_data,
+    make_training_table,
+    training_period,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -109,59 +115,6 @@ class TrainResult:
 PARIS = "Europe/Paris"
 #: days at the end of the period backtested for the report and the run's metrics
 DEFAULT_BACKTEST_DAYS = 28
-
-
-def _day(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
-
-
-def training_period(
-    data: TrainingData, start: str | None, end: str | None
-) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Target days (Paris, inclusive) to train on; by default all the stored load supports
-    (from the first day with weather when the table has weather: see :mod:`edip_ml.training_data`).
-    """
-    bt = data.params.backtest
-    if start:
-        start_day = _day(start)
-    elif bt.train_start:
-        start_day = _day(bt.train_start)
-    else:
-        start_day = data.default_train_start()
-    end_day = _day(end) if end else data.last_complete_day()
-    if end_day < start_day:
-        raise ValueError(f"empty training period: {start_day.date()} .. {end_day.date()}")
-    return start_day, end_day
-
-
-@dataclass
-class TrainingTable:
-    """Training rows (protocol of ``params``): features, target, weather source, groups."""
-
-    X: pd.DataFrame
-    y: pd.Series
-    weather_source: str = "none"
-    groups: list[str] = field(default_factory=list)
-    weather_share: float = 0.0
-
-
-def make_training_table(
-    data: TrainingData, start_day: pd.Timestamp, end_day: pd.Timestamp
-) -> TrainingTable:
-    """The training rows of ``start_day``..``end_day`` from the data built once."""
-    X, y, ft = data.xy(start_day, end_day)
-    share = data.weather_share(X)
-    log.info("training rows: %d, %.1f %% with weather (%s)", len(X), 100 * share, ft.weather_source)
-    return TrainingTable(
-        X=X,
-        y=y,
-        weather_source=ft.weather_source,
-        groups=list(ft.available_groups),
-        weather_share=share,
-    )
 
 
 def _write_report(

@@ -16,7 +16,7 @@ is then logged and recorded (:meth:`TrainingData.weather_share`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -299,3 +299,49 @@ def ensure_training_data(
     if data is not None and data.matches(params, weather, protocol):
         return data
     return load_training_data(store, params, weather=weather, protocol=protocol)
+
+
+def training_period(
+    data: TrainingData, start: str | None, end: str | None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Target days (Paris, inclusive) to train on; by default all the stored load supports
+    (from the first day with weather when the table has weather: see :mod:`edip_ml.training_data`).
+    """
+    bt = data.params.backtest
+    if start:
+        start_day = paris_day(start)
+    elif bt.train_start:
+        start_day = paris_day(bt.train_start)
+    else:
+        start_day = data.default_train_start()
+    end_day = paris_day(end) if end else data.last_complete_day()
+    if end_day < start_day:
+        raise ValueError(f"empty training period: {start_day.date()} .. {end_day.date()}")
+    return start_day, end_day
+
+
+@dataclass
+class TrainingTable:
+    """Training rows (protocol of ``params``): features, target, weather source, groups."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    weather_source: str = "none"
+    groups: list[str] = field(default_factory=list)
+    weather_share: float = 0.0
+
+
+def make_training_table(
+    data: TrainingData, start_day: pd.Timestamp, end_day: pd.Timestamp
+) -> TrainingTable:
+    """The training rows of ``start_day``..``end_day`` from the data built once."""
+    X, y, ft = data.xy(start_day, end_day)
+    share = data.weather_share(X)
+    log.info("training rows: %d, %.1f %% with weather (%s)", len(X), 100 * share, ft.weather_source)
+    return TrainingTable(
+        X=X,
+        y=y,
+        weather_source=ft.weather_source,
+        groups=list(ft.available_groups),
+        weather_share=share,
+    )

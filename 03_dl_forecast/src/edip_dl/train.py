@@ -54,8 +54,13 @@ def train_dl(
     weather: WeatherMode | None = None,
 ) -> list[TrainResult]:
     """Tune (optional), backtest, fit, export, check parity, log and register each architecture."""
-    from edip_ml.train import make_training_table, train_models, training_period
-    from edip_ml.training_data import TrainingData, load_training_data
+    from edip_ml.train import train_models
+    from edip_ml.training_data import (
+        TrainingData,
+        load_training_data,
+        make_training_table,
+        training_period,
+    )
     from edip_pipeline.store import Store
 
     names = check_models(models)

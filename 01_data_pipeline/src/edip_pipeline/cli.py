@@ -159,13 +159,20 @@ def backfill(
 
 @app.command()
 def features(
-    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First target day (Paris); default: the stored range.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last target day (Paris, inclusive); default: stored end.")
+    ] = None,
     protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
     weather: Annotated[str, typer.Option(help="auto, forecast, observed or none.")] = "auto",
     prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
 ) -> None:
-    """Build the feature table into data/processed/ (defaults from params.yaml)."""
+    """Build the feature table into data/processed/ (the whole stored range by default).
+
+    Training, backtests, promotion and DL read this table while it is current.
+    """
     from edip_pipeline.flows.build_features import build_features_flow
 
     runner = build_features_flow if prefect else build_features_flow.fn

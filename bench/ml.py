@@ -8,11 +8,14 @@ Two settings (day-ahead protocol, monthly retraining, expanding window):
   (ODRÉ ``consommation-quotidienne-brute``) and regional daily temperatures 2016–2020, trained on
   2012–2018 and tested on 2019, once with temperature and once without, to show what it adds.
   Target: MAPE ≤ 1.8 %. Observed temperatures stand in for forecasts there (labelled so).
+  Then LightGBM with the *hourly* national temperature of the Météo-France SYNOP files
+  (``../shared/data/meteofrance``, 2015–2019) beside the daily one (regional daily means spread
+  over the hours), both trained from 2016-01-01 (the span both cover) and tested on 2019.
 
 Then, for each family, the latency of one forecast (1 row) and one day (24 rows), native model
 versus the exported ONNX graph under onnxruntime.
 
-    python bench/ml.py [--setting sample|dev|all] [--models rf,xgboost,lightgbm] [--out reports/bench_ml]
+    python bench/ml.py [--setting sample|dev|hourly|all] [--models rf,xgboost,lightgbm] [--out reports/bench_ml]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ log = logging.getLogger("bench.ml")
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/odre"
 DEV_LOAD = SHARED / "consommation-quotidienne-brute_2012-2020.csv.gz"
 DEV_TEMP = SHARED / "temperature-quotidienne-regionale_2016-2020.csv.gz"
+DEV_SYNOP = SHARED.parent / "meteofrance"
 
 
 def _store(name: str):  # type: ignore[no-untyped-def]
@@ -104,7 +108,9 @@ def run_dev(models: list[str], out: Path) -> None:
         )
         label = "with temperature" if weather == "auto" else "load only"
         results[label] = _table(
-            res, f"dev: train 2012–2018, test 2019, {label} (target MAPE ≤ 1.8 %)"
+            res,
+            f"dev: train {res.folds[0].train_first_target.year}–2018 (from the first day with "
+            f"weather when used), test 2019, {label} (target MAPE ≤ 1.8 %)",
         )
         write_report(
             res.forecasts,
@@ -116,6 +122,49 @@ def run_dev(models: list[str], out: Path) -> None:
     gain = results["load only"]["MAPE %"] - results["with temperature"]["MAPE %"]
     print("\n## what temperature adds (MAPE points saved, 2019)")  # noqa: T201
     print(gain.dropna().round(2).to_markdown())  # noqa: T201
+    run_hourly_vs_daily(out)
+
+
+def run_hourly_vs_daily(out: Path) -> None:
+    """LightGBM 2019 with the hourly SYNOP temperature beside the daily regional one."""
+    if not any(DEV_SYNOP.glob("synop.*.csv.gz")):
+        print(f"\n## hourly vs daily temperature: skipped — no SYNOP files in {DEV_SYNOP}")  # noqa: T201
+        return
+    from edip_ml.backtest import backtest
+    from edip_ml.config import load_ml_params
+    from edip_pipeline.ingest import write_batches
+    from edip_pipeline.sources.meteofrance import parse_file as parse_synop
+    from edip_pipeline.sources.odre import parse_file
+
+    params = load_ml_params().with_overrides({"backtest": {"train_start": "2016-01-01"}})
+    rows = {}
+    for label, dataset, path in (
+        ("daily regional (ODRE)", "temperature-quotidienne-regionale", DEV_TEMP),
+        ("hourly SYNOP (Météo-France)", "synop", DEV_SYNOP),
+    ):
+        store = _store("dev-" + dataset)
+        write_batches(store, parse_file("consommation-quotidienne-brute", DEV_LOAD))
+        parse = parse_synop if dataset == "synop" else parse_file
+        write_batches(store, parse(dataset, path))
+        res = backtest(
+            store,
+            ["lightgbm"],
+            "2019-01-01",
+            "2019-12-31",
+            "day-ahead",
+            params,
+            weather="observed",
+            baselines=[],
+            progress=False,
+        )
+        table = _table(res, f"dev: lightgbm, train 2016–2018, test 2019, {label}")
+        rows[label] = {
+            "MAPE %": table.loc["lightgbm", "MAPE %"],
+            "bias MW": table.loc["lightgbm", "bias MW"],
+            "train rows with weather": res.forecasts.attrs.get("train_weather_share"),
+        }
+    print("\n## LightGBM 2019: hourly vs daily national temperature (observed: an oracle)")  # noqa: T201
+    print(pd.DataFrame(rows).T.to_markdown())  # noqa: T201
 
 
 def latency(store, models: list[str], reps: int = 200) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +212,7 @@ def latency(store, models: list[str], reps: int = 200) -> None:  # type: ignore[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--setting", choices=["sample", "dev", "all"], default="all")
+    parser.add_argument("--setting", choices=["sample", "dev", "hourly", "all"], default="all")
     parser.add_argument("--models", default="rf,xgboost,lightgbm")
     parser.add_argument("--out", type=Path, default=Path("reports/bench_ml"))
     args = parser.parse_args()
@@ -173,6 +222,8 @@ def main() -> None:
         run_sample(models, args.out)
     if args.setting in ("dev", "all"):
         run_dev(models, args.out)
+    if args.setting == "hourly":
+        run_hourly_vs_daily(args.out)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ def test_pipeline_benchmark_prints_its_figures(tmp_path: Path) -> None:
         "clean + validate + store",
         "featurise",
         "FULL HISTORY",
+        "parse SYNOP",
+        "HISTORY + HOURLY TEMPERATURE",
         "one-day incremental update",
         "data version",
     ):

@@ -46,7 +46,9 @@ STATUS_COLUMNS = (
     "last_ingest",
     "sources",
 )
-SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "all"]
+#: dataset a backfill pulls when --dataset is not given (else the source's first dataset)
+BACKFILL_DEFAULT = {"odre": "eco2mix-national-cons-def"}
+SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "all"]
 
 
 def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = False) -> None:
@@ -132,10 +134,15 @@ def ingest(
     if from_file is not None:
         from edip_pipeline.ingest import ingest_file
 
+        if dataset is None and source == "meteofrance":
+            dataset = "synop"  # its only dataset
         if dataset is None:
             raise typer.BadParameter("--from-file needs --dataset <id>")
-        if source != "odre":
-            raise typer.BadParameter("--from-file imports ODRE portal exports: use --source odre")
+        if source not in ("odre", "meteofrance"):
+            raise typer.BadParameter(
+                "--from-file imports ODRE portal exports (--source odre) or Météo-France SYNOP "
+                "files or folders of them (--source meteofrance)"
+            )
         report = ingest_file(source, dataset, from_file)
         _finish([report])
         return
@@ -151,6 +158,8 @@ def ingest(
 def _finish(reports: list[IngestReport]) -> None:
     for r in reports:
         console.print(f"[{'green' if r.ok else 'red'}]{r.summary()}[/]", soft_wrap=True)
+        for note in r.notes:
+            console.print(f"  {note}", soft_wrap=True, highlight=False, markup=False)
     if any(not r.ok for r in reports):
         raise typer.Exit(code=1)
 
@@ -158,7 +167,10 @@ def _finish(reports: list[IngestReport]) -> None:
 @app.command()
 def backfill(
     source: Annotated[str, typer.Option(help="Source name.")] = "odre",
-    dataset: Annotated[str, typer.Option(help="Source dataset id.")] = "eco2mix-national-cons-def",
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Source dataset id (default: the source's first; odre: cons-def)."),
+    ] = None,
     start: Annotated[str, typer.Option(help="First day (Paris).")] = "2012-01-01",
     end: Annotated[str | None, typer.Option(help="End day (exclusive); default today.")] = None,
     chunk_days: Annotated[int | None, typer.Option(help="Days per chunk.")] = None,
@@ -167,9 +179,13 @@ def backfill(
     """Pull a long history in resumable chunks (re-run to resume after an interruption)."""
     from edip_pipeline.flows import flow_runner
     from edip_pipeline.flows.backfill import backfill_flow
+    from edip_pipeline.ingest import datasets_for
 
     check_dates(start, end)
-
+    try:
+        dataset = dataset or BACKFILL_DEFAULT.get(source) or datasets_for(source, None)[0]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     runner = flow_runner(backfill_flow, prefect)
     reports = runner(source=source, dataset=dataset, start=start, end=end, chunk_days=chunk_days)
     _finish(reports)
@@ -177,13 +193,20 @@ def backfill(
 
 @app.command()
 def features(
-    start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First target day (Paris); default: the stored range.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last target day (Paris, inclusive); default: stored end.")
+    ] = None,
     protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
     weather: Annotated[str, typer.Option(help="auto, forecast, observed or none.")] = "auto",
     prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
 ) -> None:
-    """Build the feature table into data/processed/ (defaults from params.yaml)."""
+    """Build the feature table into data/processed/ (the whole stored range by default).
+
+    Training, backtests, promotion and DL read this table while it is current.
+    """
     from edip_pipeline.flows import flow_runner
     from edip_pipeline.flows.build_features import build_features_flow
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from edip_pipeline.config import FeatureParams
+from edip_pipeline.features.builder import build_feature_table
 from edip_pipeline.features.weather import (
     causal_exp_smooth,
     choose_weather,
@@ -15,11 +16,14 @@ from edip_pipeline.features.weather import (
     ewm_kernel_length,
     ewm_name,
     heating_degrees,
+    row_sources,
     temperature_feature_names,
     weather_features,
 )
 from edip_pipeline.sources.base import canonical
 from edip_pipeline.store import Store
+
+from ..conftest import sample_load_rows
 
 PARAMS = FeatureParams(temperature_smoothing_alphas=[0.05, 0.01])
 
@@ -172,3 +176,40 @@ def test_interpolation_on_a_thirty_minute_grid(store: Store) -> None:
     assert ewm[0] == ewm[1]
     assert ewm[2] == ewm[3]
     assert ewm[2] != ewm[0]
+
+
+def test_auto_stitches_sources_hour_by_hour_and_labels_each_row(store: Store) -> None:
+    # observed hourly 2020-01-01 .. 2020-03-01, the forecast archive from 2020-02-01 only
+    _hourly(store, "weather_observed", np.full(24 * 60, 5.0))
+    _hourly(store, "weather_historical_forecast", np.full(24 * 29, 7.0), start="2020-02-01")
+    targets = pd.date_range("2020-01-31T12:00Z", periods=24, freq="1h")
+    choice = choose_weather(store, targets, PARAMS, "auto")
+    assert choice.source == "observed-as-forecast"  # one observed hour makes it an oracle
+    assert choice.description.startswith("stitched: forecast")
+    assert choice.coverage == 1.0
+    feats = weather_features(choice, targets, PARAMS)
+    assert feats["temperature_c"].tolist() == [5.0] * 12 + [7.0] * 12  # forecast first
+    labels = row_sources(choice, targets)
+    assert labels.tolist() == ["observed"] * 12 + ["forecast"] * 12
+    assert (
+        row_sources(choose_weather(store, targets, PARAMS, "none"), targets).tolist()
+        == ["none"] * 24
+    )
+
+
+def test_feature_table_keeps_the_row_weather_labels(store: Store) -> None:
+    from edip_pipeline.features import day_ahead_pairs, read_feature_table, write_feature_table
+
+    store.write("load_national", sample_load_rows())
+    _hourly(store, "weather_observed", np.full(24 * 40, 5.0), start="2020-03-01")
+    ft = build_feature_table(store, day_ahead_pairs("2020-03-25", "2020-04-20"), PARAMS)
+    shares = ft.weather_shares()
+    assert set(shares) == {"observed", "none"}
+    # March 25 .. April 9 (one 23-hour day) and April 10's first two hours (CEST: 22:00Z, 23:00Z)
+    assert shares["observed"] == pytest.approx((16 * 24 - 1 + 2) / (27 * 24 - 1), abs=1e-4)
+    write_feature_table(store, ft, "features_test")
+    back = read_feature_table(store, "features_test")
+    assert back.row_weather is not None
+    assert back.row_weather.tolist() == ft.row_weather.tolist()
+    assert "weather_row_source" not in back.frame.columns
+    assert back.weather_shares() == shares

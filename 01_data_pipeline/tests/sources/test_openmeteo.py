@@ -471,3 +471,20 @@ def test_rate_limiter_waits_for_the_window() -> None:
     assert slept == [pytest.approx(40.0)]
     lim.acquire(700)  # heavier than the cap: goes through once the window is empty
     assert now[0] >= 80.0
+
+
+def test_coverage_per_city_and_variable_warns_on_all_null_cities(
+    om_settings: Settings, store: Store, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    times = ["2024-01-15T00:00", "2024-01-15T01:00", "2024-01-15T02:00"]
+    paris = json.loads(single_body(times, 5.0))
+    lyon = {**json.loads(single_body(times, None)), "location_id": 1}
+    lyon["hourly"]["temperature_2m"] = [1.0, None, None]  # one hour of three
+    body_ = json.dumps([paris, lyon], separators=(",", ":"))
+    httpserver.expect_request("/v1/archive").respond_with_data(body_)
+    [batch] = make_source(om_settings, cities=CITIES[:2]).fetch("archive", JAN15, store)
+    notes = "\n".join(batch.notes)
+    assert "temperature_2m_c: low coverage at lyon 33%" in notes
+    assert "temperature_2m_c: mean city coverage 66.7%" in notes
+    assert "cloud_cover_pct: no value at 1 city(ies): lyon" in notes
+    assert "open-meteo: wind_speed_10m_kmh all-null at lyon" in caplog.text

@@ -33,17 +33,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from edip_ml.config import MLParams, Protocol, load_ml_params
-from edip_ml.dataset import (
-    check_history,
-    default_train_start,
-    feature_params,
-    load_span,
-    make_xy,
-    protocol_pairs,
-)
+from edip_ml.dataset import check_history
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
+from edip_ml.training_data import TrainingData, ensure_training_data, paris_day
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
@@ -109,11 +103,16 @@ class BacktestResult:
         }
 
 
-def _paris_day(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
+def weather_label(shares: dict[str, float]) -> str:
+    """``{"forecast": 0.4, "observed": 0.6}`` → ``"forecast 40.0 %, observed 60.0 % (oracle)"``."""
+    if not shares:
+        return "unknown"
+    oracle = {"observed", "observed-daily"}
+    parts = [
+        f"{k} {100 * v:.1f} %{' (oracle)' if k in oracle else ''}"
+        for k, v in sorted(shares.items(), key=lambda kv: -kv[1])
+    ]
+    return ", ".join(parts)
 
 
 def _fold_keys(X: pd.DataFrame, protocol: Protocol) -> pd.DatetimeIndex:
@@ -180,12 +179,16 @@ def backtest(
     weather: WeatherMode | None = None,
     baselines: list[str] | None = None,
     progress: bool | None = None,
+    data: TrainingData | None = None,
 ) -> BacktestResult:
     """Run the backtest (see the module doc) and return forecasts with fold metadata.
 
     ``models`` defaults to ``params.models``; ``baselines`` (default
     ``params.backtest.baselines``, ``[]`` for none) are appended. ``start``/``end`` are Paris
-    days (inclusive), defaulting to ``params.backtest``. ``progress=None`` shows a bar on a TTY.
+    days (inclusive), defaulting to ``params.backtest`` and, when those are null, to the last
+    ``backtest.test_months`` whole months of the stored load. ``data`` (built once by the caller)
+    is used when it matches ``params``/``weather``/``protocol``, else loaded here.
+    ``progress=None`` shows a bar on a TTY (each fold is logged either way).
     """
     t_start = time.perf_counter()
     params = params or load_ml_params()
@@ -199,30 +202,37 @@ def backtest(
         )
     )
     weather = weather or bt.weather
-    fparams = feature_params(store, params)
     step = pd.Timedelta(params.step)
-    start_day = _paris_day(start or bt.start)
-    end_day = _paris_day(end or bt.end)
+    data = ensure_training_data(data, store, params, weather, protocol)
+    first, last = data.load_first, data.load_last
+    end_value, start_value = end or bt.end, start or bt.start
+    end_day = paris_day(end_value) if end_value else data.last_complete_day()
+    if start_value:
+        start_day = paris_day(start_value)
+    else:  # the last bt.test_months whole calendar months up to end_day
+        start_day = (end_day + pd.Timedelta(days=1) - pd.DateOffset(months=bt.test_months)).replace(
+            day=1
+        )
     if end_day < start_day:
         raise ValueError(f"backtest end {end_day.date()} is before start {start_day.date()}")
-
-    first, last = load_span(store)
-    train_day = (
-        _paris_day(bt.train_start) if bt.train_start else default_train_start(store, fparams)
-    )
+    train_day = paris_day(bt.train_start) if bt.train_start else data.default_train_start()
     if train_day >= start_day:
         raise ModelError(
             f"too little history: load starts {first.isoformat()}, so training targets start "
             f"{train_day.date()}, not before the test start {start_day.date()}"
         )
-    pairs = pd.concat(
-        [
-            protocol_pairs(train_day, start_day - pd.Timedelta(days=1), protocol, params, fparams),
-            protocol_pairs(start_day, end_day, protocol, params, fparams),
-        ],
-        ignore_index=True,
+    X, y, ft = data.xy(train_day, end_day, drop_missing_target=False)
+    train_rows = np.asarray(_fold_keys(X, protocol) < start_day)
+    weather_share = data.weather_share(X[train_rows])
+    test_weather = ft.weather_shares(~train_rows)  # per-row source of the test rows' weather
+    log.info(
+        "backtest data: training from %s, %.1f %% of training rows with weather (%s); test rows' "
+        "weather: %s",
+        train_day.date(),
+        100 * weather_share,
+        ft.weather_source,
+        weather_label(test_weather),
     )
-    X, y, ft = make_xy(store, pairs, params, weather, drop_missing_target=False)
     if ft.weather_source == "observed-as-forecast":
         log.warning(
             "weather: observed-as-forecast (observations stand in for forecasts: optimistic)"
@@ -330,6 +340,9 @@ def backtest(
         seconds=time.perf_counter() - t_start,
     )
     forecasts.attrs.update(result.attrs())
+    forecasts.attrs["train_weather_share"] = round(weather_share, 4)
+    forecasts.attrs["weather_shares"] = test_weather
+    forecasts.attrs["features_from"] = data.origin
     log.info(
         "backtest %s %s..%s: %d folds, %d rows, models %s, weather %s, %.1fs",
         protocol,

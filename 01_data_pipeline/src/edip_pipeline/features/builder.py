@@ -44,6 +44,7 @@ from edip_pipeline.features.load import (
 from edip_pipeline.features.weather import (
     WeatherMode,
     choose_weather,
+    row_sources,
     temperature_feature_names,
     weather_feature_names,
     weather_features,
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 
 GROUPS: tuple[str, ...] = ("calendar", "holidays", "load", "temperature", "weather")
 INDEX: list[str] = ["origin", "target_time"]
+#: parquet column of the per-row weather label (not a feature)
+WEATHER_ROW = "weather_row_source"
 
 
 def feature_groups(params: FeatureParams) -> dict[str, list[str]]:
@@ -99,6 +102,12 @@ class FeatureFrame:
         The :class:`FeatureParams` used, as a dict (provenance).
     data_version
         ``store.data_version()`` at build time.
+    row_weather
+        Per row, which source its target's weather came from (``forecast``, ``observed``,
+        ``observed-daily``, ``none``): observed rows are oracles in a backtest.
+    weather_mode
+        The mode asked for (``auto``, ``forecast``, ``observed``, ``none``): with ``params`` and
+        ``data_version`` it says whether a stored table can stand for a new build.
     """
 
     frame: pd.DataFrame
@@ -110,9 +119,20 @@ class FeatureFrame:
     step: str = "1h"
     params: dict[str, Any] = field(default_factory=dict)
     data_version: str | None = None
+    weather_mode: str = "auto"
+    row_weather: pd.Series | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def weather_shares(self, mask: np.ndarray | None = None) -> dict[str, float]:
+        """Share of rows (of ``mask``) per weather label of :func:`~.weather.row_sources`."""
+        if self.row_weather is None:
+            return {}
+        rows = self.row_weather if mask is None else self.row_weather[mask]
+        if not len(rows):
+            return {}
+        return {str(k): round(float(v), 4) for k, v in rows.value_counts(normalize=True).items()}
 
     def columns_of(self, *groups: str) -> list[str]:
         """Columns of the given groups (all if none), in frame order."""
@@ -130,6 +150,8 @@ class FeatureFrame:
             "step": self.step,
             "params": self.params,
             "data_version": self.data_version,
+            "weather_mode": self.weather_mode,
+            "weather_shares": self.weather_shares(),
             "rows": len(self.frame),
         }
 
@@ -223,6 +245,12 @@ def build_feature_table(
         step=params.step,
         params=params.model_dump(),
         data_version=store.data_version(),
+        weather_mode=weather,
+        row_weather=pd.Series(
+            row_sources(choice, uniq_targets)[inv_t] if len(p) else np.array([], dtype=object),
+            index=index,
+            name=WEATHER_ROW,
+        ),
     )
     log.info(
         "features: %d rows x %d columns, %d origins, groups %s, weather %s, %.2fs",
@@ -271,7 +299,8 @@ def write_feature_table(store: Store, ft: FeatureFrame, name: str) -> Path:
     ``origin``/``target_time`` as columns followed by the features.
     """
     parquet, sidecar = _paths(store, name)
-    atomic_write_parquet(ft.frame.reset_index(), parquet)
+    table = ft.frame if ft.row_weather is None else ft.frame.assign(**{WEATHER_ROW: ft.row_weather})
+    atomic_write_parquet(table.reset_index(), parquet)
     meta = ft.metadata()
     meta["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_text(sidecar, json.dumps(meta, indent=2, sort_keys=True, default=str))
@@ -287,7 +316,8 @@ def read_feature_table(store: Store, name: str) -> FeatureFrame:
     for c in INDEX:
         table[c] = as_utc_index(table[c])
     frame = table.set_index(INDEX)
-    names: list[str] = meta.get("feature_names") or list(frame.columns)
+    row_weather = frame[WEATHER_ROW].astype(object) if WEATHER_ROW in frame else None
+    names: list[str] = meta.get("feature_names") or [c for c in frame.columns if c != WEATHER_ROW]
     frame = frame[names].astype(float)
     origin = meta.get("origin")
     return FeatureFrame(
@@ -300,4 +330,6 @@ def read_feature_table(store: Store, name: str) -> FeatureFrame:
         step=meta.get("step", "1h"),
         params=meta.get("params", {}),
         data_version=meta.get("data_version"),
+        weather_mode=meta.get("weather_mode", "auto"),
+        row_weather=row_weather,
     )

@@ -13,8 +13,14 @@ Sources and modes (one choice per feature table, recorded in ``FeatureFrame.weat
 * ``observed``: ``weather_observed`` hourly, else ``temperature_daily`` (daily tmean spread over the
   hours) — label ``"observed-as-forecast"``: observations stand in for a forecast, an optimistic
   assumption that the label makes explicit.
-* ``auto``: forecast if it covers every target, else observed hourly, else daily, else the best
-  partial one (with a warning); ``none`` or nothing usable — label ``"none"``, columns NaN.
+* ``auto``: forecast if it covers every target, else observed hourly, else daily; when none
+  covers every target, the sources are stitched hour by hour in that order (forecast > observed
+  hourly > daily), labelled ``"observed-as-forecast"`` as soon as one observed hour is used.
+  ``none`` or nothing usable — label ``"none"``, columns NaN.
+
+Whatever the mode, each feature row records which source its target's weather came from
+(:func:`row_sources`: ``forecast``, ``observed``, ``observed-daily`` or ``none``), so reports can
+say which share of rows used an oracle.
 
 All series are national (area ``"FR"``, population-weighted). Values at a target are linearly
 interpolated between the surrounding hours (exact on the hourly grid); smoothed temperatures use
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -189,14 +195,54 @@ def daily_to_hourly(daily: pd.DataFrame, grid: pd.DatetimeIndex) -> np.ndarray:
     return out
 
 
+#: per-row weather labels: what stood for the weather at a row's target time
+ROW_FORECAST, ROW_OBSERVED, ROW_DAILY, ROW_NONE = "forecast", "observed", "observed-daily", "none"
+
+
 @dataclass
 class WeatherChoice:
-    """The hourly weather series chosen for a feature table."""
+    """The hourly weather series chosen for a feature table.
+
+    ``labels``: per hour of ``hourly``, which source gave it (``ROW_*``; empty for ``none``).
+    """
 
     source: WeatherSource
     description: str
     hourly: pd.DataFrame  # hourly UTC grid x [TEMPERATURE, *WEATHER_VARIABLES]
     coverage: float
+    labels: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+
+
+def row_sources(choice: WeatherChoice, targets: pd.DatetimeIndex) -> np.ndarray:
+    """Per target: the label of the source its temperature came from, ``none`` without one."""
+    out = np.full(len(targets), ROW_NONE, dtype=object)
+    if choice.source == "none" or choice.hourly.empty or not len(choice.labels):
+        return out
+    grid = pd.DatetimeIndex(choice.hourly.index)
+    t = _at_targets(
+        choice.hourly[TEMPERATURE].to_numpy(dtype=float), grid, targets, interpolate=True
+    )
+    pos = (targets.as_unit("ns").asi8 - grid[0].value) // HOUR.value
+    inside = (pos >= 0) & (pos < len(grid)) & ~np.isnan(t)
+    out[inside] = choice.labels[pos[inside]]
+    return out
+
+
+def _stitch(choices: list[tuple[WeatherChoice, str]], grid: pd.DatetimeIndex) -> WeatherChoice:
+    """Per hour, the first choice with a temperature (forecast > observed hourly > daily)."""
+    hourly = pd.DataFrame(np.nan, index=grid, columns=[TEMPERATURE, *WEATHER_VARIABLES])
+    labels = np.full(len(grid), ROW_NONE, dtype=object)
+    used: list[str] = []
+    for choice, label in choices:
+        take = hourly[TEMPERATURE].isna().to_numpy() & choice.hourly[TEMPERATURE].notna().to_numpy()
+        if take.any():
+            hourly.loc[take] = choice.hourly.loc[take, hourly.columns].to_numpy()
+            labels[take] = label
+            used.append(f"{label} {take.mean():.0%}")
+    source: WeatherSource = (
+        "forecast" if set(labels) <= {ROW_FORECAST, ROW_NONE} else "observed-as-forecast"
+    )
+    return WeatherChoice(source, "stitched: " + ", ".join(used), hourly, 0.0, labels)
 
 
 def _at_targets(
@@ -248,6 +294,7 @@ def choose_weather(
         candidates.append(("observed-as-forecast", "hourly:" + "+".join(OBSERVED_DATASETS)))
         candidates.append(("observed-as-forecast", "daily:" + DAILY_DATASET))
     best = none
+    partial: list[tuple[WeatherChoice, str]] = []
     for source, description in candidates:
         if description.startswith("hourly:"):
             datasets = FORECAST_DATASETS if source == "forecast" else OBSERVED_DATASETS
@@ -260,12 +307,36 @@ def choose_weather(
             hourly[TEMPERATURE] = daily_to_hourly(daily, grid)
         at = _at_targets(hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
         coverage = float(np.mean(~np.isnan(at)))
-        choice = WeatherChoice(source, description, hourly, coverage)
-        if coverage >= 1.0:
+        label = (
+            ROW_FORECAST
+            if source == "forecast"
+            else ROW_OBSERVED
+            if description.startswith("hourly")
+            else ROW_DAILY
+        )
+        labels = np.where(hourly[TEMPERATURE].notna().to_numpy(), label, ROW_NONE).astype(object)
+        choice = WeatherChoice(source, description, hourly, coverage, labels)
+        if coverage >= 1.0 and not partial:
             log.info("weather: %s (%s), full coverage", source, description)
             return choice
+        if coverage > 0:
+            partial.append((choice, label))
         if coverage > best.coverage:
             best = choice
+        if coverage >= 1.0:
+            break  # a better-ranked source covers part: stitch it over this one
+    if mode == "auto" and len(partial) > 1:
+        stitched = _stitch(partial, grid)
+        at = _at_targets(stitched.hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
+        stitched.coverage = float(np.mean(~np.isnan(at)))
+        if stitched.coverage >= best.coverage:
+            log.info(
+                "weather: %s (%s), %.1f%% covered",
+                stitched.source,
+                stitched.description,
+                100 * stitched.coverage,
+            )
+            return stitched
     if best.source != "none":
         log.warning(
             "weather: no source covers every target; using %s (%s), %.1f%% covered",

@@ -319,6 +319,31 @@ def national_mean(
     return pd.concat(frames, ignore_index=True) if frames else empty_frame()
 
 
+def coverage_notes(frame: pd.DataFrame, cities: Sequence[City]) -> list[str]:
+    """Per variable: cities with no value at all (warned), low coverage, and the mean coverage.
+
+    Coverage is the share of the batch's hours with a value for that city; an all-null city
+    (a grid cell the model does not cover, a wrong coordinate) would otherwise pass unnoticed
+    because the FR mean renormalises over the cities present.
+    """
+    hours = frame["timestamp"].nunique()
+    if not hours:
+        return ["no hourly value in the response"]
+    counts = frame[frame["area"] != "FR"].groupby(["variable", "area"]).size()
+    notes = []
+    for variable, _unit in VARIABLES.values():
+        per_city = {c.slug: counts.get((variable, c.slug), 0) / hours for c in cities}
+        dead = [slug for slug, share in per_city.items() if share == 0]
+        low = [f"{slug} {share:.0%}" for slug, share in per_city.items() if 0 < share < 0.9]
+        if dead:
+            log.warning("open-meteo: %s all-null at %s", variable, ", ".join(dead))
+            notes.append(f"{variable}: no value at {len(dead)} city(ies): {', '.join(dead)}")
+        if low:
+            notes.append(f"{variable}: low coverage at {', '.join(low)}")
+        notes.append(f"{variable}: mean city coverage {np.mean(list(per_city.values())):.1%}")
+    return notes
+
+
 def _year_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
     out: list[tuple[dt.date, dt.date]] = []
     cur = first
@@ -446,4 +471,6 @@ class OpenMeteoSource:
         frame = frame[keep].drop_duplicates(["timestamp", "area", "variable"], keep="last")
         frame = frame.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
         log.info("%s: %d rows for %s → %s", source, len(frame), period.start, period.end)
-        return [Batch(spec.store_dataset, frame, [ATTRIBUTION])]
+        return [
+            Batch(spec.store_dataset, frame, [ATTRIBUTION, *coverage_notes(frame, self.cities)])
+        ]

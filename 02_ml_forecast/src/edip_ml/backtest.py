@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from edip_ml.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.config import MLParams, Protocol, load_ml_params
 from edip_ml.dataset import (
     check_history,
@@ -44,6 +45,7 @@ from edip_ml.dataset import (
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
+from edip_ml.online import walk_forward, with_rolling_band
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
@@ -169,6 +171,43 @@ def _frame(
     )
 
 
+def _online_bands(
+    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
+) -> list[pd.DataFrame]:
+    """Online models get P10/P90 from their rolling residuals (see :mod:`edip_ml.online`)."""
+    from edip_ml.models import available_models
+
+    models = available_models()
+    online = {n for n in names if getattr(models.get(n), "online", False)}
+    if not online:
+        return frames
+    window = params.combination.interval_window_days
+    merged = pd.concat(frames, ignore_index=True)
+    out = [merged[~merged["model"].isin(online)]]
+    for name in sorted(online):
+        out.append(with_rolling_band(merged[merged["model"] == name], step, window))
+    return out
+
+
+def _combinations(
+    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Append the online aggregations (without and, when stored, with RTE's D-1 as expert)."""
+    cfg = params.combination
+    if not cfg.enabled:
+        return frames, names
+    merged = pd.concat(frames, ignore_index=True)
+    variants = [(COMBINATION, list(cfg.experts))]
+    if RTE_D1 in names:
+        variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
+    for label, experts in variants:
+        frame, _ = aggregate(merged, experts, step, label, cfg.interval_window_days)
+        if len(frame):
+            frames.append(frame)
+            names.append(label)
+    return frames, names
+
+
 def backtest(
     store: Store,
     models: list[str] | None = None,
@@ -282,7 +321,8 @@ def backtest(
                 bar.set_postfix_str(f"{label} {name}")
                 t0 = time.perf_counter()
                 model = make_model(name, params).fit(Xtr, ytr, params.calibration_fraction)
-                pred = model.predict(Xte)
+                online = getattr(model, "online", False)
+                pred = walk_forward(model, Xte, y[te], step) if online else model.predict(Xte)
                 fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
                 fit_seconds[name] += fold.fit_seconds[name]
                 frames.append(
@@ -309,11 +349,13 @@ def backtest(
     finally:
         bar.close()
 
+    frames = _online_bands(frames, names, params, step)
     if protocol == "day-ahead":
         rte = _rte_d1(store, X[is_test], y[is_test], step)
         if len(rte):
             frames.append(rte)
             names.append(RTE_D1)
+        frames, names = _combinations(frames, names, params, step)
     forecasts = pd.concat(frames, ignore_index=True)
     forecasts = forecasts.sort_values(["model", "origin", "target_time"], kind="mergesort")
     forecasts = forecasts.reset_index(drop=True)[list(COLUMNS)]

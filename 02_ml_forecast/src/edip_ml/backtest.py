@@ -171,21 +171,27 @@ def _frame(
     )
 
 
-def _online_bands(
+def _rolling_bands(
     frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
 ) -> list[pd.DataFrame]:
-    """Online models get P10/P90 from their rolling residuals (see :mod:`edip_ml.online`)."""
+    """P10/P90 from each model's rolling residuals known at the origin (:mod:`edip_ml.online`).
+
+    Why: a refit's calibration slice (its last months) misses the season being forecast, so
+    static conformal offsets under-cover in winter and over-cover in summer; the rolling band
+    follows the season and the online adaptation. ``combination.interval_window_days = 0``
+    keeps the static offsets for models that are not online.
+    """
     from edip_ml.models import available_models
 
-    models = available_models()
-    online = {n for n in names if getattr(models.get(n), "online", False)}
-    if not online:
-        return frames
     window = params.combination.interval_window_days
+    models = available_models()
+    rolling = {n for n in names if window > 0 or getattr(models.get(n), "online", False)}
+    if not rolling:
+        return frames
     merged = pd.concat(frames, ignore_index=True)
-    out = [merged[~merged["model"].isin(online)]]
-    for name in sorted(online):
-        out.append(with_rolling_band(merged[merged["model"] == name], step, window))
+    out = [merged[~merged["model"].isin(rolling)]]
+    for name in sorted(rolling):
+        out.append(with_rolling_band(merged[merged["model"] == name], step, max(window, 7)))
     return out
 
 
@@ -349,7 +355,7 @@ def backtest(
     finally:
         bar.close()
 
-    frames = _online_bands(frames, names, params, step)
+    frames = _rolling_bands(frames, names, params, step)
     if protocol == "day-ahead":
         rte = _rte_d1(store, X[is_test], y[is_test], step)
         if len(rte):

@@ -141,8 +141,9 @@ class CombinationParams(BaseModel):
     enabled: bool = Field(True, description="Add the combination(s) to day-ahead backtests.")
     interval_window_days: int = Field(
         56,
-        description="Days of past residuals (known at the origin) behind the P10/P90 of online "
-        "models and combinations (rolling empirical quantiles).",
+        description="Days of past residuals (known at the origin) behind every model's P10/P90 "
+        "in backtests (rolling empirical quantiles, following the season); 0 = the refit's "
+        "static conformal offsets (online models and combinations always roll).",
     )
 
 
@@ -205,8 +206,9 @@ class MLParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     models: list[str] = Field(
-        default_factory=lambda: ["rf", "xgboost", "lightgbm"],
-        description="Model families trained by default (see edip_ml.models.MODELS).",
+        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman"],
+        description="Model families trained by default (see edip_ml.models.MODELS); the "
+        "slow RandomForest ('rf') is available but not default.",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")

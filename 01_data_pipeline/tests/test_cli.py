@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner, Result
 
 from edip_pipeline.cli import app
-from edip_pipeline.config import Settings
+from edip_pipeline.config import Settings, reset_settings_cache
 
+from .conftest import FIXTURES
 from .test_ingest import NATIONAL_CSV
+
+MF_FIXTURES = FIXTURES / "meteofrance"
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +126,33 @@ def test_from_file_imports_a_portal_export(settings: Settings, tmp_path: Path) -
     assert result.exit_code == 1
     assert "FAILED" in result.output
     assert "missing field" in result.output
+
+
+def test_from_file_imports_synop_files_and_prints_coverage(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edip_pipeline.sources import meteofrance
+
+    three = tuple(s for s in meteofrance.STATIONS if s.wmo in {"07149", "07481", "07650"})
+    monkeypatch.setattr(meteofrance, "STATIONS", three)
+    folder = tmp_path / "synop"
+    folder.mkdir()
+    for name in ("synop.202401.csv", "synop.202402.csv"):
+        (folder / name).write_bytes((MF_FIXTURES / name).read_bytes())
+    result = invoke("ingest", "--source", "meteofrance", "--from-file", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "weather_observed v1" in result.output
+    assert "cloud_cover_pct: no value at 1 station(s): 07650 Marseille-Marignane" in result.output
+
+
+def test_backfill_defaults_to_the_sources_dataset(
+    settings: Settings, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDIP_METEOFRANCE_BASE_URL", httpserver.url_for("/Archive"))
+    reset_settings_cache()
+    httpserver.expect_request("/Archive/synop.202402.csv.gz").respond_with_data("no", status=404)
+    args = ["--source", "meteofrance", "--start", "2024-02-10", "--end", "2024-02-11"]
+    result = invoke("backfill", *args, "--no-prefect")
+    assert result.exit_code == 1
+    assert "meteofrance/synop FAILED" in result.output
+    assert "synop.202402.csv.gz" in result.output

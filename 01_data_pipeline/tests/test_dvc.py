@@ -90,8 +90,13 @@ def test_dvc_repro_offline_on_the_sample(workdir: tuple[Path, dict[str, str]]) -
     table = pd.read_parquet(features)
     params = yaml.safe_load((work / "params.yaml").read_text())
     fp = params["features"]
-    days = (pd.Timestamp(fp["end"]) - pd.Timestamp(fp["start"])).days + 1
-    assert len(table) == days * 24  # every target hour of params.features.start..end
+    assert fp["start"] is None and fp["end"] is None  # the normal path: the stored range
+    # from the first day with the full 15-day look-back after 2019-01-01 to the last stored day
+    targets = pd.DatetimeIndex(table["target_time"]).tz_convert("Europe/Paris")
+    assert targets.min() == pd.Timestamp("2019-01-17", tz="Europe/Paris")
+    assert targets.max() == pd.Timestamp("2020-12-31 23:00", tz="Europe/Paris")
+    days = (pd.Timestamp("2020-12-31") - pd.Timestamp("2019-01-17")).days + 1
+    assert len(table) == days * 24  # every target hour of the range
     assert (data / "interim" / "load_national" / "year=2020" / "part.parquet").is_file()
     assert (data / "raw").is_dir()
     lag_columns = sorted(c for c in table.columns if "lag" in c)

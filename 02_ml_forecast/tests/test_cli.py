@@ -207,6 +207,30 @@ def test_backtest_command(sample_store: Store, tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "backtest_report.html").is_file()
 
 
+def test_backtest_options_override_params(sample_store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "forecasts.parquet"
+    args = ["backtest", "--models", "lightgbm", "--start", "2020-12-01", "--end", "2020-12-03"]
+    args += ["--out", str(out), "--weather", "none", "--baselines", "same_hour_yesterday"]
+    args += ["--n-jobs", "1", "--train-start", "2020-09-01"]
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert set(frame["model"]) >= {"lightgbm", "same_hour_yesterday"}
+    assert "ridge" not in set(frame["model"])
+    first = pd.Timestamp(frame.attrs["folds"][0]["train_first_target"]).tz_convert("Europe/Paris")
+    assert first == pd.Timestamp("2020-09-01", tz="Europe/Paris")
+    assert frame.attrs["weather_source"] == "none"
+    assert frame.attrs["train_weather_share"] == 0.0
+
+    short = ["backtest", "--models", "same_hour_last_week", *args[3:7], "--out", str(out)]
+    result = runner.invoke(_app(), [*short, "--baselines", "none", "--weather", "none"])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_parquet(out)["model"]) <= {"same_hour_last_week", "rte_d1"}
+    result = runner.invoke(_app(), ["backtest", "--weather", "sunny"])
+    assert result.exit_code == 2
+    assert "--weather must be one of" in result.output
+
+
 def test_mlflow_command_runs_the_server_in_the_foreground(tmp_path: Path) -> None:
     """``edip mlflow`` serves until Ctrl-C (SIGINT), then takes its worker down with it."""
     import signal

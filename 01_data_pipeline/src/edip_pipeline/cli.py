@@ -46,7 +46,9 @@ STATUS_COLUMNS = (
     "last_ingest",
     "sources",
 )
-SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "all"]
+#: dataset a backfill pulls when --dataset is not given (else the source's first dataset)
+BACKFILL_DEFAULT = {"odre": "eco2mix-national-cons-def"}
+SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "all"]
 
 
 @app.callback()
@@ -100,10 +102,15 @@ def ingest(
     if from_file is not None:
         from edip_pipeline.ingest import ingest_file
 
+        if dataset is None and source == "meteofrance":
+            dataset = "synop"  # its only dataset
         if dataset is None:
             raise typer.BadParameter("--from-file needs --dataset <id>")
-        if source != "odre":
-            raise typer.BadParameter("--from-file imports ODRE portal exports: use --source odre")
+        if source not in ("odre", "meteofrance"):
+            raise typer.BadParameter(
+                "--from-file imports ODRE portal exports (--source odre) or Météo-France SYNOP "
+                "files or folders of them (--source meteofrance)"
+            )
         report = ingest_file(source, dataset, from_file)
         _finish([report])
         return
@@ -119,6 +126,8 @@ def ingest(
 def _finish(reports: list[IngestReport]) -> None:
     for r in reports:
         console.print(f"[{'green' if r.ok else 'red'}]{r.summary()}[/]", soft_wrap=True)
+        for note in r.notes:
+            console.print(f"  {note}", soft_wrap=True, highlight=False, markup=False)
     if any(not r.ok for r in reports):
         raise typer.Exit(code=1)
 
@@ -126,7 +135,10 @@ def _finish(reports: list[IngestReport]) -> None:
 @app.command()
 def backfill(
     source: Annotated[str, typer.Option(help="Source name.")] = "odre",
-    dataset: Annotated[str, typer.Option(help="Source dataset id.")] = "eco2mix-national-cons-def",
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Source dataset id (default: the source's first; odre: cons-def)."),
+    ] = None,
     start: Annotated[str, typer.Option(help="First day (Paris).")] = "2012-01-01",
     end: Annotated[str | None, typer.Option(help="End day (exclusive); default today.")] = None,
     chunk_days: Annotated[int | None, typer.Option(help="Days per chunk.")] = None,
@@ -134,7 +146,12 @@ def backfill(
 ) -> None:
     """Pull a long history in resumable chunks (re-run to resume after an interruption)."""
     from edip_pipeline.flows.backfill import backfill_flow
+    from edip_pipeline.ingest import datasets_for
 
+    try:
+        dataset = dataset or BACKFILL_DEFAULT.get(source) or datasets_for(source, None)[0]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     runner = backfill_flow if prefect else backfill_flow.fn
     reports = runner(source=source, dataset=dataset, start=start, end=end, chunk_days=chunk_days)
     _finish(reports)

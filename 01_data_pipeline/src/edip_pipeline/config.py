@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         "https://historical-forecast-api.open-meteo.com/v1/forecast",
         description="Open-Meteo archived-forecast endpoint (weather as it was forecast).",
     )
+    meteofrance_base_url: str = Field(
+        "https://donneespubliques.meteofrance.fr/donnees_libres/Txt/Synop/Archive",
+        description="Météo-France SYNOP archive folder (monthly synop.YYYYMM.csv.gz files).",
+    )
     enedis_base_url: str = Field(
         "https://opendata.enedis.fr/data-fair/api/v1",
         description="Enedis open-data (Data Fair) native API root.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,13 @@ from edip_pipeline.sources import Batch, Period, Source, get_source
 from edip_pipeline.store import Store, WriteResult
 
 log = logging.getLogger(__name__)
+
+#: sources whose downloaded files ``--from-file`` imports: module with ``parse_file(dataset, path)``
+#: (meteofrance also takes a directory of monthly files)
+FILE_PARSERS = {
+    "odre": "edip_pipeline.sources.odre",
+    "meteofrance": "edip_pipeline.sources.meteofrance",
+}
 
 #: (source, dataset) pairs that publish ahead of time: their default end is the day after tomorrow
 FORWARD_LOOKING = {
@@ -39,6 +47,8 @@ class IngestReport:
     end: str
     writes: list[WriteResult] = field(default_factory=list)
     error: str | None = None
+    #: what the connector said about the data (coverage per location and variable, dropped rows)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +139,7 @@ def ingest_dataset(
     store.raw_dir.mkdir(parents=True, exist_ok=True)
     try:
         batches = source.fetch(dataset, period, store)
+        report.notes = [n for b in batches for n in b.notes]
         report.writes = write_batches(store, batches)
     except (SourceError, SchemaError, ValueError) as exc:
         report.error = str(exc)
@@ -143,19 +154,21 @@ def ingest_file(
 ) -> IngestReport:
     """Import a file downloaded from a portal through the connector's own parser and cleaning."""
     store = store or Store()
-    if source_name != "odre":
-        raise ValueError("--from-file is supported for --source odre (ODRE portal exports)")
-    from edip_pipeline.sources.odre import parse_file
+    if source_name not in FILE_PARSERS:
+        raise ValueError(f"--from-file is supported for --source {' or '.join(FILE_PARSERS)}")
+    parse_file = import_module(FILE_PARSERS[source_name]).parse_file
 
     report = IngestReport(source_name, dataset, "file", str(path))
-    if not path.is_file():
+    if not (path.is_file() or (source_name == "meteofrance" and path.is_dir())):
         report.error = f"no such file: {path}"
         return report
     try:
         batches = parse_file(dataset, path)
-        store.save_raw(
-            source_name, dataset, path.read_bytes(), ext="".join(path.suffixes)[1:] or "bin"
-        )
+        report.notes = [n for b in batches for n in b.notes]
+        for one in sorted(path.iterdir()) if path.is_dir() else [path]:
+            if one.is_file():
+                ext = "".join(one.suffixes)[1:] or "bin"
+                store.save_raw(source_name, dataset, one.read_bytes(), ext=ext)
         report.writes = write_batches(store, batches)
     except (SourceError, SchemaError, ValueError) as exc:
         report.error = f"{path}: {exc}"

@@ -34,18 +34,12 @@ from tqdm.auto import tqdm
 
 from edip_ml.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.config import MLParams, Protocol, load_ml_params
-from edip_ml.dataset import (
-    check_history,
-    default_train_start,
-    feature_params,
-    load_span,
-    make_xy,
-    protocol_pairs,
-)
+from edip_ml.dataset import check_history
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
 from edip_ml.online import walk_forward, with_rolling_band
+from edip_ml.training_data import TrainingData, ensure_training_data
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
@@ -225,12 +219,16 @@ def backtest(
     weather: WeatherMode | None = None,
     baselines: list[str] | None = None,
     progress: bool | None = None,
+    data: TrainingData | None = None,
 ) -> BacktestResult:
     """Run the backtest (see the module doc) and return forecasts with fold metadata.
 
     ``models`` defaults to ``params.models``; ``baselines`` (default
     ``params.backtest.baselines``, ``[]`` for none) are appended. ``start``/``end`` are Paris
-    days (inclusive), defaulting to ``params.backtest``. ``progress=None`` shows a bar on a TTY.
+    days (inclusive), defaulting to ``params.backtest`` and, when those are null, to the last
+    ``backtest.test_months`` whole months of the stored load. ``data`` (built once by the caller)
+    is used when it matches ``params``/``weather``/``protocol``, else loaded here.
+    ``progress=None`` shows a bar on a TTY (each fold is logged either way).
     """
     t_start = time.perf_counter()
     params = params or load_ml_params()
@@ -244,30 +242,34 @@ def backtest(
         )
     )
     weather = weather or bt.weather
-    fparams = feature_params(store, params)
     step = pd.Timedelta(params.step)
-    start_day = _paris_day(start or bt.start)
-    end_day = _paris_day(end or bt.end)
+    data = ensure_training_data(data, store, params, weather, protocol)
+    first, last = data.load_first, data.load_last
+    end_value, start_value = end or bt.end, start or bt.start
+    end_day = _paris_day(end_value) if end_value else data.last_complete_day()
+    if start_value:
+        start_day = _paris_day(start_value)
+    else:  # the last bt.test_months whole calendar months up to end_day
+        start_day = (end_day + pd.Timedelta(days=1) - pd.DateOffset(months=bt.test_months)).replace(
+            day=1
+        )
     if end_day < start_day:
         raise ValueError(f"backtest end {end_day.date()} is before start {start_day.date()}")
-
-    first, last = load_span(store)
-    train_day = (
-        _paris_day(bt.train_start) if bt.train_start else default_train_start(store, fparams)
-    )
+    train_day = _paris_day(bt.train_start) if bt.train_start else data.default_train_start()
     if train_day >= start_day:
         raise ModelError(
             f"too little history: load starts {first.isoformat()}, so training targets start "
             f"{train_day.date()}, not before the test start {start_day.date()}"
         )
-    pairs = pd.concat(
-        [
-            protocol_pairs(train_day, start_day - pd.Timedelta(days=1), protocol, params, fparams),
-            protocol_pairs(start_day, end_day, protocol, params, fparams),
-        ],
-        ignore_index=True,
+    X, y, ft = data.xy(train_day, end_day, drop_missing_target=False)
+    train_rows = np.asarray(_fold_keys(X, protocol) < start_day)
+    weather_share = data.weather_share(X[train_rows])
+    log.info(
+        "backtest data: training from %s, %.1f %% of training rows with weather (%s)",
+        train_day.date(),
+        100 * weather_share,
+        ft.weather_source,
     )
-    X, y, ft = make_xy(store, pairs, params, weather, drop_missing_target=False)
     if ft.weather_source == "observed-as-forecast":
         log.warning(
             "weather: observed-as-forecast (observations stand in for forecasts: optimistic)"
@@ -378,6 +380,8 @@ def backtest(
         seconds=time.perf_counter() - t_start,
     )
     forecasts.attrs.update(result.attrs())
+    forecasts.attrs["train_weather_share"] = round(weather_share, 4)
+    forecasts.attrs["features_from"] = data.origin
     log.info(
         "backtest %s %s..%s: %d folds, %d rows, models %s, weather %s, %.1fs",
         protocol,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROTOCOLS = ("day-ahead", "rolling-24h")
+WEATHER_MODES = ("auto", "forecast", "observed", "none")
 DEFAULT_MODELS = "rf,xgboost,lightgbm"
 #: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir);
 #: other packages add theirs (``edip_dl`` registers "dl")
@@ -172,16 +173,61 @@ def backtest(
     report_dir: Annotated[
         Path | None, typer.Option(help="Write the HTML + markdown report here.")
     ] = None,
+    train_start: Annotated[
+        str | None,
+        typer.Option(help="First training target day (default: first day with weather, or load)."),
+    ] = None,
+    weather: Annotated[
+        str | None, typer.Option(help="Weather: none, observed, forecast or auto (params.yaml).")
+    ] = None,
+    baselines: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated baselines run alongside ('none': none; params.yaml)."),
+    ] = None,
+    n_jobs: Annotated[
+        int | None, typer.Option(help="Threads of rf/xgboost/lightgbm (params.yaml).", min=1)
+    ] = None,
 ) -> None:
-    """Rolling-origin backtest: one row per (origin, target time, model) into a parquet file."""
+    """Rolling-origin backtest: one row per (origin, target time, model) into a parquet file.
+
+    Defaults to the stored range: the last ``ml.backtest.test_months`` months are tested, the
+    models trained on everything before (from the first day with weather when there is some).
+    """
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
+    if weather is not None and weather not in WEATHER_MODES:
+        raise typer.BadParameter(f"--weather must be one of {list(WEATHER_MODES)}")
     runner = BACKTEST_FAMILIES.get(family)
     if runner is None:
         raise typer.BadParameter(
             f"--family {family!r} is not installed (available: {sorted(BACKTEST_FAMILIES)})"
         )
-    runner(_split(models), start, end, protocol, out, report_dir)
+    options = backtest_options(train_start, weather, baselines, n_jobs)
+    if family != "ml":
+        if options:
+            raise typer.BadParameter(
+                f"--train-start/--weather/--baselines/--n-jobs apply to --family ml, not {family}"
+            )
+        runner(_split(models), start, end, protocol, out, report_dir)
+        return
+    runner(_split(models), start, end, protocol, out, report_dir, **options)
+
+
+def backtest_options(
+    train_start: str | None, weather: str | None, baselines: str | None, n_jobs: int | None
+) -> dict[str, Any]:
+    """The backtest command's overrides of params.yaml (only those given)."""
+    options: dict[str, Any] = {}
+    if train_start is not None:
+        options["train_start"] = train_start
+    if weather is not None:
+        options["weather"] = weather
+    if baselines is not None:
+        names = [b.strip() for b in baselines.split(",") if b.strip()]
+        options["baselines"] = [] if names in ([], ["none"]) else names
+    if n_jobs is not None:
+        options["n_jobs"] = n_jobs
+    return options
 
 
 def _backtest_ml(
@@ -191,10 +237,13 @@ def _backtest_ml(
     protocol: str,
     out: Path,
     report_dir: Path | None,
+    **options: Any,
 ) -> None:
     from edip_ml.train import backtest_to_files
 
-    paths = backtest_to_files(models, start, end, protocol=protocol, out=out, report_dir=report_dir)
+    paths = backtest_to_files(
+        models, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
+    )
     for p in paths:
         typer.echo(f"written {p}")
 

@@ -150,8 +150,19 @@ class CombinationParams(BaseModel):
 class BacktestParams(BaseModel):
     """Rolling-origin backtest with an expanding window and periodic retraining."""
 
-    start: str = Field("2020-07-01", description="First target day (Paris) of the test period.")
-    end: str = Field("2020-12-31", description="Last target day (Paris) of the test period.")
+    start: str | None = Field(
+        None,
+        description="First target day (Paris) of the test period (None = the first day of the "
+        "last test_months whole months of the stored load).",
+    )
+    end: str | None = Field(
+        None,
+        description="Last target day (Paris) of the test period (None = the last complete day "
+        "of the stored load).",
+    )
+    test_months: int = Field(
+        6, ge=1, description="Test period length when start is None (whole calendar months)."
+    )
     train_start: str | None = Field(
         None,
         description="First target day used for training (None = first day with the full load "

@@ -109,6 +109,24 @@ def make_xy(
     fparams = feature_params(store, params)
     ft = build_feature_table(store, pairs, fparams, weather=weather)
     targets = pd.DatetimeIndex(ft.frame.index.get_level_values("target_time"))
+    y = pd.Series(
+        load_target(store, targets, params.step).to_numpy(dtype=float),
+        index=ft.frame.index,
+        name="load_mw",
+    )
+    X, y = select_groups(ft, y, groups, drop_missing_target=drop_missing_target)
+    return X, y, ft
+
+
+def select_groups(
+    ft: FeatureFrame,
+    y: pd.Series,
+    groups: list[str] | None = None,
+    *,
+    drop_missing_target: bool = True,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The columns of ``groups`` (default: those with data) and the label, checked (see make_xy)."""
+    targets = pd.DatetimeIndex(ft.frame.index.get_level_values("target_time"))
     period = f"{targets.min().isoformat()} .. {targets.max().isoformat()}"
     if "load" not in ft.available_groups:
         raise ModelError(
@@ -123,11 +141,7 @@ def make_xy(
             f"(columns {cols}; weather source here: {ft.weather_source})"
         )
     X = ft.frame[ft.columns_of(*wanted)]
-    y = pd.Series(
-        load_target(store, targets, params.step).to_numpy(dtype=float),
-        index=X.index,
-        name="load_mw",
-    )
+    y = pd.Series(y.to_numpy(dtype=float), index=X.index, name="load_mw")
     n_missing = int(y.isna().sum())
     if drop_missing_target and n_missing:
         log.warning("dropping %d of %d rows with no target value (%s)", n_missing, len(y), period)
@@ -142,7 +156,7 @@ def make_xy(
         wanted,
         ft.weather_source,
     )
-    return X, y, ft
+    return X, y
 
 
 def check_history(y: pd.Series, min_days: float, what: str = "training") -> None:

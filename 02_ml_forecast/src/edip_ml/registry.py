@@ -180,11 +180,12 @@ def evaluation_window(
     """
     from edip_ml.config import load_ml_params
     from edip_ml.dataset import feature_params
+    from edip_ml.training_data import load_training_data
     from edip_pipeline.config import FeatureParams
-    from edip_pipeline.features import build_feature_table, day_ahead_pairs, load_target
     from edip_pipeline.features.calendar import PARIS
 
-    params = feature_params(store, ml_params or load_ml_params())
+    ml = ml_params or load_ml_params()
+    params = feature_params(store, ml)
     if model_feature_params:
         known = {k: v for k, v in model_feature_params.items() if k in FeatureParams.model_fields}
         params = FeatureParams.model_validate({**params.model_dump(), **known})
@@ -201,13 +202,19 @@ def evaluation_window(
             last_day = last_day.tz_convert(PARIS).tz_localize(None)
         last_day = last_day.normalize()
     first_day = last_day - pd.Timedelta(days=days - 1)
-    pairs = day_ahead_pairs(
-        first_day, last_day, step=params.step, origin_hour_local=params.origin_hour_local
+    # the training data's table (the one `edip features` wrote when it is current), its rows of
+    # the window: exactly the builder the API serves with
+    data = load_training_data(
+        store,
+        ml,
+        weather=weather,
+        protocol="day-ahead",
+        feature_params=params,
+        first_day=first_day,
+        last_day=last_day,
     )
-    ft = build_feature_table(store, pairs, params, weather=weather)
-    targets = pd.DatetimeIndex(ft.frame.index.get_level_values("target_time"))
-    y = load_target(store, targets, step=params.step)
-    y.index = ft.frame.index
+    ft = data.rows(first_day, last_day)
+    y = data.target.reindex(ft.frame.index)
     keep = y.notna().to_numpy()
     if not keep.any():
         raise RegistryError(

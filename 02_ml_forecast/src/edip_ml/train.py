@@ -23,6 +23,7 @@ import pandas as pd
 from edip_ml.onnx_export import check_parity, to_onnx
 from edip_ml.registry import REGISTERED_MODEL, register
 from edip_ml.tracking import LoggedRun, log_training_run
+from edip_ml.training_data import TrainingData, ensure_training_data
 
 if TYPE_CHECKING:
     import onnx
@@ -118,23 +119,19 @@ def _day(value: str | pd.Timestamp) -> pd.Timestamp:
 
 
 def training_period(
-    store: Store, start: str | None, end: str | None, params: MLParams
+    data: TrainingData, start: str | None, end: str | None
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Target days (Paris, inclusive) to train on; by default all the stored load supports."""
-    from edip_ml.dataset import default_train_start, feature_params, load_span
-
+    """Target days (Paris, inclusive) to train on; by default all the stored load supports
+    (from the first day with weather when the table has weather: see :mod:`edip_ml.training_data`).
+    """
+    bt = data.params.backtest
     if start:
         start_day = _day(start)
-    elif params.backtest.train_start:
-        start_day = _day(params.backtest.train_start)
+    elif bt.train_start:
+        start_day = _day(bt.train_start)
     else:
-        start_day = default_train_start(store, feature_params(store, params))
-    if end:
-        end_day = _day(end)
-    else:  # the last Paris day whose every half-hour is stored
-        _, last = load_span(store)
-        end_excl = (last + pd.Timedelta("30min")).tz_convert(PARIS)
-        end_day = end_excl.normalize().tz_localize(None) - pd.Timedelta(days=1)
+        start_day = data.default_train_start()
+    end_day = _day(end) if end else data.last_complete_day()
     if end_day < start_day:
         raise ValueError(f"empty training period: {start_day.date()} .. {end_day.date()}")
     return start_day, end_day
@@ -148,24 +145,22 @@ class TrainingTable:
     y: pd.Series
     weather_source: str = "none"
     groups: list[str] = field(default_factory=list)
+    weather_share: float = 0.0
 
 
 def make_training_table(
-    store: Store,
-    start_day: pd.Timestamp,
-    end_day: pd.Timestamp,
-    params: MLParams,
-    weather: WeatherMode = "auto",
+    data: TrainingData, start_day: pd.Timestamp, end_day: pd.Timestamp
 ) -> TrainingTable:
-    """The training table of ``params.protocol`` through :func:`edip_ml.dataset.make_xy`."""
-    from edip_ml.dataset import feature_params, make_xy, protocol_pairs
-
-    pairs = protocol_pairs(
-        start_day, end_day, params.protocol, params, feature_params(store, params)
-    )
-    X, y, ft = make_xy(store, pairs, params, weather)
+    """The training rows of ``start_day``..``end_day`` from the data built once."""
+    X, y, ft = data.xy(start_day, end_day)
+    share = data.weather_share(X)
+    log.info("training rows: %d, %.1f %% with weather (%s)", len(X), 100 * share, ft.weather_source)
     return TrainingTable(
-        X=X, y=y, weather_source=ft.weather_source, groups=list(ft.available_groups)
+        X=X,
+        y=y,
+        weather_source=ft.weather_source,
+        groups=list(ft.available_groups),
+        weather_share=share,
     )
 
 
@@ -227,8 +222,12 @@ def train_models(
     model_name: str | None = None,
     experiment: str | None = None,
     weather: WeatherMode | None = None,
+    data: TrainingData | None = None,
 ) -> list[TrainResult]:
     """Train, evaluate, export, log and register each of ``models`` (errors isolated per model).
+
+    ``data``: the training data when the caller built it already (DL tuning); it is reused when
+    it matches ``params``, else loaded once here and shared by every model's backtest and fit.
 
     Per model: optional Optuna tuning (``tune`` trials over time-series folds), the backtest of
     the last ``backtest_days`` of the period (monthly retraining, the default baselines alongside
@@ -252,10 +251,11 @@ def train_models(
     results: list[TrainResult] = []
     table: TrainingTable | None = None
     try:
-        start_day, end_day = training_period(store, start, end, params)
+        data = ensure_training_data(data, store, params, weather, params.protocol)
+        start_day, end_day = training_period(data, start, end)
         days = backtest_days or DEFAULT_BACKTEST_DAYS
         bt_start = end_day - pd.Timedelta(days=days - 1)
-        table = make_training_table(store, start_day, end_day, params, weather)
+        table = make_training_table(data, start_day, end_day)
     except Exception as exc:  # every model would fail the same way: say so on each
         log.exception("cannot build the training data")
         error = f"{type(exc).__name__}: {exc}"
@@ -267,6 +267,7 @@ def train_models(
             result = _train_one(
                 name,
                 table,
+                data=data,
                 store=store,
                 params=params,
                 fixed=overrides.get(name, {}),
@@ -315,6 +316,7 @@ def _train_one(
     name: str,
     table: TrainingTable,
     *,
+    data: TrainingData,
     store: Store,
     params: MLParams,
     fixed: dict[str, Any],
@@ -367,6 +369,7 @@ def _train_one(
         bt_params,
         weather=weather,
         progress=False,
+        data=data,
     )
     forecasts = result.forecasts
     table_metrics = metrics.summary(forecasts)
@@ -375,10 +378,8 @@ def _train_one(
     row: dict[Any, Any] = dict(table_metrics.loc[name].to_dict())
     scores = {str(k): float(v) for k, v in row.items() if _is_number(v)}
 
-    from edip_ml.dataset import feature_params
-
     forecaster = make_model(name, params).fit(X, y, params.calibration_fraction)
-    forecaster.feature_params = feature_params(store, params).model_dump(mode="json")
+    forecaster.feature_params = data.feature_params.model_dump(mode="json")
     targets = pd.DatetimeIndex(X.index.get_level_values("target_time")).tz_convert(PARIS)
     in_bt = np.asarray(targets >= bt_start.tz_localize(PARIS))
     X_parity = X[in_bt] if in_bt.any() else X.tail(500)
@@ -412,6 +413,8 @@ def _train_one(
                 "backtest_start": str(bt_start.date()),
                 "backtest_end": str(end_day.date()),
                 "train_rows": len(X),
+                "train_weather_share": round(table.weather_share, 4),
+                "features_from": data.origin,
                 "feature_groups": ",".join(table.groups),
                 "tuned_trials": tune,
                 "ml": ml,
@@ -463,8 +466,16 @@ def backtest_to_files(
     report_dir: Path | None = None,
     store: Store | None = None,
     params: MLParams | None = None,
+    train_start: str | None = None,
+    weather: WeatherMode | None = None,
+    baselines: list[str] | None = None,
+    n_jobs: int | None = None,
 ) -> list[Path]:
-    """``edip backtest --family ml``: the forecasts parquet (and the report when asked)."""
+    """``edip backtest --family ml``: the forecasts parquet (and the report when asked).
+
+    ``train_start``, ``baselines`` and ``n_jobs`` (threads of rf/xgboost/lightgbm) override
+    params.yaml; ``weather`` the backtest's weather mode.
+    """
     from edip_ml.backtest import run_backtest, write_forecasts
     from edip_ml.config import load_ml_params
     from edip_pipeline.store import Store
@@ -473,6 +484,13 @@ def backtest_to_files(
     params = params or load_ml_params()
     if protocol not in ("day-ahead", "rolling-24h"):
         raise ValueError(f"protocol must be 'day-ahead' or 'rolling-24h', got {protocol!r}")
+    overrides: dict[str, Any] = {}
+    if train_start is not None:
+        overrides["backtest"] = {"train_start": train_start}
+    if n_jobs is not None:
+        overrides.update({m: {"n_jobs": n_jobs} for m in ("rf", "xgboost", "lightgbm")})
+    if overrides:
+        params = params.with_overrides(overrides)
     forecasts = run_backtest(
         store,
         list(models),
@@ -480,7 +498,15 @@ def backtest_to_files(
         end,
         "day-ahead" if protocol == "day-ahead" else "rolling-24h",
         params,
-        progress=False,
+        weather=weather,
+        baselines=baselines,
+        progress=None,
+    )
+    share = forecasts.attrs.get("train_weather_share")
+    log.info(
+        "backtest weather: %s, %s of training rows with weather",
+        forecasts.attrs.get("weather_source"),
+        "-" if share is None else f"{100 * share:.1f} %",
     )
     paths = [write_forecasts(forecasts, out)]
     if report_dir is not None:

@@ -55,6 +55,7 @@ def train_dl(
 ) -> list[TrainResult]:
     """Tune (optional), backtest, fit, export, check parity, log and register each architecture."""
     from edip_ml.train import make_training_table, train_models, training_period
+    from edip_ml.training_data import TrainingData, load_training_data
     from edip_pipeline.store import Store
 
     names = check_models(models)
@@ -63,11 +64,15 @@ def train_dl(
     store = store or Store()
     dl = (dl_params or load_dl_params()).for_all(epochs=epochs, device=device)
     ml = to_ml_params(dl, ml_params)
+    data: TrainingData | None = None
     if tune > 0:
         from edip_dl.tuning import tune_arch
 
-        start_day, end_day = training_period(store, start, end, ml)
-        table = make_training_table(store, start_day, end_day, ml, weather or ml.backtest.weather)
+        # built once: the tuning reads it, and train_models reuses it unless a tuned window
+        # changed the feature parameters
+        data = load_training_data(store, ml, weather=weather or ml.backtest.weather)
+        start_day, end_day = training_period(data, start, end)
+        table = make_training_table(data, start_day, end_day)
         for name in names:
             best = tune_arch(
                 name,
@@ -94,6 +99,7 @@ def train_dl(
         model_name=model_name,
         experiment=experiment,
         weather=weather,
+        data=data,
     )
 
 

@@ -99,6 +99,9 @@ class FeatureFrame:
         The :class:`FeatureParams` used, as a dict (provenance).
     data_version
         ``store.data_version()`` at build time.
+    weather_mode
+        The mode asked for (``auto``, ``forecast``, ``observed``, ``none``): with ``params`` and
+        ``data_version`` it says whether a stored table can stand for a new build.
     """
 
     frame: pd.DataFrame
@@ -110,6 +113,7 @@ class FeatureFrame:
     step: str = "1h"
     params: dict[str, Any] = field(default_factory=dict)
     data_version: str | None = None
+    weather_mode: str = "auto"
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -130,6 +134,7 @@ class FeatureFrame:
             "step": self.step,
             "params": self.params,
             "data_version": self.data_version,
+            "weather_mode": self.weather_mode,
             "rows": len(self.frame),
         }
 
@@ -223,6 +228,7 @@ def build_feature_table(
         step=params.step,
         params=params.model_dump(),
         data_version=store.data_version(),
+        weather_mode=weather,
     )
     log.info(
         "features: %d rows x %d columns, %d origins, groups %s, weather %s, %.2fs",
@@ -300,4 +306,5 @@ def read_feature_table(store: Store, name: str) -> FeatureFrame:
         step=meta.get("step", "1h"),
         params=meta.get("params", {}),
         data_version=meta.get("data_version"),
+        weather_mode=meta.get("weather_mode", "auto"),
     )

@@ -83,6 +83,12 @@ def lookback(params: FeatureParams, step: pd.Timedelta) -> pd.Timedelta:
     return max(pd.Timedelta(days=days), pd.Timedelta(hours=window)) + pd.Timedelta(days=1) + step
 
 
+def first_ready_day(load_first: pd.Timestamp, params: FeatureParams) -> pd.Timestamp:
+    """First Paris day (naive midnight) whose targets have the full look-back after ``load_first``."""
+    ready = (load_first + lookback(params, pd.Timedelta(params.step))).tz_convert("Europe/Paris")
+    return ready.tz_localize(None).normalize() + pd.Timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class LoadHistory:
     """Load averaged on a regular UTC grid of step ``step``: ``values[i]`` covers

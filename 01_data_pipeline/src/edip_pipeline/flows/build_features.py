@@ -15,6 +15,7 @@ from edip_pipeline.features import (
     rolling_pairs,
     write_feature_table,
 )
+from edip_pipeline.features.load import first_ready_day
 from edip_pipeline.flows import run_task
 from edip_pipeline.store import Store
 
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def default_range(store: Store, start: str | None, end: str | None) -> tuple[str, str]:
-    """Explicit bounds, else params.yaml, else the span of stored national load."""
+    """Explicit bounds, else params.yaml, else the span of stored national load (the normal path:
+    from the first day with the full load look-back to the last stored day)."""
     fp = store.params.features
     start = start or fp.start
     end = end or fp.end
@@ -30,7 +32,7 @@ def default_range(store: Store, start: str | None, end: str | None) -> tuple[str
         entry = store.manifest().get("datasets", {}).get("load_national")
         if not entry:
             raise ValueError("no national load in the store: run `edip ingest` first")
-        first = pd.Timestamp(entry["start"]).tz_convert("Europe/Paris") + pd.Timedelta(days=15)
+        first = first_ready_day(pd.Timestamp(entry["start"]), fp)
         last = pd.Timestamp(entry["end"]).tz_convert("Europe/Paris")
         start = start or first.strftime("%Y-%m-%d")
         end = end or last.strftime("%Y-%m-%d")

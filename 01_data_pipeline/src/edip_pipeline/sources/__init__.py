@@ -21,6 +21,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "openmeteo": ("edip_pipeline.sources.openmeteo", "OpenMeteoSource"),
     "enedis": ("edip_pipeline.sources.enedis", "EnedisSource"),
     "rte": ("edip_pipeline.sources.rte", "RteSource"),
+    "meteofrance": ("edip_pipeline.sources.meteofrance", "MeteoFranceSource"),
 }
 
 

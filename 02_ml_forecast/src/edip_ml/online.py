@@ -31,8 +31,8 @@ def walk_forward(model: Any, X: pd.DataFrame, y: pd.Series, step: pd.Timedelta) 
     ``model`` has ``predict(X)`` and ``update(X, y) -> skipped flags``. Returns the predictions
     in the order of ``X`` with a ``skipped`` count in ``attrs``.
     """
-    origins = pd.DatetimeIndex(X.index.get_level_values("origin"))
-    targets = pd.DatetimeIndex(X.index.get_level_values("target_time"))
+    origins = pd.DatetimeIndex(X.index.get_level_values("origin")).as_unit("ns")
+    targets = pd.DatetimeIndex(X.index.get_level_values("target_time")).as_unit("ns")
     order = np.argsort(np.asarray(targets.asi8), kind="stable")
     end_ns = targets.asi8[order] + step.value
     out = pd.DataFrame(index=X.index, columns=["p10", "p50", "p90"], dtype=float)
@@ -64,8 +64,8 @@ def rolling_offsets(
     min_count: int = 48,
 ) -> np.ndarray:
     """[N, 2] (P10 − P50, P90 − P50) per row from residuals (actual − P50) known at its origin."""
-    o = np.asarray(origins.asi8)
-    t_end = np.asarray(targets.asi8) + step.value
+    o = np.asarray(pd.DatetimeIndex(origins).as_unit("ns").asi8)
+    t_end = np.asarray(pd.DatetimeIndex(targets).as_unit("ns").asi8) + step.value
     order = np.argsort(t_end, kind="stable")
     t_sorted, r_sorted = t_end[order], np.asarray(resid, dtype=float)[order]
     window = pd.Timedelta(days=window_days).value

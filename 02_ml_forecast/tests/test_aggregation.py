@@ -47,7 +47,8 @@ def mae(f: pd.DataFrame) -> float:
 def test_combination_beats_every_expert_by_the_gradient_trick() -> None:
     f = frame()
     combo, state = aggregate(f, ["high", "low", "noisy"], STEP)
-    assert state is not None and state.n_updates > 0
+    assert state is not None
+    assert state.n_updates > 0
     late = combo[combo["target_time"] >= pd.Timestamp("2019-02-01", tz="UTC")]
     best = min(mae(g[g["target_time"] >= late["target_time"].min()]) for _, g in f.groupby("model"))
     assert mae(late) < 0.6 * best  # a convex mix of the two biased experts cancels their biases
@@ -72,10 +73,12 @@ def test_weights_only_see_outcomes_known_at_the_origin() -> None:
 def test_missing_expert_is_renormalised_and_too_few_experts_skip() -> None:
     w = np.array([[0.5, 0.5]])
     out = combine(np.array([[100.0, np.nan], [np.nan, np.nan]]), w, np.array([0, 0]))
-    assert out[0] == 100.0 and np.isnan(out[1])
+    assert out[0] == 100.0
+    assert np.isnan(out[1])
     f = frame(days=5)
     empty, state = aggregate(f, ["high", "absent"], STEP)
-    assert empty.empty and state is None
+    assert empty.empty
+    assert state is None
 
 
 def test_state_round_trips_through_json() -> None:
@@ -85,3 +88,37 @@ def test_state_round_trips_through_json() -> None:
     s.update(np.array([[1.0, 2.0, 3.0]]), np.array([2.5]), np.array([4]))
     back = MLPoly.from_dict(json.loads(json.dumps(s.to_dict())))
     np.testing.assert_allclose(back.weights(), s.weights())
+
+
+def test_served_combination_is_what_is_evaluated() -> None:
+    """Merged ONNX (onnxruntime + numpy) = the native combination, state updates included."""
+    import json
+
+    import onnx
+
+    from edip_ml.combination import CombinedForecaster
+    from edip_ml.models import make_model
+    from edip_ml.onnx_export import OnnxForecaster, parity_delta, to_onnx
+    from tests.models.test_gam import synthetic
+
+    X, y = synthetic(days=300)
+    experts = [make_model(n).fit(X, y) for n in ("gam", "gam_kalman", "same_hour_last_week")]
+    state = MLPoly(3)
+    E = np.column_stack([e.predict(X.iloc[-500:])["p50"] for e in experts])
+    state.update(E, y.iloc[-500:].to_numpy(), X["hour"].iloc[-500:].to_numpy())
+    combined = CombinedForecaster(experts, state, (-800.0, 900.0))
+    onx = to_onnx(combined)
+    assert parity_delta(combined, onx, X.iloc[-300:]) < 1.0
+    served = OnnxForecaster(onx.SerializeToString())
+    assert served.online_state is not None
+    assert served.online_state["kind"] == "mlpoly"
+    # a day's update applied to the state JSON changes the served forecast, no training library
+    state.update(E[-24:] + 1000, y.iloc[-24:].to_numpy(), X["hour"].iloc[-24:].to_numpy())
+    props = {p.key: p.value for p in onx.metadata_props}
+    props["online_state"] = json.dumps(
+        CombinedForecaster(experts, state, (-800.0, 900.0)).online_state()
+    )
+    del onx.metadata_props[:]
+    onnx.helper.set_model_props(onx, props)
+    again = OnnxForecaster(onx.SerializeToString()).predict(X.iloc[-48:])
+    np.testing.assert_allclose(again["p50"], combined.predict(X.iloc[-48:])["p50"], atol=1.0)

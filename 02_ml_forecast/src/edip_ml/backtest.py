@@ -241,6 +241,8 @@ def backtest(
             [*(models or params.models), *(bt.baselines if baselines is None else baselines)]
         )
     )
+    # the combinations are computed from the experts' forecasts at the end, not fitted
+    names = [n for n in names if n not in (COMBINATION, COMBINATION_RTE)]
     weather = weather or bt.weather
     step = pd.Timedelta(params.step)
     data = ensure_training_data(data, store, params, weather, protocol)

@@ -217,9 +217,11 @@ class MLParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     models: list[str] = Field(
-        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman"],
-        description="Model families trained by default (see edip_ml.models.MODELS); the "
-        "slow RandomForest ('rf') is available but not default.",
+        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"],
+        description="Model families trained by default (see edip_ml.models.MODELS); "
+        "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
+        "the backtest, trained by edip_ml.combination); the slow RandomForest ('rf') is "
+        "available but not default.",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")

@@ -95,11 +95,12 @@ class GAMForecaster(Forecaster):
                 cols.append(self._col(X, c))
                 groups.append(2)
         if "doy_sin" in names and "doy_cos" in names:
-            s, c = self._col(X, "doy_sin"), self._col(X, "doy_cos")
-            sk, ck = s, c
+            sin1, cos1 = self._col(X, "doy_sin"), self._col(X, "doy_cos")
+            sk = sin1
+            ck = cos1
             for k in range(self.config.fourier):
                 if k:
-                    sk, ck = sk * c + ck * s, ck * c - sk * s
+                    sk, ck = sk * cos1 + ck * sin1, ck * cos1 - sk * sin1
                 cols += [sk, ck]
                 groups += [3, 3]
         for effect, c in LAGS.items():

@@ -32,7 +32,7 @@ class _Builder:
         self.init: list[Any] = []
         self.n = 0
 
-    def const(self, value: np.ndarray | list[float], dtype: Any = np.float32) -> str:
+    def const(self, value: Any, dtype: Any = np.float32) -> str:
         from onnx import numpy_helper
 
         self.n += 1

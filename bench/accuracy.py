@@ -36,7 +36,9 @@ DEV_LOAD = SHARED / "odre/consommation-quotidienne-brute_2012-2020.csv.gz"
 DEV_TEMP = SHARED / "odre/temperature-quotidienne-regionale_2016-2020.csv.gz"
 RTE_20H = SHARED / "rte/rte_forecasts_20h_2013-2020.csv"
 SYNOP_DIR = SHARED / "meteofrance"
-MODELS = "lightgbm,xgboost,gam,gam_kalman"
+#: XGBoost is left out by default to fit the 20-minute budget on a shared 2-core machine
+#: (``--models lightgbm,xgboost,gam,gam_kalman`` adds it; it tracked LightGBM closely)
+MODELS = "lightgbm,gam,gam_kalman"
 TARGETS = {2019: 1.25, 2020: 1.6}
 RTE_20H_MAPE = {2019: 1.34, 2020: 1.54}
 LOAD_ONLY_TARGET = 2.2
@@ -106,7 +108,7 @@ def settings(years: list[int]) -> list[tuple[str, str, str | None, list[int], bo
         )  # fmt: skip
     out += [
         ("daily regional temperature, observed (ORACLE)", "observed", "2016-01-02", years, False),
-        ("load only (no weather)", "none", None, years, False),
+        ("load only (no weather)", "none", None, years[:1], False),
     ]
     return out
 
@@ -171,8 +173,14 @@ def run(args: argparse.Namespace) -> None:
     rte = rte_20h()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     years = [int(y) for y in args.years.split(",")]
+    # calibration_fraction 0: one fit per refit; the backtest's P10/P90 are the rolling bands
+    # (edip_ml.online), so the calibration slice's second fit would only feed their fallback
     base = load_ml_params().with_overrides(
-        {"lightgbm": {"n_jobs": args.n_jobs}, "xgboost": {"n_jobs": args.n_jobs}}
+        {
+            "lightgbm": {"n_jobs": args.n_jobs},
+            "xgboost": {"n_jobs": args.n_jobs},
+            "calibration_fraction": 0.0,
+        }
     )
     rows: list[dict[str, object]] = []
     monthly: dict[str, pd.DataFrame] = {}
@@ -274,6 +282,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/accuracy"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("edip_ml.backtest").setLevel(logging.INFO)  # one line per fold: progress
     if not (DEV_LOAD.is_file() and DEV_TEMP.is_file() and RTE_20H.is_file()):
         print(f"## accuracy: skipped — development files absent under {SHARED}")  # noqa: T201
         return

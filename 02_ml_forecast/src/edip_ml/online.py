@@ -62,12 +62,19 @@ def rolling_offsets(
     window_days: int,
     fallback: tuple[float, float] = (np.nan, np.nan),
     min_count: int = 48,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """[N, 2] (P10 − P50, P90 − P50) per row from residuals (actual − P50) known at its origin."""
+    """[N, 2] (P10 − P50, P90 − P50) per row from residuals (actual − P50) known at its origin.
+
+    ``scale`` (the rows' P50): quantiles of the *relative* residuals, multiplied back by each
+    row's P50 — errors grow with the load level, so a band learnt in autumn widens in winter.
+    """
     o = np.asarray(pd.DatetimeIndex(origins).as_unit("ns").asi8)
     t_end = np.asarray(pd.DatetimeIndex(targets).as_unit("ns").asi8) + step.value
     order = np.argsort(t_end, kind="stable")
-    t_sorted, r_sorted = t_end[order], np.asarray(resid, dtype=float)[order]
+    s = np.ones(len(o)) if scale is None else np.asarray(scale, dtype=float)
+    rel = np.asarray(resid, dtype=float) / np.where(s != 0, s, np.nan)
+    t_sorted, r_sorted = t_end[order], rel[order]
     window = pd.Timedelta(days=window_days).value
     out = np.tile(np.asarray(fallback, dtype=float), (len(o), 1))
     for origin in np.unique(o):
@@ -77,7 +84,8 @@ def rolling_offsets(
         r = r[np.isfinite(r)]
         if len(r) >= min_count:
             q = np.quantile(r, [QUANTILES[0], QUANTILES[2]])
-            out[o == origin] = [min(q[0], 0.0), max(q[1], 0.0)]
+            at = o == origin
+            out[at] = np.column_stack([min(q[0], 0.0) * s[at], max(q[1], 0.0) * s[at]])
     return out
 
 
@@ -93,7 +101,12 @@ def with_rolling_band(frame: pd.DataFrame, step: pd.Timedelta, window_days: int)
         [(f["p10"] - f["p50"]).to_numpy(dtype=float), (f["p90"] - f["p50"]).to_numpy(dtype=float)]
     )
     off = rolling_offsets(
-        pd.DatetimeIndex(f["origin"]), pd.DatetimeIndex(f["target_time"]), resid, step, window_days
+        pd.DatetimeIndex(f["origin"]),
+        pd.DatetimeIndex(f["target_time"]),
+        resid,
+        step,
+        window_days,
+        scale=f["p50"].to_numpy(dtype=float),
     )
     off = np.where(np.isnan(off), fallback, off)
     f["p10"] = f["p50"].to_numpy() + off[:, 0]

@@ -21,7 +21,8 @@ from .conftest import BT_BASELINES, BT_DAYS, BT_MODELS
 
 def test_one_row_per_origin_target_model(sample_backtest: BacktestResult) -> None:
     df = sample_backtest.forecasts
-    models = BT_MODELS + BT_BASELINES
+    # the online ML-Poly combination of the experts present (lightgbm, xgboost) is appended
+    models = [*BT_MODELS, *BT_BASELINES, "combination"]
     assert list(df.columns) == list(COLUMNS)
     assert sorted(df["model"].unique()) == sorted(models)
     assert df["origin"].nunique() == BT_DAYS

@@ -29,7 +29,8 @@ PARAMS = MLParams()
 
 def test_params_yaml_has_the_ml_section() -> None:
     p = load_ml_params(PARAMS_FILE)
-    assert p.models == ["rf", "xgboost", "lightgbm"]
+    assert p.models == ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"]
+    assert "rf" not in p.models  # slow: available, not default
     assert p.backtest.retrain == "MS"
     assert p.tracking.registered_model == "edip-load-fr"
     assert p.promotion.max_mape == pytest.approx(0.05)

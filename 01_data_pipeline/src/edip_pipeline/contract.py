@@ -10,6 +10,14 @@ definition keeps both sides honest.
   ``horizon_groups`` (JSON), ``edip_contract`` ("1"), and, when the trainer recorded them,
   ``feature_params`` (JSON of :class:`~edip_pipeline.config.FeatureParams`: how the serving side
   must build the features) and ``conformal_offsets``.
+* online models (optional): metadata ``online_state`` (JSON, :mod:`edip_pipeline.online`) and an
+  extra output the state applies to — ``effects`` ``[N, J]`` for a Kalman state (P50 = effects·θ)
+  or ``experts`` ``[N, K]`` for an ML-Poly combination (P50 = per-hour weights · experts, the
+  weight group read from the ``hour`` feature). The state may carry ``band`` ([P10 − P50,
+  P90 − P50], the rolling residual quantiles at export) and, for a combination, the Kalman states
+  of its experts (``expert_states``: index → state, applied to outputs ``effects_<index>``).
+  :class:`OnnxForecaster` applies the state with numpy, so an updated state (a new metadata JSON)
+  changes the forecast without retraining or any training library.
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ HORIZON_GROUPS: tuple[int, ...] = (12, 24, 36, 48)
 HORIZON_COLUMN = "horizon_h"
 #: metadata key holding the FeatureParams the model was trained with (JSON)
 FEATURE_PARAMS_KEY = "feature_params"
+#: metadata key of an online state (JSON of :mod:`edip_pipeline.online`), and its outputs
+ONLINE_STATE_KEY = "online_state"
+EFFECTS_OUTPUT = "effects"
+EXPERTS_OUTPUT = "experts"
+HOUR_COLUMN = "hour"
 
 
 class FeatureContractError(ValueError):
@@ -79,6 +92,9 @@ class OnnxForecaster:
         self.feature_names: list[str] = list(json.loads(self.metadata["feature_names"]))
         self.model_name: str = self.metadata.get("model_name", "onnx")
         self.name = self.model_name
+        self.outputs = outputs
+        raw_state = self.metadata.get(ONLINE_STATE_KEY)
+        self.online_state: dict[str, Any] | None = json.loads(raw_state) if raw_state else None
 
     @property
     def feature_params(self) -> dict[str, Any] | None:
@@ -104,8 +120,41 @@ class OnnxForecaster:
         if not len(matrix):
             return np.zeros((0, len(QUANTILES)))
         data = np.ascontiguousarray(matrix, dtype=np.float32)
-        out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: data})[0]
-        return np.asarray(out, dtype=float)
+        if self.online_state is None:
+            out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: data})[0]
+            return np.asarray(out, dtype=float)
+        return self._apply_state(data)
+
+    def _apply_state(self, data: np.ndarray) -> np.ndarray:
+        """P10/P50/P90 with the online state applied by numpy (see the module doc)."""
+        from edip_pipeline.online import KalmanEffects, MLPoly, combine, state_from_dict
+
+        state_dict = dict(self.online_state or {})
+        names = [o for o in self.outputs if o != ONNX_OUTPUT]
+        got = dict(
+            zip(
+                [ONNX_OUTPUT, *names],
+                self.session.run([ONNX_OUTPUT, *names], {ONNX_INPUT: data}),
+                strict=True,
+            )
+        )
+        q = np.asarray(got[ONNX_OUTPUT], dtype=float)
+        state = state_from_dict(state_dict)
+        if isinstance(state, KalmanEffects):
+            p50 = state.predict(np.asarray(got[EFFECTS_OUTPUT], dtype=float))
+        elif isinstance(state, MLPoly):
+            experts = np.asarray(got[EXPERTS_OUTPUT], dtype=float)
+            for k, sub in (state_dict.get("expert_states") or {}).items():
+                effects = np.asarray(got[f"{EFFECTS_OUTPUT}_{k}"], dtype=float)
+                experts[:, int(k)] = KalmanEffects.from_dict(sub).predict(effects)
+            hours = data[:, self.feature_names.index(HOUR_COLUMN)]
+            hours = np.clip(np.nan_to_num(hours), 0, state.n_groups - 1).astype(int)
+            p50 = combine(experts, state.weights(), hours)
+        else:  # pragma: no cover - state_from_dict only returns the two kinds
+            raise FeatureContractError(f"unknown online state {type(state).__name__}")
+        band = state_dict.get("band")
+        low, high = (band[0], band[1]) if band else (q[:, 0] - q[:, 1], q[:, 2] - q[:, 1])
+        return np.column_stack([p50 + low, p50, p50 + high])
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """P10/P50/P90 (MW, float64 columns ``p10, p50, p90``), index of ``X``."""

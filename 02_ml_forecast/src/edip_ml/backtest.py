@@ -32,11 +32,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from edip_ml.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.config import MLParams, Protocol, load_ml_params
 from edip_ml.dataset import check_history
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
+from edip_ml.online import walk_forward, with_rolling_band
 from edip_ml.training_data import TrainingData, ensure_training_data, paris_day
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.calendar import PARIS
@@ -168,6 +170,49 @@ def _frame(
     )
 
 
+def _rolling_bands(
+    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
+) -> list[pd.DataFrame]:
+    """P10/P90 from each model's rolling residuals known at the origin (:mod:`edip_ml.online`).
+
+    Why: a refit's calibration slice (its last months) misses the season being forecast, so
+    static conformal offsets under-cover in winter and over-cover in summer; the rolling band
+    follows the season and the online adaptation. ``combination.interval_window_days = 0``
+    keeps the static offsets for models that are not online.
+    """
+    from edip_ml.models import available_models
+
+    window = params.combination.interval_window_days
+    models = available_models()
+    rolling = {n for n in names if window > 0 or getattr(models.get(n), "online", False)}
+    if not rolling:
+        return frames
+    merged = pd.concat(frames, ignore_index=True)
+    out = [merged[~merged["model"].isin(rolling)]]
+    for name in sorted(rolling):
+        out.append(with_rolling_band(merged[merged["model"] == name], step, max(window, 7)))
+    return out
+
+
+def _combinations(
+    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Append the online aggregations (without and, when stored, with RTE's D-1 as expert)."""
+    cfg = params.combination
+    if not cfg.enabled:
+        return frames, names
+    merged = pd.concat(frames, ignore_index=True)
+    variants = [(COMBINATION, list(cfg.experts))]
+    if RTE_D1 in names:
+        variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
+    for label, experts in variants:
+        frame, _ = aggregate(merged, experts, step, label, cfg.interval_window_days)
+        if len(frame):
+            frames.append(frame)
+            names.append(label)
+    return frames, names
+
+
 def backtest(
     store: Store,
     models: list[str] | None = None,
@@ -201,6 +246,8 @@ def backtest(
             [*(models or params.models), *(bt.baselines if baselines is None else baselines)]
         )
     )
+    # the combinations are computed from the experts' forecasts at the end, not fitted
+    names = [n for n in names if n not in (COMBINATION, COMBINATION_RTE)]
     weather = weather or bt.weather
     step = pd.Timedelta(params.step)
     data = ensure_training_data(data, store, params, weather, protocol)
@@ -292,7 +339,8 @@ def backtest(
                 bar.set_postfix_str(f"{label} {name}")
                 t0 = time.perf_counter()
                 model = make_model(name, params).fit(Xtr, ytr, params.calibration_fraction)
-                pred = model.predict(Xte)
+                online = getattr(model, "online", False)
+                pred = walk_forward(model, Xte, y[te], step) if online else model.predict(Xte)
                 fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
                 fit_seconds[name] += fold.fit_seconds[name]
                 frames.append(
@@ -319,11 +367,13 @@ def backtest(
     finally:
         bar.close()
 
+    frames = _rolling_bands(frames, names, params, step)
     if protocol == "day-ahead":
         rte = _rte_d1(store, X[is_test], y[is_test], step)
         if len(rte):
             frames.append(rte)
             names.append(RTE_D1)
+        frames, names = _combinations(frames, names, params, step)
     forecasts = pd.concat(frames, ignore_index=True)
     forecasts = forecasts.sort_values(["model", "origin", "target_time"], kind="mergesort")
     forecasts = forecasts.reset_index(drop=True)[list(COLUMNS)]

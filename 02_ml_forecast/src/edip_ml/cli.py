@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOLS = ("day-ahead", "rolling-24h")
 WEATHER_MODES = ("auto", "forecast", "observed", "none")
-DEFAULT_MODELS = "rf,xgboost,lightgbm"
+DEFAULT_MODELS = "lightgbm,xgboost,gam,gam_kalman,combination"
 #: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir);
 #: other packages add theirs (``edip_dl`` registers "dl")
 BACKTEST_FAMILIES: dict[str, Callable[..., Any]] = {}

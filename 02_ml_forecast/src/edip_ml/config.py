@@ -101,6 +101,52 @@ class RidgeParams(EstimatorParams):
     alpha: float = Field(1.0, description="L2 penalty.")
 
 
+class GAMParams(BaseModel):
+    """Spline + ridge GAM, one fit per hour of day (:mod:`edip_ml.models.gam`)."""
+
+    knots: int = Field(
+        8, description="Interior hinge knots per temperature column (at training quantiles)."
+    )
+    fourier: int = Field(4, description="Harmonics of the cyclic time-of-year effect.")
+    alpha: float = Field(
+        1.0, description="Ridge penalty on standardised basis columns (per 1000 rows)."
+    )
+
+
+class GAMKalmanParams(GAMParams):
+    """The GAM with a Kalman filter on its effects (:class:`~edip_ml.models.gam.GAMKalmanForecaster`)."""
+
+    q: float = Field(
+        4e-7,
+        description="Random-walk variance of each effect multiplier per hourly observation "
+        "(about 1e-5 a day: a level shift is absorbed within days to weeks).",
+    )
+    p0: float = Field(1e-4, description="Initial variance of each multiplier (θ starts at 1).")
+    warmup_days: int = Field(
+        60, description="Days of training targets the filter assimilates after each refit."
+    )
+    outlier_z: float = Field(
+        6.0, description="Skip (flag) an outcome whose standardised innovation exceeds this."
+    )
+
+
+class CombinationParams(BaseModel):
+    """Online expert aggregation (ML-Poly, gradient trick, per-hour weights)."""
+
+    experts: list[str] = Field(
+        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman"],
+        description="Models combined (those trained in the run); RTE's D-1 is added as an "
+        "extra expert in the 'combination_rte' variant when it is stored.",
+    )
+    enabled: bool = Field(True, description="Add the combination(s) to day-ahead backtests.")
+    interval_window_days: int = Field(
+        56,
+        description="Days of past residuals (known at the origin) behind every model's P10/P90 "
+        "in backtests (rolling empirical quantiles, following the season); 0 = the refit's "
+        "static conformal offsets (online models and combinations always roll).",
+    )
+
+
 class BacktestParams(BaseModel):
     """Rolling-origin backtest with an expanding window and periodic retraining."""
 
@@ -171,8 +217,11 @@ class MLParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     models: list[str] = Field(
-        default_factory=lambda: ["rf", "xgboost", "lightgbm"],
-        description="Model families trained by default (see edip_ml.models.MODELS).",
+        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"],
+        description="Model families trained by default (see edip_ml.models.MODELS); "
+        "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
+        "the backtest, trained by edip_ml.combination); the slow RandomForest ('rf') is "
+        "available but not default.",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")
@@ -189,6 +238,13 @@ class MLParams(BaseModel):
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams, description="XGBoost.")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams, description="LightGBM.")
     ridge: RidgeParams = Field(default_factory=RidgeParams, description="Ridge baseline.")
+    gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
+    gam_kalman: GAMKalmanParams = Field(
+        default_factory=GAMKalmanParams, description="GAM with Kalman-adapted effects."
+    )
+    combination: CombinationParams = Field(
+        default_factory=CombinationParams, description="Online expert aggregation."
+    )
     backtest: BacktestParams = Field(default_factory=BacktestParams, description="Backtest.")
     promotion: PromotionParams = Field(default_factory=PromotionParams, description="Promotion.")
     tracking: TrackingParams = Field(default_factory=TrackingParams, description="MLflow.")

@@ -34,7 +34,7 @@ COLUMNS: tuple[str, ...] = (
     "actual",
 )
 REFERENCE = "same_hour_last_week"
-BREAKDOWNS: tuple[str, ...] = ("horizon", "hour", "month", "holiday", "dow")
+BREAKDOWNS: tuple[str, ...] = ("horizon", "hour", "month", "holiday", "dow", "season")
 
 
 def _arrays(actual: pd.Series | np.ndarray, pred: pd.Series | np.ndarray) -> tuple[np.ndarray, ...]:
@@ -173,19 +173,32 @@ def _key_dow(df: pd.DataFrame) -> pd.Series:
     return pd.Series(np.asarray(_paris(df).day_of_week), index=df.index, name="dow")
 
 
+#: meteorological seasons (Paris month → label), for per-season coverage
+SEASONS: dict[int, str] = {
+    12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
+    6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn",
+}  # fmt: skip
+
+
+def _key_season(df: pd.DataFrame) -> pd.Series:
+    months = np.asarray(_paris(df).month)
+    return pd.Series([SEASONS[int(m)] for m in months], index=df.index, name="season")
+
+
 KEYS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "horizon": _key_horizon,
     "hour": _key_hour,
     "month": _key_month,
     "holiday": _key_holiday,
     "dow": _key_dow,
+    "season": _key_season,
 }
 
 
 def breakdown(forecasts: pd.DataFrame, by: str) -> pd.DataFrame:
     """Scores per model and per ``by`` key: ``horizon`` (whole hours), ``hour`` (Paris hour of
     the target), ``month`` (Paris ``YYYY-MM``), ``holiday`` (public holiday vs ordinary day,
-    Paris date) or ``dow`` (0 = Monday). Long format: columns ``model, <by>, n, mape, …``."""
+    Paris date), ``dow`` (0 = Monday) or ``season`` (meteorological, Paris month). Long format: columns ``model, <by>, n, mape, …``."""
     _check(forecasts)
     if by not in KEYS:
         raise ValueError(f"breakdown by must be one of {sorted(KEYS)}, got {by!r}")

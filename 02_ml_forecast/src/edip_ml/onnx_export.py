@@ -34,6 +34,7 @@ from edip_pipeline.contract import (
     FEATURE_PARAMS_KEY,
     HORIZON_COLUMN,
     HORIZON_GROUPS,
+    ONLINE_STATE_KEY,
     ONNX_INPUT,
     ONNX_OUTPUT,
     QUANTILE_COLUMNS,
@@ -90,12 +91,16 @@ def to_onnx(forecaster: Forecaster) -> onnx.ModelProto:
         model: onnx.ModelProto = own()
         return model
     median = median_graph(forecaster)
+    extra = feature_params_metadata(forecaster)
+    state = getattr(forecaster, "state", None)
+    if state is not None and hasattr(state, "to_dict"):  # online (Kalman) models carry their state
+        extra[ONLINE_STATE_KEY] = json.dumps(state.to_dict())
     return wrap_median(
         median,
         feature_names=names,
         offsets=np.asarray(forecaster.offsets, dtype=float),
         model_name=forecaster.name,
-        extra_metadata=feature_params_metadata(forecaster),
+        extra_metadata=extra,
     )
 
 
@@ -153,6 +158,11 @@ def median_graph(forecaster: Forecaster) -> onnx.ModelProto:
     family = model_family(forecaster)
     names = list(forecaster.feature_names)
     n_features = len(names)
+    if family == "gam":
+        from edip_ml.models.gam_onnx import gam_graph
+
+        state = getattr(forecaster, "state", None)
+        return gam_graph(forecaster, None if state is None else state.theta)  # type: ignore[arg-type]
     if family == "baseline":
         column = _baseline_column(forecaster)
         if column not in names:
@@ -384,11 +394,13 @@ def wrap_median(
     model.CopyFrom(median)
     graph = model.graph
     inputs = [i.name for i in graph.input if i.name not in {t.name for t in graph.initializer}]
-    if inputs != [ONNX_INPUT] or len(graph.output) != 1:
+    if inputs != [ONNX_INPUT] or len(graph.output) < 1:
         raise ExportError(
-            f"median graph must map one input {ONNX_INPUT!r} to one output, got inputs {inputs} "
-            f"and outputs {[o.name for o in graph.output]}"
+            f"median graph must map one input {ONNX_INPUT!r} to the median (first output), got "
+            f"inputs {inputs} and outputs {[o.name for o in graph.output]}"
         )
+    # outputs after the median (a GAM's ``effects``) stay outputs: online states apply to them
+    extra_outputs = [copy_value_info(o) for o in graph.output[1:]]
     used = {n for node in graph.node for n in (*node.input, *node.output)}
     used |= {t.name for t in graph.initializer}
     clash = sorted(
@@ -472,6 +484,7 @@ def wrap_median(
     graph.output.append(
         helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["N", len(QUANTILES)])
     )
+    graph.output.extend(extra_outputs)
     # dynamic batch, fixed width: name the batch dim so clients see [N, F]
     shape = graph.input[0].type.tensor_type.shape
     del shape.dim[:]
@@ -496,6 +509,15 @@ def wrap_median(
     onnx.helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def copy_value_info(value: Any) -> Any:
+    """A detached copy of a graph output's ValueInfoProto."""
+    import onnx
+
+    out = onnx.ValueInfoProto()
+    out.CopyFrom(value)
+    return out
 
 
 def contract_metadata(

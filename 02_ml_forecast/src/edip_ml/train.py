@@ -217,6 +217,17 @@ def train_models(
     for name in models:
         t0 = time.perf_counter()
         try:
+            if name == "combination":  # experts + ML-Poly state (edip_ml.combination)
+                from edip_ml.combination import train_combination
+
+                result = train_combination(
+                    table=table, data=data, store=store, params=params,
+                    period=(start_day, end_day, bt_start), register_models=register_models,
+                    model_name=model_name, experiment=experiment, weather=weather,
+                )  # fmt: skip
+                log.info("%s (%.1fs)", result.summary(), time.perf_counter() - t0)
+                results.append(result)
+                continue
             result = _train_one(
                 name,
                 table,

@@ -32,7 +32,8 @@ def xy(sample_store: Store) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
 
 def test_registry_names() -> None:
     assert set(MODELS) == {
-        "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday"
+        "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday",
+        "gam", "gam_kalman",
     }  # fmt: skip
     for name, cls in MODELS.items():
         assert cls.name == name

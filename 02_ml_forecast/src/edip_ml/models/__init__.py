@@ -18,6 +18,7 @@ from edip_ml.models.base import Forecaster, ModelError
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
 from edip_ml.models.forest import RandomForestForecaster
+from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
 from edip_ml.models.linear import EstimatorForecaster, RidgeForecaster
 
 MODELS: dict[str, type[Forecaster]] = {
@@ -25,6 +26,8 @@ MODELS: dict[str, type[Forecaster]] = {
     "xgboost": XGBoostForecaster,
     "lightgbm": LightGBMForecaster,
     "ridge": RidgeForecaster,
+    "gam": GAMForecaster,
+    "gam_kalman": GAMKalmanForecaster,
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
 }
@@ -78,6 +81,8 @@ __all__ = [
     "MODELS",
     "EstimatorForecaster",
     "Forecaster",
+    "GAMForecaster",
+    "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",
     "RandomForestForecaster",

@@ -1,0 +1,106 @@
+"""Online expert aggregation of backtest forecasts: ML-Poly with per-hour weights.
+
+No maintained Python port of the R package ``opera`` is on PyPI, so the algorithm is the small,
+documented :class:`edip_pipeline.online.MLPoly` (numpy only, shared with the serving side). Here
+it is replayed leak-free over a backtest: the weights used for the forecasts issued at origin
+``o`` have seen only outcomes whose target interval had ended by ``o`` (the day-ahead rows of
+earlier origins). The state runs across refits (the weights, not the experts, are online).
+
+Two variants are reported: ``combination`` over EDIP's own models, and ``combination_rte`` that
+adds RTE's D-1 forecast (published before the 12:00 D-1 origin, data-sources §5.3) as an expert
+where it is stored; an instant without it combines the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edip_ml.online import with_rolling_band
+from edip_pipeline.features.calendar import PARIS
+from edip_pipeline.online import MLPoly
+
+log = logging.getLogger(__name__)
+
+COMBINATION = "combination"
+COMBINATION_RTE = "combination_rte"
+
+
+def paris_hour(targets: pd.DatetimeIndex) -> np.ndarray:
+    """Paris hour of day of each target (the ``hour`` feature: the weight group)."""
+    return np.asarray(pd.DatetimeIndex(targets).tz_convert(PARIS).hour, dtype=int)
+
+
+def aggregate(
+    forecasts: pd.DataFrame,
+    experts: Sequence[str],
+    step: pd.Timedelta,
+    name: str = COMBINATION,
+    window_days: int = 56,
+) -> tuple[pd.DataFrame, MLPoly | None]:
+    """The combination's forecasts frame (columns of ``forecasts``) and its final state.
+
+    ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
+    """
+    present = [e for e in experts if e in set(forecasts["model"])]
+    if len(present) < 2:
+        log.info("%s: fewer than two experts among %s, skipped", name, list(experts))
+        return forecasts.iloc[:0], None
+    wide = forecasts[forecasts["model"].isin(present)].pivot_table(
+        index=["origin", "target_time"], columns="model", values="p50", aggfunc="first"
+    )
+    wide = wide.reindex(columns=present)
+    actual = (
+        forecasts[forecasts["model"].isin(present)]
+        .groupby(["origin", "target_time"])["actual"]
+        .first()
+        .reindex(wide.index)
+    )
+    origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
+    targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
+    E = wide.to_numpy(dtype=float)
+    y = actual.to_numpy(dtype=float)
+    hours = paris_hour(targets)
+    state = MLPoly(len(present))
+    end_ns = np.asarray(targets.asi8) + step.value
+    order = np.argsort(end_ns, kind="stable")
+    p50 = np.full(len(E), np.nan)
+    fed = 0
+    for origin in np.unique(origins.asi8):
+        known = int(np.searchsorted(end_ns[order], origin, side="right"))
+        if known > fed:
+            rows = order[fed:known]
+            state.update(E[rows], y[rows], hours[rows])
+            fed = known
+        at = np.flatnonzero(origins.asi8 == origin)
+        p50[at] = state.combine(E[at], hours[at])
+    frame = pd.DataFrame(
+        {
+            "origin": origins,
+            "target_time": targets,
+            "model": name,
+            "horizon_h": np.asarray((targets - origins) / pd.Timedelta(hours=1), dtype=float),
+            "p10": np.nan,
+            "p50": p50,
+            "p90": np.nan,
+            "actual": y,
+        }
+    )
+    # until enough combination residuals are known, the experts' mean band is the fallback
+    sub = forecasts[forecasts["model"].isin(present)]
+    band = (
+        sub.assign(lo=sub["p10"] - sub["p50"], hi=sub["p90"] - sub["p50"])
+        .groupby(["origin", "target_time"])[["lo", "hi"]]
+        .mean()
+        .reindex(wide.index)
+    )
+    frame["p10"] = p50 + band["lo"].to_numpy()
+    frame["p90"] = p50 + band["hi"].to_numpy()
+    frame = with_rolling_band(frame, step, window_days)
+    w = state.weights().mean(axis=0)
+    log.info("%s: mean final weights %s", name, dict(zip(present, np.round(w, 3), strict=True)))
+    frame.attrs["experts"] = present
+    return frame[forecasts.columns], state

@@ -1,0 +1,237 @@
+"""The served combination: experts' graphs merged into one ONNX file, weights as its online state.
+
+What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ahead forecasts,
+:mod:`edip_ml.aggregation`) is what :class:`CombinedForecaster` serves: every expert fitted on
+the training period, exported to its contract graph, the graphs merged side by side into one
+model whose extra output ``experts`` [N, K] holds each expert's P50 (``effects_<k>`` too for a
+Kalman expert), and the ML-Poly state reached at the end of the backtest stored as the
+``online_state`` metadata (weights per hour, the rolling band, the experts' Kalman states).
+:class:`edip_pipeline.contract.OnnxForecaster` applies it with numpy; the graph's own
+``quantiles`` output computes the same with the weights at export.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from edip_ml.models.base import Forecaster
+from edip_ml.onnx_export import (
+    TARGET_OPSET,
+    ExportError,
+    contract_metadata,
+    feature_params_metadata,
+    to_onnx,
+)
+from edip_pipeline.contract import (
+    EFFECTS_OUTPUT,
+    EXPERTS_OUTPUT,
+    HOUR_COLUMN,
+    ONLINE_STATE_KEY,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+)
+from edip_pipeline.online import MLPoly, combine
+
+if TYPE_CHECKING:
+    import onnx
+
+log = logging.getLogger(__name__)
+
+
+class CombinedForecaster:
+    """Fitted experts + an ML-Poly state; ``predict`` and :meth:`export_onnx` agree."""
+
+    name = "combination"
+    family = "combination"
+
+    def __init__(
+        self, experts: Sequence[Forecaster], state: MLPoly, band: tuple[float, float]
+    ) -> None:
+        names = {tuple(e.feature_names) for e in experts}
+        if len(names) != 1:
+            raise ExportError("combination: the experts were not fitted on the same features")
+        self.experts = list(experts)
+        self.state = state
+        self.band = (float(band[0]), float(band[1]))
+        self.feature_names: list[str] = list(self.experts[0].feature_names)
+        self.feature_params = self.experts[0].feature_params
+        self.offsets = np.tile(np.asarray(self.band), (4, 1))
+        self.params: dict[str, Any] = {"experts": [e.name for e in self.experts]}
+        self.seed = self.experts[0].seed
+
+    def expert_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([e.predict(X)["p50"].to_numpy(dtype=float) for e in self.experts])
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        hours = np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
+        p50 = combine(self.expert_matrix(X), self.state.weights(), hours)
+        lo, hi = self.band
+        return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
+
+    def online_state(self) -> dict[str, Any]:
+        state = self.state.to_dict()
+        state["band"] = list(self.band)
+        state["experts"] = [e.name for e in self.experts]
+        kalman = {
+            str(k): e.state.to_dict()  # type: ignore[attr-defined]
+            for k, e in enumerate(self.experts)
+            if getattr(e, "state", None) is not None
+        }
+        if kalman:
+            state["expert_states"] = kalman
+        return state
+
+    def export_onnx(self) -> onnx.ModelProto:
+        return merged_graph(self)
+
+
+def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
+    """One ONNX model: every expert's graph under a prefix, ``experts`` and ``quantiles`` outputs."""
+    import onnx
+    from onnx import TensorProto, compose, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    outputs: list[Any] = []
+    columns: list[str] = []
+    opsets: dict[str, int] = {"": TARGET_OPSET}
+    for k, expert in enumerate(model.experts):
+        sub = compose.add_prefix(to_onnx(expert), f"x{k}_")
+        for op in sub.opset_import:
+            domain = "" if op.domain == "ai.onnx" else op.domain
+            opsets[domain] = max(opsets.get(domain, 0), op.version)
+        nodes.append(helper.make_node("Identity", [ONNX_INPUT], [f"x{k}_{ONNX_INPUT}"]))
+        nodes.extend(sub.graph.node)
+        inits.extend(sub.graph.initializer)
+        idx = numpy_helper.from_array(np.asarray([1], dtype=np.int64), f"c{k}_median_idx")
+        inits.append(idx)
+        nodes.append(
+            helper.make_node("Gather", [f"x{k}_{ONNX_OUTPUT}", idx.name], [f"c{k}_p50"], axis=1)
+        )
+        columns.append(f"c{k}_p50")
+        if getattr(expert, "state", None) is not None:
+            name = f"{EFFECTS_OUTPUT}_{k}"
+            nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
+    nodes.append(helper.make_node("Concat", columns, [EXPERTS_OUTPUT], axis=1))
+    hour_idx = model.feature_names.index(HOUR_COLUMN)
+    consts: dict[str, np.ndarray] = {
+        "c_hour_idx": np.asarray([hour_idx], dtype=np.int64),
+        "c_lo": np.asarray(0.0, dtype=np.float32),
+        "c_hi": np.asarray(23.0, dtype=np.float32),
+        "c_shape": np.asarray([-1], dtype=np.int64),
+        "c_axes": np.asarray([1], dtype=np.int64),
+        "c_weights": model.state.weights().astype(np.float32),
+        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
+    }
+    inits += [numpy_helper.from_array(v, n) for n, v in consts.items()]
+    nodes += [
+        helper.make_node("Gather", [ONNX_INPUT, "c_hour_idx"], ["c_hour"], axis=1),
+        helper.make_node("Clip", ["c_hour", "c_lo", "c_hi"], ["c_hour_clip"]),
+        helper.make_node("Cast", ["c_hour_clip"], ["c_hour_int"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["c_hour_int", "c_shape"], ["c_hour_flat"]),
+        helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
+        helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
+        helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
+        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
+    ]
+    n_features = len(model.feature_names)
+    graph = helper.make_graph(
+        nodes,
+        "edip_combination",
+        [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", n_features])],
+        [
+            helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info(
+                EXPERTS_OUTPUT, TensorProto.FLOAT, ["N", len(model.experts)]
+            ),
+            *outputs,
+        ],
+        initializer=inits,
+    )
+    out = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())]
+    )
+    out.producer_name = "edip_ml"
+    meta = contract_metadata(model.feature_names, model.name, model.offsets)
+    meta.update(feature_params_metadata(model))  # type: ignore[arg-type]
+    meta[ONLINE_STATE_KEY] = json.dumps(model.online_state())
+    onnx.helper.set_model_props(out, meta)
+    onnx.checker.check_model(out, full_check=True)
+    return out
+
+
+def train_combination(
+    *,
+    table: Any,
+    data: Any,
+    store: Any,
+    params: Any,
+    period: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
+    register_models: bool,
+    model_name: str,
+    experiment: str,
+    weather: Any,
+) -> Any:
+    """``edip train ml combination``: backtest the experts (the combination's state comes out of
+    it, exactly as evaluated), fit them on the whole period, publish the merged graph."""
+    from edip_ml import metrics
+    from edip_ml.aggregation import COMBINATION, aggregate
+    from edip_ml.backtest import backtest
+    from edip_ml.models import make_model
+    from edip_ml.train import TrainResult, publish
+
+    start_day, end_day, bt_start = period
+    cfg = params.combination
+    bt_params = params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
+    result = backtest(
+        store, list(cfg.experts), bt_start, end_day, params.protocol, bt_params,
+        weather=weather, baselines=[], progress=False, data=data,
+    )  # fmt: skip
+    step = pd.Timedelta(params.step)
+    frame, state = aggregate(
+        result.forecasts, cfg.experts, step, COMBINATION, cfg.interval_window_days
+    )
+    if state is None or frame.empty:
+        raise ExportError(f"combination: fewer than two of {cfg.experts} could be backtested")
+    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
+    resid = (recent["actual"] - recent["p50"]).dropna().to_numpy()
+    band = (min(float(np.quantile(resid, 0.1)), 0.0), max(float(np.quantile(resid, 0.9)), 0.0))
+    experts = []
+    for name in frame.attrs.get("experts", cfg.experts):
+        expert = make_model(name, params).fit(table.X, table.y, params.calibration_fraction)
+        expert.feature_params = data.feature_params.model_dump(mode="json")
+        experts.append(expert)
+    combined = CombinedForecaster(experts, state, band)
+    row = metrics.summary(frame).loc[COMBINATION].to_dict()
+    scores: dict[str, float] = {
+        str(k): float(v) for k, v in row.items() if isinstance(v, int | float)
+    }
+    published = publish(
+        combined,  # type: ignore[arg-type]
+        X_parity=table.X.tail(24 * 28),
+        register_model=register_models,
+        model_name=model_name,
+        params={"model_name": COMBINATION, "experts": ",".join(e.name for e in experts)},
+        metrics={"backtest_rows" if k == "n" else k: v for k, v in scores.items()},
+        weather_source=table.weather_source,
+        store=store,
+        experiment=experiment,
+        run_name=f"{COMBINATION} {start_day.date()}..{end_day.date()}",
+        version_tags={"backtest_mape": f"{scores.get('mape', float('nan')):.6f}"},
+    )
+    version = published.version
+    return TrainResult(
+        model=COMBINATION,
+        ok=True,
+        run_id=published.run.run_id,
+        version=str(version.version) if version is not None else None,
+        parity_mw=published.parity_mw,
+        metrics=scores,
+    )

@@ -377,9 +377,7 @@ def promote(
         reason = f"no {CHAMPION} yet and MAPE {_pct(mape_chal)} ≤ max_mape {_pct(max_mape)}"
     elif mape_chal <= mape_champ * (1.0 + tolerance):
         promoted = True
-        reason = (
-            f"MAPE {_pct(mape_chal)} ≤ {champ_label} {_pct(mape_champ)} × (1 + {tolerance:g})"
-        )
+        reason = f"MAPE {_pct(mape_chal)} ≤ {champ_label} {_pct(mape_champ)} × (1 + {tolerance:g})"
     else:
         promoted = False
         reason = (

@@ -31,9 +31,9 @@ def _window(value: str) -> tuple[Any, Any]:
     a, sep, b = value.partition("/")
     if not sep:
         raise typer.BadParameter(f"--down expects START/END instants, got {value!r}")
-    return pd.Timestamp(a, tz="Europe/Paris") if pd.Timestamp(a).tzinfo is None else pd.Timestamp(a), (
-        pd.Timestamp(b, tz="Europe/Paris") if pd.Timestamp(b).tzinfo is None else pd.Timestamp(b)
-    )
+    return pd.Timestamp(a, tz="Europe/Paris") if pd.Timestamp(a).tzinfo is None else pd.Timestamp(
+        a
+    ), (pd.Timestamp(b, tz="Europe/Paris") if pd.Timestamp(b).tzinfo is None else pd.Timestamp(b))
 
 
 @live_app.command("simulate")
@@ -80,7 +80,9 @@ def simulate(
 
     def echo(run: Any, _: Any) -> None:
         took, t0[0] = time.monotonic() - t0[0], time.monotonic()
-        typer.echo(f"{run.at.tz_convert('Europe/Paris'):%Y-%m-%d %H:%M} {run.job.name} ({took:.1f} s)")
+        typer.echo(
+            f"{run.at.tz_convert('Europe/Paris'):%Y-%m-%d %H:%M} {run.job.name} ({took:.1f} s)"
+        )
 
     report = sim.run(
         start,

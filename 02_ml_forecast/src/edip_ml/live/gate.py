@@ -62,7 +62,9 @@ def freshness(last: pd.Timestamp | None, now: pd.Timestamp, max_age_h: float) ->
     if age_h < 0:
         return Check("freshness", False, f"load stored up to {last.isoformat()}, after now")
     ok = age_h <= max_age_h
-    return Check("freshness", ok, f"last load {last.isoformat()}, {age_h:.1f} h old (max {max_age_h:g} h)")
+    return Check(
+        "freshness", ok, f"last load {last.isoformat()}, {age_h:.1f} h old (max {max_age_h:g} h)"
+    )
 
 
 def gaps(store: Store, last: pd.Timestamp | None, window_days: int, max_share: float) -> Check:
@@ -74,7 +76,11 @@ def gaps(store: Store, last: pd.Timestamp | None, window_days: int, max_share: f
     expected = int((end - start) / HALF_HOUR)
     missing = 1.0 - float(values.notna().sum()) / expected
     ok = missing <= max_share
-    return Check("gaps", ok, f"{missing:.1%} of the {window_days} days' half-hours missing (max {max_share:.0%})")
+    return Check(
+        "gaps",
+        ok,
+        f"{missing:.1%} of the {window_days} days' half-hours missing (max {max_share:.0%})",
+    )
 
 
 def weather(store: Store, day_end: pd.Timestamp) -> Check:

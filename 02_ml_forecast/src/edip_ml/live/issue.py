@@ -63,8 +63,8 @@ def due_at(day: pd.Timestamp, hour: int) -> pd.Timestamp:
 def plan_issuances(now: pd.Timestamp, recorded: set[str], settings: LiveSettings) -> list[Planned]:
     """The target days due by ``now`` and not recorded yet, with what to do for each.
 
-    With no record at all the loop is new: only the latest due day is considered (days before the
-    loop existed were not missed by it). Otherwise every unrecorded day since the first recorded
+    With no record at all the loop is new: only the latest due day is considered, if it has not
+    started (days before the loop existed were not missed by it). Otherwise every unrecorded day since the first recorded
     one (at most ``catch_up_days`` back) is planned.
     """
     today = now.tz_convert(PARIS).tz_localize(None).normalize()
@@ -74,6 +74,8 @@ def plan_issuances(now: pd.Timestamp, recorded: set[str], settings: LiveSettings
     first = latest - pd.Timedelta(days=settings.catch_up_days - 1)
     if recorded:
         first = max(first, pd.Timestamp(min(recorded)))
+    elif now >= local_day_bounds(latest)[0]:
+        return []  # a new loop, and the day due has started: nothing it could still issue
     else:
         first = latest
     grace = pd.Timedelta(minutes=settings.late_after_min)
@@ -105,7 +107,11 @@ def post_alert(settings: LiveSettings, title: str, message: str, at: pd.Timestam
     if not settings.alert_webhook_url:
         return True
     alert = {"rule": "issuance", "severity": "critical", "title": title, "message": message}
-    body = {"source": "edip-loop", "text": f"EDIP: {title}: {message}", "alerts": [{**alert, "at": at.isoformat()}]}
+    body = {
+        "source": "edip-loop",
+        "text": f"EDIP: {title}: {message}",
+        "alerts": [{**alert, "at": at.isoformat()}],
+    }
     try:
         httpx.post(settings.alert_webhook_url, json=body, timeout=10).raise_for_status()
     except httpx.HTTPError as exc:
@@ -123,12 +129,19 @@ def _base(item: Planned, now: pd.Timestamp) -> dict[str, Any]:
     }
 
 
-def issue_day(item: Planned, now: pd.Timestamp, settings: LiveSettings, api: LoopApi) -> dict[str, Any]:
+def issue_day(
+    item: Planned, now: pd.Timestamp, settings: LiveSettings, api: LoopApi
+) -> dict[str, Any]:
     """Issue (or record as missed) one target day; returns the stored issuance."""
     if item.action == "missed":
-        body = {**_base(item, now), "status": "missed", "issued_at": None, "detail": (
-            f"not issued by its due time {item.due.isoformat()}; at {now.isoformat()} the day had started"
-        )}
+        body = {
+            **_base(item, now),
+            "status": "missed",
+            "issued_at": None,
+            "detail": (
+                f"not issued by its due time {item.due.isoformat()}; at {now.isoformat()} the day had started"
+            ),
+        }
         post_alert(settings, f"forecast of {item.label} missed", body["detail"], now)
         return dict(api.record_issuance(body)["issuance"])
     store = Store()

@@ -58,7 +58,10 @@ def recorded_decision(model_name: str, key: str) -> dict[str, Any] | None:
 
     for mv in MlflowClient().search_model_versions(f"name='{model_name}'"):
         if mv.tags.get(RETRAIN_KEY) == key:
-            return {"version": str(mv.version), **{k: v for k, v in mv.tags.items() if k.startswith("promotion_")}}
+            return {
+                "version": str(mv.version),
+                **{k: v for k, v in mv.tags.items() if k.startswith("promotion_")},
+            }
     return None
 
 
@@ -115,7 +118,9 @@ def retrain_flow() -> dict[str, Any]:
             max_mape=settings.promotion_max_mape, ml_params=ml, champion_live_mape=live,
         )  # fmt: skip
         client.set_model_version_tag(model_name, decision.challenger_version, RETRAIN_KEY, key)
-        client.set_model_version_tag(model_name, decision.challenger_version, "edip.loop_now", now.isoformat())
+        client.set_model_version_tag(
+            model_name, decision.challenger_version, "edip.loop_now", now.isoformat()
+        )
         if decision.promoted:
             try:
                 api.http.post("/v1/model/reload").raise_for_status()
@@ -123,4 +128,3 @@ def retrain_flow() -> dict[str, Any]:
                 log.warning("the API did not reload the new champion now: %s", exc)
     log.info("retrain %s: %s — %s", key, decision.decision, decision.reason)
     return {"key": key, "skipped": False, "champion_live_mape": live, **decision.as_dict()}
-

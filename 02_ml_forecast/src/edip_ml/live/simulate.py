@@ -171,25 +171,36 @@ class Simulator:
         jobs = sim_jobs(self.settings)
         by_name = {j.name: j for j in jobs}
         stale = {str(pd.Timestamp(d).date()) for d in stale_days}
-        windows = [(pd.Timestamp(a).tz_convert("UTC"), pd.Timestamp(b).tz_convert("UTC")) for a, b in downtime]
+        windows = [
+            (pd.Timestamp(a).tz_convert("UTC"), pd.Timestamp(b).tz_convert("UTC"))
+            for a, b in downtime
+        ]
         done = self.done() if resume else set()
         report = SimReport()
         first = pd.Timestamp(start).normalize()
         plan: list[SimRun] = []
         for i in range(days):
             plan += day_runs(first + pd.Timedelta(days=i), jobs, self.settings)
-        for a, b in windows:  # a restarted loop catches up at once
-            plan += [SimRun(b, by_name[n]) for n in ("sync-actuals", "issue-forecast") if n in by_name]
+        for _a, b in windows:  # a restarted loop catches up at once
+            plan += [
+                SimRun(b, by_name[n]) for n in ("sync-actuals", "issue-forecast") if n in by_name
+            ]
         plan.sort(key=lambda r: (r.at, 0 if r.job.name == INGEST else 1))
         for run in plan:
             local_day = str(run.at.tz_convert(PARIS).date())
             if run.key in done:
                 report.resumed_from = run.key
                 continue
-            if (run.job.name == INGEST and local_day in stale) or any(a <= run.at < b for a, b in windows):
+            if (run.job.name == INGEST and local_day in stale) or any(
+                a <= run.at < b for a, b in windows
+            ):
                 report.skipped.append(run.key)
                 continue
-            log.info("simulated %s (Paris): %s", run.at.tz_convert(PARIS).strftime("%Y-%m-%d %H:%M"), run.job.name)
+            log.info(
+                "simulated %s (Paris): %s",
+                run.at.tz_convert(PARIS).strftime("%Y-%m-%d %H:%M"),
+                run.job.name,
+            )
             try:
                 result = self.run_one(run)
                 state = "ok"

@@ -35,17 +35,26 @@ def deployment_status() -> list[dict[str, Any]]:
     base = (os.environ.get("PREFECT_API_URL") or "http://127.0.0.1:4200/api").rstrip("/")
     names = [*PIPELINE_DEPLOYMENTS, *(j.name for j in loop_jobs())]
     try:
-        r = httpx.post(f"{base}/deployments/filter", json={"deployments": {"name": {"any_": names}}}, timeout=5)
+        r = httpx.post(
+            f"{base}/deployments/filter", json={"deployments": {"name": {"any_": names}}}, timeout=5
+        )
         r.raise_for_status()
         found = {d["name"]: d["id"] for d in r.json()}
     except httpx.HTTPError as exc:
-        return [{"deployment": f"Prefect at {base} unreachable ({exc})", "last": None, "next": None}]
+        return [
+            {"deployment": f"Prefect at {base} unreachable ({exc})", "last": None, "next": None}
+        ]
     rows = []
     for name in names:
         if name not in found:
             rows.append({"deployment": name, "last": "not deployed", "next": None})
             continue
-        last = _runs(base, found[name], ["COMPLETED", "FAILED", "CRASHED", "RUNNING", "CANCELLED"], "START_TIME_DESC")
+        last = _runs(
+            base,
+            found[name],
+            ["COMPLETED", "FAILED", "CRASHED", "RUNNING", "CANCELLED"],
+            "START_TIME_DESC",
+        )
         nxt = _runs(base, found[name], ["SCHEDULED"], "EXPECTED_START_TIME_ASC")
         rows.append({
             "deployment": name,
@@ -66,7 +75,9 @@ def describe_issuance() -> str:
     head = f"API now {st['now']}; next issuance {st.get('next_issuance_at') or '-'} for {st.get('next_target_day') or '-'}"
     if not last:
         return head + "\nno issuance recorded yet"
-    gate = "; ".join(f"{c['name']} {'ok' if c['ok'] else 'FAILED'} ({c['detail']})" for c in last["gate_checks"])
+    gate = "; ".join(
+        f"{c['name']} {'ok' if c['ok'] else 'FAILED'} ({c['detail']})" for c in last["gate_checks"]
+    )
     return (
         f"{head}\nlast issuance: {last['target_day']} {last['status']} at {last['issued_at']} "
         f"by {last['model_name']} v{last['model_version']} (weather {last['weather_source']}, "

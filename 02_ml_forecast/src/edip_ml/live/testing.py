@@ -46,7 +46,9 @@ class LoopPlatform:
             env={**os.environ, **self.env}, capture_output=True, text=True, timeout=timeout_s,
         )  # fmt: skip
         if done.returncode != 0:
-            raise RuntimeError(f"simulate exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+            raise RuntimeError(
+                f"simulate exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+            )
         return done.stdout
 
 
@@ -103,7 +105,9 @@ def loop_platform(
     server = testing.start_mlflow(root / "mlflow")
     try:
         version = train_champion(store, server.url, train_end)
-        registry = testing.Registry(server.url, testing.DEFAULT_MODEL_NAME, version, server, root / "mlflow", [version])
+        registry = testing.Registry(
+            server.url, testing.DEFAULT_MODEL_NAME, version, server, root / "mlflow", [version]
+        )
         api_env = testing.platform_env(store, registry, root / "edip_log.db", replay_now=None,
                                        EDIP_CLOCK_FILE=str(clock_file), PREFECT_API_URL=prefect_api_url)  # fmt: skip
         env = {

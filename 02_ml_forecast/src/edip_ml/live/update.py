@@ -80,7 +80,12 @@ def _artifact(day: str, scores: dict[str, Any], online: str) -> None:
 
     if FlowRunContext.get() is None:
         return
-    lines = [f"# Scores of {day}", "", "| model | n | MAPE | MAE MW | bias MW |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"# Scores of {day}",
+        "",
+        "| model | n | MAPE | MAE MW | bias MW |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for m in scores["models"]:
         mape = m.get("mape")
         lines.append(f"| {m.get('model_name')} v{m.get('model_version')} | {m.get('n')} | "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import pandas as pd
@@ -212,7 +212,7 @@ def loop_runs(per_flow: int = 5) -> tuple[list[LoopRun], bool]:
 
 def _last_actual(log_store: LogStore, now: pd.Timestamp) -> datetime | None:
     start = (now - pd.Timedelta(days=92)).to_pydatetime()
-    page, total = log_store.list_actuals(start, now.to_pydatetime(), limit=1)
+    _page, total = log_store.list_actuals(start, now.to_pydatetime(), limit=1)
     if total == 0:
         return None
     last, _ = log_store.list_actuals(start, now.to_pydatetime(), limit=1, offset=total - 1)

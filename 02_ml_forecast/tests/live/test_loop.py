@@ -20,6 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # the module fixture runs it all
+
 START, DAYS = "2020-11-02", 14
 DAYS_ISSUED = [str(d.date()) for d in pd.date_range("2020-11-03", periods=DAYS)]
 STALE_DAY, FALLBACK_DAY, MISSED_DAY, LATE_DAY = (

@@ -14,15 +14,17 @@ from edip_ml.live.deployments import loop_jobs
 PIPELINE_DEPLOYMENTS = ("ingest-realtime-hourly", "ingest-consolidated-daily", "features-daily")
 
 
-def _runs(base: str, deployment_id: str, states: list[str], sort: str) -> list[dict[str, Any]]:
+FINISHED = ["COMPLETED", "FAILED", "CRASHED", "RUNNING", "CANCELLED"]
+
+
+def _runs(
+    base: str, states: list[str], sort: str, *, deployment_id: str = "", flow_id: str = ""
+) -> list[dict[str, Any]]:
+    by = {"deployments": {"id": {"any_": [deployment_id]}}} if deployment_id else {}
+    by = by or {"flows": {"id": {"any_": [flow_id]}}}
     r = httpx.post(
         f"{base}/flow_runs/filter",
-        json={
-            "deployments": {"id": {"any_": [deployment_id]}},
-            "flow_runs": {"state": {"type": {"any_": states}}},
-            "sort": sort,
-            "limit": 1,
-        },
+        json={**by, "flow_runs": {"state": {"type": {"any_": states}}}, "sort": sort, "limit": 1},
         timeout=5,
     )
     r.raise_for_status()
@@ -40,22 +42,24 @@ def deployment_status() -> list[dict[str, Any]]:
         )
         r.raise_for_status()
         found = {d["name"]: d["id"] for d in r.json()}
+        flows = httpx.post(f"{base}/flows/filter", json={}, timeout=5)
+        flows.raise_for_status()
+        flow_ids = {f["name"]: f["id"] for f in flows.json()}
     except httpx.HTTPError as exc:
         return [
             {"deployment": f"Prefect at {base} unreachable ({exc})", "last": None, "next": None}
         ]
     rows = []
     for name in names:
-        if name not in found:
-            rows.append({"deployment": name, "last": "not deployed", "next": None})
+        if name not in found:  # not deployed (e.g. a simulation): the flow's own last run
+            flow = flow_ids.get(name) or flow_ids.get(name.split("-")[0])
+            last = _runs(base, FINISHED, "START_TIME_DESC", flow_id=flow) if flow else []
+            rows.append({"deployment": name,
+                         "last": f"{last[0]['name']} {last[0]['state_type']}" if last else None,
+                         "next": "not deployed (edip live up)"})  # fmt: skip
             continue
-        last = _runs(
-            base,
-            found[name],
-            ["COMPLETED", "FAILED", "CRASHED", "RUNNING", "CANCELLED"],
-            "START_TIME_DESC",
-        )
-        nxt = _runs(base, found[name], ["SCHEDULED"], "EXPECTED_START_TIME_ASC")
+        last = _runs(base, FINISHED, "START_TIME_DESC", deployment_id=found[name])
+        nxt = _runs(base, ["SCHEDULED"], "EXPECTED_START_TIME_ASC", deployment_id=found[name])
         rows.append({
             "deployment": name,
             "last": f"{last[0]['start_time']} {last[0]['state_type']}" if last else None,

@@ -16,10 +16,11 @@ export DO_NOT_TRACK := 1
 
 MLFLOW_PORT ?= 5000
 export MLFLOW_TRACKING_URI ?= http://127.0.0.1:$(MLFLOW_PORT)
-# the demo trains up to the day before the loop starts, then the loop runs DEMO_LIVE_DAYS days
+# the demo trains up to 2020-10-03, promotes on the 28 days after (data no model saw), then the
+# loop runs DEMO_LIVE_DAYS days from DEMO_LIVE_START
 DEMO_LIVE_START ?= 2020-11-01
 DEMO_LIVE_DAYS ?= 28
-DEMO_TRAIN_END ?= 2020-10-31
+DEMO_TRAIN_END ?= 2020-10-03
 DEMO_DATA_DIR ?= data/demo
 # "now" of `make api-up` on the full sample (the sample ends on 2020-12-31; unset it for live data)
 DEMO_NOW ?= 2021-01-01T00:00:00+01:00

@@ -61,8 +61,11 @@ class LiveSettings(BaseSettings):
     retrain_backtest_days: int = Field(
         14, ge=1, description="Days backtested for each challenger's report."
     )
-    promotion_window_days: int | None = Field(
-        None, description="Days of the promotion gate's window (default: ml.promotion)."
+    promotion_window_days: int = Field(
+        7,
+        ge=1,
+        description="Days of the promotion gate's window; the challengers are trained "
+        "up to the day before it (so it judges them on days they never saw).",
     )
     promotion_max_mape: float | None = Field(
         None, description="Absolute MAPE gate of a challenger (default: ml.promotion)."

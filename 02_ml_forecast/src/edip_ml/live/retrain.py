@@ -1,9 +1,10 @@
 """``retrain``: challengers trained on fresh data, then the promotion gate, weighing live error.
 
-Weekly. The challengers (``retrain_models``) are trained up to yesterday — the last complete day
-at the loop's now — with :func:`edip_ml.train.train_models` (MLflow runs, ONNX, registry), the best
-by backtest MAPE becomes ``challenger``, and :func:`edip_ml.registry.promote` decides on the last
-days of the store. What this adds is the champion's **live** error: its n-weighted MAPE as served
+Weekly. The promotion window is the last ``promotion_window_days`` complete days at the loop's now;
+the challengers (``retrain_models``) are trained up to the day before it with
+:func:`edip_ml.train.train_models` (MLflow runs, ONNX, registry) — so the gate judges them on days
+they never saw — the best by backtest MAPE becomes ``challenger``, and
+:func:`edip_ml.registry.promote` decides on that window. What this adds is the champion's **live** error: its n-weighted MAPE as served
 over the same window (``/v1/metrics/summary``) replaces its offline MAPE as the reference once at
 least ``live_min_days`` days have been scored — the champion is judged on what users got. The
 decision and its reason are tags of the challenger version (``promotion_*``, the dashboard's
@@ -102,15 +103,16 @@ def retrain_flow() -> dict[str, Any]:
     if done is not None:
         log.info("retrain of %s already decided: %s", key, done)
         return {"key": key, "skipped": True, **done}
+    window = settings.promotion_window_days
     end_day = today - pd.Timedelta(days=1)
-    results = run_task(train_challengers, str(end_day.date()))
+    train_end = end_day - pd.Timedelta(days=window)
+    results = run_task(train_challengers, str(train_end.date()))
     ok = [r for r in results if r.ok and r.version]
     if not ok:
         raise RuntimeError("no challenger trained: " + "; ".join(r.summary() for r in results))
     best = min(ok, key=lambda r: r.metrics.get("mape", float("inf")))
     client = MlflowClient()
     client.set_registered_model_alias(model_name, CHALLENGER, best.version)
-    window = settings.promotion_window_days or ml.promotion.eval_window_days
     with LoopApi(settings) as api:
         live = champion_live_mape(api, api.model(), end_day, window, settings.live_min_days)
         decision = promote(

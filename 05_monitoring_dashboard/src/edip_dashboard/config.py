@@ -84,7 +84,7 @@ class DashboardSettings(BaseSettings):
         description="Paris hour by which tomorrow's forecast must be issued (else an alert).",
     )
     actuals_stale_hours: float = Field(
-        default=3.0, gt=0, description="Actuals older than this (hours) in the log store alert."
+        default=6.0, gt=0, description="Actuals older than this (hours) in the log store alert."
     )
     psi_threshold: float = Field(
         default=0.25, gt=0, description="PSI above which a column has drifted (0.1 = watch)."

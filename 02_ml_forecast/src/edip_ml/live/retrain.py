@@ -85,7 +85,7 @@ def train_challengers(end_day: str) -> list[Any]:
 
 @flow(name="retrain", log_prints=False)
 def retrain_flow() -> dict[str, Any]:
-    """Train challengers up to yesterday and run the live-aware promotion gate."""
+    """Train challengers up to the promotion window and run the live-aware promotion gate."""
     from mlflow import MlflowClient
 
     from edip_ml.config import load_ml_params

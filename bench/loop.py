@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from edip_ml.live.testing import loop_platform
+    from edip_pipeline.config import reset_settings_cache
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-loop-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         loop_platform(root, args.start, PREFECT_API_URL.value(), extra_env=extra) as p,
         _env(p.env),
     ):
+        reset_settings_cache()  # the flows of this process read the platform's store
         say(f"platform up in {time.perf_counter() - t_setup:.0f} s (not counted)")
         took = one_cycle(p, args.start)
         say("## one day's cycle (real flow runs, real API)")

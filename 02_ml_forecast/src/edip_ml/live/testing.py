@@ -76,11 +76,18 @@ def train_champion(store: Store, tracking_uri: str, end: str) -> str:
     from edip_ml.tracking import configure
     from edip_ml.train import train_models
 
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
-    configure(tracking_uri)
-    start = str((pd.Timestamp(end) - pd.Timedelta(days=HISTORY_DAYS)).date())
-    result = train_models(["lightgbm"], start=start, end=end, store=store,
-                          model_params=RETRAIN_PARAMS, backtest_days=7)[0]  # fmt: skip
+    try:
+        configure(tracking_uri)
+        start = str((pd.Timestamp(end) - pd.Timedelta(days=HISTORY_DAYS)).date())
+        result = train_models(["lightgbm"], start=start, end=end, store=store,
+                              model_params=RETRAIN_PARAMS, backtest_days=7)[0]  # fmt: skip
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
     if not result.ok or result.version is None:
         raise RuntimeError(f"training the test champion failed: {result.error}")
     MlflowClient(tracking_uri).set_registered_model_alias("edip-load-fr", CHAMPION, result.version)

@@ -16,11 +16,13 @@ export DO_NOT_TRACK := 1
 
 MLFLOW_PORT ?= 5000
 export MLFLOW_TRACKING_URI ?= http://127.0.0.1:$(MLFLOW_PORT)
-# the demo trains up to the end of November 2020 and promotes on December, data no model saw
-DEMO_TRAIN_END ?= 2020-11-30
-DEMO_REPLAY_START ?= 2020-12-04
-DEMO_REPLAY_END ?= 2020-12-31
-# "now" for the API and the dashboard: the sample ends on 2020-12-31 (unset it for live data)
+# the demo trains up to 2020-10-03, promotes on the 28 days after (data no model saw), then the
+# loop runs DEMO_LIVE_DAYS days from DEMO_LIVE_START
+DEMO_LIVE_START ?= 2020-11-01
+DEMO_LIVE_DAYS ?= 28
+DEMO_TRAIN_END ?= 2020-10-03
+DEMO_DATA_DIR ?= data/demo
+# "now" of `make api-up` on the full sample (the sample ends on 2020-12-31; unset it for live data)
 DEMO_NOW ?= 2021-01-01T00:00:00+01:00
 DEMO_DL_ARGS ?= --models tcn --epochs 6 --backtest-days 14 --param tcn.batch_size=32
 PREFECT_PORT ?= 4200
@@ -80,28 +82,41 @@ pytest-dashboard:
 
 test: lint typecheck pytest
 
-# The whole platform on the bundled sample: Prefect server (flow runs in its UI), ingest + features
-# as Prefect flows, ML models tracked in MLflow and the best promoted champion, then one small DL
-# model that must pass the same promotion gate against it, the API serving the champion (ONNX),
-# four weeks replayed through the API (forecasts + actuals logged), the dashboard.
+# The whole platform on the bundled sample, run by its own daily loop: a Prefect server, the
+# store as it was on the morning of DEMO_LIVE_START (ingest + features as Prefect flows), ML + DL
+# trained up to the day before and promoted through the gate, the API on the loop's clock file,
+# then `edip live simulate`: DEMO_LIVE_DAYS days of the real loop deployments (ingest, issue-forecast,
+# sync-actuals, update, weekly retrain, alerts), day by day, each as if it were today; the dashboard
+# shows the history the loop produced. Everything of the demo lives under DEMO_DATA_DIR (wiped first).
 demo: export PREFECT_API_URL := $(PREFECT_API_URL)
+demo: export EDIP_DATA_DIR := $(abspath $(DEMO_DATA_DIR))
+demo: export EDIP_CLOCK_FILE := $(abspath $(DEMO_DATA_DIR))/live_clock
+demo: export EDIP_LIVE_API_URL := $(EDIP_API_URL)
+demo: export EDIP_LIVE_RETRAIN_HISTORY_DAYS := 365
+demo: export EDIP_LIVE_RETRAIN_BACKTEST_DAYS := 7
 demo: setup
 	@mkdir -p logs reports
+	@for s in dashboard api mlflow; do scripts/service.sh stop $$s; done
+	rm -rf $(DEMO_DATA_DIR) && mkdir -p $(DEMO_DATA_DIR)
 	@$(MAKE) --no-print-directory prefect-up
-	$(BIN)/edip ingest --source sample
-	$(BIN)/edip features
+	$(BIN)/edip ingest --source sample --end $(DEMO_LIVE_START)
+	$(BIN)/edip features --end $(DEMO_TRAIN_END)
 	$(BIN)/edip data status
 	$(BIN)/edip eda --out reports/
-	@$(MAKE) --no-print-directory mlflow-up
+	@PY=$(BIN)/python scripts/service.sh start mlflow $(MLFLOW_TRACKING_URI)/health \
+	  $(BIN)/edip mlflow --port $(MLFLOW_PORT) --backend-store-uri sqlite:///$(DEMO_DATA_DIR)/mlflow.db \
+	  --artifacts-destination $(DEMO_DATA_DIR)/mlartifacts
 	$(BIN)/edip train ml --end $(DEMO_TRAIN_END) --report-dir reports/ml
 	$(BIN)/edip promote
 	$(BIN)/edip train dl $(DEMO_DL_ARGS) --end $(DEMO_TRAIN_END) --report-dir reports/dl
 	$(BIN)/edip promote
-	@$(MAKE) --no-print-directory api-up
-	$(BIN)/edip replay --start $(DEMO_REPLAY_START) --end $(DEMO_REPLAY_END) --api-url $(EDIP_API_URL)
-	@$(MAKE) --no-print-directory dashboard-up
+	@PY=$(BIN)/python scripts/service.sh start api $(EDIP_API_URL)/ready \
+	  $(BIN)/edip serve --host 127.0.0.1 --port $(API_PORT)
+	nice -n 10 $(BIN)/edip live simulate --start $(DEMO_LIVE_START) --days $(DEMO_LIVE_DAYS)
+	$(BIN)/edip live status
+	@EDIP_REPLAY_NOW=$$(cat $(DEMO_DATA_DIR)/live_clock) $(MAKE) --no-print-directory dashboard-up
 	@echo
-	@echo "Prefect UI:      http://127.0.0.1:$(PREFECT_PORT)"
+	@echo "Prefect UI:      http://127.0.0.1:$(PREFECT_PORT)   (the loop's flow runs)"
 	@echo "MLflow UI:       $(MLFLOW_TRACKING_URI)"
 	@echo "API docs:        $(EDIP_API_URL)/docs"
 	@echo "Dashboard:       http://127.0.0.1:$(DASHBOARD_PORT)"

@@ -91,7 +91,9 @@ class IngestReport:
 
 
 def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
+    from edip_pipeline import clock
+
+    return clock.now()
 
 
 def default_end(source: str, dataset: str) -> pd.Timestamp:

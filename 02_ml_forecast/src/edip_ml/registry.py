@@ -290,13 +290,16 @@ def promote(
     weather: WeatherMode = "auto",
     ml_params: MLParams | None = None,
     client: MlflowClient | None = None,
+    champion_live_mape: float | None = None,
 ) -> PromotionDecision:
     """Decide whether ``challenger`` becomes ``champion`` (see the module doc).
 
     ``max_mape`` is a fraction (0.05 = 5 %), like every MAPE here; ``tolerance`` is relative
     (0.02: the challenger may be up to 2 % worse than the champion). Unset gates come from
     ``ml_params.promotion`` (default: ``params.yaml``). With no champion yet, a challenger that
-    passes the absolute gate becomes champion.
+    passes the absolute gate becomes champion. ``champion_live_mape`` (the champion's error as
+    served, from the log store; :mod:`edip_ml.live.retrain`) replaces its offline MAPE as the
+    reference the challenger is compared with, when given.
     """
     from edip_pipeline.store import Store
 
@@ -367,6 +370,10 @@ def promote(
         except FeatureContractError as exc:
             mape_chal, failure = None, str(exc)
 
+    champ_label = f"champion v{champ_v}"
+    if mape_champ is not None and champion_live_mape is not None:
+        champ_label += f" live (offline {_pct(mape_champ)})"
+        mape_champ = champion_live_mape
     if failure is not None or mape_chal is None:
         promoted, reason = False, f"challenger cannot be evaluated on the window: {failure}"
     elif not math.isfinite(mape_chal) or mape_chal > max_mape:
@@ -377,13 +384,11 @@ def promote(
         reason = f"no {CHAMPION} yet and MAPE {_pct(mape_chal)} ≤ max_mape {_pct(max_mape)}"
     elif mape_chal <= mape_champ * (1.0 + tolerance):
         promoted = True
-        reason = (
-            f"MAPE {_pct(mape_chal)} ≤ champion v{champ_v} {_pct(mape_champ)} × (1 + {tolerance:g})"
-        )
+        reason = f"MAPE {_pct(mape_chal)} ≤ {champ_label} {_pct(mape_champ)} × (1 + {tolerance:g})"
     else:
         promoted = False
         reason = (
-            f"worse than champion v{champ_v}: MAPE {_pct(mape_chal)} > "
+            f"worse than {champ_label}: MAPE {_pct(mape_chal)} > "
             f"{_pct(mape_champ)} × (1 + {tolerance:g})"
         )
     decision = PromotionDecision(
@@ -402,6 +407,7 @@ def promote(
         "promotion_reason": reason,
         "promotion_mape_challenger": _fmt(mape_chal),
         "promotion_mape_champion": _fmt(mape_champ),
+        "promotion_champion_basis": "live" if "live" in champ_label else "offline",
         "promotion_champion_version": champ_v or "none",
         "promotion_window": window.describe(),
         "promotion_weather_source": window.weather_source,

@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from edip_pipeline.features import load_target
+from edip_pipeline.actuals import hourly_actuals
 from edip_pipeline.features.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
 
@@ -79,25 +79,7 @@ def day_plan(day: pd.Timestamp, origin_hour_local: int = 12) -> tuple[pd.Timesta
 def day_actuals(store: Store, day: pd.Timestamp) -> list[dict[str, Any]]:
     """Day ``day``'s hourly actuals (label definition) and RTE's D-1 forecast when stored."""
     t0, t1 = local_day_bounds(day)
-    targets = pd.date_range(t0, t1, freq="1h", inclusive="left")
-    load = load_target(store, targets, "1h")
-    rte = store.series("load_national", "forecast_d1_mw", start=t0, end=t1)
-    rte_hourly = (
-        rte.resample("1h").mean().reindex(targets) if len(rte) else pd.Series(np.nan, targets)
-    )
-    out = []
-    for t in targets:
-        value, d1 = load.get(t), rte_hourly.get(t)
-        if pd.isna(value) and pd.isna(d1):
-            continue
-        out.append(
-            {
-                "timestamp": t.isoformat(),
-                "consumption_mw": None if pd.isna(value) else float(value),
-                "rte_forecast_d1_mw": None if pd.isna(d1) else float(d1),
-            }
-        )
-    return out
+    return hourly_actuals(store, t0, t1)
 
 
 def _check(response: httpx.Response, what: str) -> dict[str, Any]:

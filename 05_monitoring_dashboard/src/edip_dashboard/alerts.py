@@ -26,7 +26,15 @@ from edip_dashboard.drift import DriftResult, drift_report
 log = logging.getLogger(__name__)
 
 Severity = Literal["warning", "critical"]
-RULES = ("mape", "stale_data", "drift", "fallback_model", "api_errors")
+RULES = (
+    "mape",
+    "stale_data",
+    "drift",
+    "fallback_model",
+    "api_errors",
+    "no_issuance",
+    "actuals_stale",
+)
 
 
 class Alert(BaseModel):
@@ -152,6 +160,52 @@ def rule_fallback(model: Mapping[str, Any]) -> Alert | None:
     )
 
 
+def rule_no_issuance(
+    now: datetime, issuances: Sequence[Mapping[str, Any]], deadline_hour: int
+) -> Alert | None:
+    """Fires when, past ``deadline_hour`` (Paris), tomorrow has no issued forecast (or a missed one)."""
+    local = pd.Timestamp(now).tz_convert("Europe/Paris")
+    if local.hour < deadline_hour:
+        return None
+    tomorrow = str((local.normalize() + pd.Timedelta(days=1)).date())
+    found = [i for i in issuances if i.get("target_day") == tomorrow]
+    if found and found[0].get("status") != "missed":
+        return None
+    return Alert(
+        rule="no_issuance",
+        severity="critical",
+        title=f"No forecast issued for {tomorrow} by {deadline_hour}:00",
+        message=f"At {local:%Y-%m-%d %H:%M} Paris the loop has "
+        + (
+            "recorded it as missed."
+            if found
+            else "not issued tomorrow's forecast (issue-forecast)."
+        ),
+    )
+
+
+def rule_actuals_stale(
+    last_actual: datetime | None, now: datetime, stale_hours: float
+) -> Alert | None:
+    """Fires when the log store's last actual is older than ``stale_hours`` (sync-actuals)."""
+    age = None if last_actual is None else (now - last_actual).total_seconds() / 3600
+    if age is not None and age <= stale_hours:
+        return None
+    return Alert(
+        rule="actuals_stale",
+        severity="warning",
+        title="Actuals stale",
+        message=(
+            "the log store holds no actual"
+            if age is None
+            else f"last actual {last_actual:%Y-%m-%d %H:%M} UTC is {age:.1f} h old"
+        )
+        + f" (threshold {stale_hours:g} h): is sync-actuals running?",
+        value=age,
+        threshold=stale_hours,
+    )
+
+
 def error_share(prometheus_text: str) -> tuple[float, float]:
     """(5xx answers, all answers) counted by ``edip_requests_total`` in a ``/metrics`` text."""
     errors = total = 0.0
@@ -239,6 +293,21 @@ def evaluate_alerts(client: ApiClient, settings: DashboardSettings) -> list[Aler
     def drift_step() -> Alert | None:
         return rule_drift(drift_results(client, settings, now), settings.psi_threshold)
 
+    def issuance_step() -> Alert | None:
+        loop = client.loop_status()
+        return rule_no_issuance(
+            parse_time(loop["now"]) or now,
+            client.issuances(limit=3),
+            settings.issuance_deadline_hour,
+        )
+
+    def actuals_step() -> Alert | None:
+        loop = client.loop_status()
+        loop_now = parse_time(loop["now"]) or now
+        return rule_actuals_stale(
+            parse_time(loop.get("last_actual")), loop_now, settings.actuals_stale_hours
+        )
+
     def errors_step() -> Alert | None:
         errors, total = error_share(client.prometheus())
         return rule_api_errors([], errors, total, settings.api_error_rate)
@@ -248,6 +317,8 @@ def evaluate_alerts(client: ApiClient, settings: DashboardSettings) -> list[Aler
         guarded("data status", stale_step),
         guarded("drift", drift_step),
         guarded("/metrics", errors_step),
+        guarded("issuances", issuance_step),
+        guarded("actuals", actuals_step),
     ]
     if problems:
         alerts.append(rule_api_errors(problems))

@@ -224,6 +224,20 @@ class ApiClient:
             items.extend(body.get("items") or [])
         return names, items
 
+    def loop_status(self) -> dict[str, Any]:
+        """``/v1/loop/status``: the API's clock, last and next issuance, actuals' age, loop runs."""
+        return self._json("/v1/loop/status")
+
+    def issuances(
+        self, start_day: str | None = None, end_day: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """``/v1/issuances``: the loop's issuance records, newest target day first."""
+        params = {"start_day": start_day, "end_day": end_day, "limit": limit}
+        body = self._request("/v1/issuances", params).json()
+        if not isinstance(body, list):
+            raise ApiError(f"{self.base_url}/v1/issuances", "GET /v1/issuances: expected a list")
+        return body
+
     def prometheus(self) -> str:
         """The API's ``/metrics`` (Prometheus text)."""
         return self._request("/metrics").text

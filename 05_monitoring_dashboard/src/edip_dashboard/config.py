@@ -77,6 +77,15 @@ class DashboardSettings(BaseSettings):
     stale_hours: float = Field(
         default=6.0, gt=0, description="A dataset older than this (hours) is stale."
     )
+    issuance_deadline_hour: int = Field(
+        default=13,
+        ge=0,
+        le=23,
+        description="Paris hour by which tomorrow's forecast must be issued (else an alert).",
+    )
+    actuals_stale_hours: float = Field(
+        default=6.0, gt=0, description="Actuals older than this (hours) in the log store alert."
+    )
     psi_threshold: float = Field(
         default=0.25, gt=0, description="PSI above which a column has drifted (0.1 = watch)."
     )

@@ -102,6 +102,33 @@ def data_status(base_url: str) -> dict[str, Any]:
         return c.data_status()
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def loop_status(base_url: str) -> dict[str, Any]:
+    with ApiClient(base_url, settings().api_timeout_s) as c:
+        return c.loop_status()
+
+
+def loop_problems(loop: dict[str, Any], actuals_stale_hours: float) -> list[str]:
+    """What is wrong with the daily loop, in words (empty: healthy)."""
+    if not loop:
+        return []
+    out = []
+    last = loop.get("last_issuance") or {}
+    if not last:
+        out.append("no issuance recorded yet")
+    elif last.get("status") != "on_time":
+        out.append(f"last issuance ({last.get('target_day')}) was {last.get('status')}")
+    age = loop.get("actuals_age_h")
+    if age is None or float(age) > actuals_stale_hours:
+        out.append("actuals stale" if age is not None else "no actual synced")
+    failed = sorted(
+        {r["flow"] for r in loop.get("runs") or [] if r.get("state") in ("FAILED", "CRASHED")}
+    )
+    if failed:
+        out.append("failed runs: " + ", ".join(failed))
+    return out
+
+
 @st.cache_data(ttl=TTL, show_spinner="Building feature rows…")
 def features(base_url: str, start: str, end: str, columns: tuple[str, ...]) -> pd.DataFrame:
     with client() as c:

@@ -1,17 +1,33 @@
-"""Serve the flows with their schedules: real-time data hourly, consolidated data daily.
+"""Serve the flows with their schedules: real-time data hourly, consolidated data daily, and the
+daily operating loop contributed by the other packages.
 
 ``edip flows serve`` (or ``python -m edip_pipeline.flows.deploy``) registers the deployments with
 the Prefect server at ``PREFECT_API_URL`` and runs them in this process. ``prefect.yaml`` at the
-repository root describes the same deployments for a work pool.
+repository root describes the same deployments for a work pool. Every schedule is a cron string
+in Europe/Paris.
+
+Other packages add deployments through the entry-point group ``edip.deployments``: each entry is
+a callable returning ``RunnerDeployment`` objects (``edip_ml`` adds the loop: issue-forecast,
+sync-actuals, update, retrain, alerts). The pipeline never imports them by name, so dependencies
+still point one way.
 """
 
 from __future__ import annotations
 
+import logging
+from importlib.metadata import entry_points
+from typing import Any
+
 from prefect import serve
+from prefect.schedules import Cron
 
 from edip_pipeline.flows.build_features import build_features_flow
 from edip_pipeline.flows.ingest import ingest_flow
 
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Europe/Paris"
+DEPLOYMENTS_GROUP = "edip.deployments"
 REALTIME_PLAN = [
     ("odre", "eco2mix-national-tr"),
     ("odre", "eco2mix-regional-tr"),
@@ -28,29 +44,49 @@ CONSOLIDATED_PLAN = [
 ]
 
 
-def serve_all() -> None:
-    """Register and run the scheduled deployments (blocks)."""
+def pipeline_deployments() -> list[Any]:
+    """The ingest and feature deployments of this package."""
     realtime = ingest_flow.to_deployment(
         name="ingest-realtime-hourly",
-        cron="5 * * * *",
+        schedules=[Cron("5 * * * *", timezone=TIMEZONE)],
         parameters={"plan": REALTIME_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "realtime"],
         description="éCO2mix real time (with RTE D-1 / D forecasts) and the weather forecast.",
     )
     consolidated = ingest_flow.to_deployment(
         name="ingest-consolidated-daily",
-        cron="30 6 * * *",
+        schedules=[Cron("30 6 * * *", timezone=TIMEZONE)],
         parameters={"plan": CONSOLIDATED_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "consolidated"],
         description="Consolidated/definitive éCO2mix, temperatures, weather archive, Enedis.",
     )
     features = build_features_flow.to_deployment(
         name="features-daily",
-        cron="0 7 * * *",
+        schedules=[Cron("0 7 * * *", timezone=TIMEZONE)],
         tags=["edip", "features"],
         description="Rebuild the day-ahead feature table after the daily ingest.",
     )
-    serve(realtime, consolidated, features)  # type: ignore[arg-type]
+    return [realtime, consolidated, features]
+
+
+def contributed_deployments() -> list[Any]:
+    """Deployments of the installed packages (entry points ``edip.deployments``)."""
+    out: list[Any] = []
+    for ep in entry_points(group=DEPLOYMENTS_GROUP):
+        try:
+            out += list(ep.load()())
+        except Exception:  # one broken package must not stop the ingest schedules
+            log.exception("deployments of %s could not be built: left out", ep.value)
+    return out
+
+
+def all_deployments() -> list[Any]:
+    return pipeline_deployments() + contributed_deployments()
+
+
+def serve_all() -> None:
+    """Register and run the scheduled deployments (blocks)."""
+    serve(*all_deployments())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from edip_api.api.routes import (
     data,
     forecast,
     health,
+    issuances,
     metrics,
     model,
     predict,
@@ -16,5 +17,5 @@ from edip_api.api.routes import (
 )
 
 api_router = APIRouter()
-for module in (health, forecast, predict, actuals, predictions, metrics, model, data):
+for module in (health, forecast, predict, actuals, predictions, metrics, model, data, issuances):
     api_router.include_router(module.router)

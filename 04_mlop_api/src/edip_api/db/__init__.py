@@ -1,5 +1,6 @@
 """The prediction log of the API: every served point and the actuals, on SQLite or PostgreSQL."""
 
+from .issuances import IssuanceRecord
 from .metrics import MetricsSummary
 from .records import ActualRecord, PredictionRecord
 from .store import LogStore
@@ -7,6 +8,7 @@ from .writer import PredictionWriter, WriterFullError
 
 __all__ = [
     "ActualRecord",
+    "IssuanceRecord",
     "LogStore",
     "MetricsSummary",
     "PredictionRecord",

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -25,6 +25,7 @@ from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
+from edip_pipeline import clock
 from edip_pipeline.features import (
     build_feature_table,
     build_features,
@@ -166,10 +167,10 @@ class ForecastService:
         self.warm_error: str | None = None
 
     def now(self) -> pd.Timestamp:
-        """``EDIP_REPLAY_NOW`` when replaying a past period, else the wall clock (UTC)."""
+        """``EDIP_REPLAY_NOW`` when replaying a past period, else the one EDIP clock (UTC)."""
         if self.settings.replay_now is not None:
             return pd.Timestamp(self.settings.replay_now).tz_convert("UTC")
-        return pd.Timestamp(datetime.now(UTC))
+        return clock.now()
 
     def data_snapshot(self) -> DataSnapshot:
         snap = self.view.snapshot()

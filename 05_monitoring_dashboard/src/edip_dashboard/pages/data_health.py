@@ -46,6 +46,25 @@ elif not status.get("prefect_reachable"):
 else:
     ui.no_data("Prefect answers but has no flow run yet.")
 
+st.subheader("Loop deployments: recent runs")
+loop = ui.try_call(ui.loop_status, ctx.base_url, what="The loop's status") or {}
+loop_runs = loop.get("runs") or []
+if loop_runs:
+    for flow_name in sorted({r["flow"] for r in loop_runs}):
+        mine = [r for r in loop_runs if r["flow"] == flow_name]
+        states = ", ".join(str(r.get("state") or "?").lower() for r in mine)
+        with st.expander(f"{flow_name}: {states}", expanded=False):
+            st.dataframe(
+                [{"run": r["name"], "state": r["state"], "started (Paris)": ui.paris(r.get("start_time")),
+                  "scheduled (Paris)": ui.paris(r.get("expected_start_time"))} for r in mine],
+                hide_index=True,
+            )  # fmt: skip
+elif not loop.get("prefect_reachable"):
+    st.info("No loop run history: the Prefect API is not reachable from the EDIP API.",
+            icon=":material/info:")  # fmt: skip
+else:
+    ui.no_data("No run of the loop's deployments yet (issue-forecast, sync-actuals, …).")
+
 st.subheader("Coverage calendar (actuals received by the API)")
 days = st.slider("Days", 14, 92, 56)
 start = ctx.ago(days=days)

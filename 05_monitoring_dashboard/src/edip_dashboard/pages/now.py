@@ -13,6 +13,31 @@ from edip_dashboard.metrics import error_metrics
 ctx = ui.page_context(
     "Now", "Can tomorrow's forecast be trusted? The last 7 days against what was served."
 )
+STATUS_LABEL = {"on_time": "on time", "late": "late", "fallback": "fallback", "missed": "missed"}
+
+loop = ui.try_call(ui.loop_status, ctx.base_url, what="The loop's status") or {}
+last_issue = loop.get("last_issuance") or {}
+loop_cols = st.columns(3)
+loop_cols[0].metric(
+    "Next issuance (Paris)",
+    ui.paris(loop.get("next_issuance_at")),
+    help=f"for {loop.get('next_target_day') or '—'} (the loop's clock: {ui.paris(loop.get('now'))})",
+)
+status_text = STATUS_LABEL.get(str(last_issue.get("status")), "—")
+loop_cols[1].metric(
+    "Last issuance",
+    f"{last_issue.get('target_day', '—')}: {status_text}",
+    help="; ".join(f"{c['name']} {'ok' if c['ok'] else 'FAILED'}: {c['detail']}"
+                   for c in last_issue.get("gate_checks") or []) or "no issuance recorded yet",
+)  # fmt: skip
+problems = ui.loop_problems(loop, ctx.settings.actuals_stale_hours)
+loop_cols[2].metric(
+    "Loop health",
+    "—" if not loop else ("ok" if not problems else "degraded"),
+    help="; ".join(problems) or "last issuance on time, actuals fresh, no failed loop run",
+)
+if problems:
+    st.warning("Loop: " + "; ".join(problems), icon=":material/warning:")
 start = ctx.ago(days=7)
 horizon = st.segmented_control(
     "Next forecast horizon", [24, 48], default=48, format_func=lambda h: f"{h} h"

@@ -1,0 +1,93 @@
+"""The loop's HTTP client of the EDIP API: the loop issues and logs *through* the API, like any
+client, so that what it issued is exactly what the API served and logged."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from edip_ml.live.config import LiveSettings
+
+
+class LoopApiError(RuntimeError):
+    """The API refused or failed a loop call (the message says which and why)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LoopApi:
+    """A thin, typed wrapper of the endpoints the loop uses."""
+
+    def __init__(self, settings: LiveSettings, timeout_s: float = 60.0) -> None:
+        self.http = httpx.Client(
+            base_url=settings.api_url.rstrip("/"),
+            headers={"X-API-Key": settings.api_key.get_secret_value()},
+            timeout=timeout_s,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise LoopApiError(f"{method} {path}: API unreachable ({exc})") from exc
+        if response.status_code >= 400:
+            raise LoopApiError(
+                f"{method} {path}: HTTP {response.status_code} {response.text[:400]}",
+                response.status_code,
+            )
+        return response.json()
+
+    def model(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._call("GET", "/v1/model")
+        return body
+
+    def forecast(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self._call(
+            "GET",
+            "/v1/forecast",
+            params={"origin": origin, "horizon": horizon},
+            headers={"X-Request-ID": request_id},
+        )
+        return body
+
+    def issuances(
+        self, start_day: str | None = None, end_day: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if start_day:
+            params["start_day"] = start_day
+        if end_day:
+            params["end_day"] = end_day
+        body: list[dict[str, Any]] = self._call("GET", "/v1/issuances", params=params)
+        return body
+
+    def record_issuance(self, issuance: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = self._call("POST", "/v1/issuances", json=issuance)
+        return body
+
+    def post_actuals(self, rows: list[dict[str, Any]]) -> int:
+        return int(self._call("POST", "/v1/actuals", json={"actuals": rows})["upserted"])
+
+    def summary(self, window: str, end: str | None = None) -> dict[str, Any]:
+        params = {"window": window, **({"end": end} if end else {})}
+        body: dict[str, Any] = self._call("GET", "/v1/metrics/summary", params=params)
+        return body
+
+    def loop_status(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._call("GET", "/v1/loop/status")
+        return body

@@ -1,0 +1,104 @@
+"""Settings of the daily loop (environment, prefix ``EDIP_LIVE_``; also read from ``.env``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LiveSettings(BaseSettings):
+    """When each deployment runs, what the gate demands, what the weekly retrain trains."""
+
+    model_config = SettingsConfigDict(env_prefix="EDIP_LIVE_", env_file=".env", extra="ignore")
+
+    api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The EDIP API the loop issues through (EDIP_API_URL is read as well).",
+    )
+    api_key: SecretStr = Field(
+        SecretStr("edip-dev-key"), description="X-API-Key of the API's write endpoints."
+    )
+    timezone: str = Field("Europe/Paris", description="Time zone of every schedule below.")
+    issuance_hour: int = Field(12, ge=0, le=23, description="D-1 hour the forecast of D is due.")
+    late_after_min: float = Field(
+        15.0, ge=0, description="Minutes after the due time an issuance is labelled late."
+    )
+    horizon_h: int = Field(48, ge=24, le=48, description="Hours forecast from the origin.")
+    catch_up_days: int = Field(
+        14, ge=1, description="How far back a restarted loop looks for issuances it missed."
+    )
+    max_data_age_h: float = Field(
+        6.0, gt=0, description="Gate: the store's last load may be at most this old at issuance."
+    )
+    gap_window_days: int = Field(
+        15, ge=1, description="Gate: days of load before the origin the features look back on."
+    )
+    max_gap_share: float = Field(
+        0.05, ge=0, le=1, description="Gate: largest missing share of load in that window."
+    )
+    sync_lookback_h: int = Field(
+        72, ge=1, description="Hours of actuals re-sent by each sync (revisions are upserts)."
+    )
+    issue_cron: str | None = Field(
+        None, description="Cron of issue-forecast (default: '0 <issuance_hour> * * *')."
+    )
+    sync_cron: str = Field("10 * * * *", description="Cron of sync-actuals (hourly).")
+    update_cron: str = Field("30 7 * * *", description="Cron of update (after the daily ingest).")
+    retrain_cron: str = Field("0 3 * * 1", description="Cron of retrain (weekly, Monday 03:00).")
+    alerts_cron: str = Field("15 * * * *", description="Cron of alerts (hourly).")
+    retrain_models: list[str] = Field(
+        default_factory=lambda: ["lightgbm"], description="Challengers trained by retrain."
+    )
+    retrain_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Hyper-parameter overrides of the challengers ({"lightgbm": {...}}).',
+    )
+    retrain_history_days: int | None = Field(
+        None, ge=30, description="Days of history the challengers train on (None: all)."
+    )
+    retrain_backtest_days: int = Field(
+        14, ge=1, description="Days backtested for each challenger's report."
+    )
+    promotion_window_days: int = Field(
+        7,
+        ge=1,
+        description="Days of the promotion gate's window; the challengers are trained "
+        "up to the day before it (so it judges them on days they never saw).",
+    )
+    promotion_max_mape: float | None = Field(
+        None, description="Absolute MAPE gate of a challenger (default: ml.promotion)."
+    )
+    live_min_days: int = Field(
+        3, ge=1, description="Days of live error needed before it replaces the offline one."
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="Where a failed gate's alert is posted (EDIP_ALERT_WEBHOOK_URL too)."
+    )
+    sim_hours: dict[str, list[int]] = Field(
+        default_factory=lambda: {"ingest": [11], "sync-actuals": [11], "alerts": [13]},
+        description="Simulation: the hours at which the hourly deployments run (the rest are "
+        "skipped so that a day takes seconds).",
+    )
+    sim_alerts: bool = Field(True, description="Simulation: run the alerts deployment too.")
+
+    @property
+    def issue_schedule(self) -> str:
+        return self.issue_cron or f"0 {self.issuance_hour} * * *"
+
+
+def live_settings(**overrides: Any) -> LiveSettings:
+    """Settings from the environment; EDIP_API_URL / EDIP_API_KEY / EDIP_ALERT_WEBHOOK_URL fill in."""
+    import os
+
+    values: dict[str, Any] = {}
+    for env, key in (
+        ("EDIP_API_URL", "api_url"),
+        ("EDIP_API_KEY", "api_key"),
+        ("EDIP_ALERT_WEBHOOK_URL", "alert_webhook_url"),
+    ):
+        if os.environ.get(env) and not os.environ.get(f"EDIP_LIVE_{key.upper()}"):
+            values[key] = os.environ[env]
+    values.update(overrides)
+    return LiveSettings(**values)

@@ -1,0 +1,44 @@
+"""The loop's deployments: ``prefect.yaml`` and ``edip flows serve`` describe the same schedules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from edip_ml.live.config import LiveSettings
+from edip_ml.live.deployments import loop_jobs
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_prefect_yaml_has_every_loop_job_with_its_default_schedule() -> None:
+    spec = {
+        d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    }
+    for job in loop_jobs(LiveSettings()):
+        d = spec[job.name]
+        assert d["schedules"] == [{"cron": job.cron, "timezone": "Europe/Paris"}]
+        path, func = d["entrypoint"].split(":")
+        module, attr = job.flow.split(":")
+        assert path.endswith(module.replace(".", "/") + ".py")
+        assert func == attr
+        assert f"def {func}(" in (ROOT / path).read_text()
+
+
+def test_flows_serve_builds_the_loop_deployments_with_paris_schedules() -> None:
+    from edip_pipeline.flows.deploy import all_deployments
+
+    built = {d.name: d for d in all_deployments()}
+    for name in (
+        "ingest-realtime-hourly",
+        "issue-forecast",
+        "sync-actuals",
+        "update",
+        "retrain",
+        "alerts",
+    ):
+        assert name in built
+        (schedule,) = built[name].schedules
+        assert schedule.schedule.timezone == "Europe/Paris"
+    assert built["issue-forecast"].schedules[0].schedule.cron == "0 12 * * *"

@@ -1,0 +1,246 @@
+"""The daily loop's records: ``/v1/issuances`` (what was issued for each day) and ``/v1/loop``.
+
+``POST /v1/issuances`` (key) is how the ``issue-forecast`` flow records an issuance — once per
+target day, never replaced — and, when its data-quality gate failed, the flagged fallback points
+it issued instead of the champion (logged as predictions of the fallback model, so the metrics
+score them like any served forecast). ``GET /v1/loop/status`` is what the dashboard shows of the
+loop: the API's clock, the last issuance, the next one due, the actuals' age and the recent runs
+of each loop flow from Prefect.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import httpx
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
+from edip_api.db import LogStore, PredictionRecord
+from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+from edip_api.services.errors import InvalidRequestError
+
+router = APIRouter(prefix="/v1", tags=["loop"])
+log = logging.getLogger(__name__)
+
+#: flows of the daily loop whose recent runs ``/v1/loop/status`` reports
+LOOP_FLOWS = ("issue-forecast", "sync-actuals", "update", "retrain", "alerts", "ingest")
+MAX_FALLBACK_POINTS = 48
+
+
+class GateCheck(BaseModel):
+    name: str = Field(description="freshness, gaps or weather.")
+    ok: bool
+    detail: str = Field(description="What was measured against which threshold.")
+
+
+class FallbackPoint(BaseModel):
+    target_time: datetime
+    p50: float
+
+
+class IssuanceIn(BaseModel):
+    """One issuance of the loop (the flow fills every field from its own clock and gate)."""
+
+    target_day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Paris target day D.")
+    status: str = Field(pattern="^(on_time|late|fallback|missed)$")
+    due_at: datetime = Field(description="When the issuance was due (D-1 at the issuance hour).")
+    issued_at: datetime | None = Field(None, description="The loop's clock when issued.")
+    origin: datetime | None = Field(None, description="Forecast origin (null when missed).")
+    late: bool = False
+    fallback: bool = False
+    model_name: str | None = None
+    model_version: str | None = None
+    weather_source: str | None = None
+    request_id: str | None = Field(None, max_length=64)
+    points: int = Field(0, ge=0)
+    gate_ok: bool | None = None
+    gate_checks: list[GateCheck] = Field(default_factory=list)
+    detail: str | None = Field(None, max_length=2000)
+    fallback_points: list[FallbackPoint] = Field(
+        default_factory=list, max_length=MAX_FALLBACK_POINTS
+    )
+
+
+class IssuanceOut(BaseModel):
+    target_day: str
+    status: str
+    due_at: datetime
+    issued_at: datetime | None
+    origin: datetime | None
+    late: bool
+    fallback: bool
+    model_name: str | None
+    model_version: str | None
+    weather_source: str | None
+    request_id: str | None
+    points: int
+    gate_ok: bool | None
+    gate_checks: list[GateCheck]
+    detail: str | None
+    created_at: datetime | None
+
+
+class IssuanceWritten(BaseModel):
+    created: bool = Field(description="False: the day already had an issuance (left as it was).")
+    issuance: IssuanceOut
+
+
+class LoopRun(BaseModel):
+    flow: str
+    name: str
+    state: str | None
+    start_time: datetime | None
+    expected_start_time: datetime | None
+
+
+class LoopStatus(BaseModel):
+    now: datetime = Field(description="The API's clock (the loop's, in a simulation).")
+    last_issuance: IssuanceOut | None
+    next_issuance_at: datetime | None = Field(description="When the next issuance is due.")
+    next_target_day: str | None
+    last_actual: datetime | None
+    actuals_age_h: float | None
+    prefect_reachable: bool
+    runs: list[LoopRun] = Field(description="Recent runs of each loop flow, newest first.")
+
+
+def _out(record: IssuanceRecord) -> IssuanceOut:
+    return IssuanceOut.model_validate(record, from_attributes=True)
+
+
+def _write(log_store: LogStore, body: IssuanceIn) -> tuple[IssuanceRecord, bool]:
+    values = body.model_dump(exclude={"fallback_points"})
+    values["gate_checks"] = [c.model_dump() for c in body.gate_checks]
+    record = IssuanceRecord(**values)
+    if body.fallback_points:
+        if not (body.request_id and body.model_name and body.origin):
+            raise InvalidRequestError("fallback points need request_id, model_name and origin")
+        origin = body.origin.astimezone(UTC)
+        created = datetime.now(UTC)
+        log_store.write_predictions(
+            [
+                PredictionRecord(
+                    request_id=body.request_id,
+                    model_name=body.model_name,
+                    model_version=body.model_version or "",
+                    origin=origin,
+                    target_time=p.target_time.astimezone(UTC),
+                    horizon_h=(p.target_time - origin).total_seconds() / 3600,
+                    p10=None,
+                    p50=p.p50,
+                    p90=None,
+                    latency_ms=0.0,
+                    created_at=created,
+                )
+                for p in body.fallback_points
+            ]
+        )
+    return insert_issuance(log_store, record)
+
+
+@router.post(
+    "/issuances",
+    response_model=IssuanceWritten,
+    dependencies=[ApiKey],
+    summary="Record the issuance of a target day (once; a second write changes nothing)",
+)
+async def post_issuance(body: IssuanceIn, log_store: LogStoreDep) -> IssuanceWritten:
+    for name in ("due_at", "issued_at", "origin"):
+        value = getattr(body, name)
+        if value is not None and value.tzinfo is None:
+            raise InvalidRequestError(f"{name} needs a UTC offset")
+    record, created = await run_in_threadpool(_write, log_store, body)
+    return IssuanceWritten(created=created, issuance=_out(record))
+
+
+@router.get("/issuances", response_model=list[IssuanceOut], summary="Issuances, newest first")
+def get_issuances(
+    log_store: LogStoreDep,
+    start_day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    end_day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[IssuanceOut]:
+    return [_out(r) for r in list_issuances(log_store, start_day, end_day, limit)]
+
+
+def loop_runs(per_flow: int = 5) -> tuple[list[LoopRun], bool]:
+    """Recent runs of the loop's flows from the Prefect API (``PREFECT_API_URL``)."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return [], False
+    base = url.rstrip("/")
+    try:
+        flows = httpx.post(
+            f"{base}/flows/filter", json={"flows": {"name": {"any_": list(LOOP_FLOWS)}}}, timeout=2
+        )
+        flows.raise_for_status()
+        names = {f["id"]: f["name"] for f in flows.json()}
+        runs: list[LoopRun] = []
+        for flow_id, flow in names.items():
+            r = httpx.post(
+                f"{base}/flow_runs/filter",
+                json={
+                    "flows": {"id": {"any_": [flow_id]}},
+                    "sort": "EXPECTED_START_TIME_DESC",
+                    "limit": per_flow,
+                },
+                timeout=2,
+            )
+            r.raise_for_status()
+            runs += [
+                LoopRun(
+                    flow=flow,
+                    name=str(x.get("name", "")),
+                    state=(x.get("state") or {}).get("type") or x.get("state_type"),
+                    start_time=x.get("start_time"),
+                    expected_start_time=x.get("expected_start_time"),
+                )
+                for x in r.json()
+            ]
+        return runs, True
+    except Exception as exc:  # Prefect is optional: say it is unreachable
+        log.info("Prefect API at %s unreachable: %s", url, exc)
+        return [], False
+
+
+def _last_actual(log_store: LogStore, now: pd.Timestamp) -> datetime | None:
+    start = (now - pd.Timedelta(days=92)).to_pydatetime()
+    _page, total = log_store.list_actuals(start, now.to_pydatetime(), limit=1)
+    if total == 0:
+        return None
+    last, _ = log_store.list_actuals(start, now.to_pydatetime(), limit=1, offset=total - 1)
+    return last[0].timestamp if last else None
+
+
+@router.get("/loop/status", response_model=LoopStatus, summary="The daily loop at a glance")
+def loop_status(log_store: LogStoreDep, forecasts: ForecastsDep) -> LoopStatus:
+    now = forecasts.now()
+    recent = list_issuances(log_store, limit=1)
+    last = recent[0] if recent else None
+    next_at, next_day = None, None
+    if last is not None:
+        due = pd.Timestamp(last.due_at).tz_convert("Europe/Paris")
+        day = pd.Timestamp(last.target_day)
+        while due.tz_convert("UTC") <= now:
+            due, day = due + timedelta(days=1), day + timedelta(days=1)
+        next_at, next_day = due.tz_convert("UTC").to_pydatetime(), str(day.date())
+    actual = _last_actual(log_store, now)
+    age = (now.to_pydatetime() - actual).total_seconds() / 3600 if actual else None
+    runs, reachable = loop_runs()
+    return LoopStatus(
+        now=now.to_pydatetime(),
+        last_issuance=_out(last) if last else None,
+        next_issuance_at=next_at,
+        next_target_day=next_day,
+        last_actual=actual,
+        actuals_age_h=age,
+        prefect_reachable=reachable,
+        runs=runs,
+    )

@@ -1,0 +1,121 @@
+"""Issuance records of the daily loop: one row per target day, written once, never re-dated.
+
+Why a table of its own: a forecast being *served* (the ``predictions`` log) is not the same fact
+as the day-ahead forecast of day D being *issued* at D-1 by the loop — with its origin, the model
+version, the weather source, the data-quality gate's verdict and whether it was on time, late, a
+flagged fallback or missed. The primary key is the target day, and a write never replaces a row:
+re-running a day (or a worker restarted after a crash) cannot duplicate nor back-date an issuance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Boolean, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, UTCDateTime
+
+IssuanceStatus = Literal["on_time", "late", "fallback", "missed"]
+STATUSES: tuple[str, ...] = ("on_time", "late", "fallback", "missed")
+
+
+class Issuance(Base):
+    """The day-ahead issuance of one Paris target day (``YYYY-MM-DD``)."""
+
+    __tablename__ = "issuances"
+
+    target_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(String(), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    origin: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean(), nullable=False, default=False)
+    fallback: Mapped[bool] = mapped_column(Boolean(), nullable=False, default=False)
+    model_name: Mapped[str | None] = mapped_column(String(), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(), nullable=True)
+    weather_source: Mapped[str | None] = mapped_column(String(), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(), nullable=True)
+    points: Mapped[int] = mapped_column(Integer(), nullable=False, default=0)
+    gate_ok: Mapped[bool | None] = mapped_column(Boolean(), nullable=True)
+    gate_checks: Mapped[str] = mapped_column(Text(), nullable=False, default="[]")
+    detail: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+issuances_table = Issuance.__table__
+
+
+@dataclass
+class IssuanceRecord:
+    """One issuance as it crosses the log store boundary (``gate_checks`` JSON-able dicts)."""
+
+    target_day: str
+    status: str
+    due_at: datetime
+    issued_at: datetime | None = None
+    origin: datetime | None = None
+    late: bool = False
+    fallback: bool = False
+    model_name: str | None = None
+    model_version: str | None = None
+    weather_source: str | None = None
+    request_id: str | None = None
+    points: int = 0
+    gate_ok: bool | None = None
+    gate_checks: list[dict[str, Any]] = field(default_factory=list)
+    detail: str | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        datetime.strptime(self.target_day, "%Y-%m-%d")  # ValueError on a bad day
+        for name in ("due_at", "issued_at", "origin", "created_at"):
+            value = getattr(self, name)
+            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+                raise ValueError(f"{name} must be tz-aware, got {value!r}")
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["gate_checks"] = json.dumps(self.gate_checks, default=str)
+        row["created_at"] = self.created_at or datetime.now(UTC)
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> IssuanceRecord:
+        values = dict(row)
+        values["gate_checks"] = json.loads(values.get("gate_checks") or "[]")
+        return cls(**values)
+
+
+def insert_issuance(log_store: Any, record: IssuanceRecord) -> tuple[IssuanceRecord, bool]:
+    """Insert unless the day already has an issuance; returns (stored record, created)."""
+    table = issuances_table
+    stmt = (
+        log_store._insert(table)
+        .on_conflict_do_nothing(index_elements=["target_day"])
+        .returning(table.c.target_day)
+    )
+    with log_store.engine.begin() as conn:
+        created = len(conn.execute(stmt, [record.to_row()]).all()) == 1
+        row = conn.execute(select(table).where(table.c.target_day == record.target_day)).mappings()
+        stored = IssuanceRecord.from_row(row.one())
+    return stored, created
+
+
+def list_issuances(
+    log_store: Any, first_day: str | None = None, last_day: str | None = None, limit: int = 100
+) -> list[IssuanceRecord]:
+    """Issuances with first_day ≤ target_day ≤ last_day, the most recent target day first."""
+    table = issuances_table
+    query = select(table).order_by(table.c.target_day.desc()).limit(limit)
+    if first_day is not None:
+        query = query.where(table.c.target_day >= first_day)
+    if last_day is not None:
+        query = query.where(table.c.target_day <= last_day)
+    with log_store.engine.connect() as conn:
+        return [IssuanceRecord.from_row(r) for r in conn.execute(query).mappings()]

@@ -27,7 +27,7 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0003_issuances"
+        assert store.current_revision() == _head(store) == "0002_issuances"
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -92,7 +92,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0003_issuances"}
+        assert {s.current_revision() for s in stores} == {"0002_issuances"}
     finally:
         for s in stores:
             s.dispose()
@@ -117,7 +117,7 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0003_issuances"
+        assert out.strip() == "0002_issuances"
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:

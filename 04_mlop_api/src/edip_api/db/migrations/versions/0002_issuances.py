@@ -1,6 +1,6 @@
 """Issuances of the daily loop: one row per target day.
 
-Revision ID: 0003_issuances
+Revision ID: 0002_issuances
 Revises: 0001_initial
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_issuances"
+revision: str = "0002_issuances"
 down_revision: str | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from edip_ml.config import MLParams
+from edip_ml.dataset import feature_params as FPARAMS
+from edip_ml.dataset import make_xy, protocol_pairs
+from edip_ml.live.update import UpdateContext
 from edip_ml.models.gam import GAMKalmanForecaster
-from edip_ml.online import rolling_offsets, walk_forward
+from edip_ml.online import live_update, raw_outputs, rolling_offsets, walk_forward
+from edip_ml.onnx_export import to_onnx
+from edip_pipeline.config import FeatureParams
+from edip_pipeline.contract import OnnxForecaster
+from edip_pipeline.features import build_features, day_ahead_pairs, load_target
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
+from edip_pipeline.store import Store
+from tests.conftest import make_store, sample_load_rows
 from tests.models.test_gam import synthetic
 
 STEP = pd.Timedelta(hours=1)
@@ -40,3 +55,94 @@ def test_rolling_offsets_use_only_past_residuals() -> None:
     assert np.isnan(off[:48]).all()  # nothing known yet: the caller's fallback applies
     assert (off[early & ~np.isnan(off[:, 0])][:, 1] < 1000).all()
     assert off[-1, 1] > 4000  # the recent shift widens the band
+
+
+# ---------------------------------------------------------------------------------------------
+# live_update: the daily production update of the champion's state
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gam_onnx(sample_store: Store, small_params: MLParams) -> bytes:
+    """A GAM-Kalman fitted on a short sample period, exported to its contract ONNX."""
+    pairs = protocol_pairs(
+        "2019-09-01", "2019-11-30", "day-ahead", small_params, FPARAMS(sample_store, small_params)
+    )
+    X, y, ft = make_xy(sample_store, pairs, small_params)
+    model = GAMKalmanForecaster({"q": 1e-5, "warmup_days": 14}).fit(X, y)
+    model.feature_params = FPARAMS(sample_store, small_params).model_dump(mode="json")
+    return bytes(to_onnx(model).SerializeToString())
+
+
+def _ctx(store: Store, day: str, version: str = "3") -> UpdateContext:
+    model = {"name": "gam_kalman", "version": version, "source": "registry",
+             "registered_model": "edip-load-fr", "family": "gam"}  # fmt: skip
+    return UpdateContext(model, day, pd.Timestamp("2019-12-03T08:00Z"), store)
+
+
+def _served(store: Store, onnx: bytes, day: str, state: dict[str, Any] | None) -> np.ndarray:
+    """P50 the API would serve for Paris day ``day`` (day-ahead origin) with ``state`` applied."""
+    f = OnnxForecaster(onnx)
+    if state is not None:
+        f.online_state = state
+    fparams = FeatureParams.model_validate(f.feature_params)
+    pairs = day_ahead_pairs(day, day, fparams.step, fparams.origin_hour_local)
+    o = pd.Timestamp(pairs["origin"].iloc[0])
+    ft = build_features(store, o, pd.DatetimeIndex(pairs["target_time"]), fparams)
+    return np.asarray(f.predict(ft.frame)["p50"].to_numpy(), dtype=float)
+
+
+def test_live_update_absorbs_a_day_as_the_backtest_does(
+    sample_store: Store, gam_onnx: bytes, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path / "live")
+    store.write("load_national", sample_load_rows())
+    f = OnnxForecaster(gam_onnx)
+    embedded = dict(f.online_state or {})
+    day = "2019-12-02"
+    summary = live_update(_ctx(store, day), forecaster=f)
+    assert summary and "absorbed 2019-12-02" in summary
+    path = state_path(store.root, "edip-load-fr", "3")
+    saved = load_state(path)
+    assert saved is not None and saved[LAST_DAY_KEY] == day
+
+    # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
+    fparams = FeatureParams.model_validate(f.feature_params)
+    pairs = day_ahead_pairs(day, day, fparams.step, fparams.origin_hour_local)
+    targets = pd.DatetimeIndex(pairs["target_time"])
+    ft = build_features(store, pd.Timestamp(pairs["origin"].iloc[0]), targets, fparams)
+    effects = raw_outputs(f, ft.frame)["effects"]
+    expected = KalmanEffects.from_dict(embedded)
+    expected.update(effects, load_target(store, targets, fparams.step).to_numpy(dtype=float))
+    np.testing.assert_allclose(saved["theta"], expected.theta)
+    np.testing.assert_allclose(saved["P"], expected.P)
+
+    nxt = "2019-12-03"
+    before = _served(store, gam_onnx, nxt, embedded)
+    after = _served(store, gam_onnx, nxt, saved)
+    want = {**embedded, **expected.to_dict()}
+    np.testing.assert_allclose(after, _served(store, gam_onnx, nxt, want))
+    assert not np.allclose(before, after)
+
+    # the same day again: nothing changes
+    mtime = path.stat().st_mtime_ns
+    again = live_update(_ctx(store, day), forecaster=OnnxForecaster(gam_onnx))
+    assert again and "already absorbed" in again
+    assert path.stat().st_mtime_ns == mtime and load_state(path) == saved
+
+
+def test_live_update_skips_a_day_without_actuals(
+    sample_store: Store, gam_onnx: bytes, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path / "gap")
+    rows = sample_load_rows()
+    ts = pd.DatetimeIndex(rows["timestamp"])
+    gap = (ts >= pd.Timestamp("2019-12-01T23:00Z")) & (ts < pd.Timestamp("2019-12-02T23:00Z"))
+    store.write("load_national", rows[~np.asarray(gap)])
+    summary = live_update(_ctx(store, "2019-12-02"), forecaster=OnnxForecaster(gam_onnx))
+    assert summary and "skipped" in summary
+    assert not state_path(store.root, "edip-load-fr", "3").exists()
+
+
+def test_live_update_ignores_a_champion_without_state(sample_store: Store) -> None:
+    fallback = {"name": "same_hour_last_week", "version": None, "source": "fallback"}
+    ctx = UpdateContext(fallback, "2019-12-02", pd.Timestamp("2019-12-03T08:00Z"), sample_store)
+    assert live_update(ctx) is None

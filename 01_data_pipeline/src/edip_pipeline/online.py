@@ -17,10 +17,17 @@ Both states serialise to JSON (:meth:`to_dict`), stored in the ONNX ``metadata_p
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: key of the Paris day (YYYY-MM-DD) a persisted state absorbed last
+LAST_DAY_KEY = "last_day"
 
 
 @dataclass
@@ -184,3 +191,37 @@ def state_from_dict(d: dict[str, Any]) -> KalmanEffects | MLPoly:
     if kind == "mlpoly":
         return MLPoly.from_dict(d)
     raise ValueError(f"unknown online state kind {kind!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# persisted states: what the daily ``update`` writes and the API reads (JSON beside the store)
+# ------------------------------------------------------------------------------------------------
+def state_path(data_dir: str | Path, model_name: str, version: str | int) -> Path:
+    """``<data_dir>/online/<model name>/v<version>.json``: the live state of one served version."""
+    return Path(data_dir) / "online" / str(model_name) / f"v{version}.json"
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (a :meth:`to_dict` plus ``last_day`` …) atomically: temp file + rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_state(path: str | Path) -> dict[str, Any] | None:
+    """The persisted state at ``path``, or ``None`` when there is none (or it is unreadable)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") else None

@@ -112,3 +112,111 @@ def with_rolling_band(frame: pd.DataFrame, step: pd.Timedelta, window_days: int)
     f["p10"] = f["p50"].to_numpy() + off[:, 0]
     f["p90"] = f["p50"].to_numpy() + off[:, 1]
     return f.sort_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# production: the daily ``update`` deployment's hook (edip_ml.live.update)
+# ---------------------------------------------------------------------------------------------
+def raw_outputs(forecaster: Any, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every output of the champion's graph on ``X``: the state's inputs, before it is applied."""
+    from edip_pipeline.contract import ONNX_INPUT
+
+    data = np.ascontiguousarray(X[forecaster.feature_names].to_numpy(dtype=np.float32))
+    names = list(forecaster.outputs)
+    got = forecaster.session.run(names, {ONNX_INPUT: data})
+    return {n: np.asarray(v, dtype=float) for n, v in zip(names, got, strict=True)}
+
+
+def absorb(
+    state: dict[str, Any], outputs: dict[str, np.ndarray], y: np.ndarray, hours: np.ndarray
+) -> tuple[dict[str, Any], int]:
+    """``state`` after the numpy update on one day's rows (time order); returns (state, skipped).
+
+    Kalman: θ absorbs (effects, y) row by row, gaps and outliers skipped by the filter. ML-Poly:
+    the weights learn from the experts as served (their own Kalman states applied), then each
+    expert's Kalman state absorbs its effects.
+    """
+    from edip_pipeline.contract import EFFECTS_OUTPUT, EXPERTS_OUTPUT
+    from edip_pipeline.online import KalmanEffects, MLPoly, state_from_dict
+
+    new = dict(state)
+    parsed = state_from_dict(state)
+    if isinstance(parsed, KalmanEffects):
+        skipped = int(parsed.update(outputs[EFFECTS_OUTPUT], y).sum())
+        new.update(parsed.to_dict())
+        return new, skipped
+    assert isinstance(parsed, MLPoly)
+    experts = np.array(outputs[EXPERTS_OUTPUT], dtype=float)
+    subs = dict(state.get("expert_states") or {})
+    kalmans = {k: KalmanEffects.from_dict(v) for k, v in subs.items()}
+    for k, kf in kalmans.items():
+        experts[:, int(k)] = kf.predict(outputs[f"{EFFECTS_OUTPUT}_{k}"])
+    skipped = int((~np.isfinite(y)).sum())
+    parsed.update(experts, y, hours)
+    for k, kf in kalmans.items():
+        kf.update(outputs[f"{EFFECTS_OUTPUT}_{k}"], y)
+    new.update(parsed.to_dict())
+    if subs:
+        new["expert_states"] = {k: {**subs[k], **kf.to_dict()} for k, kf in kalmans.items()}
+    return new, skipped
+
+
+def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
+    """Absorb the measured load of Paris day ``ctx.day`` into the champion's online state.
+
+    The hook of :mod:`edip_ml.live.update`. The champion (``ctx.model``, the API's /v1/model) is
+    loaded from the registry (``forecaster`` overrides it); its features for ``ctx.day`` are built
+    from the store for the day-ahead origin (D-1 at the issuance hour, Paris), exactly as the API
+    serves them, and its raw graph outputs (effects / experts) are fed with the day's actuals to
+    the numpy update of :mod:`edip_pipeline.online` — what :func:`walk_forward` does between two
+    origins in the backtest. The new state goes to :func:`edip_pipeline.online.state_path` beside
+    the store, where the API picks it up. Idempotent: a day up to the state's ``last_day`` is not
+    absorbed again; a day without any measured load changes nothing (and may be absorbed later).
+    ``None`` when the champion has no online state.
+    """
+    from edip_pipeline.config import FeatureParams, load_params
+    from edip_pipeline.contract import HOUR_COLUMN
+    from edip_pipeline.features import build_features, day_ahead_pairs, load_target
+    from edip_pipeline.online import LAST_DAY_KEY, load_state, save_state, state_path
+
+    model = dict(ctx.model or {})
+    version = model.get("version")
+    if model.get("source", "registry") != "registry" or not version:
+        return None
+    registered = str(model.get("registered_model") or "edip-load-fr")
+    if forecaster is None:
+        from edip_ml.registry import load_version
+
+        forecaster = load_version(str(version), model_name=registered)
+    embedded = forecaster.online_state
+    if not embedded:
+        return None
+    path = state_path(ctx.store.root, registered, version)
+    state = load_state(path) or dict(embedded)
+    day = pd.Timestamp(ctx.day).normalize()
+    label = str(day.date())
+    last = state.get(LAST_DAY_KEY)
+    tag = f"{registered} v{version} ({state.get('kind')})"
+    if last is not None and label <= str(last):
+        return f"{tag}: {label} already absorbed (state at {last}), unchanged"
+    raw = forecaster.feature_params
+    params = FeatureParams.model_validate(raw) if raw else load_params().features
+    pairs = day_ahead_pairs(day, day, params.step, params.origin_hour_local)
+    origin = pd.Timestamp(pairs["origin"].iloc[0])
+    targets = pd.DatetimeIndex(pairs["target_time"])
+    ft = build_features(ctx.store, origin, targets, params)
+    y = load_target(ctx.store, targets, params.step).to_numpy(dtype=float)
+    if not np.isfinite(y).any():
+        return f"{tag}: {label} skipped, no measured load yet (state unchanged at {last})"
+    outputs = raw_outputs(forecaster, ft.frame)
+    if HOUR_COLUMN in ft.frame.columns:
+        hour_values = ft.frame[HOUR_COLUMN].to_numpy(dtype=float)
+    else:
+        hour_values = np.asarray(targets.tz_convert("Europe/Paris").hour, dtype=float)
+    hours = np.clip(np.nan_to_num(hour_values), 0, 23)
+    new, skipped = absorb(state, outputs, y, hours.astype(int))
+    new[LAST_DAY_KEY] = label
+    new["updated_at"] = pd.Timestamp(ctx.now).isoformat()
+    save_state(path, new)
+    flag = f", {skipped} of {len(y)} hours skipped (gaps/outliers)" if skipped else ""
+    return f"{tag}: absorbed {label} ({len(y) - skipped} hours{flag}) -> {path}"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from edip_ml.config import MLParams
-from edip_ml.dataset import feature_params as FPARAMS
+from edip_ml.dataset import feature_params as dataset_feature_params
 from edip_ml.dataset import make_xy, protocol_pairs
 from edip_ml.live.update import UpdateContext
 from edip_ml.models.gam import GAMKalmanForecaster
@@ -64,11 +64,17 @@ def test_rolling_offsets_use_only_past_residuals() -> None:
 def gam_onnx(sample_store: Store, small_params: MLParams) -> bytes:
     """A GAM-Kalman fitted on a short sample period, exported to its contract ONNX."""
     pairs = protocol_pairs(
-        "2019-09-01", "2019-11-30", "day-ahead", small_params, FPARAMS(sample_store, small_params)
+        "2019-09-01",
+        "2019-11-30",
+        "day-ahead",
+        small_params,
+        dataset_feature_params(sample_store, small_params),
     )
-    X, y, ft = make_xy(sample_store, pairs, small_params)
+    X, y, _ft = make_xy(sample_store, pairs, small_params)
     model = GAMKalmanForecaster({"q": 1e-5, "warmup_days": 14}).fit(X, y)
-    model.feature_params = FPARAMS(sample_store, small_params).model_dump(mode="json")
+    model.feature_params = dataset_feature_params(sample_store, small_params).model_dump(
+        mode="json"
+    )
     return bytes(to_onnx(model).SerializeToString())
 
 
@@ -99,10 +105,12 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     embedded = dict(f.online_state or {})
     day = "2019-12-02"
     summary = live_update(_ctx(store, day), forecaster=f)
-    assert summary and "absorbed 2019-12-02" in summary
+    assert summary
+    assert "absorbed 2019-12-02" in summary
     path = state_path(store.root, "edip-load-fr", "3")
     saved = load_state(path)
-    assert saved is not None and saved[LAST_DAY_KEY] == day
+    assert saved is not None
+    assert saved[LAST_DAY_KEY] == day
 
     # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
     fparams = FeatureParams.model_validate(f.feature_params)
@@ -125,8 +133,10 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     # the same day again: nothing changes
     mtime = path.stat().st_mtime_ns
     again = live_update(_ctx(store, day), forecaster=OnnxForecaster(gam_onnx))
-    assert again and "already absorbed" in again
-    assert path.stat().st_mtime_ns == mtime and load_state(path) == saved
+    assert again
+    assert "already absorbed" in again
+    assert path.stat().st_mtime_ns == mtime
+    assert load_state(path) == saved
 
 
 def test_live_update_skips_a_day_without_actuals(
@@ -138,7 +148,8 @@ def test_live_update_skips_a_day_without_actuals(
     gap = (ts >= pd.Timestamp("2019-12-01T23:00Z")) & (ts < pd.Timestamp("2019-12-02T23:00Z"))
     store.write("load_national", rows[~np.asarray(gap)])
     summary = live_update(_ctx(store, "2019-12-02"), forecaster=OnnxForecaster(gam_onnx))
-    assert summary and "skipped" in summary
+    assert summary
+    assert "skipped" in summary
     assert not state_path(store.root, "edip-load-fr", "3").exists()
 
 

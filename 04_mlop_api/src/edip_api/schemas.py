@@ -62,6 +62,11 @@ class ModelInfo(BaseModel):
     alias: str = Field(description="Registry alias served.")
     loaded_at: datetime
     reason: str | None = Field(description="Why the fallback is served (null otherwise).")
+    online_last_day: str | None = Field(
+        None,
+        description="Online models: the last Paris day (YYYY-MM-DD) their state absorbed (the "
+        "daily update's state file); null for the state embedded at training or none.",
+    )
 
 
 class Health(BaseModel):

@@ -11,12 +11,18 @@ Why this shape:
 * a background thread polls the alias every ``EDIP_MODEL_POLL_S``; a new version is loaded and
   checked off the request path, then a single reference is replaced (requests read it once, so
   none sees half a model and none fails during the swap);
+* an online champion (a Kalman or ML-Poly state, :mod:`edip_pipeline.online`) serves the newest
+  state the daily ``update`` wrote for its version (``<data_dir>/online/<model>/v<version>.json``),
+  checked on load and on every poll: a newer ``last_day`` swaps in a copy of the model with that
+  state (a new cache key, so cached forecasts are not reused);
 * with no loadable champion the documented fallback (:mod:`.fallback`) is served and says why. A
   serving champion is never replaced by the fallback because the registry became unreachable.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import os
@@ -38,6 +44,7 @@ from edip_api.services.fallback import FALLBACK_COLUMN, FALLBACK_NAME, fallback_
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.contract import FeatureContractError, OnnxForecaster
 from edip_pipeline.features import feature_names as buildable_feature_names
+from edip_pipeline.online import LAST_DAY_KEY, load_state, state_path
 
 log = logging.getLogger(__name__)
 #: longest wait for the poller thread at shutdown (its share of EDIP_SHUTDOWN_BUDGET_S)
@@ -69,9 +76,14 @@ class ServedModel:
         return self.forecaster is None
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """Cache key part: a forecast depends on the model version (and its load time)."""
-        return (self.info.name, self.info.version or "", self.info.loaded_at.isoformat())
+    def key(self) -> tuple[str, str, str, str]:
+        """Cache key part: a forecast depends on the model version, its load time and state."""
+        return (
+            self.info.name,
+            self.info.version or "",
+            self.info.loaded_at.isoformat(),
+            self.info.online_last_day or "",
+        )
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """``[N, 3]`` P10/P50/P90 (NaN where the fallback claims nothing)."""
@@ -227,7 +239,7 @@ class ModelManager:
             loaded_at=_now(),
             reason=None,
         )
-        return ServedModel(
+        served = ServedModel(
             info=info,
             feature_params=params,
             feature_names=list(forecaster.feature_names),
@@ -240,6 +252,47 @@ class ModelManager:
             trained_on=trained,
             tags=tags,
         )
+        return self.with_online_state(served)
+
+    def with_online_state(self, model: ServedModel) -> ServedModel:
+        """``model`` with the newest persisted online state of its version, else ``model`` itself.
+
+        Newer = a ``last_day`` after the one served (the embedded state has none). A file of
+        another kind than the embedded state, or one the model cannot run with, is ignored.
+        """
+        forecaster = model.forecaster
+        if forecaster is None or not forecaster.online_state or not model.info.version:
+            return model
+        path = state_path(self.settings.data_dir, model.registered_model, model.info.version)
+        saved = load_state(path)
+        if saved is None or not saved.get(LAST_DAY_KEY):
+            return model
+        day = str(saved[LAST_DAY_KEY])
+        if model.info.online_last_day is not None and day <= model.info.online_last_day:
+            return model
+        if saved.get("kind") != forecaster.online_state.get("kind"):
+            kind = forecaster.online_state.get("kind")
+            log.warning("online state %s is not a %s state: ignored", path, kind)
+            return model
+        updated = copy.copy(forecaster)  # the session is shared; only the state differs
+        updated.online_state = saved
+        try:
+            check_contract(updated, model.feature_params)
+        except Exception as exc:
+            log.warning("online state %s unusable, keeping the served one: %s", path, exc)
+            return model
+        log.info("%s v%s: online state of %s applied", model.info.name, model.info.version, day)
+        info = model.info.model_copy(update={"online_last_day": day})
+        return dataclasses.replace(model, info=info, forecaster=updated)
+
+    def refresh_online_state(self) -> ServedModel:
+        """Serve the newest persisted online state of the current version (see above)."""
+        with self._reload_lock:
+            current = self._current
+            refreshed = self.with_online_state(current)
+            if refreshed is not current:
+                self._swap(refreshed)
+            return refreshed
 
     def reload(self, *, force: bool = True) -> ServedModel:
         """Load the alias now and serve it; on failure keep a serving champion, else fall back."""
@@ -251,7 +304,10 @@ class ModelManager:
                     and not current.is_fallback
                     and self.alias_version() == current.info.version
                 ):
-                    return current
+                    refreshed = self.with_online_state(current)
+                    if refreshed is not current:
+                        self._swap(refreshed)
+                    return refreshed
                 model = self._load()
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}".strip()[:500]
@@ -304,6 +360,10 @@ class ModelManager:
                 self.reload(force=False)
             except Exception:  # the poller must never die
                 log.exception("model poll failed")
+            try:  # also when the registry is unreachable: the state file is local
+                self.refresh_online_state()
+            except Exception:
+                log.exception("online state refresh failed")
 
     def stop(self) -> None:
         self._stop.set()

@@ -57,6 +57,7 @@ setup-browser:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the README's "The shape" (contracts: root pyproject.toml)
 
 typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts

@@ -34,11 +34,6 @@ def to_utc(values: Any) -> Any:
     return pd.to_datetime(values, utc=True, format="ISO8601")
 
 
-def to_paris(values: Any) -> Any:
-    """UTC timestamps → Europe/Paris (what every chart shows)."""
-    return pd.to_datetime(values, utc=True).tz_convert(PARIS)
-
-
 def _frame(items: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
     frame = pd.DataFrame(list(items))
     for col in columns:

@@ -1,4 +1,4 @@
-"""API JSON → typed pandas frames (UTC index), and the Paris-time view of them.
+"""API JSON → typed pandas frames (UTC index).
 
 Why separate: the client stays JSON-only (cacheable, testable against the contract) and the pure
 computations get frames with parsed times and floats, whatever ``null`` the API sent.

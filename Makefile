@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.edip-installed
 CONSTRAINTS := requirements/constraints.txt
 PACKAGES := 01_data_pipeline 02_ml_forecast 03_dl_forecast 04_mlop_api 05_monitoring_dashboard
+# test support (not shipped): the harnesses the tests, benchmarks and screenshots share
+PACKAGES += testkit
 SRC_DIRS := $(foreach p,$(PACKAGES),$(p)/src)
 export PYTHONUNBUFFERED := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -55,6 +57,7 @@ setup-browser:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the README's "The shape" (contracts: root pyproject.toml)
 
 typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts

@@ -113,7 +113,7 @@ def bare_app() -> Any:
 @contextmanager
 def running_bare(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
     """The bare endpoint in its own uvicorn process (like the service: one process)."""
-    from edip_api.testing import wait_ready
+    from edip_testkit.platform import wait_ready
 
     with log_path.open("ab") as sink:
         process = subprocess.Popen(
@@ -239,7 +239,7 @@ def measure_wal_cost(
     env: dict[str, str], root: Path, args: argparse.Namespace
 ) -> tuple[Level, Level]:
     """The cached scenario at 16 concurrent, write-ahead file on then off (fresh log stores)."""
-    from edip_api.testing import running_api
+    from edip_testkit.platform import running_api
 
     out = []
     scenario = Scenario("wal", False, args.requests, args.warmup, [16])
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.port, log_level="warning")
         return
 
-    from edip_api.testing import (
+    from edip_testkit.platform import (
         free_port,
         mlflow_with_champion,
         platform_env,

@@ -1,6 +1,6 @@
 """Benchmark of the daily loop: simulated days per minute on the sample, one real day's cycle.
 
-Starts the real platform (edip_ml.live.testing: sample store cut at --start, MLflow with a
+Starts the real platform (edip_testkit.live: sample store cut at --start, MLflow with a
 LightGBM champion, a Prefect server, the API on the loop's clock file), then
 
 1. **one day's cycle** — ingest + sync-actuals + update + issue-forecast of day --start, each a
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    from edip_ml.live.testing import loop_platform
     from edip_pipeline.config import reset_settings_cache
+    from edip_testkit.live import loop_platform
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-loop-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import pytest
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_loop_benchmark_prints_its_figures(tmp_path: Path) -> None:
-    pytest.importorskip("edip_api.testing", reason="the loop benchmark needs the API package")
+    pytest.importorskip("edip_testkit.platform", reason="the loop benchmark needs the API package")
     script = Path(__file__).with_name("loop.py")
     proc = subprocess.run(
         [sys.executable, str(script), "--days", "1", "--no-alerts", "--keep", str(tmp_path / "b")],

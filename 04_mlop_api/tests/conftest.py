@@ -1,6 +1,6 @@
 """The real platform, once per session: sample Store, MLflow server with a champion, the API.
 
-Built with :mod:`edip_api.testing` (shared with the dashboard's tests and ``bench/api.py``).
+Built with :mod:`edip_testkit.platform` (shared with the dashboard's tests and ``bench/api.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edip_api.testing import (
+from edip_pipeline.store import Store
+from edip_testkit.platform import (
     Registry,
     RunningApi,
     platform_env,
@@ -20,7 +21,6 @@ from edip_api.testing import (
     start_mlflow,
     train_champion,
 )
-from edip_pipeline.store import Store
 
 MAX_BODY = 300_000
 

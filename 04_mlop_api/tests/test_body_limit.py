@@ -6,9 +6,9 @@ import json
 
 from edip_api.core.config import Settings
 from edip_api.schemas import MAX_PREDICT_ROWS
-from edip_api.testing import repo_root
 from edip_pipeline.config import load_params
 from edip_pipeline.features import feature_names
+from edip_testkit.platform import repo_root
 
 
 def test_ten_thousand_predict_rows_fit_the_default_limit() -> None:

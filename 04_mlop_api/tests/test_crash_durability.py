@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from edip_api.db import LogStore
-from edip_api.testing import running_api
+from edip_testkit.platform import running_api
 
 
 def test_acknowledged_rows_survive_kill_9(api_env: dict[str, str], tmp_path: Path) -> None:

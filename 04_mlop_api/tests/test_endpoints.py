@@ -9,9 +9,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from edip_api.testing import Registry, RunningApi
 from edip_pipeline.features import build_features
 from edip_pipeline.store import Store
+from edip_testkit.platform import Registry, RunningApi
 
 from .conftest import MAX_BODY
 

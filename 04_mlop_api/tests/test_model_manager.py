@@ -15,9 +15,9 @@ from mlflow import MlflowClient
 
 from edip_api.core.config import Settings
 from edip_api.main import create_app
-from edip_api.testing import Registry, platform_env, running_api
 from edip_pipeline.features import build_features
 from edip_pipeline.store import Store
+from edip_testkit.platform import Registry, platform_env, running_api
 
 ORIGIN = "2020-12-10T12:00:00+01:00"
 

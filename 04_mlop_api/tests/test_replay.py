@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from edip_api.cli import app
 from edip_api.replay import day_plan, replay_days
-from edip_api.testing import RunningApi
 from edip_pipeline.config import reset_settings_cache
 from edip_pipeline.store import Store
+from edip_testkit.platform import RunningApi
 
 
 def test_day_plan_covers_the_day_dst() -> None:

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from edip_api.testing import RunningApi
+from edip_testkit.platform import RunningApi
 
 
 def test_no_server_error(api: RunningApi) -> None:

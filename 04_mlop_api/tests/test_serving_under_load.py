@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from filelock import FileLock
 
-from edip_api.testing import RunningApi
 from edip_pipeline.store import Store
+from edip_testkit.platform import RunningApi
 
 
 def builds(client: httpx.Client) -> float:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from edip_api.core.config import Settings
-from edip_api.testing import free_port, running_api
+from edip_testkit.platform import free_port, running_api
 
 
 def test_default_budget_fits_a_30s_grace_period() -> None:

@@ -4,7 +4,7 @@
     .venv/bin/python 05_monitoring_dashboard/scripts/screenshots.py --api-url http://127.0.0.1:8000
 
 Without ``--api-url`` it starts the sample store, MLflow with a champion trained to 2020-11-30 and
-``edip serve`` (``edip_api.testing``), replays 2020-12-13..2020-12-24, then starts ``edip dashboard``
+``edip serve`` (``edip_testkit.platform``), replays 2020-12-13..2020-12-24, then starts ``edip dashboard``
 and saves every page to ``reports/screenshots/`` and ``docs/screenshots/dashboard_<page>.png``.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from edip_dashboard.screenshots import (
+from edip_testkit.browser import (
     check_pages,
     chromium_path,
     copy_screenshots,
@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @contextlib.contextmanager
 def platform_api(root: Path, start: str, end: str) -> Iterator[str]:
-    from edip_api import testing
     from edip_api.replay import run_replay
+    from edip_testkit import platform as testing
 
     with (
         testing.sample_store(root / "data") as store,

@@ -24,7 +24,7 @@ EXPECTED_NOW = "2020-12-24T23:00:00+00:00"
 @dataclass
 class Platform:
     api_url: str
-    api: Any  # edip_api.testing.RunningApi
+    api: Any  # edip_testkit.platform.RunningApi
     store: Any
     env: dict[str, str]
     champion_version: str
@@ -37,12 +37,12 @@ _PLATFORM: Platform | None = None
 
 
 def testing_module() -> Any:
-    """``edip_api.testing``, or a skip saying why the API is not usable."""
+    """``edip_testkit.platform``, or a skip saying why the API is not usable."""
     try:
-        from edip_api import testing
         from edip_api.replay import run_replay  # noqa: F401
+        from edip_testkit import platform as testing
     except ImportError as exc:  # the API package is not installed/finished
-        pytest.skip(f"edip_api.testing unavailable: {exc}")
+        pytest.skip(f"edip_testkit.platform unavailable: {exc}")
     return testing
 
 

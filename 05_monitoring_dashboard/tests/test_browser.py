@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edip_dashboard.screenshots import (
+from edip_testkit.browser import (
     CHART_PAGES,
     PAGES,
     check_pages,
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif(
 
 def test_every_page_in_a_browser(platform: Platform, tmp_path: Path) -> None:
     pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    from edip_api.testing import free_port
-    from edip_dashboard.screenshots import running_dashboard
+    from edip_testkit.browser import running_dashboard
+    from edip_testkit.platform import free_port
 
     out = REPO / "reports" / "screenshots"
     assert CHROMIUM is not None

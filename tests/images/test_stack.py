@@ -306,7 +306,7 @@ def test_ingest_train_promote_serve_log_and_dashboard(stack: Stack, tmp_path: Pa
 
 def check_dashboard(url: str, out: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    from edip_dashboard.screenshots import chromium_path
+    from edip_testkit.browser import chromium_path
 
     chromium = chromium_path()
     if chromium is None:

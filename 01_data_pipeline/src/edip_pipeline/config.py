@@ -8,7 +8,6 @@ say *how* the pipeline behaves (gap policy, revision windows, feature lags); the
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -190,7 +189,3 @@ def load_params(path: Path | None = None) -> Params:
 def reset_settings_cache() -> None:
     """Forget cached settings (tests change the environment)."""
     get_settings.cache_clear()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}

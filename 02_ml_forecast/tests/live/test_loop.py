@@ -58,12 +58,12 @@ def _snapshot(p: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    pytest.importorskip("edip_api.testing", reason="the loop's tests need edip_api (the API)")
+    pytest.importorskip("edip_testkit.platform", reason="the loop's tests need edip_api (the API)")
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
     from pytest_httpserver import HTTPServer
 
-    from edip_ml.live.testing import loop_platform
+    from edip_testkit.live import loop_platform
 
     root = tmp_path_factory.mktemp("loop")
     hook = HTTPServer(host="127.0.0.1", port=0)

@@ -51,7 +51,7 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
 
 
 def test_the_future_data_check_can_fail(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from edip_ml.live.testing import cut_sample_store
+    from edip_testkit.live import cut_sample_store
 
     store = cut_sample_store(tmp_path, paris("2019-02-01 00:00"))
     check_no_future(store, paris("2019-02-01 00:00"))

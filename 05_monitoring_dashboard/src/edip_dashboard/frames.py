@@ -1,4 +1,4 @@
-"""API JSON → typed pandas frames (UTC index), and the Paris-time view of them.
+"""API JSON → typed pandas frames (UTC index).
 
 Why separate: the client stays JSON-only (cacheable, testable against the contract) and the pure
 computations get frames with parsed times and floats, whatever ``null`` the API sent.
@@ -32,11 +32,6 @@ ACTUAL_COLUMNS = ("timestamp", "consumption_mw", "rte_forecast_d1_mw")
 def to_utc(values: Any) -> Any:
     """ISO strings (any offset) → tz-aware UTC timestamps."""
     return pd.to_datetime(values, utc=True, format="ISO8601")
-
-
-def to_paris(values: Any) -> Any:
-    """UTC timestamps → Europe/Paris (what every chart shows)."""
-    return pd.to_datetime(values, utc=True).tz_convert(PARIS)
 
 
 def _frame(items: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The real EDIP platform for tests and benchmarks: a sample store, MLflow with a champion, the API.
 
-Why a module of the package and not a conftest: the API's tests, the dashboard's tests and
-``bench/api.py`` all need the same three real parts, started the same way. Each is a context
+Why a test-support package and not a conftest: the API's tests, the dashboard's tests, the
+loop's tests and ``bench/api.py`` all need the same three real parts, started the same way; and
+not in ``edip_api``, because it trains with ``edip_ml``, which the serving package must not import. Each is a context
 manager that cleans up after itself::
 
     with sample_store(tmp / "data") as store, mlflow_with_champion(tmp / "mlflow", store) as reg:
@@ -11,8 +12,7 @@ manager that cleans up after itself::
 or all at once: ``with api_platform(tmp) as platform: platform.api.url``.
 
 Only :func:`mlflow_with_champion` / :func:`train_champion` need ``edip_ml`` (training); they import
-it lazily, so importing this module (or serving) never loads it. Nothing here is used by the
-service itself.
+it lazily. Nothing here is used by the service itself.
 """
 
 from __future__ import annotations

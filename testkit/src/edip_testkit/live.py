@@ -1,8 +1,8 @@
 """A real platform for the loop's tests and benchmark: a sample store cut at the simulation's
 start, MLflow with a champion trained before it, a Prefect server, the API on the clock file.
 
-Needs ``edip_api`` (its :mod:`edip_api.testing` harness starts MLflow and the API); the tests skip
-when it is not installed. Everything is real: no mock.
+Built on :mod:`edip_testkit.platform` (it starts MLflow and the API); outside ``edip_ml``, which
+must not import ``edip_api``. Everything is real: no mock.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ HISTORY_DAYS = 180
 @dataclass
 class LoopPlatform:
     store: Store
-    registry: Any  # edip_api.testing.Registry
-    api: Any  # edip_api.testing.RunningApi
+    registry: Any  # edip_testkit.platform.Registry
+    api: Any  # edip_testkit.platform.RunningApi
     clock_file: Path
     env: dict[str, str]  # what a simulator process needs
     root: Path
@@ -103,7 +103,7 @@ def loop_platform(
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[LoopPlatform]:
     """Everything the loop needs, real, under ``root``; the simulation starts on Paris day ``start``."""
-    from edip_api import testing
+    from edip_testkit import platform as testing
 
     first = pd.Timestamp(start).normalize().tz_localize("Europe/Paris").tz_convert("UTC")
     store = cut_sample_store(root / "data", first)

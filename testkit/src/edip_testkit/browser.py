@@ -1,8 +1,9 @@
 """Drive a running dashboard with a real headless Chromium: load each page, check it, screenshot it.
 
-Why in the package: the browser tests and ``scripts/screenshots.py`` (README images) must load the
-pages the same way. Playwright (a dev dependency) is imported lazily; the browser is Debian's
-Chromium (``executable_path``), never a Playwright download.
+Why shared: the browser tests and ``scripts/screenshots.py`` (README images) must load the
+pages the same way; a test-support module, not part of the shipped ``edip_dashboard``. Playwright
+(a dev dependency) is imported lazily; the browser is Debian's Chromium (``executable_path``),
+never a Playwright download.
 """
 
 from __future__ import annotations

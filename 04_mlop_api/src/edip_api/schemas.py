@@ -144,6 +144,12 @@ class Forecast(BaseModel):
     origin: datetime
     horizon_h: int
     weather_source: str
+    weather_note: str | None = Field(
+        None,
+        description="Set when the weather served differs from the weather the model was trained "
+        "with (e.g. trained on observed temperatures, served with none): the forecast is still "
+        "the model's, but its error may differ from the backtest's.",
+    )
     data: DataFreshness
     points: list[ForecastPoint]
 

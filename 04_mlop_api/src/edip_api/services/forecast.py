@@ -49,6 +49,18 @@ SINGLE_FLIGHT_WAIT_S = 120.0
 TARGET_STEP = "1h"
 
 
+def weather_note(trained: str | None, served: str) -> str | None:
+    """What a response says when the weather served is not the weather the model learnt from.
+
+    Why: a model trained with temperatures and served without them (a weather feed down), or
+    trained on observed weather and served with forecasts, still answers; the user must know that
+    its backtest error does not describe this forecast.
+    """
+    if not trained or trained == served:
+        return None
+    return f"model trained with weather '{trained}', served with '{served}'"
+
+
 @dataclass(frozen=True)
 class ForecastResult:
     """A forecast as the route serialises it (arrays, not objects: cheap to cache)."""
@@ -59,6 +71,10 @@ class ForecastResult:
     quantiles: np.ndarray  # [N, 3]
     weather_source: str
     data: DataSnapshot
+
+    @property
+    def weather_note(self) -> str | None:
+        return weather_note(self.model.trained_weather_source, self.weather_source)
 
     @property
     def horizons_h(self) -> np.ndarray:

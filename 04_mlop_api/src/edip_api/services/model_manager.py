@@ -70,6 +70,8 @@ class ServedModel:
     data_version: str | None = None
     trained_on: tuple[str | None, str | None] = (None, None)
     tags: dict[str, str] = field(default_factory=dict)
+    #: the weather source of its training table (run tag ``weather_source``), when recorded
+    trained_weather_source: str | None = None
 
     @property
     def is_fallback(self) -> bool:
@@ -251,6 +253,7 @@ class ModelManager:
             data_version=tags.get("data_version") or run_tags.get("data_version"),
             trained_on=trained,
             tags=tags,
+            trained_weather_source=run_tags.get("weather_source"),
         )
         return self.with_online_state(served)
 

@@ -104,6 +104,7 @@ def forecast(
         origin=origin_dt,
         horizon_h=horizon,
         weather_source=result.weather_source,
+        weather_note=result.weather_note,
         data=DataFreshness(
             last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
             age_hours=float(age) if age is not None else None,

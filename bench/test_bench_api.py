@@ -32,9 +32,10 @@ def test_api_benchmark_prints_its_figures_and_loses_no_record(tmp_path: Path) ->
     out = proc.stdout
     for label in ("## cached:", "## cold:", "API p99 ms", "bare req/s", "ratio (API/bare req/s)"):
         assert label in out
-    # every request of both scenarios, warm-ups included, was answered and logged exactly once
+    # every request of every scenario, warm-ups included, was answered and logged exactly once
+    # (the cached and cold scenarios at both levels at least; the spread and write-ahead ones add)
     answered = int(re.search(r"200 answers: (\d+)", out).group(1))  # type: ignore[union-attr]
-    assert answered == 2 * (12 + 3) + 2 * (6 + 1)
+    assert answered >= 2 * (12 + 3) + 2 * (6 + 1)
     assert "lost records: 0" in out
     assert "records without an accepted request" not in out
     assert (tmp_path / "bench/edip_log.db").is_file()

@@ -19,11 +19,12 @@ import httpx
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.db import LogStore, PredictionRecord
 from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant
 from edip_api.services.errors import InvalidRequestError
 
 router = APIRouter(prefix="/v1", tags=["loop"])
@@ -41,18 +42,28 @@ class GateCheck(BaseModel):
 
 
 class FallbackPoint(BaseModel):
-    target_time: datetime
+    target_time: Instant
     p50: float
+
+
+def _real_day(value: str) -> str:
+    """A calendar day the store can hold ("0000-00-00" matches the pattern but is no day)."""
+    day = datetime.strptime(value, "%Y-%m-%d")  # ValueError → 422
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"year {day.year} outside the supported {FIRST_YEAR}..{LAST_YEAR}")
+    return value
 
 
 class IssuanceIn(BaseModel):
     """One issuance of the loop (the flow fills every field from its own clock and gate)."""
 
-    target_day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Paris target day D.")
+    target_day: Annotated[str, AfterValidator(_real_day)] = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="Paris target day D."
+    )
     status: str = Field(pattern="^(on_time|late|fallback|missed)$")
-    due_at: datetime = Field(description="When the issuance was due (D-1 at the issuance hour).")
-    issued_at: datetime | None = Field(None, description="The loop's clock when issued.")
-    origin: datetime | None = Field(None, description="Forecast origin (null when missed).")
+    due_at: Instant = Field(description="When the issuance was due (D-1 at the issuance hour).")
+    issued_at: Instant | None = Field(None, description="The loop's clock when issued.")
+    origin: Instant | None = Field(None, description="Forecast origin (null when missed).")
     late: bool = False
     fallback: bool = False
     model_name: str | None = None

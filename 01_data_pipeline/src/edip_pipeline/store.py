@@ -94,6 +94,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "Open-Meteo historical-forecast: weather as it was forecast (leak-free backtests).",
         ),
         DatasetSpec(
+            "weather_previous_runs",
+            "1h",
+            "Open-Meteo previous-runs: forecast vintages, variables suffixed _previous_dayN "
+            "(the value predicted N x 24 h before valid time).",
+        ),
+        DatasetSpec(
             "temperature_daily",
             "1D",
             "ODRE daily regional temperatures (°C) and the population-weighted FR mean.",

@@ -226,7 +226,16 @@ def build_feature_table(
         parts[c] = load[c].to_numpy(dtype=float)
 
     # temperature and weather: at target times, from the chosen source
-    choice = choose_weather(store, uniq_targets, params, weather)
+    # per distinct target, its earliest origin: decides which forecast vintage was known
+    first_origin = np.full(len(uniq_t), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_origin, inv_t, origins.as_unit("ns").asi8)
+    choice = choose_weather(
+        store,
+        uniq_targets,
+        params,
+        weather,
+        origins=pd.DatetimeIndex(first_origin.view("M8[ns]")).tz_localize("UTC"),
+    )
     wx = weather_features(choice, uniq_targets, params)
     for c in groups["temperature"] + groups["weather"]:
         parts[c] = wx[c].to_numpy(dtype=float)[inv_t] if len(p) else np.array([], dtype=float)

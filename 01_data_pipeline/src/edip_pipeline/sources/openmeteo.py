@@ -15,6 +15,18 @@ Why these choices:
   goes through a process-wide sliding-window limiter (:class:`WeightedRateLimiter`).
 * **FR**: per variable and hour, the mean over the cities that have a value, weighted by
   population and renormalised over those cities (a missing city does not drag the mean to 0).
+* **previous-runs** (``previous-runs-api``, dataset ``weather_previous_runs``): the forecast
+  *vintages*. ``<var>_previous_dayN`` at valid time ``t`` is "the value predicted N x 24 h before
+  ``t``", i.e. issued at about ``t - N x 24 h`` (plus the model's publication delay). For a
+  day-ahead origin at D-1 12:00 Paris, ``_previous_day1`` is issued *after* the origin for most of
+  D (the value for D 23:00 was issued about D-1 23:00), so it is known at the origin only for
+  the first hours after it; ``_previous_day2`` (issued about ``t - 48 h``, i.e. during D-2 for
+  D) is known at the origin for every hour of D. Both leads are fetched and stored under the
+  canonical names with the suffix kept (``temperature_2m_c_previous_day1``, ``…_day2``: the lead
+  is the vintage); the feature builder picks, per hour, the shortest lead issued at least
+  :data:`~edip_pipeline.features.weather.PREVIOUS_RUNS_LAG` before the origin (see
+  :func:`~edip_pipeline.features.weather.previous_runs_hourly`). Archived since 2024-01 for
+  most models (GFS ``temperature_2m`` since 2021): earlier years come back null.
 
 Data: Open-Meteo.com, CC BY 4.0 (attribution required; the free tier is non-commercial).
 """
@@ -29,7 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import numpy as np
@@ -93,6 +105,15 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "shortwave_radiation": ("shortwave_radiation_wm2", "W/m²"),
 }
 
+#: leads fetched from previous-runs (``_previous_day1``, ``_previous_day2``), see the module doc
+PREVIOUS_RUNS_LEADS: tuple[int, ...] = (1, 2)
+#: previous-runs hourly variable -> (canonical variable with the lead suffix, unit)
+PREVIOUS_RUNS_VARIABLES: dict[str, tuple[str, str]] = {
+    f"{api}_previous_day{n}": (f"{canonical}_previous_day{n}", unit)
+    for n in PREVIOUS_RUNS_LEADS
+    for api, (canonical, unit) in VARIABLES.items()
+}
+
 FORECAST_DAYS = 3  # today + 2 days (GMT): always covers the next 48 h
 MAX_PAST_DAYS = 92  # forecast API limit for past_days
 
@@ -103,6 +124,7 @@ class _DatasetSpec:
     url_setting: str
     vintage: Vintage
     chunked: bool  # start_date/end_date by calendar year (else past_days/forecast_days)
+    variables: Mapping[str, tuple[str, str]] = field(default_factory=lambda: VARIABLES)
 
 
 DATASETS: dict[str, _DatasetSpec] = {
@@ -113,6 +135,13 @@ DATASETS: dict[str, _DatasetSpec] = {
         "openmeteo_historical_forecast_url",
         Vintage.FORECAST,
         True,
+    ),
+    "previous-runs": _DatasetSpec(
+        "weather_previous_runs",
+        "openmeteo_previous_runs_url",
+        Vintage.FORECAST,
+        True,
+        PREVIOUS_RUNS_VARIABLES,
     ),
 }
 
@@ -220,6 +249,7 @@ def parse_locations(
     cities: Sequence[City],
     vintage: Vintage,
     source: str,
+    variables: Mapping[str, tuple[str, str]] = VARIABLES,
 ) -> pd.DataFrame:
     """Canonical per-city rows (non-null values only) from one Open-Meteo JSON payload."""
     if isinstance(payload, dict) and payload.get("error"):
@@ -260,7 +290,7 @@ def parse_locations(
         if not isinstance(hourly, dict) or not isinstance(units, dict):
             raise SourceError(dataset, url, f"{city.slug}: 'hourly' section missing")
         times = _parse_times(hourly, units.get("time"), dataset, url)
-        for api_var, (variable, unit) in VARIABLES.items():
+        for api_var, (variable, unit) in variables.items():
             raw = hourly.get(api_var)
             if not isinstance(raw, list) or len(raw) != len(times):
                 raise SourceError(
@@ -319,7 +349,11 @@ def national_mean(
     return pd.concat(frames, ignore_index=True) if frames else empty_frame()
 
 
-def coverage_notes(frame: pd.DataFrame, cities: Sequence[City]) -> list[str]:
+def coverage_notes(
+    frame: pd.DataFrame,
+    cities: Sequence[City],
+    variables: Mapping[str, tuple[str, str]] = VARIABLES,
+) -> list[str]:
     """Per variable: cities with no value at all (warned), low coverage, and the mean coverage.
 
     Coverage is the share of the batch's hours with a value for that city; an all-null city
@@ -331,7 +365,7 @@ def coverage_notes(frame: pd.DataFrame, cities: Sequence[City]) -> list[str]:
         return ["no hourly value in the response"]
     counts = frame[frame["area"] != "FR"].groupby(["variable", "area"]).size()
     notes = []
-    for variable, _unit in VARIABLES.values():
+    for variable, _unit in variables.values():
         per_city = {c.slug: counts.get((variable, c.slug), 0) / hours for c in cities}
         dead = [slug for slug, share in per_city.items() if share == 0]
         low = [f"{slug} {share:.0%}" for slug, share in per_city.items() if 0 < share < 0.9]
@@ -355,10 +389,15 @@ def _year_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]
 
 
 class OpenMeteoSource:
-    """Open-Meteo archive, forecast and historical-forecast for :data:`CITIES` and FR."""
+    """Open-Meteo archive, forecast, historical-forecast and previous-runs for :data:`CITIES`."""
 
     name: ClassVar[str] = "openmeteo"
-    datasets: ClassVar[tuple[str, ...]] = ("archive", "forecast", "historical-forecast")
+    datasets: ClassVar[tuple[str, ...]] = (
+        "archive",
+        "forecast",
+        "historical-forecast",
+        "previous-runs",
+    )
     revision_family: ClassVar[dict[str, str]] = dict.fromkeys(datasets, "weather")
 
     def __init__(
@@ -391,11 +430,11 @@ class OpenMeteoSource:
                 f"unknown dataset; known: {list(DATASETS)}",
             ) from None
 
-    def _base_params(self) -> dict[str, str]:
+    def _base_params(self, variables: Mapping[str, tuple[str, str]] = VARIABLES) -> dict[str, str]:
         return {
             "latitude": ",".join(str(c.lat) for c in self.cities),
             "longitude": ",".join(str(c.lon) for c in self.cities),
-            "hourly": ",".join(VARIABLES),
+            "hourly": ",".join(variables),
             "timezone": "GMT",
         }
 
@@ -405,7 +444,7 @@ class OpenMeteoSource:
         today = self._clock().tz_convert("UTC").date()
         first = period.start.tz_convert("UTC").date()
         last = (period.end - pd.Timedelta(1, "ns")).tz_convert("UTC").date()
-        n_loc, n_vars = len(self.cities), len(VARIABLES)
+        n_loc, n_vars = len(self.cities), len(spec.variables)
         out: list[tuple[dict[str, str], float]] = []
         if not spec.chunked:
             past = (today - first).days
@@ -426,7 +465,11 @@ class OpenMeteoSource:
         if dataset == "archive" and last > today:
             last = today  # the archive refuses future end dates
         for a, b in _year_chunks(first, last):
-            params = {**self._base_params(), "start_date": a.isoformat(), "end_date": b.isoformat()}
+            params = {
+                **self._base_params(spec.variables),
+                "start_date": a.isoformat(),
+                "end_date": b.isoformat(),
+            }
             out.append((params, weighted_calls(n_vars, (b - a).days + 1, n_loc)))
         return out
 
@@ -461,6 +504,7 @@ class OpenMeteoSource:
                 cities=self.cities,
                 vintage=spec.vintage,
                 source=source,
+                variables=spec.variables,
             )
             fr = national_mean(cities, self.cities, vintage=spec.vintage, source=source)
             frames += [f for f in (cities, fr) if not f.empty]
@@ -472,5 +516,9 @@ class OpenMeteoSource:
         frame = frame.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
         log.info("%s: %d rows for %s → %s", source, len(frame), period.start, period.end)
         return [
-            Batch(spec.store_dataset, frame, [ATTRIBUTION, *coverage_notes(frame, self.cities)])
+            Batch(
+                spec.store_dataset,
+                frame,
+                [ATTRIBUTION, *coverage_notes(frame, self.cities, spec.variables)],
+            )
         ]

@@ -100,6 +100,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "(the value predicted N x 24 h before valid time).",
         ),
         DatasetSpec(
+            "weather_forecast_runs",
+            "1h",
+            "Live Open-Meteo forecast runs as vintages (_previous_dayN: known N x 24 h before "
+            "valid time; source records the issue time). Latest run per lead wins.",
+        ),
+        DatasetSpec(
             "temperature_daily",
             "1D",
             "ODRE daily regional temperatures (°C) and the population-weighted FR mean.",

@@ -297,3 +297,20 @@ def test_feature_table_reports_the_vintage_share(store: Store) -> None:
     assert ft.weather_source == "forecast"
     assert ft.weather_shares() == {"forecast-vintage": 1.0}
     assert set(ft.frame["temperature_c"]) == {1.0, 2.0}
+
+
+def test_live_forecast_runs_fill_the_vintage_archive(store: Store) -> None:
+    """weather_forecast_runs (stored by each live forecast ingest) is read like previous-runs."""
+    _hourly(
+        store,
+        "weather_forecast_runs",
+        np.full(24 * 60, 3.0),
+        variable="temperature_2m_c_previous_day2",
+    )
+    _vintages(store, days=40)  # the archive stops on 2020-02-09 23:00Z: the live runs fill after
+    choice = choose_weather(store, FEB10, PARAMS, "forecast")
+    assert choice.source == "forecast"
+    assert row_sources(choice, FEB10).tolist() == ["forecast-vintage"] * 24
+    # 23:00Z on the 9th from the archive (day1); the archive has no day1 after, the live runs
+    # have day2 only
+    assert weather_features(choice, FEB10, PARAMS)["temperature_c"].tolist() == ([1.0] + [3.0] * 23)

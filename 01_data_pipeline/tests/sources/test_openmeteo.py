@@ -93,7 +93,7 @@ def test_protocol_and_metadata(om_settings: Settings) -> None:
     assert src.datasets == ("archive", "forecast", "historical-forecast", "previous-runs")
     assert set(src.revision_family.values()) == {"weather"}
     assert src.target_datasets("archive") == ["weather_observed"]
-    assert src.target_datasets("forecast") == ["weather_forecast"]
+    assert src.target_datasets("forecast") == ["weather_forecast", "weather_forecast_runs"]
     assert src.target_datasets("historical-forecast") == ["weather_historical_forecast"]
     assert src.target_datasets("previous-runs") == ["weather_previous_runs"]
     with pytest.raises(SourceError, match="unknown dataset"):
@@ -394,8 +394,9 @@ def test_forecast_query_and_rows(
     ).respond_with_data(body("forecast_paris.json"))
     src = make_source(om_settings, cities=CITIES[:1], now="2024-06-10T09:30Z")
     period = Period(pd.Timestamp("2024-06-09T06:00Z"), pd.Timestamp("2024-06-10T09:00Z"))
-    [batch] = src.fetch("forecast", period, store)
+    batch, runs = src.fetch("forecast", period, store)
     assert batch.dataset == "weather_forecast"
+    assert src.target_datasets("forecast") == ["weather_forecast", "weather_forecast_runs"]
     frame = validate(batch.frame)
     assert (frame["vintage"] == int(Vintage.FORECAST)).all()
     temp = frame[(frame["area"] == "paris") & (frame["variable"] == "temperature_2m_c")]
@@ -404,6 +405,21 @@ def test_forecast_query_and_rows(
     assert temp["timestamp"].max() == pd.Timestamp("2024-06-12T17:00Z")
     assert len(temp) == 96 - 6 - 6
     assert temp["timestamp"].max() >= pd.Timestamp("2024-06-10T09:30Z") + pd.Timedelta("48h")
+    # the same run as vintages, issued at the fetch time (2024-06-10T09:30Z)
+    assert runs.dataset == "weather_forecast_runs"
+    vint = validate(runs.frame)
+    assert (vint["source"] == "openmeteo:forecast@2024-06-10T09:30Z").all()
+    d1 = vint[(vint["area"] == "paris") & (vint["variable"] == "temperature_2m_c_previous_day1")]
+    d2 = vint[(vint["area"] == "paris") & (vint["variable"] == "temperature_2m_c_previous_day2")]
+    # lead 24-48 h: 2024-06-11T10:00Z .. 2024-06-12T09:00Z; lead >= 48 h: 10:00Z .. 17:00Z
+    assert d1["timestamp"].min() == pd.Timestamp("2024-06-11T10:00Z")
+    assert d1["timestamp"].max() == pd.Timestamp("2024-06-12T09:00Z")
+    assert len(d1) == 24
+    assert d2["timestamp"].min() == pd.Timestamp("2024-06-12T10:00Z")
+    assert len(d2) == 8
+    same = temp.set_index("timestamp")["value"]
+    assert (d1.set_index("timestamp")["value"] == same.reindex(d1["timestamp"])).all()
+    assert set(vint["variable"]) <= {v for v, _ in PREVIOUS_RUNS_VARIABLES.values()}
 
 
 def test_historical_forecast_endpoint(

@@ -71,6 +71,8 @@ WEATHER_VARIABLES: tuple[str, ...] = (
 FORECAST_DATASETS = ("weather_historical_forecast", "weather_forecast")
 #: Open-Meteo previous-runs: variables suffixed ``_previous_dayN`` (the forecast vintages)
 PREVIOUS_RUNS_DATASET = "weather_previous_runs"
+#: the live forecast runs stored in the same format (filling the archive's holes)
+FORECAST_RUNS_DATASET = "weather_forecast_runs"
 PREVIOUS_RUNS_LEADS: tuple[int, ...] = (1, 2)
 #: assumed delay between a ``_previous_dayN`` value's nominal issue time (valid time − N x 24 h)
 #: and its availability (a model run is published a few hours after its nominal time)
@@ -334,6 +336,9 @@ def origin_bounds(
 def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarray) -> pd.DataFrame:
     """National hourly weather on ``grid`` from the forecast vintages known at ``bounds``.
 
+    Vintages come from ``weather_previous_runs`` (the previous-runs archive), holes filled from
+    ``weather_forecast_runs`` (the live runs stored by each ``forecast`` ingest).
+
     Per hour ``h``, the shortest lead ``N`` of :data:`PREVIOUS_RUNS_LEADS` whose issue time
     ``h − N x 24 h + PREVIOUS_RUNS_LAG`` is at or before ``bounds[h]`` (the earliest origin that
     reads ``h``, :func:`origin_bounds`) and that has a temperature; the whole row comes from that
@@ -342,11 +347,17 @@ def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarra
     variables = [TEMPERATURE, *WEATHER_VARIABLES]
     out = pd.DataFrame(np.nan, index=grid, columns=variables)
     names = [f"{v}_previous_day{n}" for n in PREVIOUS_RUNS_LEADS for v in variables]
-    wide = store.wide(PREVIOUS_RUNS_DATASET, AREA, grid[0], grid[-1] + HOUR, variables=names)
-    if wide.empty:
+    wide = pd.DataFrame(np.nan, index=grid, columns=names)
+    found = False
+    for name in (FORECAST_RUNS_DATASET, PREVIOUS_RUNS_DATASET):  # the archive wins
+        part = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=names)
+        if part.empty:
+            continue
+        found = True
+        part.index = pd.DatetimeIndex(part.index).as_unit("ns")
+        wide = part.reindex(index=grid, columns=names).astype(float).combine_first(wide)
+    if not found:
         return out
-    wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
-    wide = wide.reindex(index=grid, columns=names).astype(float)
     g = grid.as_unit("ns").asi8
     values = out.to_numpy(copy=True)
     for n in PREVIOUS_RUNS_LEADS:

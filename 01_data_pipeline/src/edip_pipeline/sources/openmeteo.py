@@ -27,6 +27,13 @@ Why these choices:
   :data:`~edip_pipeline.features.weather.PREVIOUS_RUNS_LAG` before the origin (see
   :func:`~edip_pipeline.features.weather.previous_runs_hourly`). Archived since 2024-01 for
   most models (GFS ``temperature_2m`` since 2021): earlier years come back null.
+* **Live vintages** (``forecast``, dataset ``weather_forecast_runs``): ``weather_forecast`` keeps
+  the latest run only (each ingest overwrites it), so every ``forecast`` fetch also stores the
+  run as vintages in the previous-runs format (:func:`forecast_vintages`): a value for ``t``
+  fetched at ``I`` is stored as ``<var>_previous_dayN`` with ``N = floor((t − I) / 24 h)``
+  (N in :data:`PREVIOUS_RUNS_LEADS`), i.e. it was known at least ``N x 24 h`` before ``t``;
+  per (t, N) the latest run wins, and the row's ``source`` records its issue (fetch) time.
+  Tomorrow's training thus reads today's forecast as it was known at each origin.
 
 Data: Open-Meteo.com, CC BY 4.0 (attribution required; the free tier is non-commercial).
 """
@@ -144,6 +151,24 @@ DATASETS: dict[str, _DatasetSpec] = {
         PREVIOUS_RUNS_VARIABLES,
     ),
 }
+
+
+FORECAST_RUNS_DATASET = "weather_forecast_runs"
+
+
+def forecast_vintages(frame: pd.DataFrame, issued: pd.Timestamp) -> pd.DataFrame:
+    """A live forecast run as vintages: ``<var>_previous_dayN``, ``N = floor((t − issued) / 24 h)``.
+
+    Only leads in :data:`PREVIOUS_RUNS_LEADS` are kept; ``source`` gets ``@<issue time>``.
+    """
+    if frame.empty:
+        return empty_frame()
+    lead = (frame["timestamp"] - issued) // pd.Timedelta(days=1)
+    keep = lead.isin(list(PREVIOUS_RUNS_LEADS))
+    out = frame[keep].copy()
+    out["variable"] = out["variable"] + "_previous_day" + lead[keep].astype(int).astype(str)
+    out["source"] = out["source"] + "@" + issued.strftime("%Y-%m-%dT%H:%MZ")
+    return out.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
 
 
 def weighted_calls(n_vars: int, days: float, n_locations: int) -> float:
@@ -418,7 +443,8 @@ class OpenMeteoSource:
         self._clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
 
     def target_datasets(self, dataset: str) -> list[str]:
-        return [self._spec(dataset).store_dataset]
+        extra = [FORECAST_RUNS_DATASET] if dataset == "forecast" else []
+        return [self._spec(dataset).store_dataset, *extra]
 
     def _spec(self, dataset: str) -> _DatasetSpec:
         try:
@@ -483,8 +509,10 @@ class OpenMeteoSource:
         """Download, keep raw bodies, and return per-city and FR rows inside ``period``.
 
         ``forecast`` ignores ``period.end``: it returns the current run to the end of day+2 (GMT),
-        from ``period.start`` (at most 92 days back).
+        from ``period.start`` (at most 92 days back), and the same run as vintages for
+        ``weather_forecast_runs`` (:func:`forecast_vintages`, issued at the fetch time).
         """
+        issued = self._clock().tz_convert("UTC").floor("min")
         spec = self._spec(dataset)
         url = str(getattr(self.settings, spec.url_setting))
         source = f"{self.name}:{dataset}"
@@ -515,10 +543,11 @@ class OpenMeteoSource:
         frame = frame[keep].drop_duplicates(["timestamp", "area", "variable"], keep="last")
         frame = frame.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
         log.info("%s: %d rows for %s → %s", source, len(frame), period.start, period.end)
-        return [
-            Batch(
-                spec.store_dataset,
-                frame,
-                [ATTRIBUTION, *coverage_notes(frame, self.cities, spec.variables)],
+        notes = [ATTRIBUTION, *coverage_notes(frame, self.cities, spec.variables)]
+        batches = [Batch(spec.store_dataset, frame, notes)]
+        if dataset == "forecast":
+            runs = forecast_vintages(frame, issued)
+            batches.append(
+                Batch(FORECAST_RUNS_DATASET, runs, [ATTRIBUTION, f"run issued {issued}"])
             )
-        ]
+        return batches

@@ -103,8 +103,9 @@ class FeatureFrame:
     data_version
         ``store.data_version()`` at build time.
     row_weather
-        Per row, which source its target's weather came from (``forecast``, ``observed``,
-        ``observed-daily``, ``none``): observed rows are oracles in a backtest.
+        Per row, which source its target's weather came from (``forecast-vintage``: the
+        forecast known at the origin; ``forecast``: stitched short-lead forecasts; ``observed``,
+        ``observed-daily``: oracles in a backtest; ``none``).
     weather_mode
         The mode asked for (``auto``, ``forecast``, ``observed``, ``none``): with ``params`` and
         ``data_version`` it says whether a stored table can stand for a new build.

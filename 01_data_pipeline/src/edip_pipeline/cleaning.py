@@ -47,7 +47,8 @@ def flag_implausible(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if frame.empty:
         return frame, 0
     values = frame["value"].to_numpy(dtype=float)
-    variables = frame["variable"].to_numpy()
+    # a forecast vintage (``temperature_2m_c_previous_day2``) has the range of its variable
+    variables = frame["variable"].str.replace(r"_previous_day\d+$", "", regex=True).to_numpy()
     areas = frame["area"].to_numpy()
     ruled = np.zeros(len(frame), dtype=bool)
     bad = np.zeros(len(frame), dtype=bool)

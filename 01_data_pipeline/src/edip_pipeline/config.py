@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         "https://historical-forecast-api.open-meteo.com/v1/forecast",
         description="Open-Meteo archived-forecast endpoint (weather as it was forecast).",
     )
+    openmeteo_previous_runs_url: str = Field(
+        "https://previous-runs-api.open-meteo.com/v1/forecast",
+        description="Open-Meteo previous-runs endpoint (forecast vintages, *_previous_dayN).",
+    )
     meteofrance_base_url: str = Field(
         "https://donneespubliques.meteofrance.fr/donnees_libres/Txt/Synop/Archive",
         description="Météo-France SYNOP archive folder (monthly synop.YYYYMM.csv.gz files).",

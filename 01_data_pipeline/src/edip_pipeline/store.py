@@ -94,6 +94,18 @@ DATASETS: dict[str, DatasetSpec] = {
             "Open-Meteo historical-forecast: weather as it was forecast (leak-free backtests).",
         ),
         DatasetSpec(
+            "weather_previous_runs",
+            "1h",
+            "Open-Meteo previous-runs: forecast vintages, variables suffixed _previous_dayN "
+            "(the value predicted N x 24 h before valid time).",
+        ),
+        DatasetSpec(
+            "weather_forecast_runs",
+            "1h",
+            "Live Open-Meteo forecast runs as vintages (_previous_dayN: known N x 24 h before "
+            "valid time; source records the issue time). Latest run per lead wins.",
+        ),
+        DatasetSpec(
             "temperature_daily",
             "1D",
             "ODRE daily regional temperatures (°C) and the population-weighted FR mean.",

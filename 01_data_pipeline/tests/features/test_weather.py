@@ -13,9 +13,11 @@ from edip_pipeline.features.weather import (
     choose_weather,
     cooling_degrees,
     daily_to_hourly,
+    day_ahead_origins,
     ewm_kernel_length,
     ewm_name,
     heating_degrees,
+    origin_bounds,
     row_sources,
     temperature_feature_names,
     weather_features,
@@ -213,3 +215,102 @@ def test_feature_table_keeps_the_row_weather_labels(store: Store) -> None:
     assert back.row_weather.tolist() == ft.row_weather.tolist()
     assert "weather_row_source" not in back.frame.columns
     assert back.weather_shares() == shares
+
+
+def _vintages(store: Store, days: int = 60, start: str = "2020-01-01") -> None:
+    """Forecast vintages: every ``_previous_day1`` value is 1.0, every ``_previous_day2`` 2.0."""
+    for lead in (1, 2):
+        _hourly(
+            store,
+            "weather_previous_runs",
+            np.full(24 * days, float(lead)),
+            variable=f"temperature_2m_c_previous_day{lead}",
+            start=start,
+        )
+
+
+#: Paris day 2020-02-10 (CET): 2020-02-09T23:00Z .. 2020-02-10T22:00Z; origin 2020-02-09T11:00Z
+FEB10 = pd.date_range("2020-02-09T23:00Z", periods=24, freq="1h")
+
+
+def test_day_ahead_origin_and_bounds() -> None:
+    origins = day_ahead_origins(FEB10, PARAMS)
+    assert set(origins) == {pd.Timestamp("2020-02-09T11:00Z")}
+    summer = day_ahead_origins(pd.DatetimeIndex([pd.Timestamp("2020-07-01T12:00Z")]), PARAMS)
+    assert summer[0] == pd.Timestamp("2020-06-30T10:00Z")
+    # an hour is bound by the earliest origin of the targets that read it (t > h - 1 h)
+    grid = pd.date_range("2020-02-10T00:00Z", periods=4, freq="1h")
+    targets = pd.DatetimeIndex(["2020-02-10T00:30Z", "2020-02-10T02:00Z"])
+    early, late = pd.Timestamp("2020-02-08T00:00Z"), pd.Timestamp("2020-02-09T00:00Z")
+    bounds = origin_bounds(grid, targets, pd.DatetimeIndex([late, early]))
+    assert bounds[:3].tolist() == [early.value] * 3
+    assert bounds[3] == np.iinfo(np.int64).min  # 03:00 is read by no target
+
+
+def test_vintage_known_at_the_day_ahead_origin_first(store: Store) -> None:
+    """D-1 12:00 Paris origin: _previous_day1 for D 00:00-06:00 Paris, _previous_day2 after."""
+    _vintages(store)
+    _hourly(store, "weather_historical_forecast", np.full(24 * 60, 7.0))
+    _hourly(store, "weather_observed", np.full(24 * 60, 5.0))
+    choice = choose_weather(store, FEB10, PARAMS, "auto")
+    assert choice.source == "forecast"
+    assert choice.description.startswith("vintage:")
+    feats = weather_features(choice, FEB10, PARAMS)
+    # day1 issued ~t - 24 h, + 6 h publication lag <= 2020-02-09T11:00Z  <=>  t <= 05:00Z
+    assert feats["temperature_c"].tolist() == [1.0] * 7 + [2.0] * 17
+    assert row_sources(choice, FEB10).tolist() == ["forecast-vintage"] * 24
+
+
+def test_vintage_then_historical_forecast_then_observed_per_row(store: Store) -> None:
+    _vintages(store)
+    _hourly(store, "weather_historical_forecast", np.full(24 * 60, 7.0))
+    # an earlier origin (36 h before D-1 12:00): day1 never known, day2 only for t <= 05:00Z
+    origins = pd.DatetimeIndex([pd.Timestamp("2020-02-08T11:00Z")] * len(FEB10))
+    choice = choose_weather(store, FEB10, PARAMS, "forecast", origins=origins)
+    assert choice.source == "forecast"
+    feats = weather_features(choice, FEB10, PARAMS)
+    assert feats["temperature_c"].tolist() == [2.0] * 7 + [7.0] * 17
+    assert row_sources(choice, FEB10).tolist() == ["forecast-vintage"] * 7 + ["forecast"] * 17
+    with pytest.raises(ValueError, match="one entry per target"):
+        choose_weather(store, FEB10, PARAMS, "forecast", origins=origins[:3])
+
+
+def test_vintage_before_observed_oracle(store: Store) -> None:
+    _vintages(store, days=20, start="2020-02-10")
+    _hourly(store, "weather_observed", np.full(24 * 60, 5.0))
+    targets = pd.date_range("2020-02-09T12:00Z", periods=24, freq="1h")
+    choice = choose_weather(store, targets, PARAMS, "auto")
+    assert choice.source == "observed-as-forecast"
+    labels = row_sources(choice, targets).tolist()
+    assert labels == ["observed"] * 12 + ["forecast-vintage"] * 12
+    assert weather_features(choice, targets, PARAMS)["temperature_c"].tolist() == (
+        [5.0] * 12 + [1.0] * 6 + [2.0] * 6
+    )
+
+
+def test_feature_table_reports_the_vintage_share(store: Store) -> None:
+    from edip_pipeline.features import day_ahead_pairs
+
+    store.write("load_national", sample_load_rows())
+    _vintages(store, days=60, start="2020-03-01")
+    ft = build_feature_table(store, day_ahead_pairs("2020-03-25", "2020-04-20"), PARAMS)
+    assert ft.weather_source == "forecast"
+    assert ft.weather_shares() == {"forecast-vintage": 1.0}
+    assert set(ft.frame["temperature_c"]) == {1.0, 2.0}
+
+
+def test_live_forecast_runs_fill_the_vintage_archive(store: Store) -> None:
+    """weather_forecast_runs (stored by each live forecast ingest) is read like previous-runs."""
+    _hourly(
+        store,
+        "weather_forecast_runs",
+        np.full(24 * 60, 3.0),
+        variable="temperature_2m_c_previous_day2",
+    )
+    _vintages(store, days=40)  # the archive stops on 2020-02-09 23:00Z: the live runs fill after
+    choice = choose_weather(store, FEB10, PARAMS, "forecast")
+    assert choice.source == "forecast"
+    assert row_sources(choice, FEB10).tolist() == ["forecast-vintage"] * 24
+    # 23:00Z on the 9th from the archive (day1); the archive has no day1 after, the live runs
+    # have day2 only
+    assert weather_features(choice, FEB10, PARAMS)["temperature_c"].tolist() == ([1.0] + [3.0] * 23)

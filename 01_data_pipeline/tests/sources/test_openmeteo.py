@@ -13,10 +13,11 @@ from pytest_httpserver import HTTPServer
 
 from edip_pipeline.config import Settings, get_settings, reset_settings_cache
 from edip_pipeline.http import SourceError
-from edip_pipeline.schema import Vintage, validate
+from edip_pipeline.schema import Flag, Vintage, validate
 from edip_pipeline.sources.base import Period, Source
 from edip_pipeline.sources.openmeteo import (
     CITIES,
+    PREVIOUS_RUNS_VARIABLES,
     VARIABLES,
     City,
     OpenMeteoSource,
@@ -42,6 +43,7 @@ def om_settings(
     monkeypatch.setenv(
         "EDIP_OPENMETEO_HISTORICAL_FORECAST_URL", httpserver.url_for("/hf/v1/forecast")
     )
+    monkeypatch.setenv("EDIP_OPENMETEO_PREVIOUS_RUNS_URL", httpserver.url_for("/pr/v1/forecast"))
     reset_settings_cache()
     return get_settings()
 
@@ -88,11 +90,12 @@ JAN15 = Period(pd.Timestamp("2024-01-15T00:00Z"), pd.Timestamp("2024-01-15T03:00
 def test_protocol_and_metadata(om_settings: Settings) -> None:
     src: Source = make_source(om_settings)
     assert src.name == "openmeteo"
-    assert src.datasets == ("archive", "forecast", "historical-forecast")
+    assert src.datasets == ("archive", "forecast", "historical-forecast", "previous-runs")
     assert set(src.revision_family.values()) == {"weather"}
     assert src.target_datasets("archive") == ["weather_observed"]
-    assert src.target_datasets("forecast") == ["weather_forecast"]
+    assert src.target_datasets("forecast") == ["weather_forecast", "weather_forecast_runs"]
     assert src.target_datasets("historical-forecast") == ["weather_historical_forecast"]
+    assert src.target_datasets("previous-runs") == ["weather_previous_runs"]
     with pytest.raises(SourceError, match="unknown dataset"):
         src.target_datasets("nope")
 
@@ -391,8 +394,9 @@ def test_forecast_query_and_rows(
     ).respond_with_data(body("forecast_paris.json"))
     src = make_source(om_settings, cities=CITIES[:1], now="2024-06-10T09:30Z")
     period = Period(pd.Timestamp("2024-06-09T06:00Z"), pd.Timestamp("2024-06-10T09:00Z"))
-    [batch] = src.fetch("forecast", period, store)
+    batch, runs = src.fetch("forecast", period, store)
     assert batch.dataset == "weather_forecast"
+    assert src.target_datasets("forecast") == ["weather_forecast", "weather_forecast_runs"]
     frame = validate(batch.frame)
     assert (frame["vintage"] == int(Vintage.FORECAST)).all()
     temp = frame[(frame["area"] == "paris") & (frame["variable"] == "temperature_2m_c")]
@@ -401,6 +405,21 @@ def test_forecast_query_and_rows(
     assert temp["timestamp"].max() == pd.Timestamp("2024-06-12T17:00Z")
     assert len(temp) == 96 - 6 - 6
     assert temp["timestamp"].max() >= pd.Timestamp("2024-06-10T09:30Z") + pd.Timedelta("48h")
+    # the same run as vintages, issued at the fetch time (2024-06-10T09:30Z)
+    assert runs.dataset == "weather_forecast_runs"
+    vint = validate(runs.frame)
+    assert (vint["source"] == "openmeteo:forecast@2024-06-10T09:30Z").all()
+    d1 = vint[(vint["area"] == "paris") & (vint["variable"] == "temperature_2m_c_previous_day1")]
+    d2 = vint[(vint["area"] == "paris") & (vint["variable"] == "temperature_2m_c_previous_day2")]
+    # lead 24-48 h: 2024-06-11T10:00Z .. 2024-06-12T09:00Z; lead >= 48 h: 10:00Z .. 17:00Z
+    assert d1["timestamp"].min() == pd.Timestamp("2024-06-11T10:00Z")
+    assert d1["timestamp"].max() == pd.Timestamp("2024-06-12T09:00Z")
+    assert len(d1) == 24
+    assert d2["timestamp"].min() == pd.Timestamp("2024-06-12T10:00Z")
+    assert len(d2) == 8
+    same = temp.set_index("timestamp")["value"]
+    assert (d1.set_index("timestamp")["value"] == same.reindex(d1["timestamp"])).all()
+    assert set(vint["variable"]) <= {v for v, _ in PREVIOUS_RUNS_VARIABLES.values()}
 
 
 def test_historical_forecast_endpoint(
@@ -488,3 +507,60 @@ def test_coverage_per_city_and_variable_warns_on_all_null_cities(
     assert "temperature_2m_c: mean city coverage 66.7%" in notes
     assert "cloud_cover_pct: no value at 1 city(ies): lyon" in notes
     assert "open-meteo: wind_speed_10m_kmh all-null at lyon" in caplog.text
+
+
+def test_previous_runs_endpoint_query_rows_and_store(
+    om_settings: Settings, store: Store, httpserver: HTTPServer
+) -> None:
+    """Forecast vintages: both leads asked (suffix _previous_day1/2), GMT, stored with the lead."""
+    hourly = ",".join(f"{v}_previous_day{n}" for n in (1, 2) for v in HOURLY.split(","))
+    httpserver.expect_request(
+        "/pr/v1/forecast",
+        query_string={
+            "latitude": "48.8566,45.764",
+            "longitude": "2.3522,4.8357",
+            "hourly": hourly,
+            "timezone": "GMT",
+            "start_date": "2024-02-10",
+            "end_date": "2024-02-10",
+        },
+    ).respond_with_data(
+        body("previous_runs_2cities_2024-02-10.json"), content_type="application/json"
+    )
+    period = Period(pd.Timestamp("2024-02-10T00:00Z"), pd.Timestamp("2024-02-10T03:00Z"))
+    [batch] = make_source(om_settings, cities=CITIES[:2]).fetch("previous-runs", period, store)
+    assert batch.dataset == "weather_previous_runs"
+    frame = validate(batch.frame)
+    assert set(frame["variable"]) == {v for v, _ in PREVIOUS_RUNS_VARIABLES.values()}
+    assert "temperature_2m_c_previous_day1" in set(frame["variable"])
+    assert (frame["vintage"] == int(Vintage.FORECAST)).all()
+    assert (frame["source"] == "openmeteo:previous-runs").all()
+    fr = frame[frame["area"] == "FR"].set_index(["variable", "timestamp"])["value"]
+    p, ly = 13_025_000, 2_281_000
+    h0, h2 = pd.Timestamp("2024-02-10T00:00Z"), pd.Timestamp("2024-02-10T02:00Z")
+    assert fr["temperature_2m_c_previous_day1", h0] == pytest.approx(
+        (p * 6.1 + ly * 2.1) / (p + ly)
+    )
+    assert fr["temperature_2m_c_previous_day2", h0] == pytest.approx(
+        (p * 6.6 + ly * 2.9) / (p + ly)
+    )
+    # Lyon's day-1 run is null at 02:00: the FR mean is Paris alone for that lead only
+    assert fr["temperature_2m_c_previous_day1", h2] == pytest.approx(5.5)
+    assert fr["temperature_2m_c_previous_day2", h2] == pytest.approx(
+        (p * 5.9 + ly * 2.0) / (p + ly)
+    )
+    assert any("previous_day1" in n for n in batch.notes)
+    # the plausible ranges apply to the vintages too: a cloud cover of 101 % is flagged
+    store.write(batch.dataset, batch.frame)
+    cc = store.read("weather_previous_runs", variables=["cloud_cover_pct_previous_day2"])
+    bad = cc[(cc["area"] == "paris") & (cc["timestamp"] == pd.Timestamp("2024-02-10T01:00Z"))]
+    # dropped, then filled like any short gap (85 → 99: 92)
+    assert len(bad) == 1
+    assert bad["value"].iloc[0] == pytest.approx(92.0)
+    assert int(bad["flags"].iloc[0]) & int(Flag.IMPLAUSIBLE)
+
+
+def test_previous_runs_default_url() -> None:
+    assert Settings().openmeteo_previous_runs_url == (
+        "https://previous-runs-api.open-meteo.com/v1/forecast"
+    )

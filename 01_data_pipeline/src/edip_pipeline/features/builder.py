@@ -103,8 +103,9 @@ class FeatureFrame:
     data_version
         ``store.data_version()`` at build time.
     row_weather
-        Per row, which source its target's weather came from (``forecast``, ``observed``,
-        ``observed-daily``, ``none``): observed rows are oracles in a backtest.
+        Per row, which source its target's weather came from (``forecast-vintage``: the
+        forecast known at the origin; ``forecast``: stitched short-lead forecasts; ``observed``,
+        ``observed-daily``: oracles in a backtest; ``none``).
     weather_mode
         The mode asked for (``auto``, ``forecast``, ``observed``, ``none``): with ``params`` and
         ``data_version`` it says whether a stored table can stand for a new build.
@@ -226,7 +227,16 @@ def build_feature_table(
         parts[c] = load[c].to_numpy(dtype=float)
 
     # temperature and weather: at target times, from the chosen source
-    choice = choose_weather(store, uniq_targets, params, weather)
+    # per distinct target, its earliest origin: decides which forecast vintage was known
+    first_origin = np.full(len(uniq_t), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_origin, inv_t, origins.as_unit("ns").asi8)
+    choice = choose_weather(
+        store,
+        uniq_targets,
+        params,
+        weather,
+        origins=pd.DatetimeIndex(first_origin.view("M8[ns]")).tz_localize("UTC"),
+    )
     wx = weather_features(choice, uniq_targets, params)
     for c in groups["temperature"] + groups["weather"]:
         parts[c] = wx[c].to_numpy(dtype=float)[inv_t] if len(p) else np.array([], dtype=float)

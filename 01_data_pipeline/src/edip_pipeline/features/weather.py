@@ -6,21 +6,33 @@ input; buildings respond with inertia, hence exponentially smoothed temperatures
 
 Sources and modes (one choice per feature table, recorded in ``FeatureFrame.weather_source``)
 -------------------------------------------------------------------------------------------
-* ``forecast``: only forecast datasets, ``weather_historical_forecast`` first then
-  ``weather_forecast`` filling its holes — label ``"forecast"``. These are forecasts issued before
-  the target, so reading them at target times is not a leak (the archived historical forecast is
-  what makes backtests honest).
+* ``forecast``: only forecast datasets, in this order per hour:
+
+  1. ``weather_previous_runs`` — the forecast *vintage known at the origin* (Open-Meteo
+     previous-runs, row label ``"forecast-vintage"``, the honest one). ``<var>_previous_dayN`` at
+     hour ``h`` was issued at about ``h − N × 24 h`` and is taken only if that issue time plus
+     :data:`PREVIOUS_RUNS_LAG` (publication delay, an assumption) is at or before the earliest
+     origin of every target that reads hour ``h``; the shortest such lead wins
+     (:func:`previous_runs_hourly`). For the day-ahead origin D-1 12:00 Paris this means
+     ``_previous_day1`` for D 00:00–06:00 Paris (winter; 00:00–07:00 in summer: issued by
+     D-1 ~11:00 local at the latest) and ``_previous_day2`` (issued during D-2) for the rest of
+     D: a ``_previous_day1`` value for D 23:00 was issued ~D-1 23:00, after the origin.
+  2. ``weather_historical_forecast`` then ``weather_forecast`` filling its holes — label
+     ``"forecast"``: issued before the target but stitched from the freshest short-lead runs
+     (lead ≈ 0–24 h), so kinder than what was known at the origin for D's evening.
+
 * ``observed``: ``weather_observed`` hourly, else ``temperature_daily`` (daily tmean spread over the
   hours) — label ``"observed-as-forecast"``: observations stand in for a forecast, an optimistic
   assumption that the label makes explicit.
 * ``auto``: forecast if it covers every target, else observed hourly, else daily; when none
-  covers every target, the sources are stitched hour by hour in that order (forecast > observed
-  hourly > daily), labelled ``"observed-as-forecast"`` as soon as one observed hour is used.
+  covers every target, the sources are stitched hour by hour in that order (forecast vintage >
+  historical forecast > observed hourly > daily), labelled ``"observed-as-forecast"`` as soon
+  as one observed hour is used.
   ``none`` or nothing usable — label ``"none"``, columns NaN.
 
 Whatever the mode, each feature row records which source its target's weather came from
-(:func:`row_sources`: ``forecast``, ``observed``, ``observed-daily`` or ``none``), so reports can
-say which share of rows used an oracle.
+(:func:`row_sources`: ``forecast-vintage``, ``forecast``, ``observed``, ``observed-daily`` or
+``none``), so reports can say which share of rows used an oracle.
 
 All series are national (area ``"FR"``, population-weighted). Values at a target are linearly
 interpolated between the surrounding hours (exact on the hourly grid); smoothed temperatures use
@@ -57,6 +69,14 @@ WEATHER_VARIABLES: tuple[str, ...] = (
     "shortwave_radiation_wm2",
 )
 FORECAST_DATASETS = ("weather_historical_forecast", "weather_forecast")
+#: Open-Meteo previous-runs: variables suffixed ``_previous_dayN`` (the forecast vintages)
+PREVIOUS_RUNS_DATASET = "weather_previous_runs"
+#: the live forecast runs stored in the same format (filling the archive's holes)
+FORECAST_RUNS_DATASET = "weather_forecast_runs"
+PREVIOUS_RUNS_LEADS: tuple[int, ...] = (1, 2)
+#: assumed delay between a ``_previous_dayN`` value's nominal issue time (valid time − N x 24 h)
+#: and its availability (a model run is published a few hours after its nominal time)
+PREVIOUS_RUNS_LAG = pd.Timedelta(hours=6)
 OBSERVED_DATASETS = ("weather_observed",)
 DAILY_DATASET = "temperature_daily"
 HOUR = pd.Timedelta(hours=1)
@@ -197,6 +217,8 @@ def daily_to_hourly(daily: pd.DataFrame, grid: pd.DatetimeIndex) -> np.ndarray:
 
 #: per-row weather labels: what stood for the weather at a row's target time
 ROW_FORECAST, ROW_OBSERVED, ROW_DAILY, ROW_NONE = "forecast", "observed", "observed-daily", "none"
+#: the forecast vintage known at the origin (previous-runs)
+ROW_VINTAGE = "forecast-vintage"
 
 
 @dataclass
@@ -240,7 +262,9 @@ def _stitch(choices: list[tuple[WeatherChoice, str]], grid: pd.DatetimeIndex) ->
             labels[take] = label
             used.append(f"{label} {take.mean():.0%}")
     source: WeatherSource = (
-        "forecast" if set(labels) <= {ROW_FORECAST, ROW_NONE} else "observed-as-forecast"
+        "forecast"
+        if set(labels) <= {ROW_VINTAGE, ROW_FORECAST, ROW_NONE}
+        else "observed-as-forecast"
     )
     return WeatherChoice(source, "stitched: " + ", ".join(used), hourly, 0.0, labels)
 
@@ -276,10 +300,87 @@ def spinup(params: FeatureParams) -> pd.Timedelta:
     return HOUR * max(lengths)
 
 
+def day_ahead_origins(targets: pd.DatetimeIndex, params: FeatureParams) -> pd.DatetimeIndex:
+    """The day-ahead origin of each target: D-1 at ``origin_hour_local`` Paris for a target on D."""
+    local = pd.DatetimeIndex(targets).tz_convert(PARIS).tz_localize(None).normalize()
+    naive = local - pd.Timedelta(days=1) + pd.Timedelta(hours=params.origin_hour_local)
+    aware = naive.tz_localize(
+        PARIS, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
+    return pd.DatetimeIndex(aware.tz_convert("UTC")).as_unit("ns")
+
+
+def origin_bounds(
+    grid: pd.DatetimeIndex, targets: pd.DatetimeIndex, origins: pd.DatetimeIndex
+) -> np.ndarray:
+    """Per grid hour ``h``: the earliest origin of the targets that read it (int64 ns).
+
+    A target ``t`` reads the hours up to ``ceil(t)`` (interpolation, causal smoothing), i.e. every
+    ``h < t + 1 h``; the bound of ``h`` is the minimum origin over targets ``t > h − 1 h``. Hours no
+    target reads get the smallest int64 (nothing is known for them).
+    """
+    t = pd.DatetimeIndex(targets).as_unit("ns").asi8
+    o = pd.DatetimeIndex(origins).as_unit("ns").asi8
+    order = np.argsort(t, kind="mergesort")
+    t, o = t[order], o[order]
+    out = np.full(len(grid), np.iinfo(np.int64).min, dtype=np.int64)
+    if not len(t):
+        return out
+    suffix = np.minimum.accumulate(o[::-1])[::-1]
+    pos = np.searchsorted(t, grid.as_unit("ns").asi8 - HOUR.value, side="right")
+    ok = pos < len(t)
+    out[ok] = suffix[pos[ok]]
+    return out
+
+
+def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarray) -> pd.DataFrame:
+    """National hourly weather on ``grid`` from the forecast vintages known at ``bounds``.
+
+    Vintages come from ``weather_previous_runs`` (the previous-runs archive), holes filled from
+    ``weather_forecast_runs`` (the live runs stored by each ``forecast`` ingest).
+
+    Per hour ``h``, the shortest lead ``N`` of :data:`PREVIOUS_RUNS_LEADS` whose issue time
+    ``h − N x 24 h + PREVIOUS_RUNS_LAG`` is at or before ``bounds[h]`` (the earliest origin that
+    reads ``h``, :func:`origin_bounds`) and that has a temperature; the whole row comes from that
+    lead. NaN where no vintage known at the origin exists.
+    """
+    variables = [TEMPERATURE, *WEATHER_VARIABLES]
+    out = pd.DataFrame(np.nan, index=grid, columns=variables)
+    names = [f"{v}_previous_day{n}" for n in PREVIOUS_RUNS_LEADS for v in variables]
+    wide = pd.DataFrame(np.nan, index=grid, columns=names)
+    found = False
+    for name in (FORECAST_RUNS_DATASET, PREVIOUS_RUNS_DATASET):  # the archive wins
+        part = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=names)
+        if part.empty:
+            continue
+        found = True
+        part.index = pd.DatetimeIndex(part.index).as_unit("ns")
+        wide = part.reindex(index=grid, columns=names).astype(float).combine_first(wide)
+    if not found:
+        return out
+    g = grid.as_unit("ns").asi8
+    values = out.to_numpy(copy=True)
+    for n in PREVIOUS_RUNS_LEADS:
+        issued = g - n * pd.Timedelta(days=1).value + PREVIOUS_RUNS_LAG.value
+        block = wide[[f"{v}_previous_day{n}" for v in variables]].to_numpy()
+        take = (issued <= bounds) & np.isnan(values[:, 0]) & ~np.isnan(block[:, 0])
+        values[take] = block[take]
+    return pd.DataFrame(values, index=grid, columns=variables)
+
+
 def choose_weather(
-    store: Store, targets: pd.DatetimeIndex, params: FeatureParams, mode: WeatherMode = "auto"
+    store: Store,
+    targets: pd.DatetimeIndex,
+    params: FeatureParams,
+    mode: WeatherMode = "auto",
+    *,
+    origins: pd.DatetimeIndex | None = None,
 ) -> WeatherChoice:
-    """Pick the weather source for ``targets`` following ``mode`` (see module doc)."""
+    """Pick the weather source for ``targets`` following ``mode`` (see module doc).
+
+    ``origins``: per target, the earliest origin that forecasts it (decides which forecast
+    vintage was known); default: the day-ahead origin (:func:`day_ahead_origins`).
+    """
     if mode not in ("auto", "forecast", "observed", "none"):
         raise ValueError(f"weather mode must be auto, forecast, observed or none, got {mode!r}")
     empty_grid = pd.DatetimeIndex([], tz="UTC").as_unit("ns")
@@ -289,6 +390,7 @@ def choose_weather(
     grid = hourly_grid(targets.min() - spinup(params), targets.max() + HOUR)
     candidates: list[tuple[WeatherSource, str]] = []
     if mode in ("auto", "forecast"):
+        candidates.append(("forecast", "vintage:" + PREVIOUS_RUNS_DATASET))
         candidates.append(("forecast", "hourly:" + "+".join(FORECAST_DATASETS)))
     if mode in ("auto", "observed"):
         candidates.append(("observed-as-forecast", "hourly:" + "+".join(OBSERVED_DATASETS)))
@@ -296,7 +398,13 @@ def choose_weather(
     best = none
     partial: list[tuple[WeatherChoice, str]] = []
     for source, description in candidates:
-        if description.startswith("hourly:"):
+        if description.startswith("vintage:"):
+            if origins is None:
+                origins = day_ahead_origins(targets, params)
+            elif len(origins) != len(targets):
+                raise ValueError("origins must have one entry per target")
+            hourly = previous_runs_hourly(store, grid, origin_bounds(grid, targets, origins))
+        elif description.startswith("hourly:"):
             datasets = FORECAST_DATASETS if source == "forecast" else OBSERVED_DATASETS
             hourly = read_hourly(store, datasets, grid)
         else:
@@ -308,7 +416,9 @@ def choose_weather(
         at = _at_targets(hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
         coverage = float(np.mean(~np.isnan(at)))
         label = (
-            ROW_FORECAST
+            ROW_VINTAGE
+            if description.startswith("vintage:")
+            else ROW_FORECAST
             if source == "forecast"
             else ROW_OBSERVED
             if description.startswith("hourly")
@@ -325,7 +435,7 @@ def choose_weather(
             best = choice
         if coverage >= 1.0:
             break  # a better-ranked source covers part: stitch it over this one
-    if mode == "auto" and len(partial) > 1:
+    if mode in ("auto", "forecast") and len(partial) > 1:
         stitched = _stitch(partial, grid)
         at = _at_targets(stitched.hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
         stitched.coverage = float(np.mean(~np.isnan(at)))

@@ -39,6 +39,7 @@ CONSOLIDATED_PLAN = [
     ("odre", "temperature-quotidienne-regionale"),
     ("openmeteo", "archive"),
     ("openmeteo", "historical-forecast"),
+    ("openmeteo", "previous-runs"),
     ("enedis", "conso-inf36-region"),
     ("enedis", "conso-sup36-region"),
 ]

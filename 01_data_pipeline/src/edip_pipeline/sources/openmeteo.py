@@ -15,6 +15,25 @@ Why these choices:
   goes through a process-wide sliding-window limiter (:class:`WeightedRateLimiter`).
 * **FR**: per variable and hour, the mean over the cities that have a value, weighted by
   population and renormalised over those cities (a missing city does not drag the mean to 0).
+* **previous-runs** (``previous-runs-api``, dataset ``weather_previous_runs``): the forecast
+  *vintages*. ``<var>_previous_dayN`` at valid time ``t`` is "the value predicted N x 24 h before
+  ``t``", i.e. issued at about ``t - N x 24 h`` (plus the model's publication delay). For a
+  day-ahead origin at D-1 12:00 Paris, ``_previous_day1`` is issued *after* the origin for most of
+  D (the value for D 23:00 was issued about D-1 23:00), so it is known at the origin only for
+  the first hours after it; ``_previous_day2`` (issued about ``t - 48 h``, i.e. during D-2 for
+  D) is known at the origin for every hour of D. Both leads are fetched and stored under the
+  canonical names with the suffix kept (``temperature_2m_c_previous_day1``, ``…_day2``: the lead
+  is the vintage); the feature builder picks, per hour, the shortest lead issued at least
+  :data:`~edip_pipeline.features.weather.PREVIOUS_RUNS_LAG` before the origin (see
+  :func:`~edip_pipeline.features.weather.previous_runs_hourly`). Archived since 2024-01 for
+  most models (GFS ``temperature_2m`` since 2021): earlier years come back null.
+* **Live vintages** (``forecast``, dataset ``weather_forecast_runs``): ``weather_forecast`` keeps
+  the latest run only (each ingest overwrites it), so every ``forecast`` fetch also stores the
+  run as vintages in the previous-runs format (:func:`forecast_vintages`): a value for ``t``
+  fetched at ``I`` is stored as ``<var>_previous_dayN`` with ``N = floor((t − I) / 24 h)``
+  (N in :data:`PREVIOUS_RUNS_LEADS`), i.e. it was known at least ``N x 24 h`` before ``t``;
+  per (t, N) the latest run wins, and the row's ``source`` records its issue (fetch) time.
+  Tomorrow's training thus reads today's forecast as it was known at each origin.
 
 Data: Open-Meteo.com, CC BY 4.0 (attribution required; the free tier is non-commercial).
 """
@@ -29,7 +48,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import numpy as np
@@ -93,6 +112,15 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "shortwave_radiation": ("shortwave_radiation_wm2", "W/m²"),
 }
 
+#: leads fetched from previous-runs (``_previous_day1``, ``_previous_day2``), see the module doc
+PREVIOUS_RUNS_LEADS: tuple[int, ...] = (1, 2)
+#: previous-runs hourly variable -> (canonical variable with the lead suffix, unit)
+PREVIOUS_RUNS_VARIABLES: dict[str, tuple[str, str]] = {
+    f"{api}_previous_day{n}": (f"{canonical}_previous_day{n}", unit)
+    for n in PREVIOUS_RUNS_LEADS
+    for api, (canonical, unit) in VARIABLES.items()
+}
+
 FORECAST_DAYS = 3  # today + 2 days (GMT): always covers the next 48 h
 MAX_PAST_DAYS = 92  # forecast API limit for past_days
 
@@ -103,6 +131,7 @@ class _DatasetSpec:
     url_setting: str
     vintage: Vintage
     chunked: bool  # start_date/end_date by calendar year (else past_days/forecast_days)
+    variables: Mapping[str, tuple[str, str]] = field(default_factory=lambda: VARIABLES)
 
 
 DATASETS: dict[str, _DatasetSpec] = {
@@ -114,7 +143,32 @@ DATASETS: dict[str, _DatasetSpec] = {
         Vintage.FORECAST,
         True,
     ),
+    "previous-runs": _DatasetSpec(
+        "weather_previous_runs",
+        "openmeteo_previous_runs_url",
+        Vintage.FORECAST,
+        True,
+        PREVIOUS_RUNS_VARIABLES,
+    ),
 }
+
+
+FORECAST_RUNS_DATASET = "weather_forecast_runs"
+
+
+def forecast_vintages(frame: pd.DataFrame, issued: pd.Timestamp) -> pd.DataFrame:
+    """A live forecast run as vintages: ``<var>_previous_dayN``, ``N = floor((t − issued) / 24 h)``.
+
+    Only leads in :data:`PREVIOUS_RUNS_LEADS` are kept; ``source`` gets ``@<issue time>``.
+    """
+    if frame.empty:
+        return empty_frame()
+    lead = (frame["timestamp"] - issued) // pd.Timedelta(days=1)
+    keep = lead.isin(list(PREVIOUS_RUNS_LEADS))
+    out = frame[keep].copy()
+    out["variable"] = out["variable"] + "_previous_day" + lead[keep].astype(int).astype(str)
+    out["source"] = out["source"] + "@" + issued.strftime("%Y-%m-%dT%H:%MZ")
+    return out.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
 
 
 def weighted_calls(n_vars: int, days: float, n_locations: int) -> float:
@@ -220,6 +274,7 @@ def parse_locations(
     cities: Sequence[City],
     vintage: Vintage,
     source: str,
+    variables: Mapping[str, tuple[str, str]] = VARIABLES,
 ) -> pd.DataFrame:
     """Canonical per-city rows (non-null values only) from one Open-Meteo JSON payload."""
     if isinstance(payload, dict) and payload.get("error"):
@@ -260,7 +315,7 @@ def parse_locations(
         if not isinstance(hourly, dict) or not isinstance(units, dict):
             raise SourceError(dataset, url, f"{city.slug}: 'hourly' section missing")
         times = _parse_times(hourly, units.get("time"), dataset, url)
-        for api_var, (variable, unit) in VARIABLES.items():
+        for api_var, (variable, unit) in variables.items():
             raw = hourly.get(api_var)
             if not isinstance(raw, list) or len(raw) != len(times):
                 raise SourceError(
@@ -319,7 +374,11 @@ def national_mean(
     return pd.concat(frames, ignore_index=True) if frames else empty_frame()
 
 
-def coverage_notes(frame: pd.DataFrame, cities: Sequence[City]) -> list[str]:
+def coverage_notes(
+    frame: pd.DataFrame,
+    cities: Sequence[City],
+    variables: Mapping[str, tuple[str, str]] = VARIABLES,
+) -> list[str]:
     """Per variable: cities with no value at all (warned), low coverage, and the mean coverage.
 
     Coverage is the share of the batch's hours with a value for that city; an all-null city
@@ -331,7 +390,7 @@ def coverage_notes(frame: pd.DataFrame, cities: Sequence[City]) -> list[str]:
         return ["no hourly value in the response"]
     counts = frame[frame["area"] != "FR"].groupby(["variable", "area"]).size()
     notes = []
-    for variable, _unit in VARIABLES.values():
+    for variable, _unit in variables.values():
         per_city = {c.slug: counts.get((variable, c.slug), 0) / hours for c in cities}
         dead = [slug for slug, share in per_city.items() if share == 0]
         low = [f"{slug} {share:.0%}" for slug, share in per_city.items() if 0 < share < 0.9]
@@ -355,10 +414,15 @@ def _year_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]
 
 
 class OpenMeteoSource:
-    """Open-Meteo archive, forecast and historical-forecast for :data:`CITIES` and FR."""
+    """Open-Meteo archive, forecast, historical-forecast and previous-runs for :data:`CITIES`."""
 
     name: ClassVar[str] = "openmeteo"
-    datasets: ClassVar[tuple[str, ...]] = ("archive", "forecast", "historical-forecast")
+    datasets: ClassVar[tuple[str, ...]] = (
+        "archive",
+        "forecast",
+        "historical-forecast",
+        "previous-runs",
+    )
     revision_family: ClassVar[dict[str, str]] = dict.fromkeys(datasets, "weather")
 
     def __init__(
@@ -379,7 +443,8 @@ class OpenMeteoSource:
         self._clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
 
     def target_datasets(self, dataset: str) -> list[str]:
-        return [self._spec(dataset).store_dataset]
+        extra = [FORECAST_RUNS_DATASET] if dataset == "forecast" else []
+        return [self._spec(dataset).store_dataset, *extra]
 
     def _spec(self, dataset: str) -> _DatasetSpec:
         try:
@@ -391,11 +456,11 @@ class OpenMeteoSource:
                 f"unknown dataset; known: {list(DATASETS)}",
             ) from None
 
-    def _base_params(self) -> dict[str, str]:
+    def _base_params(self, variables: Mapping[str, tuple[str, str]] = VARIABLES) -> dict[str, str]:
         return {
             "latitude": ",".join(str(c.lat) for c in self.cities),
             "longitude": ",".join(str(c.lon) for c in self.cities),
-            "hourly": ",".join(VARIABLES),
+            "hourly": ",".join(variables),
             "timezone": "GMT",
         }
 
@@ -405,7 +470,7 @@ class OpenMeteoSource:
         today = self._clock().tz_convert("UTC").date()
         first = period.start.tz_convert("UTC").date()
         last = (period.end - pd.Timedelta(1, "ns")).tz_convert("UTC").date()
-        n_loc, n_vars = len(self.cities), len(VARIABLES)
+        n_loc, n_vars = len(self.cities), len(spec.variables)
         out: list[tuple[dict[str, str], float]] = []
         if not spec.chunked:
             past = (today - first).days
@@ -426,7 +491,11 @@ class OpenMeteoSource:
         if dataset == "archive" and last > today:
             last = today  # the archive refuses future end dates
         for a, b in _year_chunks(first, last):
-            params = {**self._base_params(), "start_date": a.isoformat(), "end_date": b.isoformat()}
+            params = {
+                **self._base_params(spec.variables),
+                "start_date": a.isoformat(),
+                "end_date": b.isoformat(),
+            }
             out.append((params, weighted_calls(n_vars, (b - a).days + 1, n_loc)))
         return out
 
@@ -440,8 +509,10 @@ class OpenMeteoSource:
         """Download, keep raw bodies, and return per-city and FR rows inside ``period``.
 
         ``forecast`` ignores ``period.end``: it returns the current run to the end of day+2 (GMT),
-        from ``period.start`` (at most 92 days back).
+        from ``period.start`` (at most 92 days back), and the same run as vintages for
+        ``weather_forecast_runs`` (:func:`forecast_vintages`, issued at the fetch time).
         """
+        issued = self._clock().tz_convert("UTC").floor("min")
         spec = self._spec(dataset)
         url = str(getattr(self.settings, spec.url_setting))
         source = f"{self.name}:{dataset}"
@@ -461,6 +532,7 @@ class OpenMeteoSource:
                 cities=self.cities,
                 vintage=spec.vintage,
                 source=source,
+                variables=spec.variables,
             )
             fr = national_mean(cities, self.cities, vintage=spec.vintage, source=source)
             frames += [f for f in (cities, fr) if not f.empty]
@@ -471,6 +543,11 @@ class OpenMeteoSource:
         frame = frame[keep].drop_duplicates(["timestamp", "area", "variable"], keep="last")
         frame = frame.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
         log.info("%s: %d rows for %s → %s", source, len(frame), period.start, period.end)
-        return [
-            Batch(spec.store_dataset, frame, [ATTRIBUTION, *coverage_notes(frame, self.cities)])
-        ]
+        notes = [ATTRIBUTION, *coverage_notes(frame, self.cities, spec.variables)]
+        batches = [Batch(spec.store_dataset, frame, notes)]
+        if dataset == "forecast":
+            runs = forecast_vintages(frame, issued)
+            batches.append(
+                Batch(FORECAST_RUNS_DATASET, runs, [ATTRIBUTION, f"run issued {issued}"])
+            )
+        return batches

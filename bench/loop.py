@@ -16,9 +16,7 @@ never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -28,20 +26,6 @@ import pandas as pd
 
 log = logging.getLogger("bench.loop")
 CYCLE = ("ingest", "sync-actuals", "update", "issue-forecast")
-
-
-@contextlib.contextmanager
-def _env(values: dict[str, str]):  # type: ignore[no-untyped-def]
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def say(message: str) -> None:
@@ -84,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from edip_pipeline.config import reset_settings_cache
     from edip_testkit.live import loop_platform
+    from edip_testkit.platform import temporary_env
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-loop-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -92,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     with (
         prefect_test_harness(server_startup_timeout=180),
         loop_platform(root, args.start, PREFECT_API_URL.value(), extra_env=extra) as p,
-        _env(p.env),
+        temporary_env(p.env),
     ):
         reset_settings_cache()  # the flows of this process read the platform's store
         say(f"platform up in {time.perf_counter() - t_setup:.0f} s (not counted)")

@@ -64,7 +64,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def _env(values: Mapping[str, str]) -> Iterator[None]:
+def temporary_env(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the block, restoring the previous values after."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -169,7 +169,7 @@ def train_champion(
     from edip_ml.tracking import configure
     from edip_ml.train import train_models
 
-    with _env({"MLFLOW_TRACKING_URI": tracking_uri}):
+    with temporary_env({"MLFLOW_TRACKING_URI": tracking_uri}):
         configure(tracking_uri)
         results = train_models(
             ["lightgbm"],

@@ -57,7 +57,7 @@ def _store():  # type: ignore[no-untyped-def]
 
 def rte_20h() -> pd.DataFrame:
     """RTE's D-1 forecast and the actual at 20:00 Paris, indexed by the UTC instant."""
-    from edip_pipeline.cleaning import paris_wallclock_to_utc
+    from edip_pipeline.calendar import paris_wallclock_to_utc
 
     raw = pd.read_csv(RTE_20H)
     raw.index = pd.DatetimeIndex(paris_wallclock_to_utc(raw["time_paris"]))
@@ -118,7 +118,7 @@ def score_rows(
 ) -> list[dict[str, object]]:
     """One table row per model of one backtest."""
     from edip_ml.metrics import breakdown, summary
-    from edip_pipeline.features.calendar import PARIS
+    from edip_pipeline.calendar import PARIS
 
     table = summary(forecasts)
     season = breakdown(forecasts, "season")

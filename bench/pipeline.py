@@ -31,6 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
+
 log = logging.getLogger("bench.pipeline")
 
 DEV_FILE = (
@@ -57,7 +59,7 @@ def sample_as_export(path: Path) -> Path:
 
     frame = sample_frame()
     cons = frame[frame["variable"] == "consumption_mw"]
-    local = cons["timestamp"].dt.tz_convert("Europe/Paris")
+    local = cons["timestamp"].dt.tz_convert(PARIS)
     out = pd.DataFrame(
         {
             "Date - Heure": cons["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
@@ -145,8 +147,8 @@ def main() -> None:
     total_t += dt
     import_t = total_t
     load = store.series("load_national", "consumption_mw")
-    first_day = (load.index.min().tz_convert("Europe/Paris") + pd.Timedelta(days=16)).normalize()
-    last_day = load.index.max().tz_convert("Europe/Paris").normalize()
+    first_day = (load.index.min().tz_convert(PARIS) + pd.Timedelta(days=16)).normalize()
+    last_day = load.index.max().tz_convert(PARIS).normalize()
     pairs = day_ahead_pairs(first_day, last_day)
     table, dt = timed(
         "featurise (day-ahead, hourly)",

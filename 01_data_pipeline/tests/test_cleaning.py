@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from edip_pipeline.cleaning import paris_wallclock_to_utc, resolve_duplicates
+from edip_pipeline.calendar import paris_wallclock_to_utc
+from edip_pipeline.cleaning import resolve_duplicates
 from edip_pipeline.schema import Flag
 from edip_pipeline.sources.base import canonical
 

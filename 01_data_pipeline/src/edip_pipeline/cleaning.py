@@ -9,31 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import GapPolicy
 from edip_pipeline.schema import COLUMNS, KEY, PLAUSIBLE, Flag
 
-PARIS = "Europe/Paris"
 #: variables whose long runs of exact zeros are physical (night), not a stuck sensor
 ZERO_AT_NIGHT = ("shortwave_radiation", "direct_radiation", "solar")
-
-
-def paris_wallclock_to_utc(local: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """Convert naive Europe/Paris wall-clock stamps to UTC.
-
-    * The autumn repeated hour (02:00–02:59 twice) is resolved by order of appearance: the first
-      occurrence is CEST, the second CET, which is how every French publisher writes it.
-    * Spring's missing hour (02:00–02:59 does not exist) yields ``NaT``: such rows are phantoms
-      that the caller drops.
-    """
-    idx = pd.DatetimeIndex(pd.to_datetime(local))
-    if idx.tz is not None:
-        return idx.tz_convert("UTC")
-    values = idx.to_numpy()
-    # A stamp is the "second occurrence" if it appeared earlier in the sequence: count per value.
-    seen = pd.Series(values).groupby(values).cumcount().to_numpy()
-    ambiguous = seen == 0  # first occurrence -> DST (summer) time
-    localized = idx.tz_localize(PARIS, ambiguous=ambiguous, nonexistent="NaT")
-    return localized.tz_convert("UTC")
 
 
 def flag_implausible(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:

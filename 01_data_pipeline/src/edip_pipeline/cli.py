@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from edip_pipeline.calendar import PARIS
+
 if TYPE_CHECKING:
     from edip_pipeline.ingest import IngestReport
 
@@ -72,7 +74,7 @@ def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = Fal
             raise bad from None
         if pd.isna(ts):
             raise bad
-        stamps[option] = ts.tz_localize("Europe/Paris") if ts.tzinfo is None else ts
+        stamps[option] = ts.tz_localize(PARIS) if ts.tzinfo is None else ts
     if len(stamps) == 2:
         first, last = stamps["--start"], stamps["--end"]
         if last < first or (last == first and not inclusive_end):

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
+
 CLOCK_FILE_ENV = "EDIP_CLOCK_FILE"
 NOW_ENV = "EDIP_NOW"
-PARIS = "Europe/Paris"
 
 
 class ClockError(ValueError):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from pandera.errors import SchemaError
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import Params, Settings, get_settings
 from edip_pipeline.http import SourceError
 from edip_pipeline.sources import Batch, Period, Source, get_source
@@ -98,7 +99,7 @@ def _now() -> pd.Timestamp:
 
 def default_end(source: str, dataset: str) -> pd.Timestamp:
     """End of an open-ended pull: tomorrow 00:00 Paris, or two days later for forecasts."""
-    today = _now().tz_convert("Europe/Paris").normalize()
+    today = _now().tz_convert(PARIS).normalize()
     days = 3 if (source, dataset) in FORWARD_LOOKING else 1
     return (today + pd.Timedelta(days=days)).tz_convert("UTC")
 
@@ -119,7 +120,7 @@ def incremental_period(
         family = source.revision_family.get(dataset, "tr")
         window = params.ingest.revision_window_days.get(family, 3)
         start = min(known) - pd.Timedelta(days=window)
-        start = start.tz_convert("Europe/Paris").normalize().tz_convert("UTC")
+        start = start.tz_convert(PARIS).normalize().tz_convert("UTC")
     if start >= end:
         start = end - pd.Timedelta(days=1)
     return Period(start, end)

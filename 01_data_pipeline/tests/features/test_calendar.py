@@ -6,13 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edip_pipeline.features.calendar import (
-    calendar_features,
-    day_ahead_pairs,
-    local_day_bounds,
-    rolling_pairs,
-    step_timedelta,
-)
+from edip_pipeline.calendar import local_day_bounds, step_timedelta
+from edip_pipeline.features.calendar import calendar_features, day_ahead_pairs, rolling_pairs
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.online import with_rolling_band
-from edip_pipeline.features.calendar import PARIS
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.online import MLPoly
 
 log = logging.getLogger(__name__)

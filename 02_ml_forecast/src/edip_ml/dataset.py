@@ -16,6 +16,7 @@ import pandas as pd
 
 from edip_ml.config import MLParams, Protocol
 from edip_ml.models.base import ModelError
+from edip_pipeline.calendar import PARIS, to_utc
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.features import (
     FeatureFrame,
@@ -25,7 +26,6 @@ from edip_pipeline.features import (
     load_target,
     rolling_pairs,
 )
-from edip_pipeline.features.calendar import PARIS, to_utc
 from edip_pipeline.features.load import AREA, DATASET, VARIABLE, lookback
 from edip_pipeline.store import Store
 

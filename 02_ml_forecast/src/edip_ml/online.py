@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.contract import QUANTILES
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     if HOUR_COLUMN in ft.frame.columns:
         hour_values = ft.frame[HOUR_COLUMN].to_numpy(dtype=float)
     else:
-        hour_values = np.asarray(targets.tz_convert("Europe/Paris").hour, dtype=float)
+        hour_values = np.asarray(targets.tz_convert(PARIS).hour, dtype=float)
     hours = np.clip(np.nan_to_num(hour_values), 0, 23)
     new, skipped = absorb(state, outputs, y, hours.astype(int))
     new[LAST_DAY_KEY] = label

@@ -181,8 +181,8 @@ def evaluation_window(
     from edip_ml.config import load_ml_params
     from edip_ml.dataset import feature_params
     from edip_ml.training_data import load_training_data
+    from edip_pipeline.calendar import PARIS
     from edip_pipeline.config import FeatureParams
-    from edip_pipeline.features.calendar import PARIS
 
     ml = ml_params or load_ml_params()
     params = feature_params(store, ml)

@@ -30,6 +30,7 @@ from edip_ml.training_data import (
     make_training_table,
     training_period,
 )
+from edip_pipeline.calendar import PARIS
 
 if TYPE_CHECKING:
     import onnx
@@ -112,7 +113,6 @@ class TrainResult:
 # ---------------------------------------------------------------------------------------------
 # the training table and the period
 # ---------------------------------------------------------------------------------------------
-PARIS = "Europe/Paris"
 #: days at the end of the period backtested for the report and the run's metrics
 DEFAULT_BACKTEST_DAYS = 28
 

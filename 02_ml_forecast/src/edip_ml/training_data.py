@@ -25,10 +25,10 @@ import pandas as pd
 from edip_ml.dataset import feature_params as ml_feature_params
 from edip_ml.dataset import load_span, protocol_pairs, select_groups
 from edip_ml.models.base import ModelError
+from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.features import FeatureFrame, build_feature_table, load_target
 from edip_pipeline.features.builder import read_feature_table
-from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.features.load import first_ready_day
 
 if TYPE_CHECKING:
@@ -49,14 +49,6 @@ def definition(params: FeatureParams | dict[str, Any]) -> dict[str, Any]:
     """What makes two feature tables interchangeable: their params less the range fields."""
     raw = params.model_dump(mode="json") if isinstance(params, FeatureParams) else dict(params)
     return {k: v for k, v in raw.items() if k not in RANGE_FIELDS}
-
-
-def paris_day(value: str | pd.Timestamp) -> pd.Timestamp:
-    """A Paris calendar day as a naive midnight (``"2020-01-01"`` or any aware instant)."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
 
 
 def day_keys(index: pd.Index, protocol: Protocol) -> pd.DatetimeIndex:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from edip_pipeline.actuals import hourly_actuals
-from edip_pipeline.features.calendar import PARIS, local_day_bounds
+from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)

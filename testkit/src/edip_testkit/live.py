@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.store import Store
 
 #: small challengers: the loop is under test, not the accuracy
@@ -105,7 +106,7 @@ def loop_platform(
     """Everything the loop needs, real, under ``root``; the simulation starts on Paris day ``start``."""
     from edip_testkit import platform as testing
 
-    first = pd.Timestamp(start).normalize().tz_localize("Europe/Paris").tz_convert("UTC")
+    first = pd.Timestamp(start).normalize().tz_localize(PARIS).tz_convert("UTC")
     store = cut_sample_store(root / "data", first)
     clock_file = root / "data" / "live_clock"
     train_end = str((pd.Timestamp(start) - pd.Timedelta(days=1)).date())

@@ -13,6 +13,7 @@ holidays, bridges), :mod:`.load` (history features and the availability rule), :
 (temperature/weather at targets), :mod:`.builder` (assembly, :class:`FeatureFrame`, storage).
 """
 
+from edip_pipeline.calendar import local_day_bounds
 from edip_pipeline.features.builder import (
     GROUPS,
     FeatureFrame,
@@ -23,11 +24,7 @@ from edip_pipeline.features.builder import (
     read_feature_table,
     write_feature_table,
 )
-from edip_pipeline.features.calendar import (
-    day_ahead_pairs,
-    local_day_bounds,
-    rolling_pairs,
-)
+from edip_pipeline.features.calendar import day_ahead_pairs, rolling_pairs
 from edip_pipeline.features.load import LeakageError, load_target
 from edip_pipeline.features.weather import WeatherMode, WeatherSource
 

@@ -27,13 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import as_utc_index, step_timedelta
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.features.calendar import (
-    CALENDAR_FEATURES,
-    as_utc_index,
-    calendar_features,
-    step_timedelta,
-)
+from edip_pipeline.features.calendar import CALENDAR_FEATURES, calendar_features
 from edip_pipeline.features.holidays import HOLIDAY_FEATURES, holiday_features
 from edip_pipeline.features.load import (
     load_feature_names,

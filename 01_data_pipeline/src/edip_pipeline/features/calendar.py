@@ -1,8 +1,7 @@
 """Calendar features and the (origin, target) grids of the two evaluation protocols.
 
-Everything calendar-related is computed in **Europe/Paris** wall-clock time, because that is the
-clock French consumption follows (offices open at 08:00 local, not UTC). Timestamps themselves stay
-UTC everywhere (``datetime64[ns, UTC]``), as in the store.
+Everything calendar-related is computed in **Europe/Paris** wall-clock time with the helpers of
+:mod:`edip_pipeline.calendar` (the one Paris-day definition).
 
 Target convention (shared with :mod:`edip_pipeline.features.load`): a target stamped ``t`` on a grid
 of step ``s`` is the interval ``[t, t + s)``, so the first interval that is still unknown at an
@@ -14,8 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-PARIS = "Europe/Paris"
-DAY = pd.Timedelta(days=1)
+from edip_pipeline.calendar import (
+    DAY,
+    PARIS,
+    as_utc_index,
+    local_day_length_h,
+    paris_day,
+    step_timedelta,
+    utc_from_ns,
+)
 
 #: calendar columns, in frame order (``horizon_h`` is computed by the builder from the pair)
 CALENDAR_FEATURES: list[str] = [
@@ -32,62 +38,8 @@ CALENDAR_FEATURES: list[str] = [
 ]
 
 
-def to_utc(value: pd.Timestamp | str, *, naive_tz: str = PARIS) -> pd.Timestamp:
-    """A UTC timestamp; naive values are read in ``naive_tz`` (a user's "2020-01-01" is Paris)."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(naive_tz)
-    return ts.tz_convert("UTC")
-
-
-def as_utc_index(values: pd.DatetimeIndex | pd.Series | list[pd.Timestamp]) -> pd.DatetimeIndex:
-    """Time-zone aware stamps as a ``datetime64[ns, UTC]`` index; naive ones are refused."""
-    idx = pd.DatetimeIndex(values)
-    if len(idx) and idx.tz is None:
-        raise ValueError("timestamps must be time-zone aware (UTC); refusing to guess a zone")
-    if idx.tz is None:
-        idx = idx.tz_localize("UTC")
-    return pd.DatetimeIndex(idx.tz_convert("UTC").astype("datetime64[ns, UTC]"))
-
-
-def step_timedelta(step: str | pd.Timedelta) -> pd.Timedelta:
-    """The target-grid step; it must divide a day and be a whole number of minutes."""
-    td = pd.Timedelta(step)
-    if td <= pd.Timedelta(0) or DAY.value % td.value or td.value % pd.Timedelta("1min").value:
-        raise ValueError(f"step {step!r} must be a positive divisor of one day, in whole minutes")
-    return td
-
-
-def local_day_bounds(day: pd.Timestamp | str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """UTC ``[start, end)`` of Paris calendar day ``day`` (23 h, 24 h or 25 h long)."""
-    date = _local_date(day)
-    return date.tz_localize(PARIS).tz_convert("UTC"), (date + DAY).tz_localize(PARIS).tz_convert(
-        "UTC"
-    )
-
-
-def local_day_length_h(dates: pd.DatetimeIndex) -> np.ndarray:
-    """Length in hours of each naive local calendar date (23 / 24 / 25 on clock changes)."""
-    start = dates.tz_localize(PARIS)
-    end = (dates + DAY).tz_localize(PARIS)
-    return np.asarray((end - start) / pd.Timedelta(hours=1), dtype=float)
-
-
-def utc_from_ns(values: np.ndarray) -> pd.DatetimeIndex:
-    """UTC index from int64 nanoseconds since the epoch."""
-    return pd.DatetimeIndex(np.asarray(values, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
-
-
 def _pairs_frame(origins_ns: np.ndarray, targets_ns: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"origin": utc_from_ns(origins_ns), "target_time": utc_from_ns(targets_ns)})
-
-
-def _local_date(value: pd.Timestamp | str) -> pd.Timestamp:
-    """The naive Paris calendar date of ``value`` (aware stamps are converted to Paris first)."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
 
 
 def day_ahead_pairs(
@@ -103,8 +55,8 @@ def day_ahead_pairs(
     targets on clock-change days. Returns columns ``origin`` and ``target_time`` (UTC).
     """
     td = step_timedelta(step)
-    first = _local_date(start_day)
-    last = _local_date(end_day)
+    first = paris_day(start_day)
+    last = paris_day(end_day)
     if last < first:
         raise ValueError(f"end_day {end_day} is before start_day {start_day}")
     days = pd.date_range(first, last, freq="D")  # naive local dates

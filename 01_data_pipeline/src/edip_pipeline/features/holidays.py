@@ -31,7 +31,7 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
-from edip_pipeline.features.calendar import PARIS, as_utc_index
+from edip_pipeline.calendar import PARIS, as_utc_index
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS, as_utc_index, step_timedelta
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.features.calendar import as_utc_index, step_timedelta
 from edip_pipeline.store import Store
 
 DATASET = "load_national"
@@ -85,7 +85,7 @@ def lookback(params: FeatureParams, step: pd.Timedelta) -> pd.Timedelta:
 
 def first_ready_day(load_first: pd.Timestamp, params: FeatureParams) -> pd.Timestamp:
     """First Paris day (naive midnight) whose targets have the full look-back after ``load_first``."""
-    ready = (load_first + lookback(params, pd.Timedelta(params.step))).tz_convert("Europe/Paris")
+    ready = (load_first + lookback(params, pd.Timedelta(params.step))).tz_convert(PARIS)
     return ready.tz_localize(None).normalize() + pd.Timedelta(days=1)
 
 

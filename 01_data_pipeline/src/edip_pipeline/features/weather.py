@@ -49,8 +49,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.features.calendar import PARIS
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.features import (
     build_feature_table,
     day_ahead_pairs,
@@ -33,7 +34,7 @@ def default_range(store: Store, start: str | None, end: str | None) -> tuple[str
         if not entry:
             raise ValueError("no national load in the store: run `edip ingest` first")
         first = first_ready_day(pd.Timestamp(entry["start"]), fp)
-        last = pd.Timestamp(entry["end"]).tz_convert("Europe/Paris")
+        last = pd.Timestamp(entry["end"]).tz_convert(PARIS)
         start = start or first.strftime("%Y-%m-%d")
         end = end or last.strftime("%Y-%m-%d")
     return start, end
@@ -47,8 +48,8 @@ def build_table(start: str, end: str, protocol: str, weather: str) -> Path:
         pairs = day_ahead_pairs(start, end, step=fp.step, origin_hour_local=fp.origin_hour_local)
     elif protocol == "rolling-24h":
         origins = pd.date_range(
-            pd.Timestamp(start, tz="Europe/Paris"),
-            pd.Timestamp(end, tz="Europe/Paris"),
+            pd.Timestamp(start, tz=PARIS),
+            pd.Timestamp(end, tz=PARIS),
             freq="1D",
         ).tz_convert("UTC")
         pairs = rolling_pairs(origins, horizon_h=24, step=fp.step)

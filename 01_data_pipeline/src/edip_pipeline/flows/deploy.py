@@ -21,12 +21,12 @@ from typing import Any
 from prefect import serve
 from prefect.schedules import Cron
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.flows.build_features import build_features_flow
 from edip_pipeline.flows.ingest import ingest_flow
 
 log = logging.getLogger(__name__)
 
-TIMEZONE = "Europe/Paris"
 DEPLOYMENTS_GROUP = "edip.deployments"
 REALTIME_PLAN = [
     ("odre", "eco2mix-national-tr"),
@@ -49,21 +49,21 @@ def pipeline_deployments() -> list[Any]:
     """The ingest and feature deployments of this package."""
     realtime = ingest_flow.to_deployment(
         name="ingest-realtime-hourly",
-        schedules=[Cron("5 * * * *", timezone=TIMEZONE)],
+        schedules=[Cron("5 * * * *", timezone=PARIS)],
         parameters={"plan": REALTIME_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "realtime"],
         description="éCO2mix real time (with RTE D-1 / D forecasts) and the weather forecast.",
     )
     consolidated = ingest_flow.to_deployment(
         name="ingest-consolidated-daily",
-        schedules=[Cron("30 6 * * *", timezone=TIMEZONE)],
+        schedules=[Cron("30 6 * * *", timezone=PARIS)],
         parameters={"plan": CONSOLIDATED_PLAN, "fail_on_error": True},
         tags=["edip", "ingest", "consolidated"],
         description="Consolidated/definitive éCO2mix, temperatures, weather archive, Enedis.",
     )
     features = build_features_flow.to_deployment(
         name="features-daily",
-        schedules=[Cron("0 7 * * *", timezone=TIMEZONE)],
+        schedules=[Cron("0 7 * * *", timezone=PARIS)],
         tags=["edip", "features"],
         description="Rebuild the day-ahead feature table after the daily ingest.",
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.schema import COLUMNS
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class Period:
 def _as_utc(value: str | pd.Timestamp) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
-        ts = ts.tz_localize("Europe/Paris")
+        ts = ts.tz_localize(PARIS)
     return ts.tz_convert("UTC")
 
 

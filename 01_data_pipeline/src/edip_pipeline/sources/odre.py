@@ -43,13 +43,14 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.config import Settings, get_settings
 from edip_pipeline.http import HttpClient, SourceError, decode_json
 from edip_pipeline.schema import COLUMNS, KEY, Vintage, empty_frame
@@ -58,7 +59,6 @@ from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
-PARIS = "Europe/Paris"
 SOURCE_NAME = "odre"
 ATTRIBUTION = "ODRÉ / RTE éCO2mix, Licence Ouverte / Etalab 2.0"
 
@@ -691,15 +691,11 @@ def parse_file(dataset_id: str, path: Path) -> list[Batch]:
 
 
 # ------------------------------------------------------------------------------------- transport
-def _paris_midnight(day: date) -> pd.Timestamp:
-    return pd.Timestamp(day).tz_localize(PARIS).tz_convert("UTC")
-
-
 def _day_ceil(ts: pd.Timestamp) -> pd.Timestamp:
     """First Paris midnight at or after ``ts`` (in UTC)."""
     local = ts.tz_convert(PARIS)
-    midnight = _paris_midnight(local.date())
-    return midnight if midnight >= ts else _paris_midnight(local.date() + timedelta(days=1))
+    midnight = local_day_bounds(local.date())[0]
+    return midnight if midnight >= ts else local_day_bounds(local.date() + timedelta(days=1))[0]
 
 
 class OdreSource:
@@ -751,7 +747,7 @@ class OdreSource:
             days = (d1 - d0).days
             if days < 2:
                 return None
-            mid = _paris_midnight(d0 + timedelta(days=days // 2))
+            mid = local_day_bounds(d0 + timedelta(days=days // 2))[0]
         else:
             mid = (lo + (hi - lo) / 2).floor("min")
         return (lo, mid) if lo < mid < hi else None
@@ -767,7 +763,9 @@ class OdreSource:
         if spec.chunk_months >= 12:
             first = pd.Timestamp(year=local.year, month=1, day=1)
         edges = pd.date_range(first, hi.tz_convert(PARIS).tz_localize(None), freq=freq)
-        cuts = [lo] + [e for e in (_paris_midnight(x.date()) for x in edges) if lo < e < hi] + [hi]
+        cuts = (
+            [lo] + [e for e in (local_day_bounds(x.date())[0] for x in edges) if lo < e < hi] + [hi]
+        )
         return list(itertools.pairwise(cuts))
 
     def _params(self, spec: OdreDataset, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import Settings, get_settings
 from edip_pipeline.http import HttpClient, Response, SourceError, decode_json
 from edip_pipeline.schema import COLUMNS, Vintage, empty_frame
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARIS = "Europe/Paris"
 DATASET = "short_term"
 ATTRIBUTION = "RTE Data portal (data.rte-france.com), Licence Ouverte / Etalab 2.0"
 TOKEN_PATH = "/token/oauth/"

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from edip_pipeline.cleaning import paris_wallclock_to_utc
+from edip_pipeline.calendar import paris_wallclock_to_utc
 from edip_pipeline.schema import Vintage
 from edip_pipeline.sources.base import Batch, Period, canonical
 from edip_pipeline.store import Store

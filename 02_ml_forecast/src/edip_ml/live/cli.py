@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from edip_pipeline.calendar import PARIS
+
 log = logging.getLogger(__name__)
 
 live_app = typer.Typer(help="The daily operating loop: up, status, simulate.", no_args_is_help=True)
@@ -31,9 +33,9 @@ def _window(value: str) -> tuple[Any, Any]:
     a, sep, b = value.partition("/")
     if not sep:
         raise typer.BadParameter(f"--down expects START/END instants, got {value!r}")
-    return pd.Timestamp(a, tz="Europe/Paris") if pd.Timestamp(a).tzinfo is None else pd.Timestamp(
-        a
-    ), (pd.Timestamp(b, tz="Europe/Paris") if pd.Timestamp(b).tzinfo is None else pd.Timestamp(b))
+    return pd.Timestamp(a, tz=PARIS) if pd.Timestamp(a).tzinfo is None else pd.Timestamp(a), (
+        pd.Timestamp(b, tz=PARIS) if pd.Timestamp(b).tzinfo is None else pd.Timestamp(b)
+    )
 
 
 @live_app.command("simulate")
@@ -61,7 +63,7 @@ def simulate(
     path = clock_file or Path(os.environ.get(clock.CLOCK_FILE_ENV) or default_clock_file())
     sim = Simulator(path)
     if not path.is_file():
-        clock.set_clock(path, pd.Timestamp(start).normalize().tz_localize("Europe/Paris"))
+        clock.set_clock(path, pd.Timestamp(start).normalize().tz_localize(PARIS))
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo("PREFECT_API_URL is unset: Prefect runs a temporary server for this process")
     with LoopApi(sim.settings) as api:

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edip_pipeline.calendar import PARIS
+
 
 class LiveSettings(BaseSettings):
     """When each deployment runs, what the gate demands, what the weekly retrain trains."""
@@ -20,7 +22,7 @@ class LiveSettings(BaseSettings):
     api_key: SecretStr = Field(
         SecretStr("edip-dev-key"), description="X-API-Key of the API's write endpoints."
     )
-    timezone: str = Field("Europe/Paris", description="Time zone of every schedule below.")
+    timezone: str = Field(PARIS, description="Time zone of every schedule below.")
     issuance_hour: int = Field(12, ge=0, le=23, description="D-1 hour the forecast of D is due.")
     late_after_min: float = Field(
         15.0, ge=0, description="Minutes after the due time an issuance is labelled late."

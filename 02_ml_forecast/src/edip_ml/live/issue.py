@@ -29,8 +29,9 @@ from edip_ml.live.api import LoopApi, LoopApiError
 from edip_ml.live.config import LiveSettings, live_settings
 from edip_ml.live.gate import data_quality_gate
 from edip_pipeline import clock
+from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.features import build_features
-from edip_pipeline.features.calendar import PARIS, local_day_bounds, rolling_pairs
+from edip_pipeline.features.calendar import rolling_pairs
 from edip_pipeline.flows import run_task
 from edip_pipeline.store import Store
 

@@ -35,7 +35,7 @@ import pandas as pd
 from edip_ml.live.config import LiveSettings, live_settings
 from edip_ml.live.deployments import LoopJob, load_flow, loop_jobs
 from edip_pipeline import clock
-from edip_pipeline.features.calendar import PARIS
+from edip_pipeline.calendar import PARIS
 from edip_pipeline.store import Store, atomic_write_text
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from prefect import flow
 from edip_ml.live.api import LoopApi
 from edip_ml.live.config import live_settings
 from edip_pipeline import clock
-from edip_pipeline.features.calendar import PARIS, local_day_bounds
+from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)

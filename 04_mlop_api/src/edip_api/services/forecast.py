@@ -26,6 +26,7 @@ from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
 from edip_pipeline import clock
+from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.features import (
     build_feature_table,
     build_features,
@@ -33,7 +34,7 @@ from edip_pipeline.features import (
     feature_names,
     load_target,
 )
-from edip_pipeline.features.calendar import PARIS, rolling_pairs
+from edip_pipeline.features.calendar import rolling_pairs
 from edip_pipeline.features.load import lookback
 
 log = logging.getLogger(__name__)
@@ -347,11 +348,7 @@ class ForecastService:
 
 
 def _paris_day(value: str) -> pd.Timestamp:
-    """A naive Paris calendar date from "2020-12-01" or an ISO instant."""
-    ts = pd.Timestamp(value)
-    if pd.isna(ts):
-        raise ValueError(f"not a date: {value!r}")
-    _check_year(ts)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(PARIS).tz_localize(None)
-    return ts.normalize()
+    """A naive Paris calendar date from "2020-12-01" or an ISO instant (years checked)."""
+    day = paris_day(value)
+    _check_year(day)
+    return day

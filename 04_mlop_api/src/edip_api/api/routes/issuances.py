@@ -26,6 +26,7 @@ from edip_api.db import LogStore, PredictionRecord
 from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant
 from edip_api.services.errors import InvalidRequestError
+from edip_pipeline.calendar import PARIS
 
 router = APIRouter(prefix="/v1", tags=["loop"])
 log = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ def loop_status(log_store: LogStoreDep, forecasts: ForecastsDep) -> LoopStatus:
     last = recent[0] if recent else None
     next_at, next_day = None, None
     if last is not None:
-        due = pd.Timestamp(last.due_at).tz_convert("Europe/Paris")
+        due = pd.Timestamp(last.due_at).tz_convert(PARIS)
         day = pd.Timestamp(last.target_day)
         while due.tz_convert("UTC") <= now:
             due, day = due + timedelta(days=1), day + timedelta(days=1)

@@ -73,19 +73,16 @@ def _iso_z(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_lines(
-    payload: Any, *, dataset: str, url: str, source: str
-) -> tuple[pd.DataFrame, int, int]:
-    """Canonical rows from one ``lines`` page, plus the counts of masked and null totals."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-        raise SourceError(dataset, url, "expected a Data Fair page {'results': [...], 'next': ...}")
+def _read_rows(results: list[Any], dataset: str, url: str) -> tuple[pd.DataFrame | None, int, int]:
+    """One page's rows as long (timestamp, area, variable, MW) plus the masked and null counts;
+    None when no row has both a horodate and a region."""
     segment, label_fields = DATASETS[dataset]
     stamps: list[str] = []
     areas: list[str] = []
     variables: list[str] = []
     values: list[float] = []
     masked = nulls = 0
-    for row in payload["results"]:
+    for row in results:
         if not isinstance(row, dict) or "horodate" not in row or "code_region" not in row:
             raise SourceError(dataset, url, f"row without horodate/code_region: {str(row)[:200]}")
         if row["horodate"] is None or row["code_region"] is None:
@@ -102,7 +99,7 @@ def parse_lines(
         variables.append(":".join([segment, *(label_slug(row.get(f)) for f in label_fields)]))
         values.append(wh * WH_PER_HALF_HOUR_TO_MW)
     if not stamps:
-        return empty_frame(), masked, nulls
+        return None, masked, nulls
     try:
         ts = pd.to_datetime(stamps, utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:
@@ -115,15 +112,20 @@ def parse_lines(
             "value": values,
         }
     )
+    return long, masked, nulls
+
+
+def _summed(long: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Canonical rows, one per (area, variable, timestamp)."""
     # two labels with the same slug are one segment split in two: energy adds up, but a sum with
     # a masked part would be a silent underestimate, so such a key gets no row at all
-    long["hole"] = long["value"].isna()
+    long = long.assign(hole=long["value"].isna())
     long = long.groupby(["area", "variable", "timestamp"], sort=True, as_index=False).agg(
         value=("value", "sum"), hole=("hole", "any")
     )
     long = long[~long["hole"]]
     if long.empty:
-        return empty_frame(), masked, nulls
+        return empty_frame()
     frames = [
         canonical(
             part["timestamp"],
@@ -135,7 +137,19 @@ def parse_lines(
         )
         for (area, variable), part in long.groupby(["area", "variable"], sort=True)
     ]
-    return pd.concat(frames, ignore_index=True), masked, nulls
+    return pd.concat(frames, ignore_index=True)
+
+
+def parse_lines(
+    payload: Any, *, dataset: str, url: str, source: str
+) -> tuple[pd.DataFrame, int, int]:
+    """Canonical rows from one ``lines`` page, plus the counts of masked and null totals."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise SourceError(dataset, url, "expected a Data Fair page {'results': [...], 'next': ...}")
+    long, masked, nulls = _read_rows(payload["results"], dataset, url)
+    if long is None:
+        return empty_frame(), masked, nulls
+    return _summed(long, source), masked, nulls
 
 
 class EnedisSource:

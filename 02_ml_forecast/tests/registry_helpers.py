@@ -1,4 +1,4 @@
-"""Helpers of the registry, promotion, publish and tracking tests: sample rows, published baselines."""
+"""Helpers of the registry, promotion, publish and tracking tests: sample rows, baselines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a training run records, against a REAL MLflow server: params, artifacts, native model, ONNX."""
+"""What a training run records, on a REAL MLflow server: params, artifacts, native, ONNX."""
 
 from __future__ import annotations
 

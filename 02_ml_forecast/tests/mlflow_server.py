@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from edip_ml.models.base import Forecaster
-from edip_ml.tracking import MlflowServer, configure, start_server
+from edip_ml.tracking_server import MlflowServer, configure, start_server
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store

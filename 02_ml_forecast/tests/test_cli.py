@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from edip_ml import cli
+from edip_ml.publish import publish
 from edip_ml.registry import CHALLENGER, CHAMPION, version_by_alias
-from edip_ml.train import publish
 from edip_pipeline.store import Store
 
 from . import mlflow_server as fixtures
@@ -170,16 +170,16 @@ def test_train_failure_leaves_the_registry_unchanged(
     tracking: str, sample_store: Store, model_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model whose export fails parity is reported, not registered; the others still are."""
-    from edip_ml import train
+    from edip_ml import publish as publishing
 
-    real = train.to_onnx
+    real = publishing.to_onnx
 
     def tampered(forecaster: Any) -> Any:
         twin = copy.deepcopy(forecaster)
         twin.offsets = twin.offsets - 100.0
         return real(twin)
 
-    monkeypatch.setattr(train, "to_onnx", tampered)
+    monkeypatch.setattr(publishing, "to_onnx", tampered)
     app = _app()
     args = ["train", "ml", "--models", "same_hour_yesterday,no_such_model", "--model-name"]
     args += [model_name, "--start", "2020-08-01", "--end", "2020-12-31", "--backtest-days", "7"]

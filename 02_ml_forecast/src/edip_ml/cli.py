@@ -132,7 +132,7 @@ def train_ml(
     model_name: ModelNameOption = None,
 ) -> None:
     """Train day-ahead models, export ONNX, log to MLflow, register each as challenger."""
-    from edip_ml.tracking import configure
+    from edip_ml.tracking_server import configure
     from edip_ml.train import train_models
 
     uri = configure()
@@ -239,7 +239,7 @@ def _backtest_ml(
     report_dir: Path | None,
     **options: Any,
 ) -> None:
-    from edip_ml.train import backtest_to_files
+    from edip_ml.backtest_files import backtest_to_files
 
     paths = backtest_to_files(
         models, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
@@ -265,9 +265,9 @@ def promote(
 ) -> None:
     """Move ``champion`` to the challenger if it is not worse and passes the gates."""
     from edip_ml.config import load_ml_params
+    from edip_ml.promotion import promote as run_promotion
     from edip_ml.registry import RegistryError
-    from edip_ml.registry import promote as run_promotion
-    from edip_ml.tracking import configure
+    from edip_ml.tracking_server import configure
 
     configure()
     ml = load_ml_params()
@@ -306,7 +306,7 @@ def mlflow_server(
     ] = "mlartifacts",
 ) -> None:
     """Run the MLflow tracking server (SQLite backend, local artifacts) until Ctrl-C."""
-    from edip_ml.tracking import start_server
+    from edip_ml.tracking_server import start_server
 
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM (make demo-stop, docker stop) stops like Ctrl-C

@@ -185,7 +185,8 @@ def train_combination(
     from edip_ml.aggregation import COMBINATION, aggregate
     from edip_ml.backtest import backtest
     from edip_ml.models import make_model
-    from edip_ml.train import TrainResult, publish
+    from edip_ml.publish import publish
+    from edip_ml.train import TrainResult
 
     start_day, end_day, bt_start = period
     cfg = params.combination

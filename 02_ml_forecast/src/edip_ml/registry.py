@@ -1,60 +1,40 @@
 """The MLflow model registry: ``edip-load-fr`` versions, ``challenger`` and ``champion`` aliases.
 
-Why: the API serves ``models:/edip-load-fr@champion``; moving that alias is the one production
-decision this package takes, so it is made on evidence, in one place, and written down:
-
-* :func:`register` turns a finished training run's ONNX model into a new version and points
-  ``challenger`` at it (called only after the parity check passed and the run was logged);
-* :func:`promote` evaluates ``challenger`` and ``champion`` — both as served, i.e. their ONNX
-  files under onnxruntime — on the same most recent days of the store (day-ahead protocol,
-  features from :mod:`edip_pipeline.features`, actuals from ``load_target``) and moves
-  ``champion`` only if the challenger passes the absolute gate (MAPE ≤ ``max_mape``) and is not
-  worse than the champion by more than ``tolerance`` (relative). The decision and its figures are
-  written as tags of the challenger version. Any error leaves every alias where it was.
+Why: the API serves ``models:/edip-load-fr@champion``; the registry is the only hand-over between
+training and serving, so access to it goes through here. :func:`register` turns a finished
+training run's ONNX model into a new version and points ``challenger`` at it (called only after
+the parity check passed and the run was logged); :func:`load_version` gives a version back as
+served (its ONNX file under onnxruntime). Moving ``champion`` is :mod:`edip_ml.promotion`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from edip_ml.onnx_export import FeatureContractError, OnnxForecaster
+from edip_ml.onnx_export import OnnxForecaster
 from edip_ml.tracking import ONNX_URI_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from edip_ml.config import MLParams
-    from edip_pipeline.features import WeatherMode
-    from edip_pipeline.store import Store
-
 log = logging.getLogger(__name__)
 
 REGISTERED_MODEL = "edip-load-fr"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
-#: defaults of ``ml.promotion`` in params.yaml (see :class:`edip_ml.config.PromotionParams`)
-DEFAULT_WINDOW_DAYS = 28
-DEFAULT_TOLERANCE = 0.02
-DEFAULT_MAX_MAPE = 0.05  # a fraction, like every MAPE in edip_ml.metrics
 
 
 class RegistryError(RuntimeError):
     """The registry cannot do what was asked (no finished run, no challenger, no data, …)."""
 
 
-def _client(client: MlflowClient | None) -> MlflowClient:
+def mlflow_client(client: MlflowClient | None = None) -> MlflowClient:
+    """``client``, or one for the configured tracking/registry URI."""
     if client is not None:
         return client
     from mlflow import MlflowClient
@@ -68,7 +48,7 @@ def version_by_alias(
     """The version an alias points at, or ``None`` (no such alias or no such model)."""
     from mlflow.exceptions import MlflowException
 
-    c = _client(client)
+    c = mlflow_client(client)
     try:
         return c.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
@@ -96,7 +76,7 @@ def register(
     """
     import mlflow
 
-    c = _client(client)
+    c = mlflow_client(client)
     run = c.get_run(run_id)
     if run.info.status != "FINISHED":
         raise RegistryError(f"run {run_id} is {run.info.status}, not FINISHED: not registering it")
@@ -143,279 +123,3 @@ def load_version(
     if not files:
         raise RegistryError(f"{model_name} version {version} holds no .onnx file")
     return OnnxForecaster(files[0])
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation window
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class EvaluationWindow:
-    """Features and actuals of the most recent complete days, day-ahead protocol."""
-
-    X: pd.DataFrame
-    y: pd.Series
-    start_day: pd.Timestamp
-    end_day: pd.Timestamp
-    weather_source: str
-
-    def describe(self) -> str:
-        return f"{self.start_day.date()}..{self.end_day.date()} ({len(self.y)} rows)"
-
-
-def evaluation_window(
-    store: Store,
-    days: int = DEFAULT_WINDOW_DAYS,
-    *,
-    end_day: pd.Timestamp | str | None = None,
-    weather: WeatherMode = "auto",
-    ml_params: MLParams | None = None,
-    model_feature_params: dict[str, Any] | None = None,
-) -> EvaluationWindow:
-    """The last ``days`` complete Paris days with load in the store (or ending at ``end_day``).
-
-    Day-ahead pairs at the ML step (``ml.step``), features from the pipeline's builder: exactly
-    what the API will compute when it serves the model. ``model_feature_params`` (the
-    ``feature_params`` a model recorded at training, e.g. with a past-load window) win over the
-    store's, as they do when the API serves it.
-    """
-    from edip_ml.config import load_ml_params
-    from edip_ml.dataset import feature_params
-    from edip_ml.training_data import load_training_data
-    from edip_pipeline.calendar import PARIS
-    from edip_pipeline.config import FeatureParams
-
-    ml = ml_params or load_ml_params()
-    params = feature_params(store, ml)
-    if model_feature_params:
-        known = {k: v for k, v in model_feature_params.items() if k in FeatureParams.model_fields}
-        params = FeatureParams.model_validate({**params.model_dump(), **known})
-    if end_day is None:
-        last = store.last_timestamp("load_national", "consumption_mw")
-        if last is None:
-            raise RegistryError("the store holds no national load: nothing to evaluate on")
-        # the last Paris day whose every half-hour is known
-        end_excl = (last + pd.Timedelta("30min")).tz_convert(PARIS)
-        last_day = end_excl.normalize().tz_localize(None) - pd.Timedelta(days=1)
-    else:
-        last_day = pd.Timestamp(end_day)
-        if last_day.tzinfo is not None:
-            last_day = last_day.tz_convert(PARIS).tz_localize(None)
-        last_day = last_day.normalize()
-    first_day = last_day - pd.Timedelta(days=days - 1)
-    # the training data's table (the one `edip features` wrote when it is current), its rows of
-    # the window: exactly the builder the API serves with
-    data = load_training_data(
-        store,
-        ml,
-        weather=weather,
-        protocol="day-ahead",
-        feature_params=params,
-        first_day=first_day,
-        last_day=last_day,
-    )
-    ft = data.rows(first_day, last_day)
-    y = data.target.reindex(ft.frame.index)
-    keep = y.notna().to_numpy()
-    if not keep.any():
-        raise RegistryError(
-            f"no actual load between {first_day.date()} and {last_day.date()}: nothing to evaluate"
-        )
-    return EvaluationWindow(
-        X=ft.frame[keep],
-        y=y[keep],
-        start_day=first_day,
-        end_day=last_day,
-        weather_source=ft.weather_source,
-    )
-
-
-def mape(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series) -> float:
-    """MAPE as a fraction (:func:`edip_ml.metrics.mape`); a missing forecast counts as inf."""
-    from edip_ml.metrics import mape as metrics_mape
-
-    if np.isnan(np.asarray(p, dtype=float)).any():
-        return float("inf")  # a model that cannot forecast some rows does not pass any gate
-    return metrics_mape(y, p)
-
-
-# ---------------------------------------------------------------------------------------------
-# promote
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class PromotionDecision:
-    """What :func:`promote` decided and why (also written as tags of the challenger version)."""
-
-    decision: str  # "promoted", "rejected" or "unchanged"
-    reason: str
-    challenger_version: str
-    champion_version: str | None  # the champion before the decision
-    mape_challenger: float | None
-    mape_champion: float | None
-    window: str
-    max_mape: float
-    tolerance: float
-
-    @property
-    def promoted(self) -> bool:
-        return self.decision == "promoted"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _fmt(value: float | None) -> str:
-    return "none" if value is None or not math.isfinite(value) else f"{value:.6f}"
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.3f} %"
-
-
-def _gates(ml_params: MLParams | None) -> tuple[int, float, float]:
-    """(window_days, tolerance, max_mape) from ``ml.promotion`` of params.yaml."""
-    from edip_ml.config import load_ml_params
-
-    promotion = (ml_params or load_ml_params()).promotion
-    return promotion.eval_window_days, promotion.tolerance, promotion.max_mape
-
-
-def promote(
-    store: Store | None = None,
-    *,
-    model_name: str = REGISTERED_MODEL,
-    window_days: int | None = None,
-    tolerance: float | None = None,
-    max_mape: float | None = None,
-    end_day: pd.Timestamp | str | None = None,
-    weather: WeatherMode = "auto",
-    ml_params: MLParams | None = None,
-    client: MlflowClient | None = None,
-    champion_live_mape: float | None = None,
-) -> PromotionDecision:
-    """Decide whether ``challenger`` becomes ``champion`` (see the module doc).
-
-    ``max_mape`` is a fraction (0.05 = 5 %), like every MAPE here; ``tolerance`` is relative
-    (0.02: the challenger may be up to 2 % worse than the champion). Unset gates come from
-    ``ml_params.promotion`` (default: ``params.yaml``). With no champion yet, a challenger that
-    passes the absolute gate becomes champion. ``champion_live_mape`` (the champion's error as
-    served, from the log store; :mod:`edip_ml.live.retrain`) replaces its offline MAPE as the
-    reference the challenger is compared with, when given.
-    """
-    from edip_pipeline.store import Store
-
-    c = _client(client)
-    d_window, d_tol, d_max = _gates(ml_params)
-    window_days = window_days if window_days is not None else d_window
-    tolerance = tolerance if tolerance is not None else d_tol
-    max_mape = max_mape if max_mape is not None else d_max
-
-    challenger = version_by_alias(CHALLENGER, model_name=model_name, client=c)
-    if challenger is None:
-        raise RegistryError(f"{model_name} has no '{CHALLENGER}' version: train one first")
-    champion = version_by_alias(CHAMPION, model_name=model_name, client=c)
-    champ_v = str(champion.version) if champion is not None else None
-    chal_v = str(challenger.version)
-    if champ_v == chal_v:
-        return PromotionDecision(
-            "unchanged",
-            f"version {chal_v} is already {CHAMPION}",
-            chal_v,
-            champ_v,
-            None,
-            None,
-            "",
-            max_mape,
-            tolerance,
-        )
-
-    store = store or Store()
-    windows: dict[str, EvaluationWindow] = {}
-
-    def window_for(model: OnnxForecaster) -> EvaluationWindow:
-        """The same days for both models, featured as each was trained (cached per params)."""
-        recorded = model.feature_params
-        key = json.dumps(recorded, sort_keys=True, default=str)
-        if key not in windows:
-            windows[key] = evaluation_window(
-                store,
-                window_days,
-                end_day=end_day,
-                weather=weather,
-                ml_params=ml_params,
-                model_feature_params=recorded,
-            )
-        return windows[key]
-
-    with tempfile.TemporaryDirectory(prefix="edip-promote-") as tmp:
-        chal_model = load_version(chal_v, model_name=model_name, dst=Path(tmp) / "challenger")
-        champ_model = (
-            load_version(champ_v, model_name=model_name, dst=Path(tmp) / "champion")
-            if champ_v is not None
-            else None
-        )
-        window = window_for(chal_model)
-        mape_champ = None
-        if champ_model is not None:
-            # a champion that cannot be scored is an error, not a reason to replace it blindly
-            champ_window = window_for(champ_model)
-            try:
-                mape_champ = mape(champ_window.y, champ_model.predict(champ_window.X)["p50"])
-            except FeatureContractError as exc:
-                raise RegistryError(
-                    f"{CHAMPION} v{champ_v} cannot be evaluated on {window.describe()}: {exc}"
-                ) from exc
-        try:
-            mape_chal: float | None = mape(window.y, chal_model.predict(window.X)["p50"])
-            failure = None
-        except FeatureContractError as exc:
-            mape_chal, failure = None, str(exc)
-
-    champ_label = f"champion v{champ_v}"
-    if mape_champ is not None and champion_live_mape is not None:
-        champ_label += f" live (offline {_pct(mape_champ)})"
-        mape_champ = champion_live_mape
-    if failure is not None or mape_chal is None:
-        promoted, reason = False, f"challenger cannot be evaluated on the window: {failure}"
-    elif not math.isfinite(mape_chal) or mape_chal > max_mape:
-        promoted = False
-        reason = f"fails the absolute gate: MAPE {_pct(mape_chal)} > max_mape {_pct(max_mape)}"
-    elif mape_champ is None:
-        promoted = True
-        reason = f"no {CHAMPION} yet and MAPE {_pct(mape_chal)} ≤ max_mape {_pct(max_mape)}"
-    elif mape_chal <= mape_champ * (1.0 + tolerance):
-        promoted = True
-        reason = f"MAPE {_pct(mape_chal)} ≤ {champ_label} {_pct(mape_champ)} × (1 + {tolerance:g})"
-    else:
-        promoted = False
-        reason = (
-            f"worse than {champ_label}: MAPE {_pct(mape_chal)} > "
-            f"{_pct(mape_champ)} × (1 + {tolerance:g})"
-        )
-    decision = PromotionDecision(
-        "promoted" if promoted else "rejected",
-        reason,
-        chal_v,
-        champ_v,
-        mape_chal,
-        mape_champ,
-        window.describe(),
-        max_mape,
-        tolerance,
-    )
-    tags = {
-        "promotion_decision": decision.decision,
-        "promotion_reason": reason,
-        "promotion_mape_challenger": _fmt(mape_chal),
-        "promotion_mape_champion": _fmt(mape_champ),
-        "promotion_champion_basis": "live" if "live" in champ_label else "offline",
-        "promotion_champion_version": champ_v or "none",
-        "promotion_window": window.describe(),
-        "promotion_weather_source": window.weather_source,
-        "promotion_timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    for key, value in tags.items():
-        c.set_model_version_tag(model_name, chal_v, key, value)
-    if promoted:
-        c.set_registered_model_alias(model_name, CHAMPION, chal_v)
-    log.info("promotion of %s v%s: %s (%s)", model_name, chal_v, decision.decision, reason)
-    return decision

@@ -1,12 +1,8 @@
-"""MLflow plumbing: the tracking server, and everything a training run records.
+"""What a training run records in MLflow (the server: :mod:`edip_ml.tracking_server`).
 
 Why: a registered model must be traceable to the exact code (git commit), data (store manifest
 hash), parameters, evaluation (report, metrics, plots) and artifacts (native model, ONNX model with
 its feature contract) that produced it, so that ``edip promote`` and the API can trust it.
-
-The server is the real ``mlflow server`` (SQLite backend, proxied local artifact root), started
-as a subprocess by :func:`start_server` (``edip mlflow``); clients find it through
-``MLFLOW_TRACKING_URI`` (default ``http://127.0.0.1:5000``).
 """
 
 from __future__ import annotations
@@ -15,19 +11,14 @@ import contextlib
 import json
 import logging
 import math
-import os
 import pickle
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +32,6 @@ from edip_ml.onnx_export import (
     model_family,
     native_estimator,
 )
-from edip_pipeline.processes import stop_process_group
 
 if TYPE_CHECKING:
     import onnx
@@ -51,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
 DEFAULT_EXPERIMENT = "edip-day-ahead"
 #: artifact names inside a run
 NATIVE_MODEL = "model"
@@ -59,157 +48,6 @@ ONNX_MODEL = "onnx"
 FEATURE_CONTRACT = "feature_contract.json"
 #: run tag holding the ONNX logged-model URI (what :func:`edip_ml.registry.register` registers)
 ONNX_URI_TAG = "edip.onnx_model_uri"
-
-
-# ---------------------------------------------------------------------------------------------
-# configuration
-# ---------------------------------------------------------------------------------------------
-def tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` or the local server's default address."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-
-
-def configure(uri: str | None = None) -> str:
-    """Point the mlflow client (tracking and registry) at ``uri`` (default :func:`tracking_uri`)."""
-    import mlflow
-
-    target = uri or tracking_uri()
-    mlflow.set_tracking_uri(target)
-    mlflow.set_registry_uri(target)
-    return target
-
-
-# ---------------------------------------------------------------------------------------------
-# the server
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class MlflowServer:
-    """A running ``mlflow server`` subprocess (stop it with :meth:`stop` or as a context manager)."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path | None = None
-
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """Terminate the server and its worker (it runs in its own process group)."""
-        stop_process_group(self.process, timeout_s)
-
-    def __enter__(self) -> MlflowServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    prefix = "sqlite:///"
-    return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
-
-
-def server_command(
-    host: str,
-    port: int,
-    backend_store_uri: str,
-    artifacts_destination: str,
-    workers: int = 1,
-) -> list[str]:
-    """The ``python -m mlflow server`` command line (proxied artifacts, one worker)."""
-    return [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        backend_store_uri,
-        "--artifacts-destination",
-        artifacts_destination,
-        "--serve-artifacts",
-        "--workers",
-        str(workers),
-    ]
-
-
-def start_server(
-    host: str = "127.0.0.1",
-    port: int = 5000,
-    backend_store_uri: str = "sqlite:///mlruns/mlflow.db",
-    artifacts_destination: str = "mlartifacts",
-    *,
-    workers: int = 1,
-    timeout_s: float = 180.0,
-    log_file: Path | None = None,
-) -> MlflowServer:
-    """Start the real MLflow tracking server and wait until ``/health`` answers.
-
-    ``log_file`` receives the server's output (``None``: inherit the terminal, for ``edip
-    mlflow``). Relative SQLite paths and artifact folders are resolved against the working
-    directory and created.
-    """
-    db = _sqlite_path(backend_store_uri)
-    if db is not None:
-        db = db.resolve()
-        db.parent.mkdir(parents=True, exist_ok=True)
-        backend_store_uri = f"sqlite:///{db}"
-    if "://" not in artifacts_destination:
-        artifacts = Path(artifacts_destination).resolve()
-        artifacts.mkdir(parents=True, exist_ok=True)
-        artifacts_destination = str(artifacts)
-    cmd = server_command(host, port, backend_store_uri, artifacts_destination, workers)
-    url = f"http://{host}:{port}"
-    sink: IO[bytes] | None = None
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        sink = log_file.open("ab")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # MLflow 3's job runner (GenAI scorers: a dozen huey worker processes, ~250 MB each) serves
-    # nothing EDIP uses; keep it off unless the environment asks for it
-    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    log.info("starting MLflow server at %s (backend %s)", url, backend_store_uri)
-    process = subprocess.Popen(
-        cmd,
-        stdout=sink,
-        stderr=subprocess.STDOUT if sink is not None else None,
-        start_new_session=True,  # own process group: stop() ends the worker with it
-        env=env,
-    )
-    if sink is not None:
-        sink.close()  # the child holds its own descriptor
-    server = MlflowServer(process=process, url=url, log_path=log_file)
-    try:
-        wait_healthy(url, timeout_s=timeout_s, process=process, log_path=log_file)
-    except BaseException:
-        server.stop()
-        raise
-    log.info("MLflow server ready at %s", url)
-    return server
-
-
-def wait_healthy(
-    url: str,
-    timeout_s: float = 180.0,
-    process: subprocess.Popen[bytes] | None = None,
-    log_path: Path | None = None,
-) -> None:
-    """Poll ``<url>/health`` until it answers 200; fail early if the server process died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:] if log_path else ""
-            raise RuntimeError(
-                f"MLflow server exited with code {process.returncode} before answering:\n{tail}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"MLflow server at {url} did not answer /health within {timeout_s:g}s")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,12 +191,43 @@ def log_training_run(
     FAILED if anything raises, and nothing is registered here.
     """
     import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import Schema, TensorSpec
 
     mlflow.set_experiment(experiment)
     family = model_family(forecaster)
-    n_features = len(forecaster.feature_names)
+    data_version = store.data_version() if store is not None else None
+    all_tags = _run_tags(forecaster, family, weather_source, parity_mw, data_version, tags)
+
+    with (
+        mlflow.start_run(run_name=run_name or forecaster.name) as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        tmpdir = Path(tmp)
+        mlflow.set_tags(all_tags)
+        _log_params_and_metrics(forecaster, params, metrics, parity_mw, data_version)
+        _log_files(report_files, plot_files, figures, tmpdir)
+        _log_importances(forecaster, tmpdir)
+        if store is not None and store.manifest_path.is_file():
+            mlflow.log_artifact(str(store.manifest_path), artifact_path="data")
+        native_uri = _log_native(forecaster, family, tmpdir)
+        pickled = tmpdir / "forecaster.pkl"
+        pickled.write_bytes(pickle.dumps(forecaster))
+        mlflow.log_artifact(str(pickled), artifact_path="forecaster")
+        onnx_uri = _log_onnx(forecaster, onnx_model, X_example)
+        run_id = run.info.run_id
+        experiment_id = run.info.experiment_id
+    log.info("%s: logged MLflow run %s (ONNX %s)", forecaster.name, run_id, onnx_uri)
+    return LoggedRun(run_id, experiment_id, onnx_uri, native_uri)
+
+
+def _run_tags(
+    forecaster: Forecaster,
+    family: str,
+    weather_source: str,
+    parity_mw: float | None,
+    data_version: str | None,
+    tags: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The run's provenance tags (the caller's ``tags`` last: they may override)."""
     all_tags = {
         "edip.model": forecaster.name,
         "edip.family": family,
@@ -368,83 +237,99 @@ def log_training_run(
     }
     if parity_mw is not None:
         all_tags["edip.onnx_parity_mw"] = f"{parity_mw:.6g}"
-    data_version = store.data_version() if store is not None else None
     if data_version:
         all_tags["data_version"] = data_version
     all_tags.update(tags or {})
+    return all_tags
 
-    with (
-        mlflow.start_run(run_name=run_name or forecaster.name) as run,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        tmpdir = Path(tmp)
-        mlflow.set_tags(all_tags)
-        logged_params = _flat_params(params or {})
-        logged_params.update(_flat_params(forecaster.params, "model."))
-        logged_params.setdefault("seed", str(forecaster.seed))
-        logged_params.setdefault("n_features", str(n_features))
-        if data_version:
-            logged_params.setdefault("data_version", data_version)
-        if logged_params:
-            mlflow.log_params(logged_params)
-        finite = {k: float(v) for k, v in (metrics or {}).items() if _finite(v)}
-        if parity_mw is not None and _finite(parity_mw):
-            finite["onnx_parity_max_abs_mw"] = float(parity_mw)
-        if finite:
-            mlflow.log_metrics(finite)
 
-        for path in report_files:
-            mlflow.log_artifact(str(path), artifact_path="report")
-        for path in plot_files:
-            mlflow.log_artifact(str(path), artifact_path="plots")
-        for name, fig in (figures or {}).items():
-            target = tmpdir / f"{name}.html"
-            fig.write_html(str(target), include_plotlyjs=True, full_html=True)
-            mlflow.log_artifact(str(target), artifact_path="plots")
+def _log_params_and_metrics(
+    forecaster: Forecaster,
+    params: Mapping[str, Any] | None,
+    metrics: Mapping[str, float] | None,
+    parity_mw: float | None,
+    data_version: str | None,
+) -> None:
+    """Flattened parameters (``model.*``: the forecaster's own) and the finite metrics."""
+    import mlflow
 
-        importances = feature_importances(forecaster)
-        if importances is not None:
-            csv = tmpdir / "feature_importances.csv"
-            importances.rename_axis("feature").reset_index().to_csv(csv, index=False)
-            mlflow.log_artifact(str(csv), artifact_path="importances")
-            html = tmpdir / "feature_importances.html"
-            _importance_figure(importances, forecaster.name).write_html(
-                str(html), include_plotlyjs=True
-            )
-            mlflow.log_artifact(str(html), artifact_path="importances")
+    logged_params = _flat_params(params or {})
+    logged_params.update(_flat_params(forecaster.params, "model."))
+    logged_params.setdefault("seed", str(forecaster.seed))
+    logged_params.setdefault("n_features", str(len(forecaster.feature_names)))
+    if data_version:
+        logged_params.setdefault("data_version", data_version)
+    if logged_params:
+        mlflow.log_params(logged_params)
+    finite = {k: float(v) for k, v in (metrics or {}).items() if _finite(v)}
+    if parity_mw is not None and _finite(parity_mw):
+        finite["onnx_parity_max_abs_mw"] = float(parity_mw)
+    if finite:
+        mlflow.log_metrics(finite)
 
-        if store is not None and store.manifest_path.is_file():
-            mlflow.log_artifact(str(store.manifest_path), artifact_path="data")
 
-        native_uri = _log_native(forecaster, family, tmpdir)
-        pickled = tmpdir / "forecaster.pkl"
-        pickled.write_bytes(pickle.dumps(forecaster))
-        mlflow.log_artifact(str(pickled), artifact_path="forecaster")
+def _log_files(
+    report_files: Iterable[Path],
+    plot_files: Iterable[Path],
+    figures: Mapping[str, Any] | None,
+    tmpdir: Path,
+) -> None:
+    """Report files under ``report/``; plot files and plotly figures (as HTML) under ``plots/``."""
+    import mlflow
 
-        mlflow.log_dict(feature_contract(forecaster), FEATURE_CONTRACT)
-        signature = ModelSignature(
-            inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_features), ONNX_INPUT)]),
-            outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, len(QUANTILES)), ONNX_OUTPUT)]),
-        )
-        example = X_example[forecaster.feature_names].head(5).to_numpy(dtype=np.float32)
-        info = mlflow.onnx.log_model(
-            onnx_model,
-            name=ONNX_MODEL,
-            signature=signature,
-            input_example={ONNX_INPUT: example},
-            save_as_external_data=False,
-            onnx_execution_providers=["CPUExecutionProvider"],
-            pip_requirements=_pin("onnxruntime", "onnx", "numpy"),
-            metadata={
-                "feature_names": list(forecaster.feature_names),
-                "edip_contract": CONTRACT_VERSION,
-            },
-        )
-        mlflow.set_tag(ONNX_URI_TAG, info.model_uri)
-        run_id = run.info.run_id
-        experiment_id = run.info.experiment_id
-    log.info("%s: logged MLflow run %s (ONNX %s)", forecaster.name, run_id, info.model_uri)
-    return LoggedRun(run_id, experiment_id, info.model_uri, native_uri)
+    for path in report_files:
+        mlflow.log_artifact(str(path), artifact_path="report")
+    for path in plot_files:
+        mlflow.log_artifact(str(path), artifact_path="plots")
+    for name, fig in (figures or {}).items():
+        target = tmpdir / f"{name}.html"
+        fig.write_html(str(target), include_plotlyjs=True, full_html=True)
+        mlflow.log_artifact(str(target), artifact_path="plots")
+
+
+def _log_importances(forecaster: Forecaster, tmpdir: Path) -> None:
+    """Feature importances (CSV and bar chart) under ``importances/``, when the model has some."""
+    import mlflow
+
+    importances = feature_importances(forecaster)
+    if importances is None:
+        return
+    csv = tmpdir / "feature_importances.csv"
+    importances.rename_axis("feature").reset_index().to_csv(csv, index=False)
+    mlflow.log_artifact(str(csv), artifact_path="importances")
+    html = tmpdir / "feature_importances.html"
+    _importance_figure(importances, forecaster.name).write_html(str(html), include_plotlyjs=True)
+    mlflow.log_artifact(str(html), artifact_path="importances")
+
+
+def _log_onnx(forecaster: Forecaster, onnx_model: onnx.ModelProto, X_example: pd.DataFrame) -> str:
+    """The feature contract and the ONNX model (signature, input example); its model URI."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    n_features = len(forecaster.feature_names)
+    mlflow.log_dict(feature_contract(forecaster), FEATURE_CONTRACT)
+    signature = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_features), ONNX_INPUT)]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, len(QUANTILES)), ONNX_OUTPUT)]),
+    )
+    example = X_example[forecaster.feature_names].head(5).to_numpy(dtype=np.float32)
+    info = mlflow.onnx.log_model(
+        onnx_model,
+        name=ONNX_MODEL,
+        signature=signature,
+        input_example={ONNX_INPUT: example},
+        save_as_external_data=False,
+        onnx_execution_providers=["CPUExecutionProvider"],
+        pip_requirements=_pin("onnxruntime", "onnx", "numpy"),
+        metadata={
+            "feature_names": list(forecaster.feature_names),
+            "edip_contract": CONTRACT_VERSION,
+        },
+    )
+    mlflow.set_tag(ONNX_URI_TAG, info.model_uri)
+    return str(info.model_uri)
 
 
 def _finite(value: Any) -> bool:

@@ -120,7 +120,7 @@ def backtest_dl_to_files(
     dl_params: DLParams | None = None,
 ) -> list[Path]:
     """``edip backtest --family dl``: edip_ml's backtest files with the DL parameters."""
-    from edip_ml.train import backtest_to_files
+    from edip_ml.backtest_files import backtest_to_files
 
     names = check_models(models)
     ml = to_ml_params(dl_params or load_dl_params())

@@ -74,7 +74,7 @@ def train_champion(store: Store, tracking_uri: str, end: str) -> str:
     from mlflow import MlflowClient
 
     from edip_ml.registry import CHAMPION
-    from edip_ml.tracking import configure
+    from edip_ml.tracking_server import configure
     from edip_ml.train import train_models
 
     previous = os.environ.get("MLFLOW_TRACKING_URI")

@@ -223,16 +223,20 @@ def build_feature_table(
             name=WEATHER_ROW,
         ),
     )
+    _log_build(ft, origins, t_start)
+    return ft
+
+
+def _log_build(ft: FeatureFrame, origins: pd.DatetimeIndex, t_start: float) -> None:
     log.info(
         "features: %d rows x %d columns, %d origins, groups %s, weather %s, %.2fs",
-        len(frame),
-        len(names),
+        len(ft.frame),
+        len(ft.feature_names),
         len(np.unique(origins.asi8)),
-        available,
-        weather_source,
+        ft.available_groups,
+        ft.weather_source,
         time.perf_counter() - t_start,
     )
-    return ft
 
 
 def _horizons(

@@ -1,8 +1,10 @@
 """A cheap, cached view of the pipeline Store: data version and the span of the national load.
 
 Why: every forecast needs the data version (cache key, provenance) and the load's first/last
-stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link (or the old-style manifest) changes,
-never under the pipeline's write lock: an ingest in progress does not stall forecasts.
+stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link
+(or the old-style manifest) changes, never under the pipeline's write lock: an ingest in progress
+does not stall forecasts. Parsed partitions are cached by the store itself
+(``Store(cache_reads=True)``).
 """
 
 from __future__ import annotations

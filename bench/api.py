@@ -67,18 +67,19 @@ def bare_app() -> Any:
 
     from edip_api.core.config import Settings
     from edip_api.services.model_manager import ModelManager
-    from edip_api.services.store_view import CachedStore
     from edip_pipeline.config import Settings as PipelineSettings
     from edip_pipeline.config import load_params
     from edip_pipeline.features import build_features
     from edip_pipeline.features.calendar import rolling_pairs
+    from edip_pipeline.store import Store
 
     settings = Settings()
     params = load_params(settings.params_file)
-    store = CachedStore(
+    store = Store(
         settings.data_dir,
         params,
         PipelineSettings(data_dir=settings.data_dir, params_file=settings.params_file),
+        cache_reads=True,
     )
     model = ModelManager(settings, params.features).reload()
     if model.is_fallback:

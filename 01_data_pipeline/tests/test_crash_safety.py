@@ -102,7 +102,7 @@ def check_store(
     assert len(set(offsets.values())) == 1, f"a torn multi-year write is visible: {offsets}"
     # leftovers of an interrupted write are never read as data
     tmp = [p for p in (root / "interim").rglob("*") if p.name.startswith(".tmp-")]
-    unfinished = [v for v in store.versions_dir.glob("*") if not (v / "entry.json").is_file()]
+    unfinished = [v for v in store.versions.root.glob("*") if not (v / "entry.json").is_file()]
     read = store.read("load_national")
     assert frame_hash(read) == frame_hash(
         pd.concat(frames, ignore_index=True).sort_values(KEY).reset_index(drop=True)
@@ -183,5 +183,5 @@ def test_sigkill_during_writes_never_corrupts_the_store(settings: Settings, tmp_
         )
     # the next run removed what the killed writes left behind
     assert not [p for p in (root / "interim").rglob("*") if p.name.startswith(".tmp-")]
-    assert all((v / "entry.json").is_file() for v in store.versions_dir.iterdir())
-    assert len(list(store.versions_dir.iterdir())) <= 2  # current + previous
+    assert all((v / "entry.json").is_file() for v in store.versions.root.iterdir())
+    assert len(list(store.versions.root.iterdir())) <= 2  # current + previous

@@ -176,24 +176,6 @@ def test_raw_layer_is_immutable_and_deduplicated(store: Store) -> None:
     assert p1.parent == store.root / "raw" / "odre" / "eco2mix-national-tr"
 
 
-def test_an_unfinished_version_is_invisible_and_cleaned_by_the_next_write(store: Store) -> None:
-    """A write killed before its switch leaves the previous version visible, untouched."""
-    store.write("load_national", _series("2020-01-01", 4, 50e3, Vintage.REALTIME))
-    before = store.manifest()["datasets"]["load_national"]
-    # what a kill -9 leaves mid-write: a half-built version and a temporary file
-    half = store.versions_dir / "load_national-20990101T000000000000Z"
-    (half / "year=2020").mkdir(parents=True)
-    (half / "year=2020" / "part.parquet").write_bytes(b"PAR1 torn")
-    stray = store.interim_dir / "load_national" / "year=2020" / ".tmp-abc.parquet"
-    stray.write_bytes(b"torn")
-    assert store.manifest()["datasets"]["load_national"] == before
-    assert store.read("load_national")["value"].tolist() == [50e3] * 4
-    store.write("load_national", _series("2020-01-01", 4, 51e3, Vintage.CONSOLIDATED))
-    assert not half.exists()
-    assert not stray.exists()
-    assert store.manifest()["datasets"]["load_national"]["version"] == before["version"] + 1
-
-
 def test_reads_do_not_wait_for_the_writer_lock(store: Store) -> None:
     """The API reads the last complete version while an ingest holds the store lock."""
     store.write("load_national", _series("2020-01-01", 4, 1.0, Vintage.REALTIME))

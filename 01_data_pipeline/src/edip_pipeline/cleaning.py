@@ -95,6 +95,30 @@ def regularise_series(
     rows with NaN and :attr:`Flag.MISSING`, unless short enough to interpolate
     (:attr:`Flag.INTERPOLATED`).
     """
+    s = _on_grid(series, step)
+    # derived flags are recomputed from scratch: keep only INTERPOLATED provenance to re-evaluate,
+    # and IMPLAUSIBLE (its value is already NaN: it can only be filled, never fill a neighbour)
+    old_flags = s["flags"].fillna(0).astype(int).to_numpy()
+    was_interp = (old_flags & int(Flag.INTERPOLATED)) != 0
+    values = s["value"].where(~was_interp)
+    flags = (old_flags & int(Flag.IMPLAUSIBLE)).astype(np.int8)
+    step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)
+    max_fill = int(pd.Timedelta(policy.max_interpolate) / step_td) if interpolate else 0
+    values = _fill_short_gaps(values, flags, max_fill)
+    arr = values.to_numpy(dtype=float)
+    flat_len = int(pd.Timedelta(policy.flat_line_min) / step_td)
+    _flag_flat_lines(
+        arr, flags, flat_len, zero_at_night=str(s["variable"].iloc[0]).startswith(ZERO_AT_NIGHT)
+    )
+    window = max(3, int(pd.Timedelta("1D") / step_td) | 1)
+    _flag_outliers(arr, flags, window, policy.outlier_z)
+    s["value"] = values
+    s["flags"] = flags
+    return s.reset_index()[COLUMNS]
+
+
+def _on_grid(series: pd.DataFrame, step: str) -> pd.DataFrame:
+    """The series reindexed on its regular grid; new rows take its area, variable and vintage."""
     series = series.sort_values("timestamp")
     grid = _grid(series["timestamp"].iloc[0], series["timestamp"].iloc[-1], step)
     s = series.set_index("timestamp").reindex(grid)
@@ -105,16 +129,12 @@ def regularise_series(
         s[col] = first[col]
     s["source"] = s["source"].where(~new_rows, "cleaning")
     s["vintage"] = s["vintage"].fillna(int(first["vintage"])).astype("int8")
-    # derived flags are recomputed from scratch: keep only INTERPOLATED provenance to re-evaluate,
-    # and IMPLAUSIBLE (its value is already NaN: it can only be filled, never fill a neighbour)
-    old_flags = s["flags"].fillna(0).astype(int).to_numpy()
-    was_interp = (old_flags & int(Flag.INTERPOLATED)) != 0
-    values = s["value"].where(~was_interp)
-    flags = (old_flags & int(Flag.IMPLAUSIBLE)).astype(np.int8)
+    return s
 
+
+def _fill_short_gaps(values: pd.Series, flags: np.ndarray, max_fill: int) -> pd.Series:
+    """Interpolate holes of at most ``max_fill`` steps; flag filled and still missing rows."""
     missing = values.isna().to_numpy()
-    step_td = pd.Timedelta(pd.tseries.frequencies.to_offset(step).nanos)
-    max_fill = int(pd.Timedelta(policy.max_interpolate) / step_td) if interpolate else 0
     long_gap = _flag_runs(missing, max_fill + 1)
     short_gap = missing & ~long_gap
     if short_gap.any():
@@ -124,30 +144,32 @@ def regularise_series(
         flags[fill_mask] |= int(Flag.INTERPOLATED)
     still_missing = values.isna().to_numpy()
     flags[still_missing] |= int(Flag.MISSING)
+    return values
 
-    arr = values.to_numpy(dtype=float)
-    flat_len = int(pd.Timedelta(policy.flat_line_min) / step_td)
+
+def _flag_flat_lines(
+    arr: np.ndarray, flags: np.ndarray, flat_len: int, *, zero_at_night: bool
+) -> None:
+    """Flag runs of at least ``flat_len`` equal points (a stuck sensor), in place."""
     if flat_len >= 2 and len(arr) > 1:
         same = np.concatenate([[False], np.isclose(arr[1:], arr[:-1]) & ~np.isnan(arr[1:])])
-        if str(first["variable"]).startswith(ZERO_AT_NIGHT):
+        if zero_at_night:
             same[1:] &= arr[1:] != 0  # radiation is legitimately 0 every night
         # a run of k equal steps covers k+1 points: mark the point before each run too
         run = _flag_runs(same, flat_len - 1)
         run |= np.concatenate([run[1:], [False]])
         flags[run] |= int(Flag.FLAT_LINE)
 
-    window = max(3, int(pd.Timedelta("1D") / step_td) | 1)
-    if len(arr) >= window and policy.outlier_z > 0:
+
+def _flag_outliers(arr: np.ndarray, flags: np.ndarray, window: int, outlier_z: float) -> None:
+    """Flag points far from a rolling median (robust z-score above ``outlier_z``), in place."""
+    if len(arr) >= window and outlier_z > 0:
         med = pd.Series(arr).rolling(window, center=True, min_periods=window // 2).median()
         resid = pd.Series(arr) - med
         mad = float(np.nanmedian(np.abs(resid.to_numpy())))
         if mad > 0:
             z = np.abs(resid.to_numpy()) / (1.4826 * mad)
-            flags[np.nan_to_num(z) > policy.outlier_z] |= int(Flag.OUTLIER)
-
-    s["value"] = values
-    s["flags"] = flags
-    return s.reset_index()[COLUMNS]
+            flags[np.nan_to_num(z) > outlier_z] |= int(Flag.OUTLIER)
 
 
 def regularise(

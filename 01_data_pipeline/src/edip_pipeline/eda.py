@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS, to_utc
 from edip_pipeline.features.holidays import holiday_table
-from edip_pipeline.store import Store, atomic_write_text
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 

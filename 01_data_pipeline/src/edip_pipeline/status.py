@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from edip_pipeline.datasets import DATASETS
 from edip_pipeline.schema import Flag
-from edip_pipeline.store import DATASETS, Store
+from edip_pipeline.store import Store
 
 
 def count_gaps(flags: np.ndarray) -> int:

@@ -10,12 +10,8 @@ Layout (``EDIP_DATA_DIR``, default ``./data``)::
 Guarantees
 ----------
 * **Validated**: every partition is checked against the pandera schema before it is written.
-* **Atomic versions**: ``interim/<dataset>`` is a symlink to a complete version directory
-  ``interim/.versions/<dataset>-<stamp>/`` (partitions + ``entry.json``, its manifest entry). A
-  write builds the next version beside it (unchanged partitions hard-linked), then switches the
-  link with one ``os.replace``: a kill -9 at any point leaves the previous version visible, never
-  half of a multi-year ingest. Leftovers (``.tmp-*``, unfinished versions) are removed by the
-  next write.
+* **Atomic versions**: a write builds a complete new version and publishes it with one link
+  switch (:mod:`edip_pipeline.versions`): a kill -9 leaves the previous version visible.
 * **Lock-free reads**: readers resolve the link once per read and never take the writer's lock;
   the previous version is kept until the next write, so a read in progress finishes on it.
 * **Idempotent**: duplicates are resolved by (measured > interpolated, vintage, newest), and cleaning
@@ -30,9 +26,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,76 +36,15 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock
 
+from edip_pipeline.atomic import atomic_write_bytes, atomic_write_parquet, atomic_write_text
 from edip_pipeline.cleaning import flag_implausible, regularise, resolve_duplicates
 from edip_pipeline.config import Params, Settings, get_settings, load_params
+from edip_pipeline.datasets import DATASETS, DatasetSpec
+from edip_pipeline.read_cache import PartitionCache
 from edip_pipeline.schema import COLUMNS, KEY, Flag, coerce_canonical, empty_frame, validate
+from edip_pipeline.versions import Versions, share_partition
 
 log = logging.getLogger(__name__)
-
-#: where complete versions live (``interim/<dataset>`` links to one of them)
-VERSIONS = ".versions"
-#: a version's manifest entry, written before the version is published
-ENTRY_FILE = "entry.json"
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A canonical dataset: its regular step and what it holds."""
-
-    name: str
-    step: str
-    description: str
-    interpolate: bool = True
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec
-    for spec in [
-        DatasetSpec(
-            "load_national",
-            "30min",
-            "National consumption (MW) and RTE's D-1 / D forecasts; éCO2mix TR, cons-def, "
-            "consommation-quotidienne-brute, RTE API and the bundled sample.",
-        ),
-        DatasetSpec(
-            "load_regional", "30min", "Regional consumption (MW), area = INSEE region code."
-        ),
-        DatasetSpec(
-            "load_enedis",
-            "30min",
-            "Enedis aggregated consumption (MW) by region, variable = segment:profile:power range.",
-            interpolate=False,
-        ),
-        DatasetSpec(
-            "weather_observed",
-            "1h",
-            "Open-Meteo archive weather per city and population-weighted FR.",
-        ),
-        DatasetSpec("weather_forecast", "1h", "Open-Meteo forecast (next 48 h), latest run wins."),
-        DatasetSpec(
-            "weather_historical_forecast",
-            "1h",
-            "Open-Meteo historical-forecast: weather as it was forecast (leak-free backtests).",
-        ),
-        DatasetSpec(
-            "weather_previous_runs",
-            "1h",
-            "Open-Meteo previous-runs: forecast vintages, variables suffixed _previous_dayN "
-            "(the value predicted N x 24 h before valid time).",
-        ),
-        DatasetSpec(
-            "weather_forecast_runs",
-            "1h",
-            "Live Open-Meteo forecast runs as vintages (_previous_dayN: known N x 24 h before "
-            "valid time; source records the issue time). Latest run per lead wins.",
-        ),
-        DatasetSpec(
-            "temperature_daily",
-            "1D",
-            "ODRE daily regional temperatures (°C) and the population-weighted FR mean.",
-        ),
-    ]
-}
 
 
 @dataclass
@@ -136,56 +69,10 @@ def frame_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(h.tobytes()).hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a parquet file so that readers only ever see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make renames and new entries in ``path`` durable before publishing them."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _link_or_copy(src: Path, new_dir: Path, year: int) -> None:
-    """Share an unchanged partition with the next version (hard link; copy across devices)."""
-    dst = new_dir / f"year={year}" / "part.parquet"
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+def _read_parquet(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        return empty_frame()
+    return pd.read_parquet(path)
 
 
 class StoreError(RuntimeError):
@@ -193,13 +80,19 @@ class StoreError(RuntimeError):
 
 
 class Store:
-    """Read and write canonical datasets under a data directory."""
+    """Read and write canonical datasets under a data directory.
+
+    ``cache_reads``: keep parsed partitions in memory until their file changes
+    (:class:`~edip_pipeline.read_cache.PartitionCache`), for long-lived readers such as the API.
+    """
 
     def __init__(
         self,
         root: Path | None = None,
         params: Params | None = None,
         settings: Settings | None = None,
+        *,
+        cache_reads: bool = False,
     ) -> None:
         settings = settings or get_settings()
         self.root = Path(root) if root else settings.data_dir
@@ -208,6 +101,8 @@ class Store:
         self.interim_dir = self.root / "interim"
         self.processed_dir = self.root / "processed"
         self.manifest_path = self.root / "manifest.json"
+        self.versions = Versions(self.interim_dir)
+        self._cache = PartitionCache() if cache_reads else None
         self._lock = FileLock(str(self.root / ".store.lock"), timeout=600)
 
     # ------------------------------------------------------------------ raw layer
@@ -220,7 +115,7 @@ class Store:
             return existing[0]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = folder / f"{stamp}-{digest}.{ext}"
-        _atomic_write_bytes(path, content)
+        atomic_write_bytes(path, content)
         return path
 
     # ------------------------------------------------------------------ canonical layer
@@ -231,21 +126,11 @@ class Store:
         except KeyError:
             raise StoreError(f"unknown dataset {dataset!r}; known: {sorted(DATASETS)}") from None
 
-    def _dataset_dir(self, dataset: str) -> Path:
-        """The directory of the dataset's current complete version (resolved once per read)."""
-        link = self.interim_dir / dataset
-        if link.is_symlink():
-            return self.interim_dir / os.readlink(link)
-        legacy = self.versions_dir / f"{dataset}-legacy"
-        if not link.exists() and legacy.is_dir():  # killed inside the first switch
-            return legacy
-        return link  # a store written before versions (a plain directory), or no data yet
-
     def _partition_path(self, dataset: str, year: int, base: Path | None = None) -> Path:
-        return (base or self._dataset_dir(dataset)) / f"year={year}" / "part.parquet"
+        return (base or self.versions.current(dataset)) / f"year={year}" / "part.parquet"
 
     def partitions(self, dataset: str, base: Path | None = None) -> list[int]:
-        folder = base or self._dataset_dir(dataset)
+        folder = base or self.versions.current(dataset)
         if not folder.is_dir():
             return []
         years = [
@@ -257,9 +142,9 @@ class Store:
 
     def _read_partition(self, dataset: str, year: int, base: Path | None = None) -> pd.DataFrame:
         path = self._partition_path(dataset, year, base)
-        if not path.is_file():
-            return empty_frame()
-        return pd.read_parquet(path)
+        if self._cache is not None:
+            return self._cache.read(dataset, year, path, _read_parquet)
+        return _read_parquet(path)
 
     def write(self, dataset: str, frame: pd.DataFrame) -> WriteResult:
         """Merge canonical rows into a dataset (validate → dedupe → regularise → new version)."""
@@ -268,55 +153,18 @@ class Store:
         incoming = incoming.dropna(subset=["timestamp"])
         if incoming.empty:
             log.info("%s: nothing to write", dataset)
-            entry = self.manifest().get("datasets", {}).get(dataset, {})
-            return WriteResult(
-                dataset,
-                0,
-                entry.get("rows", 0),
-                entry.get("version", 0),
-                entry.get("content_hash", frame_hash(empty_frame())),
-                False,
-            )
-        # refuse a malformed batch before touching anything stored; impossible values flagged
-        incoming, implausible = flag_implausible(incoming)
-        if implausible:
-            log.warning("%s: %d physically implausible values flagged", dataset, implausible)
-        validate(resolve_duplicates(incoming))
+            return self._nothing_written(dataset)
+        incoming, implausible = self._checked(dataset, incoming)
         years = sorted(incoming["timestamp"].dt.year.unique().tolist())
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            self.clean_leftovers()
-            old_dir = self._dataset_dir(dataset)
+            self.versions.clean_leftovers(DATASETS)
+            old_dir = self.versions.current(dataset)
             old_entry = self.manifest().get("datasets", {}).get(dataset, {})
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            new_dir = self.versions_dir / f"{dataset}-{stamp}"
-            changed = False
-            for year in self.partitions(dataset, old_dir):  # unchanged years: shared, not copied
-                if year not in years:
-                    _link_or_copy(self._partition_path(dataset, year, old_dir), new_dir, year)
-            for year in years:
-                old = self._read_partition(dataset, year, old_dir)
-                new = incoming[incoming["timestamp"].dt.year == year]
-                merged = resolve_duplicates(pd.concat([old, new], ignore_index=True))
-                merged = regularise(
-                    merged, spec.step, self.params.store.gaps, interpolate=spec.interpolate
-                )
-                # the grid may spill over a year edge (calendar steps); keep each row in its year
-                merged = merged[merged["timestamp"].dt.year == year].reset_index(drop=True)
-                validate(merged)
-                target = self._partition_path(dataset, year, new_dir)
-                if not old.empty and frame_hash(old) == frame_hash(merged):
-                    _link_or_copy(self._partition_path(dataset, year, old_dir), new_dir, year)
-                else:
-                    atomic_write_parquet(merged, target)
-                    changed = True
+            new_dir = self.versions.new(dataset)
+            changed = self._build_version(spec, incoming, years, old_dir, new_dir)
             if changed:
-                entry = self._entry(dataset, new_dir, old_entry, touched=True)
-                atomic_write_text(new_dir / ENTRY_FILE, json.dumps(entry, indent=2))
-                _fsync_dir(new_dir)
-                self._switch(dataset, new_dir)
-                self._write_manifest()
-                self._drop_old_versions(dataset)
+                entry = self._publish(dataset, new_dir, old_entry)
             else:
                 shutil.rmtree(new_dir, ignore_errors=True)
                 entry = old_entry or self._entry(dataset, old_dir, {}, touched=True)
@@ -331,48 +179,70 @@ class Store:
             implausible,
         )
 
-    # ------------------------------------------------------------------ versions
-    @property
-    def versions_dir(self) -> Path:
-        return self.interim_dir / VERSIONS
+    def _nothing_written(self, dataset: str) -> WriteResult:
+        entry = self.manifest().get("datasets", {}).get(dataset, {})
+        return WriteResult(
+            dataset,
+            0,
+            entry.get("rows", 0),
+            entry.get("version", 0),
+            entry.get("content_hash", frame_hash(empty_frame())),
+            False,
+        )
 
-    def _switch(self, dataset: str, new_dir: Path) -> None:
-        """Make ``new_dir`` the visible version in one atomic rename of a symlink."""
-        link = self.interim_dir / dataset
-        if link.is_dir() and not link.is_symlink():  # first versioned write of an old store
-            legacy = self.versions_dir / f"{dataset}-legacy"
-            os.rename(link, legacy)
-        tmp = self.interim_dir / f".tmp-link-{dataset}-{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        os.symlink(new_dir.relative_to(self.interim_dir), tmp)
-        os.replace(tmp, link)
-        _fsync_dir(self.interim_dir)
+    @staticmethod
+    def _checked(dataset: str, incoming: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """Refuse a malformed batch before touching anything stored; impossible values flagged."""
+        incoming, implausible = flag_implausible(incoming)
+        if implausible:
+            log.warning("%s: %d physically implausible values flagged", dataset, implausible)
+        validate(resolve_duplicates(incoming))
+        return incoming, implausible
 
-    def _drop_old_versions(self, dataset: str) -> None:
-        """Keep the current and the previous version (a read in progress may be on it)."""
-        current = self._dataset_dir(dataset).name
-        mine = sorted(p for p in self.versions_dir.glob(f"{dataset}-*") if p.name != current)
-        for old in mine[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
+    def _build_version(
+        self,
+        spec: DatasetSpec,
+        incoming: pd.DataFrame,
+        years: list[int],
+        old_dir: Path,
+        new_dir: Path,
+    ) -> bool:
+        """Fill ``new_dir`` from ``old_dir`` plus ``incoming``; whether any partition changed."""
+        dataset = spec.name
+        changed = False
+        for year in self.partitions(dataset, old_dir):  # unchanged years: shared, not copied
+            if year not in years:
+                share_partition(self._partition_path(dataset, year, old_dir), new_dir, year)
+        for year in years:
+            old = self._read_partition(dataset, year, old_dir)
+            new = incoming[incoming["timestamp"].dt.year == year]
+            merged = self._merge_year(spec, year, old, new)
+            target = self._partition_path(dataset, year, new_dir)
+            if not old.empty and frame_hash(old) == frame_hash(merged):
+                share_partition(self._partition_path(dataset, year, old_dir), new_dir, year)
+            else:
+                atomic_write_parquet(merged, target)
+                changed = True
+        return changed
 
-    def clean_leftovers(self) -> list[Path]:
-        """Remove what killed writes left: ``.tmp-*`` files and unfinished version dirs."""
-        removed: list[Path] = []
-        if not self.interim_dir.is_dir():
-            return removed
-        current = {self._dataset_dir(d).resolve() for d in DATASETS}
-        for path in list(self.interim_dir.rglob(".tmp-*")):
-            path.unlink(missing_ok=True)
-            removed.append(path)
-        if self.versions_dir.is_dir():
-            for version in self.versions_dir.iterdir():
-                unfinished = not (version / ENTRY_FILE).is_file() and "legacy" not in version.name
-                if unfinished and version.resolve() not in current:
-                    shutil.rmtree(version, ignore_errors=True)
-                    removed.append(version)
-        if removed:
-            log.warning("removed %d leftovers of an interrupted write", len(removed))
-        return removed
+    def _merge_year(
+        self, spec: DatasetSpec, year: int, old: pd.DataFrame, new: pd.DataFrame
+    ) -> pd.DataFrame:
+        """One year's stored rows merged with the incoming ones, cleaned and validated."""
+        merged = resolve_duplicates(pd.concat([old, new], ignore_index=True))
+        merged = regularise(merged, spec.step, self.params.store.gaps, interpolate=spec.interpolate)
+        # the grid may spill over a year edge (calendar steps); keep each row in its year
+        merged = merged[merged["timestamp"].dt.year == year].reset_index(drop=True)
+        validate(merged)
+        return merged
+
+    def _publish(self, dataset: str, new_dir: Path, old_entry: dict[str, Any]) -> dict[str, Any]:
+        """Make ``new_dir`` the current version, refresh the summary; its manifest entry."""
+        entry = self._entry(dataset, new_dir, old_entry, touched=True)
+        self.versions.publish(dataset, new_dir, entry)
+        self._write_manifest()
+        self.versions.drop_old(dataset)
+        return entry
 
     def read(
         self,
@@ -464,11 +334,11 @@ class Store:
                 corrupt = True
         datasets: dict[str, Any] = {}
         for dataset in DATASETS:
-            entry = self._current_entry(dataset)
+            entry = self.versions.current_entry(dataset)
             if entry is None:
                 entry = summary.get("datasets", {}).get(dataset)  # a store from before versions
                 if entry is None and self.partitions(dataset):
-                    entry = self._entry(dataset, self._dataset_dir(dataset), {}, touched=False)
+                    entry = self._entry(dataset, self.versions.current(dataset), {}, touched=False)
             if entry is not None:
                 datasets[dataset] = entry
         manifest: dict[str, Any] = {"datasets": datasets}
@@ -479,14 +349,6 @@ class Store:
                     self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True)
                 )
         return manifest
-
-    def _current_entry(self, dataset: str) -> dict[str, Any] | None:
-        path = self._dataset_dir(dataset) / ENTRY_FILE
-        try:
-            entry: dict[str, Any] = json.loads(path.read_text())
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return entry
 
     def rebuild_manifest(self) -> dict[str, Any]:
         """Rewrite ``manifest.json`` from the current versions."""

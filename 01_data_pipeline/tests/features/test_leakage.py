@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from edip_pipeline.config import FeatureParams, Settings, load_params
+from edip_pipeline.datasets import DATASETS
 from edip_pipeline.features import (
     LeakageError,
     build_feature_table,
@@ -29,7 +30,7 @@ from edip_pipeline.features import (
 )
 from edip_pipeline.features import load as load_mod
 from edip_pipeline.sources.base import canonical
-from edip_pipeline.store import DATASETS, Store
+from edip_pipeline.store import Store
 
 from ..conftest import sample_load_rows
 

@@ -12,12 +12,9 @@ from edip_pipeline.features.weather import (
     causal_exp_smooth,
     choose_weather,
     cooling_degrees,
-    daily_to_hourly,
-    day_ahead_origins,
     ewm_kernel_length,
     ewm_name,
     heating_degrees,
-    origin_bounds,
     row_sources,
     temperature_feature_names,
     weather_features,
@@ -79,30 +76,6 @@ def test_smoothing_skips_holes() -> None:
     x[200:210] = np.nan
     s = causal_exp_smooth(x, 0.05)
     assert np.allclose(s[135:], 5.0)
-
-
-def test_daily_to_hourly_interpolates_and_adds_a_diurnal_cycle() -> None:
-    days = pd.date_range("2020-01-01", "2020-01-05", freq="D").tz_localize("Europe/Paris")
-    daily = pd.DataFrame(
-        {"tmin_c": [0.0] * 5, "tmax_c": [10.0] * 5, "tmean_c": [5.0] * 5},
-        index=days.tz_convert("UTC"),
-    )
-    grid = pd.date_range("2020-01-02", "2020-01-04", freq="1h", tz="UTC", inclusive="left")
-    hourly = pd.Series(daily_to_hourly(daily, grid), index=grid)
-    local = hourly.tz_convert("Europe/Paris")
-    assert local.idxmax().hour == 15
-    assert local.idxmin().hour == 3
-    assert hourly.max() == pytest.approx(10.0)
-    assert hourly.min() == pytest.approx(0.0)
-    assert hourly.mean() == pytest.approx(5.0)
-    # tmean only: a linear ramp between local noons
-    ramp = daily[["tmean_c"]].assign(tmean_c=[0.0, 24.0, 48.0, 72.0, 96.0])
-    h = pd.Series(daily_to_hourly(ramp, grid), index=grid)
-    noon = pd.Timestamp("2020-01-02 11:00", tz="UTC")  # 12:00 CET
-    assert h[noon] == pytest.approx(24.0)
-    assert h[noon + pd.Timedelta(hours=6)] == pytest.approx(30.0)
-    far = pd.date_range("2020-02-01", periods=3, freq="1h", tz="UTC")
-    assert np.isnan(daily_to_hourly(ramp, far)).all()
 
 
 def _hourly(
@@ -231,20 +204,6 @@ def _vintages(store: Store, days: int = 60, start: str = "2020-01-01") -> None:
 
 #: Paris day 2020-02-10 (CET): 2020-02-09T23:00Z .. 2020-02-10T22:00Z; origin 2020-02-09T11:00Z
 FEB10 = pd.date_range("2020-02-09T23:00Z", periods=24, freq="1h")
-
-
-def test_day_ahead_origin_and_bounds() -> None:
-    origins = day_ahead_origins(FEB10, PARAMS)
-    assert set(origins) == {pd.Timestamp("2020-02-09T11:00Z")}
-    summer = day_ahead_origins(pd.DatetimeIndex([pd.Timestamp("2020-07-01T12:00Z")]), PARAMS)
-    assert summer[0] == pd.Timestamp("2020-06-30T10:00Z")
-    # an hour is bound by the earliest origin of the targets that read it (t > h - 1 h)
-    grid = pd.date_range("2020-02-10T00:00Z", periods=4, freq="1h")
-    targets = pd.DatetimeIndex(["2020-02-10T00:30Z", "2020-02-10T02:00Z"])
-    early, late = pd.Timestamp("2020-02-08T00:00Z"), pd.Timestamp("2020-02-09T00:00Z")
-    bounds = origin_bounds(grid, targets, pd.DatetimeIndex([late, early]))
-    assert bounds[:3].tolist() == [early.value] * 3
-    assert bounds[3] == np.iinfo(np.int64).min  # 03:00 is read by no target
 
 
 def test_vintage_known_at_the_day_ahead_origin_first(store: Store) -> None:

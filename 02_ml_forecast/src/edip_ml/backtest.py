@@ -40,10 +40,11 @@ from edip_ml.models import make_model
 from edip_ml.models.base import ModelError
 from edip_ml.online import walk_forward, with_rolling_band
 from edip_ml.training_data import TrainingData, ensure_training_data
+from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
-from edip_pipeline.store import Store, atomic_write_parquet
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from edip_ml.metrics import REFERENCE, breakdown, summary
+from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS
-from edip_pipeline.store import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,10 @@ from edip_api.schemas import ErrorBody
 from edip_api.services.errors import ServiceError
 from edip_api.services.forecast import ForecastService
 from edip_api.services.model_manager import ModelManager, ServedModel
-from edip_api.services.store_view import CachedStore, StoreView
+from edip_api.services.store_view import StoreView
 from edip_pipeline.config import Settings as PipelineSettings
 from edip_pipeline.config import load_params
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ DESCRIPTION = (
 def build_context(settings: Settings, metrics: Metrics) -> AppContext:
     """The live parts (not started yet)."""
     params = load_params(settings.params_file)
-    store = CachedStore(
+    store = Store(
         settings.data_dir,
         params,
         PipelineSettings(data_dir=settings.data_dir, params_file=settings.params_file),
+        cache_reads=True,
     )
 
     def on_swap(model: ServedModel) -> None:

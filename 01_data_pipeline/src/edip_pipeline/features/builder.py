@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.atomic import atomic_write_parquet, atomic_write_text
 from edip_pipeline.calendar import as_utc_index, step_timedelta
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.features.calendar import CALENDAR_FEATURES, calendar_features
@@ -38,6 +39,7 @@ from edip_pipeline.features.load import (
     read_load_history,
 )
 from edip_pipeline.features.weather import (
+    WeatherChoice,
     WeatherMode,
     choose_weather,
     row_sources,
@@ -45,7 +47,7 @@ from edip_pipeline.features.weather import (
     weather_feature_names,
     weather_features,
 )
-from edip_pipeline.store import Store, atomic_write_parquet, atomic_write_text
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -189,50 +191,13 @@ def build_feature_table(
     targets = pd.DatetimeIndex(p["target_time"])
     groups = feature_groups(params)
     names = feature_names(params)
-    if len(p):
-        horizon = np.asarray((targets - origins) / pd.Timedelta(hours=1), dtype=float)
-        if np.any(horizon < 0):
-            raise ValueError("a target starts before its origin")
-        if np.any(horizon > params.horizon_h):
-            raise ValueError(
-                f"horizon up to {horizon.max():g} h exceeds params.horizon_h={params.horizon_h}"
-            )
-    else:
-        horizon = np.array([], dtype=float)
-
-    # calendar and holidays: per distinct target, then broadcast
+    # calendar, holidays and weather are computed per distinct target, then broadcast
     uniq_t, inv_t = np.unique(targets.asi8, return_inverse=True)
     uniq_targets = pd.DatetimeIndex(uniq_t.view("M8[ns]")).tz_localize("UTC")
-    cal = calendar_features(uniq_targets).to_numpy()[inv_t]
-    hol = holiday_features(uniq_targets).to_numpy()[inv_t]
-    parts: dict[str, np.ndarray] = {"horizon_h": horizon}
-    for j, c in enumerate(CALENDAR_FEATURES[1:]):
-        parts[c] = cal[:, j] if len(p) else np.array([], dtype=float)
-    for j, c in enumerate(HOLIDAY_FEATURES):
-        parts[c] = hol[:, j] if len(p) else np.array([], dtype=float)
-
-    # load: one read ending at the last origin, per-row cut-offs enforced by the lookups
-    if len(p):
-        history = read_load_history(
-            store, origins.min() - lookback(params, step), origins.max(), step
-        )
-        load = load_features(history, origins, targets, params)
-    else:
-        load = pd.DataFrame({c: np.array([], dtype=float) for c in groups["load"]})
-    for c in groups["load"]:
-        parts[c] = load[c].to_numpy(dtype=float)
-
-    # temperature and weather: at target times, from the chosen source
-    # per distinct target, its earliest origin: decides which forecast vintage was known
-    first_origin = np.full(len(uniq_t), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_origin, inv_t, origins.as_unit("ns").asi8)
-    choice = choose_weather(
-        store,
-        uniq_targets,
-        params,
-        weather,
-        origins=pd.DatetimeIndex(first_origin.view("M8[ns]")).tz_localize("UTC"),
-    )
+    parts: dict[str, np.ndarray] = {"horizon_h": _horizons(origins, targets, params)}
+    parts |= _calendar_parts(uniq_targets, inv_t, len(p))
+    parts |= _load_parts(store, origins, targets, params, step, groups["load"])
+    choice = _choose_weather(store, origins, uniq_targets, inv_t, params, weather)
     wx = weather_features(choice, uniq_targets, params)
     for c in groups["temperature"] + groups["weather"]:
         parts[c] = wx[c].to_numpy(dtype=float)[inv_t] if len(p) else np.array([], dtype=float)
@@ -258,16 +223,92 @@ def build_feature_table(
             name=WEATHER_ROW,
         ),
     )
+    _log_build(ft, origins, t_start)
+    return ft
+
+
+def _log_build(ft: FeatureFrame, origins: pd.DatetimeIndex, t_start: float) -> None:
     log.info(
         "features: %d rows x %d columns, %d origins, groups %s, weather %s, %.2fs",
-        len(frame),
-        len(names),
+        len(ft.frame),
+        len(ft.feature_names),
         len(np.unique(origins.asi8)),
-        available,
-        weather_source,
+        ft.available_groups,
+        ft.weather_source,
         time.perf_counter() - t_start,
     )
-    return ft
+
+
+def _horizons(
+    origins: pd.DatetimeIndex, targets: pd.DatetimeIndex, params: FeatureParams
+) -> np.ndarray:
+    """Hours from origin to target per row; refuses targets before their origin or too far."""
+    if not len(origins):
+        return np.array([], dtype=float)
+    horizon = np.asarray((targets - origins) / pd.Timedelta(hours=1), dtype=float)
+    if np.any(horizon < 0):
+        raise ValueError("a target starts before its origin")
+    if np.any(horizon > params.horizon_h):
+        raise ValueError(
+            f"horizon up to {horizon.max():g} h exceeds params.horizon_h={params.horizon_h}"
+        )
+    return horizon
+
+
+def _calendar_parts(
+    uniq_targets: pd.DatetimeIndex, inv_t: np.ndarray, rows: int
+) -> dict[str, np.ndarray]:
+    """Calendar and holiday columns (known in advance) per row."""
+    cal = calendar_features(uniq_targets).to_numpy()[inv_t]
+    hol = holiday_features(uniq_targets).to_numpy()[inv_t]
+    parts: dict[str, np.ndarray] = {}
+    for j, c in enumerate(CALENDAR_FEATURES[1:]):
+        parts[c] = cal[:, j] if rows else np.array([], dtype=float)
+    for j, c in enumerate(HOLIDAY_FEATURES):
+        parts[c] = hol[:, j] if rows else np.array([], dtype=float)
+    return parts
+
+
+def _load_parts(
+    store: Store,
+    origins: pd.DatetimeIndex,
+    targets: pd.DatetimeIndex,
+    params: FeatureParams,
+    step: pd.Timedelta,
+    columns: list[str],
+) -> dict[str, np.ndarray]:
+    """Load columns: one read ending at the last origin, per-row cut-offs enforced by lookups."""
+    if len(origins):
+        history = read_load_history(
+            store, origins.min() - lookback(params, step), origins.max(), step
+        )
+        load = load_features(history, origins, targets, params)
+    else:
+        load = pd.DataFrame({c: np.array([], dtype=float) for c in columns})
+    return {c: load[c].to_numpy(dtype=float) for c in columns}
+
+
+def _choose_weather(
+    store: Store,
+    origins: pd.DatetimeIndex,
+    uniq_targets: pd.DatetimeIndex,
+    inv_t: np.ndarray,
+    params: FeatureParams,
+    weather: WeatherMode,
+) -> WeatherChoice:
+    """The weather source at the distinct targets, each with its earliest origin.
+
+    The earliest origin of a target decides which forecast vintage was known for it.
+    """
+    first_origin = np.full(len(uniq_targets), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_origin, inv_t, origins.as_unit("ns").asi8)
+    return choose_weather(
+        store,
+        uniq_targets,
+        params,
+        weather,
+        origins=pd.DatetimeIndex(first_origin.view("M8[ns]")).tz_localize("UTC"),
+    )
 
 
 def build_features(

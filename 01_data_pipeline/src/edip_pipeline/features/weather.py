@@ -11,12 +11,13 @@ Sources and modes (one choice per feature table, recorded in ``FeatureFrame.weat
   1. ``weather_previous_runs`` — the forecast *vintage known at the origin* (Open-Meteo
      previous-runs, row label ``"forecast-vintage"``, the honest one). ``<var>_previous_dayN`` at
      hour ``h`` was issued at about ``h − N × 24 h`` and is taken only if that issue time plus
-     :data:`PREVIOUS_RUNS_LAG` (publication delay, an assumption) is at or before the earliest
-     origin of every target that reads hour ``h``; the shortest such lead wins
-     (:func:`previous_runs_hourly`). For the day-ahead origin D-1 12:00 Paris this means
-     ``_previous_day1`` for D 00:00–06:00 Paris (winter; 00:00–07:00 in summer: issued by
-     D-1 ~11:00 local at the latest) and ``_previous_day2`` (issued during D-2) for the rest of
-     D: a ``_previous_day1`` value for D 23:00 was issued ~D-1 23:00, after the origin.
+     :data:`~.weather_sources.PREVIOUS_RUNS_LAG` (publication delay, an assumption) is at or
+     before the earliest origin of every target that reads hour ``h``; the shortest such lead
+     wins (:func:`~.weather_sources.previous_runs_hourly`). For the day-ahead origin D-1 12:00
+     Paris this means ``_previous_day1`` for D 00:00–06:00 Paris (winter; 00:00–07:00 in
+     summer: issued by D-1 ~11:00 local at the latest) and ``_previous_day2`` (issued during
+     D-2) for the rest of D: a ``_previous_day1`` value for D 23:00 was issued ~D-1 23:00,
+     after the origin.
   2. ``weather_historical_forecast`` then ``weather_forecast`` filling its holes — label
      ``"forecast"``: issued before the target but stitched from the freshest short-lead runs
      (lead ≈ 0–24 h), so kinder than what was known at the origin for D's evening.
@@ -49,8 +50,22 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import FeatureParams
+from edip_pipeline.features.weather_sources import (
+    DAILY_DATASET,
+    FORECAST_DATASETS,
+    HOUR,
+    OBSERVED_DATASETS,
+    PREVIOUS_RUNS_DATASET,
+    TEMPERATURE,
+    WEATHER_VARIABLES,
+    day_ahead_origins,
+    hourly_grid,
+    origin_bounds,
+    previous_runs_hourly,
+    read_daily_hourly,
+    read_hourly,
+)
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,34 +73,10 @@ log = logging.getLogger(__name__)
 WeatherMode = Literal["auto", "forecast", "observed", "none"]
 WeatherSource = Literal["forecast", "observed-as-forecast", "none"]
 
-AREA = "FR"
-TEMPERATURE = "temperature_2m_c"
-#: non-temperature weather variables used as features, when the chosen source has them
-WEATHER_VARIABLES: tuple[str, ...] = (
-    "apparent_temperature_c",
-    "relative_humidity_2m_pct",
-    "cloud_cover_pct",
-    "wind_speed_10m_kmh",
-    "shortwave_radiation_wm2",
-)
-FORECAST_DATASETS = ("weather_historical_forecast", "weather_forecast")
-#: Open-Meteo previous-runs: variables suffixed ``_previous_dayN`` (the forecast vintages)
-PREVIOUS_RUNS_DATASET = "weather_previous_runs"
-#: the live forecast runs stored in the same format (filling the archive's holes)
-FORECAST_RUNS_DATASET = "weather_forecast_runs"
-PREVIOUS_RUNS_LEADS: tuple[int, ...] = (1, 2)
-#: assumed delay between a ``_previous_dayN`` value's nominal issue time (valid time − N x 24 h)
-#: and its availability (a model run is published a few hours after its nominal time)
-PREVIOUS_RUNS_LAG = pd.Timedelta(hours=6)
-OBSERVED_DATASETS = ("weather_observed",)
-DAILY_DATASET = "temperature_daily"
-HOUR = pd.Timedelta(hours=1)
 #: weights below this fraction of the first one are dropped from the smoothing kernel
 EWM_TOLERANCE = 1e-3
 #: a smoothed value needs at least this share of its kernel's weight to be non-NaN
 EWM_MIN_WEIGHT = 0.5
-#: hour of the (assumed cosine) daily temperature maximum, Paris time, for daily data
-DIURNAL_PEAK_HOUR = 15.0
 
 
 def ewm_name(alpha: float) -> str:
@@ -151,68 +142,6 @@ def cooling_degrees(temperature: np.ndarray, base_c: float) -> np.ndarray:
     """``max(0, T − base)``: air-conditioning demand above the base (NaN stays NaN)."""
     t = np.asarray(temperature, dtype=float)
     return np.where(np.isnan(t), np.nan, np.maximum(0.0, t - base_c))
-
-
-def hourly_grid(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Hourly UTC grid ``floor(start)``..``ceil(end)`` inclusive."""
-    return pd.date_range(start.floor(HOUR), end.ceil(HOUR), freq=HOUR).as_unit("ns")
-
-
-def read_hourly(store: Store, datasets: tuple[str, ...], grid: pd.DatetimeIndex) -> pd.DataFrame:
-    """National hourly weather on ``grid``; earlier datasets win, later ones fill their holes."""
-    variables = [TEMPERATURE, *WEATHER_VARIABLES]
-    out = pd.DataFrame(np.nan, index=grid, columns=variables)
-    for name in reversed(datasets):
-        wide = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=variables)
-        if wide.empty:
-            continue
-        wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
-        wide = wide.reindex(index=grid, columns=variables)
-        out = wide.combine_first(out)
-    return out[variables].astype(float)
-
-
-def daily_to_hourly(daily: pd.DataFrame, grid: pd.DatetimeIndex) -> np.ndarray:
-    """Hourly temperature from daily ``tmean_c`` (and ``tmin_c``/``tmax_c`` when present).
-
-    ``tmean`` is placed at about local noon of its day and interpolated linearly between days; when
-    tmin and tmax exist a cosine diurnal cycle of half-amplitude ``(tmax − tmin)/2`` peaking at
-    15:00 Paris time is added. Hours more than 12 h outside the data, or inside a gap of more than
-    two days, are NaN.
-    """
-    grid = pd.DatetimeIndex(grid).as_unit("ns")
-    out = np.full(len(grid), np.nan)
-    if daily.empty:
-        return out
-    tmean = daily["tmean_c"] if "tmean_c" in daily else pd.Series(np.nan, index=daily.index)
-    if {"tmin_c", "tmax_c"} <= set(daily.columns):
-        tmean = tmean.fillna((daily["tmin_c"] + daily["tmax_c"]) / 2.0)
-        amp = ((daily["tmax_c"] - daily["tmin_c"]) / 2.0).reindex(tmean.index)
-    else:
-        amp = pd.Series(0.0, index=tmean.index)
-    ok = tmean.notna().to_numpy()
-    if not ok.any():
-        return out
-    centre = (pd.DatetimeIndex(daily.index).as_unit("ns") + pd.Timedelta(hours=12)).asi8[ok]
-    g = grid.asi8
-    mean = np.interp(g, centre, tmean.to_numpy()[ok])
-    a = amp.to_numpy()[ok]
-    a = np.interp(g, centre, np.where(np.isnan(a), 0.0, a))
-    local = grid.tz_convert(PARIS)
-    hour = np.asarray(local.hour + local.minute / 60.0, dtype=float)
-    values = mean + a * np.cos(2 * np.pi * (hour - DIURNAL_PEAK_HOUR) / 24.0)
-    right = np.searchsorted(centre, g, side="left").clip(0, len(centre) - 1)
-    left = (np.searchsorted(centre, g, side="right") - 1).clip(0, len(centre) - 1)
-    half_day = pd.Timedelta(hours=12).value
-    near = np.minimum(np.abs(g - centre[left]), np.abs(centre[right] - g)) <= half_day
-    bridged = (
-        (centre[left] <= g)
-        & (g <= centre[right])
-        & (centre[right] - centre[left] <= 2 * pd.Timedelta(days=1).value)
-    )
-    keep = near | bridged
-    out[keep] = values[keep]
-    return out
 
 
 #: per-row weather labels: what stood for the weather at a row's target time
@@ -300,74 +229,6 @@ def spinup(params: FeatureParams) -> pd.Timedelta:
     return HOUR * max(lengths)
 
 
-def day_ahead_origins(targets: pd.DatetimeIndex, params: FeatureParams) -> pd.DatetimeIndex:
-    """The day-ahead origin of each target: D-1 at ``origin_hour_local`` Paris for a target on D."""
-    local = pd.DatetimeIndex(targets).tz_convert(PARIS).tz_localize(None).normalize()
-    naive = local - pd.Timedelta(days=1) + pd.Timedelta(hours=params.origin_hour_local)
-    aware = naive.tz_localize(
-        PARIS, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-    )
-    return pd.DatetimeIndex(aware.tz_convert("UTC")).as_unit("ns")
-
-
-def origin_bounds(
-    grid: pd.DatetimeIndex, targets: pd.DatetimeIndex, origins: pd.DatetimeIndex
-) -> np.ndarray:
-    """Per grid hour ``h``: the earliest origin of the targets that read it (int64 ns).
-
-    A target ``t`` reads the hours up to ``ceil(t)`` (interpolation, causal smoothing), i.e. every
-    ``h < t + 1 h``; the bound of ``h`` is the minimum origin over targets ``t > h − 1 h``. Hours no
-    target reads get the smallest int64 (nothing is known for them).
-    """
-    t = pd.DatetimeIndex(targets).as_unit("ns").asi8
-    o = pd.DatetimeIndex(origins).as_unit("ns").asi8
-    order = np.argsort(t, kind="mergesort")
-    t, o = t[order], o[order]
-    out = np.full(len(grid), np.iinfo(np.int64).min, dtype=np.int64)
-    if not len(t):
-        return out
-    suffix = np.minimum.accumulate(o[::-1])[::-1]
-    pos = np.searchsorted(t, grid.as_unit("ns").asi8 - HOUR.value, side="right")
-    ok = pos < len(t)
-    out[ok] = suffix[pos[ok]]
-    return out
-
-
-def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarray) -> pd.DataFrame:
-    """National hourly weather on ``grid`` from the forecast vintages known at ``bounds``.
-
-    Vintages come from ``weather_previous_runs`` (the previous-runs archive), holes filled from
-    ``weather_forecast_runs`` (the live runs stored by each ``forecast`` ingest).
-
-    Per hour ``h``, the shortest lead ``N`` of :data:`PREVIOUS_RUNS_LEADS` whose issue time
-    ``h − N x 24 h + PREVIOUS_RUNS_LAG`` is at or before ``bounds[h]`` (the earliest origin that
-    reads ``h``, :func:`origin_bounds`) and that has a temperature; the whole row comes from that
-    lead. NaN where no vintage known at the origin exists.
-    """
-    variables = [TEMPERATURE, *WEATHER_VARIABLES]
-    out = pd.DataFrame(np.nan, index=grid, columns=variables)
-    names = [f"{v}_previous_day{n}" for n in PREVIOUS_RUNS_LEADS for v in variables]
-    wide = pd.DataFrame(np.nan, index=grid, columns=names)
-    found = False
-    for name in (FORECAST_RUNS_DATASET, PREVIOUS_RUNS_DATASET):  # the archive wins
-        part = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=names)
-        if part.empty:
-            continue
-        found = True
-        part.index = pd.DatetimeIndex(part.index).as_unit("ns")
-        wide = part.reindex(index=grid, columns=names).astype(float).combine_first(wide)
-    if not found:
-        return out
-    g = grid.as_unit("ns").asi8
-    values = out.to_numpy(copy=True)
-    for n in PREVIOUS_RUNS_LEADS:
-        issued = g - n * pd.Timedelta(days=1).value + PREVIOUS_RUNS_LAG.value
-        block = wide[[f"{v}_previous_day{n}" for v in variables]].to_numpy()
-        take = (issued <= bounds) & np.isnan(values[:, 0]) & ~np.isnan(block[:, 0])
-        values[take] = block[take]
-    return pd.DataFrame(values, index=grid, columns=variables)
-
-
 def choose_weather(
     store: Store,
     targets: pd.DatetimeIndex,
@@ -379,7 +240,7 @@ def choose_weather(
     """Pick the weather source for ``targets`` following ``mode`` (see module doc).
 
     ``origins``: per target, the earliest origin that forecasts it (decides which forecast
-    vintage was known); default: the day-ahead origin (:func:`day_ahead_origins`).
+    vintage was known); default: the day-ahead origin (:func:`~.weather_sources.day_ahead_origins`).
     """
     if mode not in ("auto", "forecast", "observed", "none"):
         raise ValueError(f"weather mode must be auto, forecast, observed or none, got {mode!r}")
@@ -388,57 +249,22 @@ def choose_weather(
     if mode == "none" or not len(targets):
         return none
     grid = hourly_grid(targets.min() - spinup(params), targets.max() + HOUR)
-    candidates: list[tuple[WeatherSource, str]] = []
-    if mode in ("auto", "forecast"):
-        candidates.append(("forecast", "vintage:" + PREVIOUS_RUNS_DATASET))
-        candidates.append(("forecast", "hourly:" + "+".join(FORECAST_DATASETS)))
-    if mode in ("auto", "observed"):
-        candidates.append(("observed-as-forecast", "hourly:" + "+".join(OBSERVED_DATASETS)))
-        candidates.append(("observed-as-forecast", "daily:" + DAILY_DATASET))
     best = none
     partial: list[tuple[WeatherChoice, str]] = []
-    for source, description in candidates:
-        if description.startswith("vintage:"):
-            if origins is None:
-                origins = day_ahead_origins(targets, params)
-            elif len(origins) != len(targets):
-                raise ValueError("origins must have one entry per target")
-            hourly = previous_runs_hourly(store, grid, origin_bounds(grid, targets, origins))
-        elif description.startswith("hourly:"):
-            datasets = FORECAST_DATASETS if source == "forecast" else OBSERVED_DATASETS
-            hourly = read_hourly(store, datasets, grid)
-        else:
-            daily = store.wide(
-                DAILY_DATASET, AREA, grid[0] - pd.Timedelta(days=2), grid[-1] + pd.Timedelta(days=2)
-            )
-            hourly = pd.DataFrame(np.nan, index=grid, columns=[TEMPERATURE, *WEATHER_VARIABLES])
-            hourly[TEMPERATURE] = daily_to_hourly(daily, grid)
-        at = _at_targets(hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
-        coverage = float(np.mean(~np.isnan(at)))
-        label = (
-            ROW_VINTAGE
-            if description.startswith("vintage:")
-            else ROW_FORECAST
-            if source == "forecast"
-            else ROW_OBSERVED
-            if description.startswith("hourly")
-            else ROW_DAILY
-        )
-        labels = np.where(hourly[TEMPERATURE].notna().to_numpy(), label, ROW_NONE).astype(object)
-        choice = WeatherChoice(source, description, hourly, coverage, labels)
-        if coverage >= 1.0 and not partial:
+    for source, description in _candidates(mode):
+        choice = _read_candidate(store, source, description, grid, targets, params, origins)
+        if choice.coverage >= 1.0 and not partial:
             log.info("weather: %s (%s), full coverage", source, description)
             return choice
-        if coverage > 0:
-            partial.append((choice, label))
-        if coverage > best.coverage:
+        if choice.coverage > 0:
+            partial.append((choice, _row_label(source, description)))
+        if choice.coverage > best.coverage:
             best = choice
-        if coverage >= 1.0:
+        if choice.coverage >= 1.0:
             break  # a better-ranked source covers part: stitch it over this one
     if mode in ("auto", "forecast") and len(partial) > 1:
         stitched = _stitch(partial, grid)
-        at = _at_targets(stitched.hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
-        stitched.coverage = float(np.mean(~np.isnan(at)))
+        stitched.coverage = _coverage(stitched.hourly, grid, targets)
         if stitched.coverage >= best.coverage:
             log.info(
                 "weather: %s (%s), %.1f%% covered",
@@ -457,6 +283,59 @@ def choose_weather(
     else:
         log.info("weather: none available (mode %s)", mode)
     return best
+
+
+def _candidates(mode: WeatherMode) -> list[tuple[WeatherSource, str]]:
+    """The sources ``mode`` allows, best first: vintage > forecast > observed hourly > daily."""
+    candidates: list[tuple[WeatherSource, str]] = []
+    if mode in ("auto", "forecast"):
+        candidates.append(("forecast", "vintage:" + PREVIOUS_RUNS_DATASET))
+        candidates.append(("forecast", "hourly:" + "+".join(FORECAST_DATASETS)))
+    if mode in ("auto", "observed"):
+        candidates.append(("observed-as-forecast", "hourly:" + "+".join(OBSERVED_DATASETS)))
+        candidates.append(("observed-as-forecast", "daily:" + DAILY_DATASET))
+    return candidates
+
+
+def _row_label(source: WeatherSource, description: str) -> str:
+    """The per-row label (``ROW_*``) of a candidate of :func:`_candidates`."""
+    if description.startswith("vintage:"):
+        return ROW_VINTAGE
+    if source == "forecast":
+        return ROW_FORECAST
+    return ROW_OBSERVED if description.startswith("hourly") else ROW_DAILY
+
+
+def _read_candidate(
+    store: Store,
+    source: WeatherSource,
+    description: str,
+    grid: pd.DatetimeIndex,
+    targets: pd.DatetimeIndex,
+    params: FeatureParams,
+    origins: pd.DatetimeIndex | None,
+) -> WeatherChoice:
+    """One candidate on ``grid``, with its coverage of ``targets`` and its per-hour labels."""
+    if description.startswith("vintage:"):
+        if origins is None:
+            origins = day_ahead_origins(targets, params)
+        elif len(origins) != len(targets):
+            raise ValueError("origins must have one entry per target")
+        hourly = previous_runs_hourly(store, grid, origin_bounds(grid, targets, origins))
+    elif description.startswith("hourly:"):
+        datasets = FORECAST_DATASETS if source == "forecast" else OBSERVED_DATASETS
+        hourly = read_hourly(store, datasets, grid)
+    else:
+        hourly = read_daily_hourly(store, grid)
+    label = _row_label(source, description)
+    labels = np.where(hourly[TEMPERATURE].notna().to_numpy(), label, ROW_NONE).astype(object)
+    return WeatherChoice(source, description, hourly, _coverage(hourly, grid, targets), labels)
+
+
+def _coverage(hourly: pd.DataFrame, grid: pd.DatetimeIndex, targets: pd.DatetimeIndex) -> float:
+    """Share of ``targets`` with a temperature."""
+    at = _at_targets(hourly[TEMPERATURE].to_numpy(), grid, targets, interpolate=True)
+    return float(np.mean(~np.isnan(at)))
 
 
 def weather_features(

@@ -15,10 +15,11 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from tqdm import tqdm
 
+from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.flows import run_task
 from edip_pipeline.ingest import IngestReport, default_end, ingest_dataset
 from edip_pipeline.sources import Period
-from edip_pipeline.store import Store, atomic_write_text
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,9 @@ import pandas as pd
 from edip_ml.live.config import LiveSettings, live_settings
 from edip_ml.live.deployments import LoopJob, load_flow, loop_jobs
 from edip_pipeline import clock
+from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS
-from edip_pipeline.store import Store, atomic_write_text
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
 """A cheap, cached view of the pipeline Store: data version and the span of the national load.
 
 Why: every forecast needs the data version (cache key, provenance) and the load's first/last
-stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link (or the old-style manifest) changes,
-never under the pipeline's write lock: an ingest in progress does not stall forecasts.
+stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link
+(or the old-style manifest) changes, never under the pipeline's write lock: an ingest in progress
+does not stall forecasts. Parsed partitions are cached by the store itself
+(``Store(cache_reads=True)``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from edip_pipeline.store import DATASETS, Store
+from edip_pipeline.datasets import DATASETS
+from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +34,6 @@ class DataSnapshot:
     first: pd.Timestamp | None
     last: pd.Timestamp | None
     error: str | None = None
-
-
-class CachedStore(Store):
-    """A read-only Store that keeps parsed partitions in memory until their file changes.
-
-    Why: a forecast's feature build reads the same yearly partitions on every request; parsing
-    parquet dominated an uncached forecast. The key includes the file's mtime and size, and the
-    pipeline replaces partitions atomically, so a re-ingest is picked up on the next read.
-    """
-
-    _cache_size = 16
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._parts: dict[tuple[str, int], tuple[tuple[int, int, int], pd.DataFrame]] = {}
-        self._parts_lock = threading.Lock()
-
-    def _read_partition(self, dataset: str, year: int, base: Path | None = None) -> pd.DataFrame:
-        path = self._partition_path(dataset, year, base)
-        try:
-            st = path.stat()
-        except OSError:
-            return super()._read_partition(dataset, year, base)
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        hit = self._parts.get((dataset, year))
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        frame = super()._read_partition(dataset, year, base)
-        with self._parts_lock:
-            if len(self._parts) >= self._cache_size:
-                self._parts.pop(next(iter(self._parts)))
-            self._parts[(dataset, year)] = (stamp, frame)
-        return frame
 
 
 class StoreView:

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query
 from edip_api.api.deps import ForecastsDep
 from edip_api.schemas import DatasetStatus, DataStatus, FeatureRows, FlowRun
 from edip_api.services.errors import InvalidRequestError
+from edip_pipeline.datasets import DATASETS
 from edip_pipeline.schema import Flag
-from edip_pipeline.store import DATASETS
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["data"])

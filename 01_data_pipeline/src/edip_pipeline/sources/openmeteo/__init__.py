@@ -24,8 +24,8 @@ Why these choices:
   D) is known at the origin for every hour of D. Both leads are fetched and stored under the
   canonical names with the suffix kept (``temperature_2m_c_previous_day1``, ``…_day2``: the lead
   is the vintage); the feature builder picks, per hour, the shortest lead issued at least
-  :data:`~edip_pipeline.features.weather.PREVIOUS_RUNS_LAG` before the origin (see
-  :func:`~edip_pipeline.features.weather.previous_runs_hourly`). Archived since 2024-01 for
+  :data:`~edip_pipeline.features.weather_sources.PREVIOUS_RUNS_LAG` before the origin (see
+  :func:`~edip_pipeline.features.weather_sources.previous_runs_hourly`). Archived since 2024-01 for
   most models (GFS ``temperature_2m`` since 2021): earlier years come back null.
 * **Live vintages** (``forecast``, dataset ``weather_forecast_runs``): ``weather_forecast`` keeps
   the latest run only (each ingest overwrites it), so every ``forecast`` fetch also stores the

@@ -1,4 +1,4 @@
-"""A client's X-Request-ID names one logged forecast: reuse on another forecast is a 409."""
+"""The prediction log service: a client's X-Request-ID names one logged forecast (409 on reuse)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from .test_endpoints import wait_logged
+from ..conftest import wait_logged
 
 
 def test_reused_request_id_on_a_different_forecast_is_refused(client: httpx.Client) -> None:

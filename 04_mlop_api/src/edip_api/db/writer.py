@@ -4,7 +4,7 @@ Requests only append to an in-memory queue (``submit``); a daemon thread drains 
 transaction each, through ``LogStore.write_predictions``. Records leave the queue only once their
 batch is committed. A failed write is retried with exponential backoff (tenacity) for as long as
 the process runs; at ``stop`` whatever still cannot be written is appended to a JSONL spill file
-that ``replay_spill`` re-inserts at the next start-up. Keys are idempotent, so a record that is
+that ``replay_spill`` re-inserts at the next start-up (both in :mod:`.spill`). Keys are idempotent, so a record that is
 both written and spilled (a write that committed while its connection died) is stored once.
 """
 

@@ -4,8 +4,9 @@ Requests only append to an in-memory queue (``submit``); a daemon thread drains 
 transaction each, through ``LogStore.write_predictions``. Records leave the queue only once their
 batch is committed. A failed write is retried with exponential backoff (tenacity) for as long as
 the process runs; at ``stop`` whatever still cannot be written is appended to a JSONL spill file
-that ``replay_spill`` re-inserts at the next start-up (both in :mod:`.spill`). Keys are idempotent, so a record that is
-both written and spilled (a write that committed while its connection died) is stored once.
+that ``replay_spill`` re-inserts at the next start-up (the file format: :mod:`.spill`). Keys are
+idempotent, so a record both written and spilled (a write that committed while its connection
+died) is stored once.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Why cache: a forecast depends only on (origin, horizon, data version, model) — the feature build
 (parquet reads, lookups) is the expensive part, so identical requests reuse it. The prediction
-*log* is still written per request by the route (one row per point, with its request id).
+*log* is still written per request (one row per point, with its request id): see
+:mod:`edip_api.services.prediction_log`.
 """
 
 from __future__ import annotations

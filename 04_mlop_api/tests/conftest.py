@@ -5,6 +5,7 @@ Built with :mod:`edip_testkit.platform` (shared with the dashboard's tests and `
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +68,19 @@ def api(api_env: dict[str, str]) -> Iterator[RunningApi]:
 def client(api: RunningApi) -> Iterator[httpx.Client]:
     with api.client() as c:
         yield c
+
+
+def wait_logged(client: httpx.Client, request_id: str, n: int, timeout_s: float = 20) -> list:
+    """The log rows of a request once the writer has flushed them."""
+    deadline = time.monotonic() + timeout_s
+    items: list = []
+    while time.monotonic() < deadline:
+        r = client.get(
+            "/v1/predictions",
+            params={"start": "2020-12-01T00:00:00Z", "end": "2021-01-02T00:00:00Z", "limit": 5000},
+        )
+        items = [i for i in r.json()["items"] if i["request_id"] == request_id]
+        if len(items) >= n:
+            return items
+        time.sleep(0.2)
+    return items

@@ -9,8 +9,8 @@ database refuses is spilled to JSONL and replayed at the next start: no accepted
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -80,47 +80,77 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check()
     metrics = Metrics()
+    app = FastAPI(
+        title="EDIP forecast API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, metrics),
+    )
+    app.state.metrics = metrics
+    _add_error_handlers(app)
+    _add_middleware(app, settings, metrics)
+    app.include_router(api_router)
+    _document_errors(app)
+    return app
+
+
+def _lifespan(
+    settings: Settings, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown in the order of the module docstring."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings, metrics)
-        try:
-            ctx.log_store.upgrade()
-            ctx.log_store_upgraded = True
-        except Exception:
-            log.exception("log store %s unavailable at start-up", _safe_url(settings))
-        ctx.writer.start()
-        try:
-            replayed = ctx.writer.replay_spill()
-            if replayed:
-                log.info("replayed %d spilled prediction records", replayed)
-        except Exception:
-            log.exception("spill replay failed; the spill file is kept for the next start")
-        try:
-            recovered = ctx.writer.replay_wal()
-            if recovered:
-                log.warning("recovered %d prediction records left by a crash", recovered)
-        except Exception:
-            log.exception("write-ahead replay failed; the segments are kept for the next start")
-        ctx.models.start()
-        ctx.forecasts.start_warm_up()  # /ready stays false until it is done
+        _start(ctx, settings)
         app.state.ctx = ctx
         log.info("EDIP API ready (%s, model %s)", settings.environment, ctx.models.current.info)
         try:
             yield
         finally:
-            ctx.models.stop()
-            ctx.writer.stop(timeout_s=settings.writer_drain_s)
-            ctx.log_store.dispose()
-            log.info("EDIP API stopped; %d records written", ctx.writer.written_total)
+            _stop(ctx, settings)
 
-    app = FastAPI(
-        title="EDIP forecast API",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-    )
-    app.state.metrics = metrics
+    return lifespan
+
+
+def _start(ctx: AppContext, settings: Settings) -> None:
+    """Log store upgrade, writer start, replays, model manager and warm-up (none may abort)."""
+    try:
+        ctx.log_store.upgrade()
+        ctx.log_store_upgraded = True
+    except Exception:
+        log.exception("log store %s unavailable at start-up", _safe_url(settings))
+    ctx.writer.start()
+    _replay_leftovers(ctx)
+    ctx.models.start()
+    ctx.forecasts.start_warm_up()  # /ready stays false until it is done
+
+
+def _replay_leftovers(ctx: AppContext) -> None:
+    """Records an earlier process could not write: spilled at its stop, or left by a crash."""
+    try:
+        replayed = ctx.writer.replay_spill()
+        if replayed:
+            log.info("replayed %d spilled prediction records", replayed)
+    except Exception:
+        log.exception("spill replay failed; the spill file is kept for the next start")
+    try:
+        recovered = ctx.writer.replay_wal()
+        if recovered:
+            log.warning("recovered %d prediction records left by a crash", recovered)
+    except Exception:
+        log.exception("write-ahead replay failed; the segments are kept for the next start")
+
+
+def _stop(ctx: AppContext, settings: Settings) -> None:
+    ctx.models.stop()
+    ctx.writer.stop(timeout_s=settings.writer_drain_s)
+    ctx.log_store.dispose()
+    log.info("EDIP API stopped; %d records written", ctx.writer.written_total)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Service refusals as ``{"detail": …}``, validation issues trimmed, anything else a 500."""
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -139,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return JSONResponse({"detail": "internal error", "request_id": rid}, status_code=500)
 
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -149,9 +181,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
-    app.include_router(api_router)
-    _document_errors(app)
-    return app
 
 
 def _document_errors(app: FastAPI) -> None:

@@ -2,6 +2,8 @@
 
 Why one object: the service, ``edip serve``/``edip replay`` and the tests configure the same
 knobs the same way; the contract of every variable is in the project README (API section).
+Why a subclass of the pipeline's settings: ``EDIP_DATA_DIR`` and ``EDIP_PARAMS_FILE`` (where the
+Store and ``params.yaml`` are) are declared once, there, and mean the same in both processes.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from edip_pipeline.config import default_root
+from edip_pipeline.config import Settings as PipelineSettings
 
 DEFAULT_API_KEY = "edip-dev-key"
 #: keys published anywhere in the project (defaults, .env.example, the k8s example Secret, the
@@ -28,8 +30,11 @@ ENVIRONMENT_VARIABLE = "EDIP_ENVIRONMENT"
 _LOOK_ALIKE = "EDIP_ENV"
 
 
-class Settings(BaseSettings):
-    """Where the API reads its model, data and log store, and how it protects itself."""
+class Settings(PipelineSettings):
+    """Where the API reads its model, data and log store, and how it protects itself.
+
+    ``data_dir`` and ``params_file`` come from :class:`edip_pipeline.config.Settings`.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="EDIP_", env_file=".env", extra="ignore", populate_by_name=True
@@ -44,14 +49,6 @@ class Settings(BaseSettings):
         SecretStr(DEFAULT_API_KEY),
         description="Key expected in X-API-Key on write endpoints; the default is refused "
         "outside development.",
-    )
-    data_dir: Path = Field(
-        default_factory=lambda: default_root() / "data",
-        description="The pipeline Store (same variable as edip_pipeline's settings).",
-    )
-    params_file: Path = Field(
-        default_factory=lambda: default_root() / "params.yaml",
-        description="params.yaml: feature parameters when a model carries none.",
     )
     database_url: str | None = Field(
         None,

@@ -1,9 +1,9 @@
 """The prediction log of the API: every served point and the actuals, on SQLite or PostgreSQL."""
 
 from .issuances import IssuanceRecord
+from .log_store import LogStore
 from .metrics import MetricsSummary
 from .records import ActualRecord, PredictionRecord
-from .store import LogStore
 from .writer import PredictionWriter, WriterFullError
 
 __all__ = [

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Interval, and_, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Interval,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from .models import actuals_table, predictions_table
@@ -77,6 +87,25 @@ def _lead_ok(conn: Connection) -> ColumnElement[bool]:
 
 def compute_summary(conn: Connection, start: datetime, end: datetime) -> MetricsSummary:
     """Score the counted forecasts of [start, end) on ``conn``."""
+    per_model, per_day = _group_pairs(conn.execute(_counted_forecasts(conn, start, end)))
+    rte = _rte_d1_stats(conn, start, end)
+    return MetricsSummary(
+        start=start,
+        end=end,
+        models=[
+            {"model_name": name, "model_version": version, **error_stats(pairs)}
+            for (name, version), pairs in sorted(per_model.items())
+        ],
+        rte_d1=rte if rte["n"] else None,
+        daily=[
+            {"date": day, "model_name": name, "model_version": version, **error_stats(pairs)}
+            for (day, name, version), pairs in sorted(per_day.items())
+        ],
+    )
+
+
+def _counted_forecasts(conn: Connection, start: datetime, end: datetime) -> Select[Any]:
+    """(model, version, target, P50, actual) of the forecast counted per target (module rule)."""
     p, a = predictions_table, actuals_table
     rank = (
         func.row_number()
@@ -96,7 +125,7 @@ def compute_summary(conn: Connection, start: datetime, end: datetime) -> Metrics
         )
         .subquery("candidates")
     )
-    counted = (
+    return (
         select(
             candidates.c.model_name,
             candidates.c.model_version,
@@ -111,14 +140,28 @@ def compute_summary(conn: Connection, start: datetime, end: datetime) -> Metrics
         .where(candidates.c.rank == 1)
         .order_by(candidates.c.model_name, candidates.c.model_version, candidates.c.target_time)
     )
-    per_model: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    per_day: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    for name, version, target_time, p50, actual in conn.execute(counted):
+
+
+_Pairs = list[tuple[float, float]]
+
+
+def _group_pairs(
+    rows: Iterable[Any],
+) -> tuple[dict[tuple[str, str], _Pairs], dict[tuple[str, str, str], _Pairs]]:
+    """(forecast, actual) pairs per (model, version) and per (UTC day, model, version)."""
+    per_model: dict[tuple[str, str], _Pairs] = defaultdict(list)
+    per_day: dict[tuple[str, str, str], _Pairs] = defaultdict(list)
+    for name, version, target_time, p50, actual in rows:
         pair = (float(p50), float(actual))
         per_model[(name, version)].append(pair)
         day = target_time.date().isoformat()  # target_time is aware UTC (models.UTCDateTime)
         per_day[(day, name, version)].append(pair)
+    return per_model, per_day
 
+
+def _rte_d1_stats(conn: Connection, start: datetime, end: datetime) -> dict[str, Any]:
+    """RTE's own D-1 forecast scored on the same window (the benchmark)."""
+    a = actuals_table
     rte_rows = conn.execute(
         select(a.c.rte_forecast_d1_mw, a.c.consumption_mw).where(
             a.c.timestamp >= start,
@@ -127,18 +170,4 @@ def compute_summary(conn: Connection, start: datetime, end: datetime) -> Metrics
             a.c.rte_forecast_d1_mw.is_not(None),
         )
     ).all()
-    rte = error_stats((float(f), float(y)) for f, y in rte_rows)
-
-    return MetricsSummary(
-        start=start,
-        end=end,
-        models=[
-            {"model_name": name, "model_version": version, **error_stats(pairs)}
-            for (name, version), pairs in sorted(per_model.items())
-        ],
-        rte_d1=rte if rte["n"] else None,
-        daily=[
-            {"date": day, "model_name": name, "model_version": version, **error_stats(pairs)}
-            for (day, name, version), pairs in sorted(per_day.items())
-        ],
-    )
+    return error_stats((float(f), float(y)) for f, y in rte_rows)

@@ -13,8 +13,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from .log_store import LogStore
 from .records import PredictionRecord
-from .store import LogStore
 
 #: what makes two logged forecasts "the same" (P50 rounded: floats re-read from a database)
 Fingerprint = frozenset[tuple[str, str, str, str, str, float]]

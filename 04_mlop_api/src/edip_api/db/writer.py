@@ -4,23 +4,20 @@ Requests only append to an in-memory queue (``submit``); a daemon thread drains 
 transaction each, through ``LogStore.write_predictions``. Records leave the queue only once their
 batch is committed. A failed write is retried with exponential backoff (tenacity) for as long as
 the process runs; at ``stop`` whatever still cannot be written is appended to a JSONL spill file
-that ``replay_spill`` re-inserts at the next start-up. Keys are idempotent, so a record that is
-both written and spilled (a write that committed while its connection died) is stored once.
+that ``replay_spill`` re-inserts at the next start-up (the file format: :mod:`.spill`). Keys are
+idempotent, so a record both written and spilled (a write that committed while its connection
+died) is stored once.
 """
 
 from __future__ import annotations
 
 import atexit
 import itertools
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tenacity import (
@@ -33,15 +30,13 @@ from tenacity import (
     wait_random,
 )
 
+from .log_store import LogStore
 from .records import PredictionRecord
-from .store import LogStore
+from .spill import default_spill_dir, replay_spill, replay_wal, spill_files, write_spill
 from .wal import WriteAheadLog
 
 logger = logging.getLogger(__name__)
 
-SPILL_SUFFIX = ".jsonl"
-_CLAIM_SUFFIX = ".replaying"
-_REPLAY_BATCH = 5000
 #: longest pause between two rounds of write attempts while the database is down
 _MAX_BACKOFF_S = 5.0
 #: part of stop()'s timeout left for the thread to give up a retry once told to abort
@@ -50,11 +45,6 @@ _ABORT_GRACE_S = 2.0
 
 class WriterFullError(RuntimeError):
     """The queue cannot take the records (full, or the writer is stopped): answer 503."""
-
-
-def default_spill_dir() -> Path:
-    """Where records go when no ``spill_dir`` is given (the API always passes one)."""
-    return Path(tempfile.gettempdir()) / "edip_log_spill"
 
 
 class PredictionWriter:
@@ -328,80 +318,19 @@ class PredictionWriter:
         exc = state.outcome.exception() if state.outcome is not None else None
         logger.info("prediction log write attempt %d failed: %s", state.attempt_number, exc)
 
-    # -- spill --------------------------------------------------------------------------------
+    # -- spill (see .spill) ---------------------------------------------------------------
 
     def _spill(self, records: Sequence[PredictionRecord]) -> Path:
-        self.spill_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = self.spill_dir / f"predictions-{stamp}-{os.getpid()}{SPILL_SUFFIX}"
-        with path.open("a", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(json.dumps(record.to_json(), separators=(",", ":")) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        return path
+        return write_spill(self.spill_dir, records)
 
     def spill_files(self) -> list[Path]:
         """Spill files waiting for a replay."""
-        if not self.spill_dir.is_dir():
-            return []
-        return sorted(self.spill_dir.glob(f"*{SPILL_SUFFIX}"))
+        return spill_files(self.spill_dir)
 
     def replay_spill(self) -> int:
-        """Re-insert every spilled record (idempotent) and delete the files; returns rows inserted.
-
-        Each file is first claimed by an atomic rename, so two workers starting together never
-        both replay it. A file that fails (database down) gets its name back and raises; a
-        malformed line raises ValueError naming the file and line, leaving the file in place.
-        """
-        inserted = 0
-        for path in self.spill_files():
-            claimed = path.with_name(f"{path.name}.{os.getpid()}{_CLAIM_SUFFIX}")
-            try:
-                path.rename(claimed)
-            except FileNotFoundError:  # another worker claimed it
-                continue
-            try:
-                inserted += self._replay_file(claimed, path)
-            except BaseException:
-                claimed.rename(path)
-                raise
-            claimed.unlink()
-            logger.info("prediction log: replayed spill file %s", path)
-        return inserted
+        """Re-insert every spilled record (idempotent) and delete the files; returns rows inserted."""
+        return replay_spill(self.store, self.spill_dir)
 
     def replay_wal(self) -> int:
-        """Re-insert the write-ahead segments of dead processes (kill -9); returns rows inserted.
-
-        A segment is deleted only after its records are committed; a database error leaves it
-        for the next start.
-        """
-        if self.wal is None:
-            return 0
-        inserted = 0
-        for path, records in self.wal.orphans():
-            for i in range(0, len(records), _REPLAY_BATCH):
-                inserted += self.store.write_predictions(records[i : i + _REPLAY_BATCH])
-            path.unlink(missing_ok=True)
-            logger.info("prediction log: recovered %d records from %s", len(records), path)
-        return inserted
-
-    def _replay_file(self, claimed: Path, original: Path) -> int:
-        inserted = 0
-        batch: list[PredictionRecord] = []
-        with claimed.open(encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    batch.append(PredictionRecord.from_json(json.loads(line)))
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise ValueError(
-                        f"{original}:{line_no}: malformed spilled record: {exc}"
-                    ) from exc
-                if len(batch) >= _REPLAY_BATCH:
-                    inserted += self.store.write_predictions(batch)
-                    batch = []
-        if batch:
-            inserted += self.store.write_predictions(batch)
-        return inserted
+        """Re-insert the write-ahead segments of dead processes (kill -9); returns rows inserted."""
+        return 0 if self.wal is None else replay_wal(self.store, self.wal)

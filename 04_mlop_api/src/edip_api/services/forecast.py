@@ -2,7 +2,8 @@
 
 Why cache: a forecast depends only on (origin, horizon, data version, model) — the feature build
 (parquet reads, lookups) is the expensive part, so identical requests reuse it. The prediction
-*log* is still written per request by the route (one row per point, with its request id).
+*log* is still written per request (one row per point, with its request id): see
+:mod:`edip_api.services.prediction_log`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.features import (
     build_feature_table,
-    build_features,
     day_ahead_pairs,
     feature_names,
     load_target,
@@ -76,6 +76,11 @@ class ForecastResult:
     @property
     def weather_note(self) -> str | None:
         return weather_note(self.model.trained_weather_source, self.weather_source)
+
+    @cached_property
+    def origin_datetime(self) -> datetime:
+        """The (UTC) origin as the response and the log write it: converted once per result."""
+        return self.origin.to_pydatetime()
 
     @property
     def horizons_h(self) -> np.ndarray:
@@ -189,6 +194,12 @@ class ForecastService:
             return pd.Timestamp(self.settings.replay_now).tz_convert("UTC")
         return clock.now()
 
+    def data_age_h(self, snap: DataSnapshot) -> float | None:
+        """Hours from the store's last stamp to now (None when the store holds no load)."""
+        if snap.last is None:
+            return None
+        return float((self.now() - snap.last) / pd.Timedelta(hours=1))
+
     def data_snapshot(self) -> DataSnapshot:
         snap = self.view.snapshot()
         if not snap.readable:
@@ -270,8 +281,10 @@ class ForecastService:
         key: tuple[Any, ...],
     ) -> ForecastResult:
         self.builds += 1
-        targets = pd.DatetimeIndex(rolling_pairs([o], horizon, TARGET_STEP)["target_time"])
-        ft = build_features(self.view.store, o, targets, model.feature_params)
+        # the (origin, target) pairs are built once and handed to the table builder as they are
+        pairs = rolling_pairs(pd.DatetimeIndex([o]), horizon, TARGET_STEP)
+        targets = pd.DatetimeIndex(pairs["target_time"])
+        ft = build_feature_table(self.view.store, pairs, model.feature_params)
         quantiles = model.predict(ft.frame)
         if np.isnan(quantiles[:, 1]).any():
             n = int(np.isnan(quantiles[:, 1]).sum())
@@ -292,10 +305,9 @@ class ForecastService:
         """
         try:
             now = self.now()
-            paris = now.tz_convert(PARIS)
-            issue = paris.normalize() + pd.Timedelta(hours=12)
-            if issue > paris:
-                issue -= pd.Timedelta(days=1)
+            issue = (paris_day(now) + pd.Timedelta(hours=12)).tz_localize(PARIS)
+            if issue > now:
+                issue = (paris_day(now) - pd.Timedelta(hours=12)).tz_localize(PARIS)
             for origin, horizon in ((None, 24), (issue.to_pydatetime(), MAX_HORIZON_H)):
                 self.forecast(origin, horizon)
         except Exception as exc:  # serving still works; the first request pays the build

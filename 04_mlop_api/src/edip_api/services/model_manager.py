@@ -186,8 +186,7 @@ class ModelManager:
         return str(mv.version)
 
     def _load(self, version: str | None = None) -> ServedModel:
-        import mlflow
-
+        """``version`` (else the alias's) downloaded, contract-checked, with its provenance."""
         client = self._client()
         name, alias = self.settings.model_name, self.settings.model_alias
         mv = (
@@ -195,48 +194,17 @@ class ModelManager:
             if version
             else client.get_model_version_by_alias(name, alias)
         )
-        uri = self.settings.mlflow_tracking_uri
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        with tempfile.TemporaryDirectory(prefix="edip-api-model-") as tmp:
-            local = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
-                )
-            )
-            files = sorted(local.rglob("*.onnx")) if local.is_dir() else [local]
-            files = [f for f in files if f.suffix == ".onnx"]
-            if not files:
-                raise ModelLoadError(f"{name} v{mv.version} holds no .onnx file")
-            try:
-                forecaster = OnnxForecaster(files[0].read_bytes(), intra_op_threads=1)
-            except FeatureContractError:
-                raise
-            except Exception as exc:  # onnxruntime refuses a corrupt graph with its own errors
-                raise ModelLoadError(
-                    f"{name} v{mv.version}: ONNX file unreadable ({type(exc).__name__}: {exc})"
-                ) from exc
+        forecaster = self._download(name, str(mv.version))
         raw = forecaster.feature_params
         params = FeatureParams.model_validate(raw) if raw else self.default_params
         check_contract(forecaster, params)
         tags = {str(k): str(v) for k, v in (mv.tags or {}).items()}
-        metrics: dict[str, float] = {}
-        trained: tuple[str | None, str | None] = (None, None)
-        run_tags: dict[str, str] = {}
-        if mv.run_id:
-            try:
-                run = client.get_run(mv.run_id)
-                metrics = {k: float(v) for k, v in run.data.metrics.items()}
-                trained = (run.data.params.get("train_start"), run.data.params.get("train_end"))
-                run_tags = dict(run.data.tags)
-            except Exception as exc:  # provenance is nice to have, the model is what matters
-                log.warning("run %s of %s v%s unreadable: %s", mv.run_id, name, mv.version, exc)
-        family = tags.get("edip.family") or run_tags.get("edip.family") or None
+        metrics, trained, run_tags = self._run_provenance(client, name, mv)
         info = ModelInfo(
             name=forecaster.model_name,
             version=str(mv.version),
             source="registry",
-            family=family,
+            family=tags.get("edip.family") or run_tags.get("edip.family") or None,
             alias=alias,
             loaded_at=_now(),
             reason=None,
@@ -256,6 +224,48 @@ class ModelManager:
             trained_weather_source=run_tags.get("weather_source"),
         )
         return self.with_online_state(served)
+
+    def _download(self, name: str, version: str) -> OnnxForecaster:
+        """The version's ``.onnx`` artifact as a forecaster (the MLflow client only)."""
+        import mlflow
+
+        uri = self.settings.mlflow_tracking_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        with tempfile.TemporaryDirectory(prefix="edip-api-model-") as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+                )
+            )
+            files = sorted(local.rglob("*.onnx")) if local.is_dir() else [local]
+            files = [f for f in files if f.suffix == ".onnx"]
+            if not files:
+                raise ModelLoadError(f"{name} v{version} holds no .onnx file")
+            try:
+                return OnnxForecaster(files[0].read_bytes(), intra_op_threads=1)
+            except FeatureContractError:
+                raise
+            except Exception as exc:  # onnxruntime refuses a corrupt graph with its own errors
+                raise ModelLoadError(
+                    f"{name} v{version}: ONNX file unreadable ({type(exc).__name__}: {exc})"
+                ) from exc
+
+    @staticmethod
+    def _run_provenance(
+        client: Any, name: str, mv: Any
+    ) -> tuple[dict[str, float], tuple[str | None, str | None], dict[str, str]]:
+        """Backtest metrics, training span and tags of the version's run (empty if unreadable)."""
+        if not mv.run_id:
+            return {}, (None, None), {}
+        try:
+            run = client.get_run(mv.run_id)
+            metrics = {k: float(v) for k, v in run.data.metrics.items()}
+            trained = (run.data.params.get("train_start"), run.data.params.get("train_end"))
+            return metrics, trained, dict(run.data.tags)
+        except Exception as exc:  # provenance is nice to have, the model is what matters
+            log.warning("run %s of %s v%s unreadable: %s", mv.run_id, name, mv.version, exc)
+            return {}, (None, None), {}
 
     def with_online_state(self, model: ServedModel) -> ServedModel:
         """``model`` with the newest persisted online state of its version, else ``model`` itself.

@@ -1,11 +1,14 @@
-"""Helpers shared by the listing routes: time ranges and paging."""
+"""Helpers shared by the routes: request ids, time ranges and paging."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
+from fastapi import Request
 
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import utc
@@ -14,6 +17,21 @@ MAX_RANGE = pd.Timedelta(days=92)
 DEFAULT_RANGE = pd.Timedelta(days=7)
 MAX_LIMIT = 5000
 _WINDOW = re.compile(r"^(\d{1,4})([hd])$")
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "X-Request-ID already names a different logged forecast"}
+}
+
+
+def request_id(request: Request) -> str:
+    """The id the middleware gave this request (also the X-Request-ID header)."""
+    rid: str | None = getattr(request.state, "request_id", None)
+    return rid or uuid.uuid4().hex
+
+
+def client_request_id(request: Request) -> bool:
+    """Whether the client chose the request id (it must then name one forecast only)."""
+    return bool(getattr(request.state, "request_id_from_client", False))
 
 
 def time_range(

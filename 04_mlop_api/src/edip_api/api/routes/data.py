@@ -12,57 +12,12 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from edip_api.api.deps import ForecastsDep
-from edip_api.schemas import DatasetStatus, DataStatus, FeatureRows, FlowRun
+from edip_api.schemas import DataStatus, FeatureRows, FlowRun
+from edip_api.services.data_status import dataset_rows
 from edip_api.services.errors import InvalidRequestError
-from edip_pipeline.datasets import DATASETS
-from edip_pipeline.schema import Flag
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["data"])
-_status_cache: dict[str, list[DatasetStatus]] = {}
-
-
-def dataset_rows(forecasts: Any, now: pd.Timestamp) -> list[DatasetStatus]:
-    """Per (dataset, variable): rows, measured span, missing steps (cached per data version)."""
-    store = forecasts.view.store
-    snap = forecasts.view.snapshot()
-    key = f"{store.root}:{snap.data_version}"
-    cached = _status_cache.get(key)
-    if cached is None:
-        manifest = store.manifest().get("datasets", {})
-        cached = []
-        for name in DATASETS:
-            entry = manifest.get(name)
-            if not entry:
-                continue
-            frame = store.read(name)
-            for variable, g in frame.groupby("variable"):
-                missing = (g["flags"].to_numpy() & int(Flag.MISSING)) != 0
-                measured = g["timestamp"][~missing]
-                cached.append(
-                    DatasetStatus(
-                        dataset=name,
-                        variable=str(variable),
-                        rows=len(g),
-                        first=measured.min().to_pydatetime() if len(measured) else None,
-                        last=measured.max().to_pydatetime() if len(measured) else None,
-                        age_hours=None,
-                        missing_steps=int(missing.sum()),
-                        data_version=str(entry.get("version")),
-                    )
-                )
-        _status_cache.clear()
-        _status_cache[key] = cached
-    return [
-        d.model_copy(
-            update={
-                "age_hours": float((now - pd.Timestamp(d.last)) / pd.Timedelta(hours=1))
-                if d.last is not None
-                else None
-            }
-        )
-        for d in cached
-    ]
 
 
 def prefect_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
@@ -94,7 +49,7 @@ def prefect_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
 
 @router.get("/data/status", response_model=DataStatus, summary="Datasets and recent flow runs")
 def data_status(forecasts: ForecastsDep) -> DataStatus:
-    datasets = dataset_rows(forecasts, forecasts.now())
+    datasets = dataset_rows(forecasts.view, forecasts.now())
     runs, reachable = prefect_runs()
     return DataStatus(datasets=datasets, flow_runs=runs, prefect_reachable=reachable)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import httpx
@@ -22,10 +22,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, Field
 
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
-from edip_api.db import LogStore, PredictionRecord
+from edip_api.db import LogStore
 from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant
 from edip_api.services.errors import InvalidRequestError
+from edip_api.services.prediction_log import fallback_records, log_issued
 from edip_pipeline.calendar import PARIS
 
 router = APIRouter(prefix="/v1", tags=["loop"])
@@ -134,26 +135,14 @@ def _write(log_store: LogStore, body: IssuanceIn) -> tuple[IssuanceRecord, bool]
     if body.fallback_points:
         if not (body.request_id and body.model_name and body.origin):
             raise InvalidRequestError("fallback points need request_id, model_name and origin")
-        origin = body.origin.astimezone(UTC)
-        created = datetime.now(UTC)
-        log_store.write_predictions(
-            [
-                PredictionRecord(
-                    request_id=body.request_id,
-                    model_name=body.model_name,
-                    model_version=body.model_version or "",
-                    origin=origin,
-                    target_time=p.target_time.astimezone(UTC),
-                    horizon_h=(p.target_time - origin).total_seconds() / 3600,
-                    p10=None,
-                    p50=p.p50,
-                    p90=None,
-                    latency_ms=0.0,
-                    created_at=created,
-                )
-                for p in body.fallback_points
-            ]
+        records = fallback_records(
+            body.request_id,
+            body.model_name,
+            body.model_version,
+            body.origin,
+            ((p.target_time, p.p50) for p in body.fallback_points),
         )
+        log_issued(log_store, records)
     return insert_issuance(log_store, record)
 
 

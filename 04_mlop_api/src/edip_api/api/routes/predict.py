@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -11,15 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from edip_api.api.deps import ModelsDep, RequestIdsDep, WriterDep
-from edip_api.api.routes.forecast import CONFLICT, log_served, request_id
-from edip_api.db import PredictionRecord
+from edip_api.api.routes.common import CONFLICT, client_request_id, request_id
 from edip_api.schemas import PredictRequest, PredictResponse, Quantiles
 from edip_api.services.errors import InvalidRequestError
+from edip_api.services.prediction_log import log_served, predict_records
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
-#: predict rows have no target time: the row index, as seconds after the epoch, stands in for it
-#: (keeps the log's (request_id, target_time) key unique and far from real target times)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @router.post(
@@ -54,28 +50,12 @@ async def predict(
     q = await run_in_threadpool(model.predict, frame)
     info = model.info
     preds = [Quantiles(p10=_num(a), p50=_num(b), p90=_num(c)) for a, b, c in q.tolist()]
-    latency_ms = (time.perf_counter() - t0) * 1000.0
-    created = datetime.now(UTC)
     horizons = frame["horizon_h"].to_numpy() if "horizon_h" in frame else np.zeros(len(frame))
-    records = [
-        PredictionRecord(
-            request_id=rid,
-            model_name=info.name,
-            model_version=info.version or "",
-            origin=created,
-            target_time=EPOCH + timedelta(seconds=i),
-            horizon_h=float(horizons[i]) if horizons[i] == horizons[i] else 0.0,
-            p10=p.p10,
-            p50=p.p50,
-            p90=p.p90,
-            latency_ms=latency_ms,
-            created_at=created,
-            endpoint="predict",
-        )
-        for i, p in enumerate(preds)
-        if p.p50 is not None
-    ]
-    await run_in_threadpool(log_served, request, writer, guard, records)  # fsync: off the loop
+    records = predict_records(rid, info, preds, horizons, (time.perf_counter() - t0) * 1000.0)
+    from_client = client_request_id(request)
+    await run_in_threadpool(  # fsync: off the loop
+        lambda: log_served(writer, guard, records, client_request_id=from_client)
+    )
     return PredictResponse(request_id=rid, model=info, feature_names=names, predictions=preds)
 
 

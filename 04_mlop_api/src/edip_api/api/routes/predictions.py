@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from edip_api.api.deps import ForecastsDep, LogStoreDep
 from edip_api.api.routes.common import MAX_LIMIT, next_offset, time_range
-from edip_api.db.store import parse_model_filter
+from edip_api.db.log_store import parse_model_filter
 from edip_api.schemas import Instant, PredictionItem, PredictionsPage
 from edip_api.services.errors import InvalidRequestError
 

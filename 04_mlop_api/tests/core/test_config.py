@@ -1,7 +1,10 @@
-"""Settings checks: the default key outside development, and a clear refusal by ``edip serve``."""
+"""Settings: the default key outside development, a clear refusal by ``edip serve``, the default
+body limit and shutdown budget.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +13,10 @@ import pytest
 from pydantic import ValidationError
 
 from edip_api.core.config import Settings
+from edip_api.schemas import MAX_PREDICT_ROWS
+from edip_pipeline.config import load_params
+from edip_pipeline.features import feature_names
+from edip_testkit.platform import repo_root
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
@@ -74,3 +81,17 @@ def test_misnamed_environment_variable_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("EDIP_ENVIRONMENT", "production")
     monkeypatch.setenv("EDIP_API_KEY", "z" * 40)
     assert Settings().environment == "production"  # both agree: fine
+
+
+def test_ten_thousand_predict_rows_fit_the_default_limit() -> None:
+    names = feature_names(load_params(repo_root() / "params.yaml").features)
+    row = dict.fromkeys(names, -12345.678901234567)  # the longest float text json writes
+    body = json.dumps({"rows": [row] * MAX_PREDICT_ROWS}).encode()
+    assert MAX_PREDICT_ROWS == 10_000
+    assert len(body) < Settings().max_body_bytes
+
+
+def test_default_budget_fits_a_30s_grace_period() -> None:
+    s = Settings()
+    assert s.shutdown_budget_s <= 25
+    assert s.graceful_requests_s + s.writer_drain_s + 3 <= s.shutdown_budget_s

@@ -1,0 +1,28 @@
+"""``/v1/metrics/summary`` and Prometheus ``/metrics`` over HTTP against the real uvicorn subprocess."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_metrics_summary_and_prometheus(client: httpx.Client) -> None:
+    assert client.get("/v1/forecast").status_code == 200  # a forecast route sample to export
+    r = client.get("/v1/metrics/summary", params={"window": "28d"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["window"] == "28d"
+    assert set(body) >= {"start", "end", "models", "rte_d1", "daily"}
+    for bad in ("7x", "100d", "0h", ""):
+        assert client.get("/v1/metrics/summary", params={"window": bad}).status_code == 422
+    text = client.get("/metrics").text
+    for name in (
+        "edip_requests_total",
+        "edip_request_latency_seconds",
+        "edip_model_info",
+        "edip_fallback_in_use",
+        "edip_log_queue_depth",
+        "edip_log_records_written_total",
+    ):
+        assert name in text
+    assert 'route="/v1/forecast"' in text
+    assert "edip_fallback_in_use 0.0" in text

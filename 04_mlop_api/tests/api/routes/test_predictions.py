@@ -1,0 +1,30 @@
+"""``GET /v1/predictions`` (the log, paged) over HTTP against the real uvicorn subprocess."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_paging_and_ranges(client: httpx.Client) -> None:
+    r = client.get(
+        "/v1/predictions",
+        params={"start": "2020-01-01T00:00:00Z", "end": "2020-12-31T00:00:00Z"},
+    )
+    assert r.status_code == 422
+    assert "92 days" in r.text
+    client.get("/v1/forecast", params={"origin": "2020-12-12T12:00:00+01:00", "horizon": 10})
+    page = client.get(
+        "/v1/predictions",
+        params={
+            "start": "2020-12-01T00:00:00Z",
+            "end": "2021-01-01T00:00:00Z",
+            "limit": 3,
+            "model": "lightgbm",
+        },
+    ).json()
+    assert page["limit"] == 3
+    assert len(page["items"]) <= 3
+    if page["total"] > 3:
+        assert page["next_offset"] == 3
+    assert client.get("/v1/predictions", params={"limit": 5001}).status_code == 422
+    assert client.get("/v1/predictions", params={"start": "bad"}).status_code == 422

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pandas as pd
 import pytest
 
@@ -28,7 +27,6 @@ from edip_ml.onnx_export import (
 )
 
 from .mlflow_server import (
-    ColumnForecaster,
     EstimatorForecaster,
     rf_forecaster,
     ridge_forecaster,
@@ -87,57 +85,6 @@ def test_parity_within_1_mw(
     assert delta <= 1.0
     native = forecaster.predict(rows)
     assert native["p50"].between(25_000, 100_000).mean() > 0.9  # realistic magnitude
-
-
-def test_contract_graph_and_metadata(fitted: dict[str, base.Forecaster]) -> None:
-    forecaster = fitted["xgboost"]
-    model = to_onnx(forecaster)
-    onnx.checker.check_model(model, full_check=True)
-    assert [i.name for i in model.graph.input] == [base.ONNX_INPUT]
-    assert [o.name for o in model.graph.output] == [base.ONNX_OUTPUT]
-    in_dims = model.graph.input[0].type.tensor_type.shape.dim
-    out_dims = model.graph.output[0].type.tensor_type.shape.dim
-    assert in_dims[0].dim_param == "N"
-    assert in_dims[1].dim_value == len(forecaster.feature_names)
-    assert out_dims[0].dim_param == "N"
-    assert out_dims[1].dim_value == 3
-    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    meta = {p.key: p.value for p in model.metadata_props}
-    assert json.loads(meta["feature_names"]) == forecaster.feature_names
-    assert meta["model_name"] == "xgboost"
-    assert meta["quantiles"] == "0.1,0.5,0.9"
-    assert json.loads(meta["horizon_groups"]) == list(base.HORIZON_GROUPS)
-    assert meta["edip_contract"] == base.CONTRACT_VERSION
-    assert len({(o.domain or "") for o in model.opset_import}) == len(model.opset_import)
-
-
-def test_horizon_groups_gather_the_right_offsets(data: tuple[pd.DataFrame, pd.Series]) -> None:
-    X, y = data
-    f = ColumnForecaster("load_same_hour_last_week").fit(X, y)
-    f.offsets = np.array([[-100.0, 10.0], [-200.0, 20.0], [-300.0, 30.0], [-400.0, 40.0]])
-    horizons = [0.5, 12.0, 12.5, 24.0, 24.5, 36.0, 36.5, 48.0, 60.0, np.nan]
-    rows = X.iloc[: len(horizons)].copy()
-    rows["horizon_h"] = horizons
-    out = OnnxForecaster(to_onnx(f)).predict(rows)
-    expected = [0, 0, 1, 1, 2, 2, 3, 3, 3, 3]  # base.horizon_group, NaN in the last group
-    assert list(base.horizon_group(np.asarray(horizons))) == expected
-    np.testing.assert_allclose(
-        (out["p10"] - out["p50"]).to_numpy(), f.offsets[expected, 0], atol=1e-3
-    )
-    np.testing.assert_allclose(
-        (out["p90"] - out["p50"]).to_numpy(), f.offsets[expected, 1], atol=1e-3
-    )
-    native = f.predict(rows)
-    np.testing.assert_allclose(out.to_numpy(), native.to_numpy(), atol=0.01)
-
-
-def test_no_horizon_column_uses_group_zero(data: tuple[pd.DataFrame, pd.Series]) -> None:
-    X, y = data
-    Xn = X.drop(columns=["horizon_h"])
-    f = ColumnForecaster("load_lag_1d").fit(Xn, y)
-    f.offsets = np.array([[-100.0, 10.0], [-200.0, 20.0], [-300.0, 30.0], [-400.0, 40.0]])
-    assert check_parity(f, to_onnx(f), Xn.iloc[:500]) <= 1.0
 
 
 def test_quantiles_never_cross(

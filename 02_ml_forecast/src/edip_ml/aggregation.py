@@ -49,34 +49,12 @@ def aggregate(
     if len(present) < 2:
         log.info("%s: fewer than two experts among %s, skipped", name, list(experts))
         return forecasts.iloc[:0], None
-    wide = forecasts[forecasts["model"].isin(present)].pivot_table(
-        index=["origin", "target_time"], columns="model", values="p50", aggfunc="first"
-    )
-    wide = wide.reindex(columns=present)
-    actual = (
-        forecasts[forecasts["model"].isin(present)]
-        .groupby(["origin", "target_time"])["actual"]
-        .first()
-        .reindex(wide.index)
-    )
+    sub = forecasts[forecasts["model"].isin(present)]
+    wide, actual = _wide(sub, present)
     origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
-    E = wide.to_numpy(dtype=float)
     y = actual.to_numpy(dtype=float)
-    hours = paris_hour(targets)
-    state = MLPoly(len(present))
-    end_ns = np.asarray(targets.asi8) + step.value
-    order = np.argsort(end_ns, kind="stable")
-    p50 = np.full(len(E), np.nan)
-    fed = 0
-    for origin in np.unique(origins.asi8):
-        known = int(np.searchsorted(end_ns[order], origin, side="right"))
-        if known > fed:
-            rows = order[fed:known]
-            state.update(E[rows], y[rows], hours[rows])
-            fed = known
-        at = np.flatnonzero(origins.asi8 == origin)
-        p50[at] = state.combine(E[at], hours[at])
+    p50, state = _replay(wide.to_numpy(dtype=float), y, origins, targets, step)
     frame = pd.DataFrame(
         {
             "origin": origins,
@@ -90,13 +68,7 @@ def aggregate(
         }
     )
     # until enough combination residuals are known, the experts' mean band is the fallback
-    sub = forecasts[forecasts["model"].isin(present)]
-    band = (
-        sub.assign(lo=sub["p10"] - sub["p50"], hi=sub["p90"] - sub["p50"])
-        .groupby(["origin", "target_time"])[["lo", "hi"]]
-        .mean()
-        .reindex(wide.index)
-    )
+    band = _experts_band(sub, wide.index)
     frame["p10"] = p50 + band["lo"].to_numpy()
     frame["p90"] = p50 + band["hi"].to_numpy()
     frame = with_rolling_band(frame, step, window_days)
@@ -104,3 +76,49 @@ def aggregate(
     log.info("%s: mean final weights %s", name, dict(zip(present, np.round(w, 3), strict=True)))
     frame.attrs["experts"] = present
     return frame[forecasts.columns], state
+
+
+def _wide(sub: pd.DataFrame, present: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Experts' P50 as columns (in ``present`` order) per (origin, target_time), and the actual."""
+    wide = sub.pivot_table(
+        index=["origin", "target_time"], columns="model", values="p50", aggfunc="first"
+    )
+    wide = wide.reindex(columns=present)
+    actual = sub.groupby(["origin", "target_time"])["actual"].first().reindex(wide.index)
+    return wide, actual
+
+
+def _replay(
+    E: np.ndarray,
+    y: np.ndarray,
+    origins: pd.DatetimeIndex,
+    targets: pd.DatetimeIndex,
+    step: pd.Timedelta,
+) -> tuple[np.ndarray, MLPoly]:
+    """Combined P50 per row, origin by origin, after feeding the state every outcome whose
+    target interval had ended by that origin (leak-free); returns the final state too."""
+    hours = paris_hour(targets)
+    state = MLPoly(E.shape[1])
+    end_ns = np.asarray(targets.asi8) + step.value
+    order = np.argsort(end_ns, kind="stable")
+    p50 = np.full(len(E), np.nan)
+    fed = 0
+    for origin in np.unique(origins.asi8):
+        known = int(np.searchsorted(end_ns[order], origin, side="right"))
+        if known > fed:
+            rows = order[fed:known]
+            state.update(E[rows], y[rows], hours[rows])
+            fed = known
+        at = np.flatnonzero(origins.asi8 == origin)
+        p50[at] = state.combine(E[at], hours[at])
+    return p50, state
+
+
+def _experts_band(sub: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Mean (P10 - P50, P90 - P50) of the experts per (origin, target_time): columns lo, hi."""
+    return (
+        sub.assign(lo=sub["p10"] - sub["p50"], hi=sub["p90"] - sub["p50"])
+        .groupby(["origin", "target_time"])[["lo", "hi"]]
+        .mean()
+        .reindex(index)
+    )

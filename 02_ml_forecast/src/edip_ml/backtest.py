@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,13 @@ from tqdm.auto import tqdm
 from edip_ml.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.config import MLParams, Protocol, load_ml_params
 from edip_ml.dataset import check_history
+from edip_ml.folds import Fold, FoldPlan, Window, fold_keys, fold_rows, plan_folds, resolve_window
+from edip_ml.forecast_frame import assemble_forecasts, forecast_frame
 from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
-from edip_ml.models.base import ModelError
 from edip_ml.online import walk_forward, with_rolling_band
 from edip_ml.training_data import TrainingData, ensure_training_data
 from edip_pipeline.atomic import atomic_write_parquet
-from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
 from edip_pipeline.store import Store
@@ -50,30 +50,6 @@ log = logging.getLogger(__name__)
 
 RTE_D1 = "rte_d1"
 RTE_D1_VARIABLE = "forecast_d1_mw"
-
-
-@dataclass
-class Fold:
-    """One retraining: what it was trained on and what it forecast."""
-
-    index: int
-    test_start: str  # first Paris day of the fold (ISO date)
-    test_end: str  # last Paris day of the fold (ISO date)
-    first_origin: pd.Timestamp
-    last_origin: pd.Timestamp
-    train_first_target: pd.Timestamp
-    train_last_target: pd.Timestamp
-    train_end: pd.Timestamp  # end of the last training target interval: <= first_origin
-    n_train: int
-    n_test: int
-    fit_seconds: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable view (timestamps as ISO strings)."""
-        return {
-            k: (v.isoformat() if isinstance(v, pd.Timestamp) else v)
-            for k, v in asdict(self).items()
-        }
 
 
 @dataclass
@@ -118,13 +94,6 @@ def weather_label(shares: dict[str, float]) -> str:
     return ", ".join(parts)
 
 
-def _fold_keys(X: pd.DataFrame, protocol: Protocol) -> pd.DatetimeIndex:
-    """Paris day that assigns a row to a fold: target day (day-ahead) or origin day (rolling)."""
-    level = "target_time" if protocol == "day-ahead" else "origin"
-    t = pd.DatetimeIndex(X.index.get_level_values(level)).tz_convert(PARIS)
-    return pd.DatetimeIndex(t.tz_localize(None).normalize())
-
-
 def _rte_d1(
     store: Store, test: pd.DataFrame, actual: pd.Series, step: pd.Timedelta
 ) -> pd.DataFrame:
@@ -142,33 +111,10 @@ def _rte_d1(
         return pd.DataFrame(columns=list(COLUMNS))
     values = aggregate_to_step(raw, g0, g1, step)
     pos = (targets.as_unit("ns").asi8 - g0.value) // step.value
-    out = _frame(test.index, RTE_D1, np.full(len(test), np.nan), values[pos], np.nan, actual)
-    return out[out["p50"].notna()]
-
-
-def _frame(
-    index: pd.Index,
-    model: str,
-    p10: np.ndarray | float,
-    p50: np.ndarray,
-    p90: np.ndarray | float,
-    actual: pd.Series,
-) -> pd.DataFrame:
-    o = pd.DatetimeIndex(index.get_level_values("origin"))
-    t = pd.DatetimeIndex(index.get_level_values("target_time"))
-    n = len(index)
-    return pd.DataFrame(
-        {
-            "origin": o,
-            "target_time": t,
-            "model": np.full(n, model, dtype=object),
-            "horizon_h": np.asarray((t - o) / pd.Timedelta(hours=1), dtype=float),
-            "p10": np.broadcast_to(np.asarray(p10, dtype=float), (n,)),
-            "p50": np.asarray(p50, dtype=float),
-            "p90": np.broadcast_to(np.asarray(p90, dtype=float), (n,)),
-            "actual": actual.to_numpy(dtype=float),
-        }
+    out = forecast_frame(
+        test.index, RTE_D1, np.full(len(test), np.nan), values[pos], np.nan, actual
     )
+    return out[out["p50"].notna()]
 
 
 def _rolling_bands(
@@ -242,118 +188,128 @@ def backtest(
     if protocol not in ("day-ahead", "rolling-24h"):
         raise ValueError(f"protocol must be 'day-ahead' or 'rolling-24h', got {protocol!r}")
     bt = params.backtest
+    names = _model_names(params, models, baselines)
+    weather = weather or bt.weather
+    step = pd.Timedelta(params.step)
+    data = ensure_training_data(data, store, params, weather, protocol)
+    window = resolve_window(bt, data, start, end)
+    X, y, ft = data.xy(window.train_day, window.end_day, drop_missing_target=False)
+    train_rows = np.asarray(fold_keys(X, protocol) < window.start_day)
+    weather_share = data.weather_share(X[train_rows])
+    test_weather = ft.weather_shares(~train_rows)  # per-row source of the test rows' weather
+    _log_weather(window, weather_share, ft.weather_source, test_weather)
+
+    plan = plan_folds(X, y, protocol, window, bt.retrain, data)
+    frames, folds, fit_seconds = _run_folds(plan, X, y, names, params, step, protocol, progress)
+    frames = _rolling_bands(frames, names, params, step)
+    if protocol == "day-ahead":
+        frames, names = _benchmark_and_combinations(
+            frames, names, store, X[plan.is_test], y[plan.is_test], params, step
+        )
+    result = BacktestResult(
+        forecasts=assemble_forecasts(frames),
+        folds=folds,
+        protocol=protocol,
+        step=params.step,
+        weather_source=ft.weather_source,
+        groups=list(ft.available_groups),
+        models=names,
+        data_version=ft.data_version,
+        fit_seconds=fit_seconds,
+        seconds=time.perf_counter() - t_start,
+    )
+    _annotate(result, window, weather_share, test_weather, data.origin)
+    return result
+
+
+def _annotate(
+    result: BacktestResult,
+    window: Window,
+    weather_share: float,
+    test_weather: dict[str, float],
+    features_from: str,
+) -> None:
+    """Store the provenance in the forecasts' ``attrs`` and log the run's one-line summary."""
+    attrs = result.forecasts.attrs
+    attrs.update(result.attrs())
+    attrs["train_weather_share"] = round(weather_share, 4)
+    attrs["weather_shares"] = test_weather
+    attrs["features_from"] = features_from
+    log.info(
+        "backtest %s %s..%s: %d folds, %d rows, models %s, weather %s, %.1fs",
+        result.protocol,
+        window.start_day.date(),
+        window.end_day.date(),
+        len(result.folds),
+        len(result.forecasts),
+        result.models,
+        result.weather_source,
+        result.seconds,
+    )
+
+
+def _model_names(
+    params: MLParams, models: list[str] | None, baselines: list[str] | None
+) -> list[str]:
+    """Models then baselines, de-duplicated; the combinations are not fitted (built at the end)."""
+    bt = params.backtest
     names = list(
         dict.fromkeys(
             [*(models or params.models), *(bt.baselines if baselines is None else baselines)]
         )
     )
     # the combinations are computed from the experts' forecasts at the end, not fitted
-    names = [n for n in names if n not in (COMBINATION, COMBINATION_RTE)]
-    weather = weather or bt.weather
-    step = pd.Timedelta(params.step)
-    data = ensure_training_data(data, store, params, weather, protocol)
-    first, last = data.load_first, data.load_last
-    end_value, start_value = end or bt.end, start or bt.start
-    end_day = paris_day(end_value) if end_value else data.last_complete_day()
-    if start_value:
-        start_day = paris_day(start_value)
-    else:  # the last bt.test_months whole calendar months up to end_day
-        start_day = (end_day + pd.Timedelta(days=1) - pd.DateOffset(months=bt.test_months)).replace(
-            day=1
-        )
-    if end_day < start_day:
-        raise ValueError(f"backtest end {end_day.date()} is before start {start_day.date()}")
-    train_day = paris_day(bt.train_start) if bt.train_start else data.default_train_start()
-    if train_day >= start_day:
-        raise ModelError(
-            f"too little history: load starts {first.isoformat()}, so training targets start "
-            f"{train_day.date()}, not before the test start {start_day.date()}"
-        )
-    X, y, ft = data.xy(train_day, end_day, drop_missing_target=False)
-    train_rows = np.asarray(_fold_keys(X, protocol) < start_day)
-    weather_share = data.weather_share(X[train_rows])
-    test_weather = ft.weather_shares(~train_rows)  # per-row source of the test rows' weather
+    return [n for n in names if n not in (COMBINATION, COMBINATION_RTE)]
+
+
+def _log_weather(
+    window: Window, weather_share: float, weather_source: str, test_weather: dict[str, float]
+) -> None:
     log.info(
         "backtest data: training from %s, %.1f %% of training rows with weather (%s); test rows' "
         "weather: %s",
-        train_day.date(),
+        window.train_day.date(),
         100 * weather_share,
-        ft.weather_source,
+        weather_source,
         weather_label(test_weather),
     )
-    if ft.weather_source == "observed-as-forecast":
+    if weather_source == "observed-as-forecast":
         log.warning(
             "weather: observed-as-forecast (observations stand in for forecasts: optimistic)"
         )
 
-    keys = _fold_keys(X, protocol)
-    is_test = np.asarray((keys >= start_day) & (keys <= end_day))
-    if not is_test.any():
-        raise ModelError(f"no data: no test rows between {start_day.date()} and {end_day.date()}")
-    if y[is_test].isna().all():
-        raise ModelError(
-            f"no data: no actual load in {start_day.date()} .. {end_day.date()} "
-            f"(store holds {first.isoformat()} .. {last.isoformat()})"
-        )
-    bounds = pd.DatetimeIndex(
-        sorted({start_day, *pd.date_range(start_day, end_day, freq=bt.retrain)})
-    )
-    fold_of = np.searchsorted(bounds.as_unit("ns").asi8, keys.as_unit("ns").asi8, side="right") - 1
-    origins = pd.DatetimeIndex(X.index.get_level_values("origin"))
-    targets = pd.DatetimeIndex(X.index.get_level_values("target_time"))
-    has_y = y.notna().to_numpy()
 
+def _run_folds(
+    plan: FoldPlan,
+    X: pd.DataFrame,
+    y: pd.Series,
+    names: list[str],
+    params: MLParams,
+    step: pd.Timedelta,
+    protocol: Protocol,
+    progress: bool | None,
+) -> tuple[list[pd.DataFrame], list[Fold], dict[str, float]]:
+    """Retrain every model per fold and forecast its test rows (progress bar over the fits)."""
     frames: list[pd.DataFrame] = []
     folds: list[Fold] = []
     fit_seconds: dict[str, float] = dict.fromkeys(names, 0.0)
-    fold_ids = [k for k in range(len(bounds)) if (is_test & (fold_of == k)).any()]
     bar = tqdm(
-        total=len(fold_ids) * len(names),
+        total=len(plan.fold_ids) * len(names),
         desc=f"backtest {protocol}",
         unit="fit",
         disable=None if progress is None else not progress,
     )
     try:
-        for k in fold_ids:
-            te = is_test & (fold_of == k)
-            cutoff = origins[te].min()
-            tr = np.asarray(targets + step <= cutoff) & has_y
-            Xtr, ytr = X[tr], y[tr]
-            label = f"fold {k} ({bounds[k].date()})"
-            check_history(ytr, bt.min_train_days, label)
-            fold = Fold(
-                index=k,
-                test_start=str(keys[te].min().date()),
-                test_end=str(keys[te].max().date()),
-                first_origin=cutoff,
-                last_origin=origins[te].max(),
-                train_first_target=targets[tr].min(),
-                train_last_target=targets[tr].max(),
-                train_end=targets[tr].max() + step,
-                n_train=int(tr.sum()),
-                n_test=int(te.sum()),
-            )
+        for k in plan.fold_ids:
+            fold, te, tr = fold_rows(plan, k, step)
+            label = f"fold {k} ({plan.bounds[k].date()})"
+            check_history(y[tr], params.backtest.min_train_days, label)
             if fold.train_end > fold.first_origin:  # structural; kept as a loud guard
                 raise AssertionError(f"{label}: training target after the first test origin")
-            Xte = X[te]
             for name in names:
                 bar.set_postfix_str(f"{label} {name}")
-                t0 = time.perf_counter()
-                model = make_model(name, params).fit(Xtr, ytr, params.calibration_fraction)
-                online = getattr(model, "online", False)
-                pred = walk_forward(model, Xte, y[te], step) if online else model.predict(Xte)
-                fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
+                frames.append(_fit_predict(name, params, fold, X, y, tr, te, step))
                 fit_seconds[name] += fold.fit_seconds[name]
-                frames.append(
-                    _frame(
-                        Xte.index,
-                        name,
-                        pred["p10"].to_numpy(),
-                        pred["p50"].to_numpy(),
-                        pred["p90"].to_numpy(),
-                        y[te],
-                    )
-                )
                 bar.update(1)
             log.info(
                 "%s: train %d rows (targets %s .. %s), test %d rows from origin %s",
@@ -367,45 +323,52 @@ def backtest(
             folds.append(fold)
     finally:
         bar.close()
+    return frames, folds, fit_seconds
 
-    frames = _rolling_bands(frames, names, params, step)
-    if protocol == "day-ahead":
-        rte = _rte_d1(store, X[is_test], y[is_test], step)
-        if len(rte):
-            frames.append(rte)
-            names.append(RTE_D1)
-        frames, names = _combinations(frames, names, params, step)
-    forecasts = pd.concat(frames, ignore_index=True)
-    forecasts = forecasts.sort_values(["model", "origin", "target_time"], kind="mergesort")
-    forecasts = forecasts.reset_index(drop=True)[list(COLUMNS)]
-    result = BacktestResult(
-        forecasts=forecasts,
-        folds=folds,
-        protocol=protocol,
-        step=params.step,
-        weather_source=ft.weather_source,
-        groups=list(ft.available_groups),
-        models=names,
-        data_version=ft.data_version,
-        fit_seconds=fit_seconds,
-        seconds=time.perf_counter() - t_start,
+
+def _fit_predict(
+    name: str,
+    params: MLParams,
+    fold: Fold,
+    X: pd.DataFrame,
+    y: pd.Series,
+    tr: np.ndarray,
+    te: np.ndarray,
+    step: pd.Timedelta,
+) -> pd.DataFrame:
+    """Fit ``name`` on the fold's training rows and forecast its test rows (walking forward, with
+    daily state updates, for online models); records the fold's fit time."""
+    Xte = X[te]
+    t0 = time.perf_counter()
+    model = make_model(name, params).fit(X[tr], y[tr], params.calibration_fraction)
+    online = getattr(model, "online", False)
+    pred = walk_forward(model, Xte, y[te], step) if online else model.predict(Xte)
+    fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
+    return forecast_frame(
+        Xte.index,
+        name,
+        pred["p10"].to_numpy(),
+        pred["p50"].to_numpy(),
+        pred["p90"].to_numpy(),
+        y[te],
     )
-    forecasts.attrs.update(result.attrs())
-    forecasts.attrs["train_weather_share"] = round(weather_share, 4)
-    forecasts.attrs["weather_shares"] = test_weather
-    forecasts.attrs["features_from"] = data.origin
-    log.info(
-        "backtest %s %s..%s: %d folds, %d rows, models %s, weather %s, %.1fs",
-        protocol,
-        start_day.date(),
-        end_day.date(),
-        len(folds),
-        len(forecasts),
-        names,
-        ft.weather_source,
-        result.seconds,
-    )
-    return result
+
+
+def _benchmark_and_combinations(
+    frames: list[pd.DataFrame],
+    names: list[str],
+    store: Store,
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    params: MLParams,
+    step: pd.Timedelta,
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Day-ahead only: RTE's D-1 forecast (when stored), then the online combinations."""
+    rte = _rte_d1(store, X_test, y_test, step)
+    if len(rte):
+        frames.append(rte)
+        names.append(RTE_D1)
+    return _combinations(frames, names, params, step)
 
 
 def run_backtest(

@@ -21,13 +21,8 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.models.base import Forecaster
-from edip_ml.onnx_export import (
-    TARGET_OPSET,
-    ExportError,
-    contract_metadata,
-    feature_params_metadata,
-    to_onnx,
-)
+from edip_ml.onnx_export import feature_params_metadata, to_onnx
+from edip_ml.onnx_wrap import TARGET_OPSET, ExportError, contract_metadata
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
     EXPERTS_OUTPUT,
@@ -94,53 +89,13 @@ class CombinedForecaster:
 def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
     """One ONNX model: every expert's graph under a prefix, ``experts`` and ``quantiles`` outputs."""
     import onnx
-    from onnx import TensorProto, compose, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    nodes: list[Any] = []
-    inits: list[Any] = []
-    outputs: list[Any] = []
-    columns: list[str] = []
     opsets: dict[str, int] = {"": TARGET_OPSET}
-    for k, expert in enumerate(model.experts):
-        sub = compose.add_prefix(to_onnx(expert), f"x{k}_")
-        for op in sub.opset_import:
-            domain = "" if op.domain == "ai.onnx" else op.domain
-            opsets[domain] = max(opsets.get(domain, 0), op.version)
-        nodes.append(helper.make_node("Identity", [ONNX_INPUT], [f"x{k}_{ONNX_INPUT}"]))
-        nodes.extend(sub.graph.node)
-        inits.extend(sub.graph.initializer)
-        idx = numpy_helper.from_array(np.asarray([1], dtype=np.int64), f"c{k}_median_idx")
-        inits.append(idx)
-        nodes.append(
-            helper.make_node("Gather", [f"x{k}_{ONNX_OUTPUT}", idx.name], [f"c{k}_p50"], axis=1)
-        )
-        columns.append(f"c{k}_p50")
-        if getattr(expert, "state", None) is not None:
-            name = f"{EFFECTS_OUTPUT}_{k}"
-            nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
-            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
-    nodes.append(helper.make_node("Concat", columns, [EXPERTS_OUTPUT], axis=1))
-    hour_idx = model.feature_names.index(HOUR_COLUMN)
-    consts: dict[str, np.ndarray] = {
-        "c_hour_idx": np.asarray([hour_idx], dtype=np.int64),
-        "c_lo": np.asarray(0.0, dtype=np.float32),
-        "c_hi": np.asarray(23.0, dtype=np.float32),
-        "c_shape": np.asarray([-1], dtype=np.int64),
-        "c_axes": np.asarray([1], dtype=np.int64),
-        "c_weights": model.state.weights().astype(np.float32),
-        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
-    }
-    inits += [numpy_helper.from_array(v, n) for n, v in consts.items()]
-    nodes += [
-        helper.make_node("Gather", [ONNX_INPUT, "c_hour_idx"], ["c_hour"], axis=1),
-        helper.make_node("Clip", ["c_hour", "c_lo", "c_hi"], ["c_hour_clip"]),
-        helper.make_node("Cast", ["c_hour_clip"], ["c_hour_int"], to=TensorProto.INT64),
-        helper.make_node("Reshape", ["c_hour_int", "c_shape"], ["c_hour_flat"]),
-        helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
-        helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
-        helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
-        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
-    ]
+    nodes, inits, outputs = _expert_nodes(model, opsets)
+    w_nodes, w_inits = _weighting_nodes(model)
+    nodes += w_nodes
+    inits += w_inits
     n_features = len(model.feature_names)
     graph = helper.make_graph(
         nodes,
@@ -167,6 +122,68 @@ def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
     return out
 
 
+def _expert_nodes(
+    model: CombinedForecaster, opsets: dict[str, int]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """(nodes, initializers, extra outputs): each expert's contract graph under ``x<k>_``, its P50
+    gathered into the ``experts`` [N, K] output, a Kalman expert's ``effects_<k>`` exposed.
+    ``opsets`` collects the highest version per domain."""
+    from onnx import TensorProto, compose, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    outputs: list[Any] = []
+    columns: list[str] = []
+    for k, expert in enumerate(model.experts):
+        sub = compose.add_prefix(to_onnx(expert), f"x{k}_")
+        for op in sub.opset_import:
+            domain = "" if op.domain == "ai.onnx" else op.domain
+            opsets[domain] = max(opsets.get(domain, 0), op.version)
+        nodes.append(helper.make_node("Identity", [ONNX_INPUT], [f"x{k}_{ONNX_INPUT}"]))
+        nodes.extend(sub.graph.node)
+        inits.extend(sub.graph.initializer)
+        idx = numpy_helper.from_array(np.asarray([1], dtype=np.int64), f"c{k}_median_idx")
+        inits.append(idx)
+        nodes.append(
+            helper.make_node("Gather", [f"x{k}_{ONNX_OUTPUT}", idx.name], [f"c{k}_p50"], axis=1)
+        )
+        columns.append(f"c{k}_p50")
+        if getattr(expert, "state", None) is not None:
+            name = f"{EFFECTS_OUTPUT}_{k}"
+            nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
+    nodes.append(helper.make_node("Concat", columns, [EXPERTS_OUTPUT], axis=1))
+    return nodes, inits, outputs
+
+
+def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
+    """(nodes, initializers) of ``quantiles = experts · weights[hour] + band`` (weights at export)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    hour_idx = model.feature_names.index(HOUR_COLUMN)
+    consts: dict[str, np.ndarray] = {
+        "c_hour_idx": np.asarray([hour_idx], dtype=np.int64),
+        "c_lo": np.asarray(0.0, dtype=np.float32),
+        "c_hi": np.asarray(23.0, dtype=np.float32),
+        "c_shape": np.asarray([-1], dtype=np.int64),
+        "c_axes": np.asarray([1], dtype=np.int64),
+        "c_weights": model.state.weights().astype(np.float32),
+        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
+    }
+    inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
+    nodes = [
+        helper.make_node("Gather", [ONNX_INPUT, "c_hour_idx"], ["c_hour"], axis=1),
+        helper.make_node("Clip", ["c_hour", "c_lo", "c_hi"], ["c_hour_clip"]),
+        helper.make_node("Cast", ["c_hour_clip"], ["c_hour_int"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["c_hour_int", "c_shape"], ["c_hour_flat"]),
+        helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
+        helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
+        helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
+        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
+    ]
+    return nodes, inits
+
+
 def train_combination(
     *,
     table: Any,
@@ -182,34 +199,16 @@ def train_combination(
     """``edip train ml combination``: backtest the experts (the combination's state comes out of
     it, exactly as evaluated), fit them on the whole period, publish the merged graph."""
     from edip_ml import metrics
-    from edip_ml.aggregation import COMBINATION, aggregate
-    from edip_ml.backtest import backtest
-    from edip_ml.models import make_model
+    from edip_ml.aggregation import COMBINATION
     from edip_ml.publish import publish
     from edip_ml.train import TrainResult
 
-    start_day, end_day, bt_start = period
-    cfg = params.combination
-    bt_params = params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
-    result = backtest(
-        store, list(cfg.experts), bt_start, end_day, params.protocol, bt_params,
-        weather=weather, baselines=[], progress=False, data=data,
-    )  # fmt: skip
-    step = pd.Timedelta(params.step)
-    frame, state = aggregate(
-        result.forecasts, cfg.experts, step, COMBINATION, cfg.interval_window_days
+    start_day, end_day, _ = period
+    frame, state = _backtest_state(
+        data=data, store=store, params=params, period=period, weather=weather
     )
-    if state is None or frame.empty:
-        raise ExportError(f"combination: fewer than two of {cfg.experts} could be backtested")
-    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
-    resid = (recent["actual"] - recent["p50"]).dropna().to_numpy()
-    band = (min(float(np.quantile(resid, 0.1)), 0.0), max(float(np.quantile(resid, 0.9)), 0.0))
-    experts = []
-    for name in frame.attrs.get("experts", cfg.experts):
-        expert = make_model(name, params).fit(table.X, table.y, params.calibration_fraction)
-        expert.feature_params = data.feature_params.model_dump(mode="json")
-        experts.append(expert)
-    combined = CombinedForecaster(experts, state, band)
+    experts = _fit_experts(frame, table, data, params)
+    combined = CombinedForecaster(experts, state, _recent_band(frame))
     row = metrics.summary(frame).loc[COMBINATION].to_dict()
     scores: dict[str, float] = {
         str(k): float(v) for k, v in row.items() if isinstance(v, int | float)
@@ -236,3 +235,50 @@ def train_combination(
         parity_mw=published.parity_mw,
         metrics=scores,
     )
+
+
+def _backtest_state(
+    *,
+    data: Any,
+    store: Any,
+    params: Any,
+    period: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
+    weather: Any,
+) -> tuple[pd.DataFrame, MLPoly]:
+    """The combination's backtest frame and the ML-Poly state it ends with (what is served)."""
+    from edip_ml.aggregation import COMBINATION, aggregate
+    from edip_ml.backtest import backtest
+
+    start_day, end_day, bt_start = period
+    cfg = params.combination
+    bt_params = params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
+    result = backtest(
+        store, list(cfg.experts), bt_start, end_day, params.protocol, bt_params,
+        weather=weather, baselines=[], progress=False, data=data,
+    )  # fmt: skip
+    step = pd.Timedelta(params.step)
+    frame, state = aggregate(
+        result.forecasts, cfg.experts, step, COMBINATION, cfg.interval_window_days
+    )
+    if state is None or frame.empty:
+        raise ExportError(f"combination: fewer than two of {cfg.experts} could be backtested")
+    return frame, state
+
+
+def _recent_band(frame: pd.DataFrame) -> tuple[float, float]:
+    """P10/P90 offsets of the combination's residuals over its last 56 days (containing 0)."""
+    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
+    resid = (recent["actual"] - recent["p50"]).dropna().to_numpy()
+    return (min(float(np.quantile(resid, 0.1)), 0.0), max(float(np.quantile(resid, 0.9)), 0.0))
+
+
+def _fit_experts(frame: pd.DataFrame, table: Any, data: Any, params: Any) -> list[Forecaster]:
+    """The experts the combination kept, each fitted on the whole training table."""
+    from edip_ml.models import make_model
+
+    experts = []
+    for name in frame.attrs.get("experts", params.combination.experts):
+        expert = make_model(name, params).fit(table.X, table.y, params.calibration_fraction)
+        expert.feature_params = data.feature_params.model_dump(mode="json")
+        experts.append(expert)
+    return experts

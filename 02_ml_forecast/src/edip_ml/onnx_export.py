@@ -11,8 +11,10 @@ implements the contract of :mod:`edip_ml.models.base`:
 * metadata ``feature_names`` (JSON), ``model_name``, ``quantiles``, ``horizon_groups``,
   ``edip_contract``.
 
-The family-specific converter only produces the median graph; :func:`wrap_median` appends the
-contract nodes, so a new family (the DL package) needs a median graph and nothing else.
+The family-specific converter (:mod:`edip_ml.onnx_sklearn`, :mod:`edip_ml.onnx_boosting`) only
+produces the median graph; :func:`edip_ml.onnx_wrap.wrap_median` appends the contract nodes, so a
+new family (the DL package) needs a median graph and nothing else. This module dispatches on the
+family and checks parity.
 
 The contract and its onnxruntime runner (:class:`OnnxForecaster`) live in
 :mod:`edip_pipeline.contract`, shared with the API, which must not import this package.
@@ -22,23 +24,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from edip_ml.onnx_boosting import boosting_graph
+from edip_ml.onnx_sklearn import sklearn_graph
+from edip_ml.onnx_wrap import ExportError, column_graph, multiply_by_reference, wrap_median
 from edip_pipeline.contract import (
-    CONTRACT_VERSION,
     FEATURE_PARAMS_KEY,
-    HORIZON_COLUMN,
-    HORIZON_GROUPS,
     ONLINE_STATE_KEY,
-    ONNX_INPUT,
-    ONNX_OUTPUT,
     QUANTILE_COLUMNS,
-    QUANTILES,
     FeatureContractError,  # noqa: F401  (re-exported)
     OnnxForecaster,  # re-exported too
 )
@@ -51,10 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-#: default-domain opset of exported graphs (the highest onnxmltools' converters accept)
-TARGET_OPSET = 15
-#: ai.onnx.ml opset (TreeEnsembleRegressor / LinearRegressor / Imputer / Scaler)
-TARGET_ML_OPSET = 3
 #: parity tolerance between the native model and its ONNX export, MW
 PARITY_TOLERANCE_MW = 1.0
 #: columns that baselines return as their median, by model name (fallback when the forecaster
@@ -63,11 +57,6 @@ BASELINE_COLUMNS: dict[str, str] = {
     "same_hour_last_week": "load_same_hour_last_week",
     "same_hour_yesterday": "load_lag_1d",
 }
-_PREFIX = "edip_"
-
-
-class ExportError(RuntimeError):
-    """A forecaster cannot be exported to the ONNX contract."""
 
 
 class ParityError(RuntimeError):
@@ -167,373 +156,19 @@ def median_graph(forecaster: Forecaster) -> onnx.ModelProto:
         column = _baseline_column(forecaster)
         if column not in names:
             raise ExportError(f"{forecaster.name}: baseline column {column!r} not in its features")
-        return _column_graph(names.index(column), n_features)
+        return column_graph(names.index(column), n_features)
 
-    from skl2onnx.common.data_types import FloatTensorType
-
-    initial_types = [(ONNX_INPUT, FloatTensorType([None, n_features]))]
     model: Any = native_estimator(forecaster)
     if family == "sklearn":
-        onx = _sklearn_graph(model, n_features)
-    elif family == "xgboost":
-        from onnxmltools.convert import convert_xgboost
-
-        onx = convert_xgboost(model, initial_types=initial_types, target_opset=TARGET_OPSET)
+        onx = sklearn_graph(model, n_features)
     else:
-        from onnxmltools.convert import convert_lightgbm
-
-        onx = convert_lightgbm(
-            model, initial_types=initial_types, target_opset=TARGET_OPSET, zipmap=False
-        )
-        _round_lightgbm_thresholds(onx, model.booster_.dump_model())
+        onx = boosting_graph(family, model, n_features)
     reference = [c for c in getattr(forecaster, "reference_features", None) or [] if c in names]
     if getattr(forecaster, "reference_features", None) and not reference:
         raise ExportError(f"{forecaster.name}: none of its reference features is among its inputs")
     if reference:
-        _multiply_by_reference(onx, [names.index(c) for c in reference])
+        multiply_by_reference(onx, [names.index(c) for c in reference])
     return onx
-
-
-def _multiply_by_reference(onx: onnx.ModelProto, indices: Sequence[int]) -> None:
-    """``median = estimator_output * r``, r = first non-NaN of the reference columns (in place)."""
-    from onnx import TensorProto, helper
-
-    graph = onx.graph
-    if len(graph.output) != 1:
-        raise ExportError(f"estimator graph has {len(graph.output)} outputs, expected 1")
-    p = f"{_PREFIX}m_"
-    out = graph.output[0].name
-    graph.initializer.append(helper.make_tensor(f"{p}shape_n1", TensorProto.INT64, [2], [-1, 1]))
-    nodes = [helper.make_node("Reshape", [out, f"{p}shape_n1"], [f"{p}ratio"])]
-    current = ""
-    for k, idx in enumerate(indices):
-        graph.initializer.append(
-            helper.make_tensor(f"{p}ref_idx{k}", TensorProto.INT64, [1], [idx])
-        )
-        col = f"{p}ref_col{k}"
-        nodes.append(helper.make_node("Gather", [ONNX_INPUT, f"{p}ref_idx{k}"], [col], axis=1))
-        if k == 0:
-            current = col
-            continue
-        nodes += [
-            helper.make_node("IsNaN", [current], [f"{p}ref_nan{k}"]),
-            helper.make_node("Where", [f"{p}ref_nan{k}", col, current], [f"{p}ref{k}"]),
-        ]
-        current = f"{p}ref{k}"
-    nodes.append(helper.make_node("Mul", [f"{p}ratio", current], [f"{p}median"]))
-    graph.node.extend(nodes)
-    del graph.output[:]
-    graph.output.append(helper.make_tensor_value_info(f"{p}median", TensorProto.FLOAT, ["N", 1]))
-    # Where (opset 9) and IsNaN (9) need a recent default domain: make sure one is imported
-    if not any(op.domain in ("", "ai.onnx") for op in onx.opset_import):
-        onx.opset_import.append(helper.make_opsetid("", TARGET_OPSET))
-
-
-def _sklearn_graph(model: Any, n_features: int) -> onnx.ModelProto:
-    """skl2onnx conversion, tolerating a leading SimpleImputer that dropped all-NaN columns.
-
-    sklearn's imputer silently drops columns that were entirely NaN at fit time (a feature group
-    without data, e.g. weather on the sample) and skl2onnx then rejects the pipeline. The graph
-    selects the kept columns first (Gather) and converts the pipeline with the imputer restricted
-    to them, which is exactly what sklearn computes.
-    """
-    import copy
-
-    from onnx import TensorProto, helper
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
-
-    opset = {"": TARGET_OPSET, "ai.onnx.ml": TARGET_ML_OPSET}
-    kept: np.ndarray | None = None
-    steps = getattr(model, "steps", None)
-    if steps:
-        first = steps[0][1]
-        stats = getattr(first, "statistics_", None)
-        if (
-            type(first).__name__ == "SimpleImputer"
-            and stats is not None
-            and not getattr(first, "keep_empty_features", False)
-            and np.issubdtype(np.asarray(stats).dtype, np.floating)
-            and np.isnan(stats).any()
-        ):
-            kept = np.flatnonzero(~np.isnan(np.asarray(stats, dtype=float)))
-            imputer = copy.deepcopy(first)
-            imputer.statistics_ = np.asarray(stats)[kept]
-            imputer.n_features_in_ = len(kept)
-            if hasattr(imputer, "feature_names_in_"):
-                imputer.feature_names_in_ = imputer.feature_names_in_[kept]
-            model = copy.copy(model)
-            model.steps = [(steps[0][0], imputer), *steps[1:]]
-    if kept is None:
-        return convert_sklearn(
-            model,
-            initial_types=[(ONNX_INPUT, FloatTensorType([None, n_features]))],
-            target_opset=opset,
-        )
-    inner_input = f"{_PREFIX}m_kept_features"
-    onx = convert_sklearn(
-        model, initial_types=[(inner_input, FloatTensorType([None, len(kept)]))], target_opset=opset
-    )
-    graph = onx.graph
-    graph.initializer.append(
-        helper.make_tensor(f"{_PREFIX}m_kept_index", TensorProto.INT64, [len(kept)], kept.tolist())
-    )
-    graph.node.insert(
-        0,
-        helper.make_node("Gather", [ONNX_INPUT, f"{_PREFIX}m_kept_index"], [inner_input], axis=1),
-    )
-    del graph.input[:]
-    graph.input.append(
-        helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", n_features])
-    )
-    return onx
-
-
-def _round_lightgbm_thresholds(onx: onnx.ModelProto, dump: dict[str, Any]) -> int:
-    """Make LightGBM's double thresholds exact for float32 inputs.
-
-    LightGBM compares ``float(x) <= t`` in double; onnxmltools stores ``float32(t)``, which rounds
-    up half the time, so a row whose value equals that rounded threshold takes the other branch
-    (tens of MW off). The largest float32 ``<= t`` gives the same decision for every float32 ``x``.
-    Each ONNX tree is walked alongside the booster dump (true branch = left child); on any
-    mismatch nothing is changed (the parity check stays the judge). Returns thresholds changed.
-    """
-    from onnx import helper
-
-    ensembles = [n for n in onx.graph.node if n.op_type == "TreeEnsembleRegressor"]
-    trees = dump.get("tree_info", [])
-    if len(ensembles) != 1:
-        return 0
-    node = ensembles[0]
-    attrs = {a.name: a for a in node.attribute}
-    tree_ids = list(attrs["nodes_treeids"].ints)
-    node_ids = list(attrs["nodes_nodeids"].ints)
-    modes = [m.decode() for m in attrs["nodes_modes"].strings]
-    features = list(attrs["nodes_featureids"].ints)
-    true_ids = list(attrs["nodes_truenodeids"].ints)
-    false_ids = list(attrs["nodes_falsenodeids"].ints)
-    values = np.asarray(attrs["nodes_values"].floats, dtype=np.float32)
-    position = {(t, n): i for i, (t, n) in enumerate(zip(tree_ids, node_ids, strict=True))}
-    children = {
-        (tree_ids[i], c)
-        for i in range(len(modes))
-        if modes[i] != "LEAF"
-        for c in (true_ids[i], false_ids[i])
-    }
-    roots = sorted({(t, n) for t, n in position if (t, n) not in children})
-    if len(roots) != len(trees):
-        return 0
-    new_values = values.copy()
-    for (tid, nid), tree in zip(roots, trees, strict=True):
-        stack = [(position[(tid, nid)], tree["tree_structure"])]
-        while stack:
-            pos, dnode = stack.pop()
-            is_split = "left_child" in dnode and "right_child" in dnode
-            if is_split != (modes[pos] != "LEAF"):
-                return 0
-            if not is_split:
-                continue
-            threshold = float(dnode["threshold"])
-            v32 = np.float32(threshold)
-            if (
-                modes[pos] != "BRANCH_LEQ"
-                or dnode.get("decision_type") != "<="
-                or features[pos] != int(dnode["split_feature"])
-                or v32 != values[pos]
-            ):
-                return 0
-            if float(v32) > threshold:
-                v32 = np.nextafter(v32, np.float32(-np.inf))
-            new_values[pos] = v32
-            stack.append((position[(tid, true_ids[pos])], dnode["left_child"]))
-            stack.append((position[(tid, false_ids[pos])], dnode["right_child"]))
-    changed = int(np.sum(new_values != values))
-    idx = next(i for i, a in enumerate(node.attribute) if a.name == "nodes_values")
-    node.attribute[idx].CopyFrom(helper.make_attribute("nodes_values", new_values.tolist()))
-    return changed
-
-
-def _column_graph(index: int, n_features: int) -> onnx.ModelProto:
-    """Baselines: the median is one input column (Gather on axis 1)."""
-    from onnx import TensorProto, helper
-
-    nodes = [
-        helper.make_node("Gather", [ONNX_INPUT, "column_index"], ["column"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "baseline",
-        [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", n_features])],
-        [helper.make_tensor_value_info("column", TensorProto.FLOAT, ["N", 1])],
-        initializer=[helper.make_tensor("column_index", TensorProto.INT64, [1], [index])],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", TARGET_OPSET)])
-
-
-def wrap_median(
-    median: onnx.ModelProto,
-    *,
-    feature_names: Sequence[str],
-    offsets: np.ndarray,
-    model_name: str,
-    extra_metadata: dict[str, str] | None = None,
-) -> onnx.ModelProto:
-    """Append the contract to a median graph: horizon group, offsets table, ``quantiles`` output.
-
-    ``median`` must have the single input ``features`` ``[N, F]`` and a single float output with
-    one value per row. ``offsets`` is ``[len(HORIZON_GROUPS), 2]`` (P10 - P50, P90 - P50).
-    """
-    import onnx
-    from onnx import TensorProto, helper
-
-    names = list(feature_names)
-    offsets = np.asarray(offsets, dtype=float)
-    if offsets.shape != (len(HORIZON_GROUPS), 2):
-        raise ExportError(f"offsets must be {(len(HORIZON_GROUPS), 2)}, got {offsets.shape}")
-    model = onnx.ModelProto()
-    model.CopyFrom(median)
-    graph = model.graph
-    inputs = [i.name for i in graph.input if i.name not in {t.name for t in graph.initializer}]
-    if inputs != [ONNX_INPUT] or len(graph.output) < 1:
-        raise ExportError(
-            f"median graph must map one input {ONNX_INPUT!r} to the median (first output), got "
-            f"inputs {inputs} and outputs {[o.name for o in graph.output]}"
-        )
-    # outputs after the median (a GAM's ``effects``) stay outputs: online states apply to them
-    extra_outputs = [copy_value_info(o) for o in graph.output[1:]]
-    used = {n for node in graph.node for n in (*node.input, *node.output)}
-    used |= {t.name for t in graph.initializer}
-    clash = sorted(
-        n
-        for n in used
-        if (n.startswith(_PREFIX) and not n.startswith(f"{_PREFIX}m_")) or n == ONNX_OUTPUT
-    )
-    if clash:
-        raise ExportError(f"median graph already uses reserved names {clash}")
-    median_out = graph.output[0].name
-
-    # offsets table [G, 3]: (off10, 0, off90) so that quantiles = p50 + table[group]
-    table = np.zeros((len(HORIZON_GROUPS), 3), dtype=np.float32)
-    table[:, 0] = offsets[:, 0]
-    table[:, 2] = offsets[:, 1]
-    init = [
-        helper.make_tensor(f"{_PREFIX}shape_n1", TensorProto.INT64, [2], [-1, 1]),
-        helper.make_tensor(
-            f"{_PREFIX}offsets", TensorProto.FLOAT, list(table.shape), table.ravel().tolist()
-        ),
-    ]
-    nodes = [helper.make_node("Reshape", [median_out, f"{_PREFIX}shape_n1"], [f"{_PREFIX}p50"])]
-    group = f"{_PREFIX}group"
-    if HORIZON_COLUMN in names:
-        init.append(
-            helper.make_tensor(
-                f"{_PREFIX}h_index", TensorProto.INT64, [], [names.index(HORIZON_COLUMN)]
-            )
-        )
-        nodes += [
-            helper.make_node("Gather", [ONNX_INPUT, f"{_PREFIX}h_index"], [f"{_PREFIX}h"], axis=1),
-            # NaN horizons fall in the last group, as np.searchsorted does natively
-            helper.make_node("IsNaN", [f"{_PREFIX}h"], [f"{_PREFIX}h_nan"]),
-        ]
-        counts: list[str] = []
-        for k, bound in enumerate(HORIZON_GROUPS[:-1]):
-            init.append(helper.make_tensor(f"{_PREFIX}bound{k}", TensorProto.FLOAT, [], [bound]))
-            nodes += [
-                helper.make_node(
-                    "Greater", [f"{_PREFIX}h", f"{_PREFIX}bound{k}"], [f"{_PREFIX}gt{k}"]
-                ),
-                helper.make_node("Or", [f"{_PREFIX}gt{k}", f"{_PREFIX}h_nan"], [f"{_PREFIX}in{k}"]),
-                helper.make_node(
-                    "Cast", [f"{_PREFIX}in{k}"], [f"{_PREFIX}c{k}"], to=TensorProto.INT64
-                ),
-            ]
-            counts.append(f"{_PREFIX}c{k}")
-        acc = counts[0]
-        for k, c in enumerate(counts[1:], start=1):
-            out = group if k == len(counts) - 1 else f"{_PREFIX}acc{k}"
-            nodes.append(helper.make_node("Add", [acc, c], [out]))
-            acc = out
-        if len(counts) == 1:
-            nodes.append(helper.make_node("Identity", [acc], [group]))
-    else:  # no horizon column: every row is in group 0, as in Forecaster.predict
-        init += [
-            helper.make_tensor(f"{_PREFIX}zero", TensorProto.INT64, [1], [0]),
-            helper.make_tensor(f"{_PREFIX}one", TensorProto.INT64, [1], [1]),
-        ]
-        nodes += [
-            helper.make_node("Shape", [ONNX_INPUT], [f"{_PREFIX}shape"]),
-            helper.make_node(
-                "Slice",
-                [f"{_PREFIX}shape", f"{_PREFIX}zero", f"{_PREFIX}one"],
-                [f"{_PREFIX}n"],
-            ),
-            helper.make_node(
-                "ConstantOfShape",
-                [f"{_PREFIX}n"],
-                [group],
-                value=helper.make_tensor("value", TensorProto.INT64, [1], [0]),
-            ),
-        ]
-    nodes += [
-        helper.make_node("Gather", [f"{_PREFIX}offsets", group], [f"{_PREFIX}row_off"], axis=0),
-        helper.make_node("Add", [f"{_PREFIX}p50", f"{_PREFIX}row_off"], [ONNX_OUTPUT]),
-    ]
-    graph.node.extend(nodes)
-    graph.initializer.extend(init)
-    del graph.output[:]
-    graph.output.append(
-        helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["N", len(QUANTILES)])
-    )
-    graph.output.extend(extra_outputs)
-    # dynamic batch, fixed width: name the batch dim so clients see [N, F]
-    shape = graph.input[0].type.tensor_type.shape
-    del shape.dim[:]
-    shape.dim.add().dim_param = "N"
-    shape.dim.add().dim_value = len(names)
-    graph.name = f"edip_{model_name}"
-
-    # one opset per domain (skl2onnx repeats the default domain); the contract needs >= 9
-    versions: dict[str, int] = {}
-    for op in model.opset_import:
-        domain = "" if op.domain == "ai.onnx" else op.domain
-        versions[domain] = max(versions.get(domain, 0), op.version)
-    versions[""] = max(versions.get("", 0), TARGET_OPSET)
-    del model.opset_import[:]
-    model.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(versions.items()))
-    model.producer_name = "edip_ml"
-    model.doc_string = f"EDIP day-ahead load forecaster {model_name}: P10/P50/P90 in MW"
-
-    meta = contract_metadata(names, model_name, offsets)
-    meta.update(extra_metadata or {})
-    del model.metadata_props[:]
-    onnx.helper.set_model_props(model, meta)
-    onnx.checker.check_model(model, full_check=True)
-    return model
-
-
-def copy_value_info(value: Any) -> Any:
-    """A detached copy of a graph output's ValueInfoProto."""
-    import onnx
-
-    out = onnx.ValueInfoProto()
-    out.CopyFrom(value)
-    return out
-
-
-def contract_metadata(
-    feature_names: Sequence[str], model_name: str, offsets: np.ndarray | None = None
-) -> dict[str, str]:
-    """The metadata_props every EDIP ONNX model carries (the serving side reads them)."""
-    meta = {
-        "feature_names": json.dumps(list(feature_names)),
-        "model_name": model_name,
-        "quantiles": ",".join(f"{q:g}" for q in QUANTILES),
-        "horizon_groups": json.dumps(list(HORIZON_GROUPS)),
-        "edip_contract": CONTRACT_VERSION,
-    }
-    if offsets is not None:
-        meta["conformal_offsets"] = json.dumps(np.asarray(offsets, dtype=float).tolist())
-    return meta
 
 
 def save_onnx(model: onnx.ModelProto, path: Path | str) -> Path:

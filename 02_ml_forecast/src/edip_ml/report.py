@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -205,13 +206,26 @@ def write_report(
     note_list = [notes] if isinstance(notes, str) else list(notes or [])
     table = summary(forecasts)
     models = list(table.index)
+    figures = _figures(forecasts, models)
+    meta = _meta(forecasts, attrs)
+    html_path = out / f"{name}.html"
+    md_path = out / f"{name}.md"
+    atomic_write_text(html_path, _html_document(title, wlabel, meta, note_list, table, figures))
+    md = _markdown_document(title, wlabel, meta, note_list, table, forecasts, models)
+    atomic_write_text(md_path, md)
+    log.info("report: %s, %s (weather %s)", html_path, md_path, source)
+    return html_path, md_path
+
+
+def _figures(forecasts: pd.DataFrame, models: list[str]) -> list[go.Figure]:
+    """MAPE by horizon, hour, month, holiday (models in summary order) and the last days."""
     colors = _colors(models)
 
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:
         rank = {m: i for i, m in enumerate(models)}
         return frame.assign(_r=frame["model"].map(rank)).sort_values("_r").drop(columns="_r")
 
-    figures = [
+    return [
         _line_figure(ordered(breakdown(forecasts, "horizon")), "horizon", "MAPE by horizon",
                      "horizon (h)", colors),
         _line_figure(ordered(breakdown(forecasts, "hour")), "hour",
@@ -222,9 +236,13 @@ def write_report(
                      "MAPE on public holidays vs ordinary days", "day type", colors, bars=True),
         _last_days_figure(forecasts, colors),
     ]  # fmt: skip
+
+
+def _meta(forecasts: pd.DataFrame, attrs: dict[str, Any]) -> list[str]:
+    """Provenance items shown under the title (protocol, step, period, folds, data version)."""
     t = pd.to_datetime(forecasts["target_time"], utc=True)
     period = f"{t.min():%Y-%m-%d %H:%M} → {t.max():%Y-%m-%d %H:%M} UTC" if len(t) else "empty"
-    meta = [
+    return [
         f"protocol: {attrs.get('protocol', 'unknown')}",
         f"step: {attrs.get('step', 'unknown')}",
         f"targets: {period}",
@@ -232,6 +250,17 @@ def write_report(
         f"data version: {attrs.get('data_version', 'unknown')}",
         f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
     ]
+
+
+def _html_document(
+    title: str,
+    wlabel: str,
+    meta: list[str],
+    note_list: list[str],
+    table: pd.DataFrame,
+    figures: list[go.Figure],
+) -> str:
+    """The self-contained HTML page (plotly.js inlined)."""
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='weather'><b>Weather source:</b> {html.escape(wlabel)}</p>",
@@ -245,17 +274,25 @@ def write_report(
     ]
     for fig in figures:
         body.append(fig.to_html(full_html=False, include_plotlyjs=False))
-    doc = (
+    return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         + "\n".join(body)
         + "</body></html>"
     )
-    html_path = out / f"{name}.html"
-    md_path = out / f"{name}.md"
-    atomic_write_text(html_path, doc)
 
+
+def _markdown_document(
+    title: str,
+    wlabel: str,
+    meta: list[str],
+    note_list: list[str],
+    table: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    models: list[str],
+) -> str:
+    """The Markdown summary (tables only; the plots are in the HTML report)."""
     hz = breakdown(forecasts, "horizon")
     md = [
         f"# {title}",
@@ -280,9 +317,7 @@ def write_report(
         "Plots: the HTML report next to this file.",
         "",
     ]
-    atomic_write_text(md_path, "\n".join(md))
-    log.info("report: %s, %s (weather %s)", html_path, md_path, source)
-    return html_path, md_path
+    return "\n".join(md)
 
 
 def _pivot_markdown(data: pd.DataFrame, by: str, models: list[str]) -> str:

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from edip_ml.onnx_export import (
+from edip_ml.onnx_export import model_family, native_estimator
+from edip_pipeline.contract import (
     CONTRACT_VERSION,
     HORIZON_GROUPS,
     ONNX_INPUT,
     ONNX_OUTPUT,
     QUANTILES,
-    model_family,
-    native_estimator,
 )
 
 if TYPE_CHECKING:

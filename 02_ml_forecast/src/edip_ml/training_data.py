@@ -255,18 +255,8 @@ def load_training_data(
             f"too little history: load {load_first.isoformat()} .. {load_last.isoformat()} gives "
             f"no complete day with the full look-back"
         )
-    ft = _stored_table(store, protocol, fparams, weather, first, last)
-    origin = f"{store.processed_dir}/{TABLE_NAMES.get(protocol)}.parquet"
-    if ft is None:
-        pairs = protocol_pairs(first, last, protocol, params, fparams)
-        ft = build_feature_table(store, pairs, fparams, weather=weather)
-        origin = "built in memory"
-    targets = pd.DatetimeIndex(ft.frame.index.get_level_values("target_time"))
-    target = pd.Series(
-        load_target(store, targets, fparams.step).to_numpy(dtype=float),
-        index=ft.frame.index,
-        name="load_mw",
-    )
+    ft, origin = _feature_table(store, params, fparams, protocol, weather, first, last)
+    target = _target(store, ft, fparams.step)
     data = replace(probe, features=ft, target=target, origin=origin)
     log.info(
         "training data: %s rows, days %s .. %s, weather %s (%s), %s",
@@ -278,6 +268,33 @@ def load_training_data(
         origin,
     )
     return data
+
+
+def _feature_table(
+    store: Store,
+    params: MLParams,
+    fparams: FeatureParams,
+    protocol: Protocol,
+    weather: WeatherMode,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+) -> tuple[FeatureFrame, str]:
+    """The stored ``edip features`` table when current, else one built in memory; and where from."""
+    ft = _stored_table(store, protocol, fparams, weather, first, last)
+    if ft is not None:
+        return ft, f"{store.processed_dir}/{TABLE_NAMES.get(protocol)}.parquet"
+    pairs = protocol_pairs(first, last, protocol, params, fparams)
+    return build_feature_table(store, pairs, fparams, weather=weather), "built in memory"
+
+
+def _target(store: Store, ft: FeatureFrame, step: str | pd.Timedelta) -> pd.Series:
+    """The load at each row's target (``load_mw``, NaN where not stored), on the table's index."""
+    targets = pd.DatetimeIndex(ft.frame.index.get_level_values("target_time"))
+    return pd.Series(
+        load_target(store, targets, step).to_numpy(dtype=float),
+        index=ft.frame.index,
+        name="load_mw",
+    )
 
 
 def ensure_training_data(

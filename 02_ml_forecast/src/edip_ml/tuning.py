@@ -201,14 +201,34 @@ def tune(
     Re-running with the same ``study_name`` and ``storage`` continues the study (that is also how
     parallel workers share it).
     """
-    import optuna
-
     if model_name not in SEARCH_SPACES:
         raise TuningError(f"no search space for {model_name!r} (have {sorted(SEARCH_SPACES)})")
     if n_trials < 1:
         raise TuningError("n_trials must be at least 1")
     folds = time_series_folds(X, n_folds, fold_days)
     build = factory or default_factory(model_name, ml_params)
+    objective = _objective(model_name, X, y, folds, build, fixed, seed)
+    name = study_name or f"edip-ml-{model_name}"
+    study = _open_study(name, storage, seed)
+    study.set_user_attr("model", model_name)
+    study.set_user_attr("n_folds", n_folds)
+    study.set_user_attr("fold_days", fold_days)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout_s, gc_after_trial=True)
+    return _best_params(study, name, model_name, fixed)
+
+
+def _objective(
+    model_name: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[Fold],
+    build: ModelFactory,
+    fixed: Mapping[str, Any] | None,
+    seed: int,
+) -> Callable[[optuna.Trial], float]:
+    """Mean validation MAPE over the folds, reported per fold so the pruner can stop early."""
+    import optuna
+
     y_all = y.to_numpy(dtype=float)
 
     def objective(trial: optuna.Trial) -> float:
@@ -227,8 +247,14 @@ def tune(
                 raise optuna.TrialPruned()
         return float(np.mean(scores))
 
-    name = study_name or f"edip-ml-{model_name}"
-    study = optuna.create_study(
+    return objective
+
+
+def _open_study(name: str, storage: str, seed: int) -> optuna.Study:
+    """Create the study, or continue it when ``name`` exists in ``storage`` (parallel workers)."""
+    import optuna
+
+    return optuna.create_study(
         study_name=name,
         storage=make_storage(storage),
         direction="minimize",
@@ -236,10 +262,14 @@ def tune(
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
         load_if_exists=True,
     )
-    study.set_user_attr("model", model_name)
-    study.set_user_attr("n_folds", n_folds)
-    study.set_user_attr("fold_days", fold_days)
-    study.optimize(objective, n_trials=n_trials, timeout=timeout_s, gc_after_trial=True)
+
+
+def _best_params(
+    study: optuna.Study, name: str, model_name: str, fixed: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The best trial's params with the space constants and ``fixed`` values merged in."""
+    import optuna
+
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise TuningError(f"study {name}: no trial completed")

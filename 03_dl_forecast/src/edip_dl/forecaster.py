@@ -366,7 +366,8 @@ class SequenceForecaster(Forecaster):
         """The module as a contract ONNX graph (dynamic batch axis, opset 17)."""
         import onnx
 
-        from edip_ml.onnx_export import contract_metadata, feature_params_metadata
+        from edip_ml.onnx_export import feature_params_metadata
+        from edip_ml.onnx_wrap import contract_metadata
         from edip_pipeline.contract import ONNX_INPUT, ONNX_OUTPUT
 
         if self.net is None:

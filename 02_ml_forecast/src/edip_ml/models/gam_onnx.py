@@ -59,6 +59,31 @@ def gam_graph(model: GAMForecaster, theta: np.ndarray | None = None) -> onnx.Mod
     names = model.feature_names
     b = _Builder()
     col = {c: b.column(names.index(c)) for c in names}
+    basis, n_temp_cols = _basis(b, model, col)
+    rows, level, basis = _hour_coefficients(b, model, col, basis, n_temp_cols)
+    effects = _effects(b, model, rows, level, basis)
+    b.nodes.append(helper.make_node("Identity", [effects], [EFFECTS_OUTPUT]))
+    th = np.ones(len(EFFECTS)) if theta is None else np.asarray(theta, dtype=float)
+    median = b.op("MatMul", [EFFECTS_OUTPUT, b.const(th.reshape(-1, 1))])
+    graph = helper.make_graph(
+        b.nodes,
+        "gam",
+        [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", len(names)])],
+        [
+            helper.make_tensor_value_info(median, TensorProto.FLOAT, ["N", 1]),
+            helper.make_tensor_value_info(EFFECTS_OUTPUT, TensorProto.FLOAT, ["N", len(EFFECTS)]),
+        ],
+        initializer=b.init,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
+def _basis(b: _Builder, model: GAMForecaster, col: dict[str, str]) -> tuple[str, int]:
+    """The design matrix without the intercept ``[N, P-1]`` (temperature hinges first) and the
+    number of temperature columns; same column order as :meth:`GAMForecaster.effects`."""
+    from onnx import TensorProto
+
+    names = model.feature_names
     cols: list[str] = []
     for c, knots in model.knots.items():
         cols.append(col[c])
@@ -83,8 +108,14 @@ def gam_graph(model: GAMForecaster, theta: np.ndarray | None = None) -> onnx.Mod
                 )
             cols += [sk, ck]
     cols += [col[c] for c in LAGS.values() if c in names]
-    basis = b.op("Concat", cols, axis=1)  # [N, P-1]: the design matrix without the intercept
+    return b.op("Concat", cols, axis=1), n_temp_cols
 
+
+def _hour_coefficients(
+    b: _Builder, model: GAMForecaster, col: dict[str, str], basis: str, n_temp_cols: int
+) -> tuple[str, str, str]:
+    """(coefficient rows, level, basis) per row's ``hour``; rows without temperature switch to
+    the fallback coefficients and get their temperature columns zeroed."""
     hour = b.op("Cast", [b.op("Clip", [col["hour"], b.const(0.0), b.const(23.0)])], to=7)
     hour = b.op("Reshape", [hour, b.const([-1], np.int64)])
     rows = b.op("Gather", [b.const(model.coef[:, 1:]), hour], axis=0)
@@ -102,6 +133,12 @@ def gam_graph(model: GAMForecaster, theta: np.ndarray | None = None) -> onnx.Mod
         is_temp[:n_temp_cols] = True
         zero_temp = b.op("And", [no_temp, b.const([is_temp], np.bool_)])
         basis = b.op("Where", [zero_temp, b.const([[0.0]]), basis])
+    return rows, level, basis
+
+
+def _effects(b: _Builder, model: GAMForecaster, rows: str, level: str, basis: str) -> str:
+    """``effects [N, J]``: each basis column's contribution summed into its effect group, the
+    per-hour level in the first effect."""
     # unused inputs (zero coefficient) contribute 0 even when NaN, as natively
     contrib = b.op(
         "Where",
@@ -110,23 +147,7 @@ def gam_graph(model: GAMForecaster, theta: np.ndarray | None = None) -> onnx.Mod
     G = np.eye(len(EFFECTS), dtype=np.float32)[np.asarray(model.groups[1:], dtype=int)]
     e0 = np.zeros((1, len(EFFECTS)), dtype=np.float32)
     e0[0, 0] = 1.0
-    effects = b.op(
-        "Add", [b.op("MatMul", [contrib, b.const(G)]), b.op("Mul", [level, b.const(e0)])]
-    )
-    b.nodes.append(helper.make_node("Identity", [effects], [EFFECTS_OUTPUT]))
-    th = np.ones(len(EFFECTS)) if theta is None else np.asarray(theta, dtype=float)
-    median = b.op("MatMul", [EFFECTS_OUTPUT, b.const(th.reshape(-1, 1))])
-    graph = helper.make_graph(
-        b.nodes,
-        "gam",
-        [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", len(names)])],
-        [
-            helper.make_tensor_value_info(median, TensorProto.FLOAT, ["N", 1]),
-            helper.make_tensor_value_info(EFFECTS_OUTPUT, TensorProto.FLOAT, ["N", len(EFFECTS)]),
-        ],
-        initializer=b.init,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    return b.op("Add", [b.op("MatMul", [contrib, b.const(G)]), b.op("Mul", [level, b.const(e0)])])
 
 
 def basis_width(model: GAMForecaster) -> int:

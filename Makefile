@@ -58,6 +58,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports  # the README's "The shape" (contracts: root pyproject.toml)
+	$(BIN)/python scripts/check_sizes.py  # modules ≤ 420 lines, functions ≤ 60 unless a docstring says why
 
 typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts

@@ -64,7 +64,8 @@ def test_check_rows_refuses_inf_and_mostly_missing_windows() -> None:
 def test_split_sorts_by_origin_and_trains_only_on_known_labels() -> None:
     X, y = synthetic_table(days=20)  # pandas 3 gives microsecond indexes: the split must not care
     split = _split(X, y, 0.25)
-    order = np.argsort(X.index.get_level_values("origin").as_unit("ns").asi8, kind="stable")
+    origins = pd.DatetimeIndex(X.index.get_level_values("origin"))
+    order = np.argsort(origins.as_unit("ns").asi8, kind="stable")
     np.testing.assert_array_equal(split.y, y.to_numpy()[order])  # rows moved with their labels
     np.testing.assert_array_equal(split.X, X.to_numpy(np.float32)[order])
     assert list(split.starts) == list(range(0, 80, 4))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -110,3 +111,22 @@ def write_params(path: Path, dl: DLParams) -> Path:
     raw["ml"]["backtest"]["train_start"] = "2019-10-01"  # shorter folds: fast tests
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
+
+
+WINDOW = [f"load_window_{i:03d}" for i in range(6)]
+COLUMNS = [*WINDOW, "load_last", "load_diff_24h", "hour"]
+
+
+def synthetic_table(days: int = 20, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """``days`` origins (11:00 UTC) with 4 next-day targets each, rows shuffled: a table small
+    enough for unit tests of the windows and the training loop."""
+    rng = np.random.default_rng(seed)
+    origins = pd.date_range("2020-01-01 11:00", periods=days, freq="D", tz="UTC")
+    pairs = [(o, o + pd.Timedelta(hours=13 + h)) for o in origins for h in range(4)]
+    index = pd.MultiIndex.from_tuples(pairs, names=["origin", "target_time"])
+    values = 50_000.0 * (1.0 + 0.1 * rng.standard_normal((len(pairs), len(COLUMNS))))
+    X = pd.DataFrame(values, index=index, columns=COLUMNS)
+    X["hour"] = [t.hour for _, t in pairs]
+    y = pd.Series(50_000.0 * (1.0 + 0.1 * rng.standard_normal(len(pairs))), index=index)
+    order = rng.permutation(len(X))
+    return X.iloc[order], y.iloc[order]

@@ -152,28 +152,3 @@ def test_backtest_family_dl_then_compare_with_ml(dl_env: Store, tmp_path: Path) 
     assert list(ranking["mape"]) == sorted(ranking["mape"])
     assert list(ranking["rank"]) == list(range(1, len(ranking) + 1))
     assert (report / "ranking.md").is_file()
-
-
-def test_compare_refuses_other_data(dl_env: Store, tmp_path: Path) -> None:
-    from edip_dl.compare import CompareError, combine
-
-    a = pd.DataFrame(
-        {
-            "origin": pd.to_datetime(["2020-01-01 11:00"], utc=True),
-            "target_time": pd.to_datetime(["2020-01-02 00:00"], utc=True),
-            "model": ["x"],
-            "horizon_h": [13.0],
-            "p10": [1.0],
-            "p50": [2.0],
-            "p90": [3.0],
-            "actual": [2.0],
-        }
-    )
-    b = a.assign(model="y")
-    a.attrs["data_version"], b.attrs["data_version"] = "v1", "v2"
-    with pytest.raises(CompareError, match="data_version"):
-        combine([a, b])
-    b.attrs["data_version"] = "v1"
-    c = b.assign(target_time=b["target_time"] + pd.Timedelta(hours=1))
-    with pytest.raises(CompareError, match="share no"):
-        combine([a, c])

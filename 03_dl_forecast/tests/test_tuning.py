@@ -10,7 +10,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from edip_dl.tuning import make_pruner, tune_arch
+from edip_dl.tuning import TCN_EXTRA_LAYERS, make_pruner, suggest, tune_arch
 from edip_ml.tuning import TuningError
 
 from .conftest import tiny_dl
@@ -46,6 +46,30 @@ def test_tune_on_sqlite(train_test: Data, tmp_path: Path) -> None:
     assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
     with pytest.raises(TuningError, match="no DL architecture"):
         tune_arch("rnn", *train_test[:2], n_trials=1, dl=tiny_dl())
+
+
+def _choices(trial: optuna.Trial, name: str) -> tuple[object, ...]:
+    dist = trial.distributions[name]
+    assert isinstance(dist, optuna.distributions.CategoricalDistribution)
+    return tuple(dist.choices)
+
+
+def test_search_space_fits_the_table_and_deepens_the_tcn() -> None:
+    dl = tiny_dl().with_overrides({"tuning": {"window_hs": [24, 48, 96], "layers": [1, 2]}})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    params = suggest(trial, "tcn", dl)
+    assert _choices(trial, "window_h") == (24, 48)  # never longer than the table's 48 h window
+    assert _choices(trial, "layers") == (1 + TCN_EXTRA_LAYERS, 2 + TCN_EXTRA_LAYERS)
+    lr = trial.distributions["learning_rate"]
+    assert isinstance(lr, optuna.distributions.FloatDistribution)
+    assert lr.log
+    assert 0.0 <= params["dropout"] <= 0.3
+    gru = optuna.create_study().ask()  # another space: another study
+    suggest(gru, "gru", dl.with_overrides({"tuning": {"window_hs": [96]}}))
+    assert _choices(gru, "layers") == (1, 2)
+    assert _choices(gru, "window_h") == (48,)  # none fits: the table's window
+    assert isinstance(make_pruner("halving"), optuna.pruners.SuccessiveHalvingPruner)
 
 
 def test_tune_on_postgresql(train_test: Data) -> None:

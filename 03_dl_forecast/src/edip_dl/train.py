@@ -19,6 +19,7 @@ from edip_dl.device import resolve_device
 if TYPE_CHECKING:
     from edip_ml.config import MLParams
     from edip_ml.train import TrainResult
+    from edip_ml.training_data import TrainingData
     from edip_pipeline.features import WeatherMode
     from edip_pipeline.store import Store
 
@@ -55,12 +56,7 @@ def train_dl(
 ) -> list[TrainResult]:
     """Tune (optional), backtest, fit, export, check parity, log and register each architecture."""
     from edip_ml.train import train_models
-    from edip_ml.training_data import (
-        TrainingData,
-        load_training_data,
-        make_training_table,
-        training_period,
-    )
+    from edip_ml.training_data import load_training_data
     from edip_pipeline.store import Store
 
     names = check_models(models)
@@ -71,25 +67,12 @@ def train_dl(
     ml = to_ml_params(dl, ml_params)
     data: TrainingData | None = None
     if tune > 0:
-        from edip_dl.tuning import tune_arch
-
-        # built once: the tuning reads it, and train_models reuses it unless a tuned window
-        # changed the feature parameters
+        # built once: the tuning reads it and train_models reuses it (the tuned knobs are model
+        # sections, not feature parameters, so ``data.matches`` still holds)
         data = load_training_data(store, ml, weather=weather or ml.backtest.weather)
-        start_day, end_day = training_period(data, start, end)
-        table = make_training_table(data, start_day, end_day)
-        for name in names:
-            best = tune_arch(
-                name,
-                table.X,
-                table.y,
-                n_trials=tune,
-                dl=dl,
-                storage=tuning_storage,
-                study_name=f"edip-dl-{name}-{store.data_version()[:8]}",
-                seed=ml.seed,
-            )
-            dl = dl.with_overrides({name: best})
+        dl = tune_sections(
+            names, data, start, end, dl, n_trials=tune, storage=tuning_storage, seed=ml.seed
+        )
         ml = to_ml_params(dl, ml)
     return train_models(
         names,
@@ -106,6 +89,39 @@ def train_dl(
         weather=weather,
         data=data,
     )
+
+
+def tune_sections(
+    names: Sequence[str],
+    data: TrainingData,
+    start: str | None,
+    end: str | None,
+    dl: DLParams,
+    *,
+    n_trials: int,
+    storage: str | None,
+    seed: int,
+) -> DLParams:
+    """``dl`` with each architecture's section replaced by its best Optuna trial (one study per
+    architecture and data version) on the training rows of ``start``..``end``."""
+    from edip_dl.tuning import tune_arch
+    from edip_ml.training_data import make_training_table, training_period
+
+    start_day, end_day = training_period(data, start, end)
+    table = make_training_table(data, start_day, end_day)
+    for name in names:
+        best = tune_arch(
+            name,
+            table.X,
+            table.y,
+            n_trials=n_trials,
+            dl=dl,
+            storage=storage,
+            study_name=f"edip-dl-{name}-{data.data_version[:8]}",
+            seed=seed,
+        )
+        dl = dl.with_overrides({name: best})
+    return dl
 
 
 def backtest_dl_to_files(

@@ -226,15 +226,7 @@ def train_combination(
         run_name=f"{COMBINATION} {start_day.date()}..{end_day.date()}",
         version_tags={"backtest_mape": f"{scores.get('mape', float('nan')):.6f}"},
     )
-    version = published.version
-    return TrainResult(
-        model=COMBINATION,
-        ok=True,
-        run_id=published.run.run_id,
-        version=str(version.version) if version is not None else None,
-        parity_mw=published.parity_mw,
-        metrics=scores,
-    )
+    return TrainResult.of(COMBINATION, published, scores)
 
 
 def _backtest_state(

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.backtest_files import backtest_figure, write_backtest_report
-from edip_ml.publish import best_is_challenger, publish
+from edip_ml.publish import Published, best_is_challenger, publish
 from edip_ml.training_data import (
     TrainingData,
     TrainingTable,
@@ -57,6 +57,22 @@ class TrainResult:
     error: str | None = None
     report: Path | None = None
     challenger: bool = False
+
+    @classmethod
+    def of(
+        cls, model: str, published: Published, metrics: dict[str, float], **extra: Any
+    ) -> TrainResult:
+        """The result of a model :func:`~edip_ml.publish.publish` logged (and maybe registered)."""
+        version = published.version
+        return cls(
+            model=model,
+            ok=True,
+            run_id=published.run.run_id,
+            version=str(version.version) if version is not None else None,
+            parity_mw=published.parity_mw,
+            metrics=metrics,
+            **extra,
+        )
 
     def summary(self) -> str:
         if not self.ok:
@@ -225,17 +241,7 @@ def _train_one(name: str, batch: _Batch, fixed: dict[str, Any]) -> TrainResult:
         )
         html = next((f for f in files if f.suffix == ".html"), None)
         report_path = html if batch.report_dir else None
-    version = published.version
-    return TrainResult(
-        model=name,
-        ok=True,
-        run_id=published.run.run_id,
-        version=str(version.version) if version is not None else None,
-        parity_mw=published.parity_mw,
-        metrics=scores,
-        params=params.hyper(name),
-        report=report_path,
-    )
+    return TrainResult.of(name, published, scores, params=params.hyper(name), report=report_path)
 
 
 def _tuned_params(name: str, batch: _Batch, fixed: dict[str, Any]) -> MLParams:

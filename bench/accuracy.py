@@ -179,8 +179,8 @@ def base_params(n_jobs: int) -> Any:
     )
 
 
-def backtest_year(  # type: ignore[no-untyped-def]
-    store,
+def backtest_year(
+    store: Any,
     models: list[str],
     year: int,
     quick: bool,

@@ -42,7 +42,9 @@ def test_now_figure_draws_what_it_has() -> None:
     assert "RTE D-1" not in names  # no RTE value: no trace
     assert "next forecast (P50)" in names
     assert "served forecast (P50)" not in names
-    assert pd.Timestamp(fig.data[names.index("actual")].x[0]) == pd.Timestamp("2020-12-24 23:00")  # Paris
+    assert pd.Timestamp(fig.data[names.index("actual")].x[0]) == pd.Timestamp(
+        "2020-12-24 23:00"
+    )  # Paris
 
 
 def test_daily_and_day_type_figures_have_one_trace_per_forecaster() -> None:

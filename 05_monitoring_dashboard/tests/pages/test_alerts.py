@@ -15,9 +15,10 @@ def test_alerts_page_matches_evaluate_alerts(api_env: Platform) -> None:
     assert not at.exception
     with ApiClient(api_env.api_url) as c:
         expected = evaluate_alerts(c, DashboardSettings(api_url=api_env.api_url))  # type: ignore[arg-type]
-    assert metrics(at)["Alerts"] == str(len(expected))
+    assert metrics(at)["Alerts"] == str(len(expected)), [a.message for a in expected]
     shown = [e.value for e in at.error] + [w.value for w in at.warning]
     for alert in expected:
         assert any(alert.title in s for s in shown), (alert.title, shown)
-    assert {a.rule for a in expected} <= {"drift", "mape"}  # healthy API, fresh data, registry
+    # healthy API, fresh data, registry
+    assert {a.rule for a in expected} <= {"drift", "mape"}, [a.message for a in expected]
     assert len(at.dataframe[0].value) == 5  # the rules table

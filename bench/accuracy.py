@@ -25,6 +25,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,61 +164,71 @@ def score_rows(
     return rows
 
 
-def run(args: argparse.Namespace) -> None:
-    from edip_ml.backtest import backtest
+def base_params(n_jobs: int) -> Any:
+    """The ML parameters of every run: ``n_jobs`` threads, one fit per refit."""
     from edip_ml.config import load_ml_params
-    from edip_ml.metrics import breakdown
 
-    t0 = time.perf_counter()
-    stores = {}
-    rte = rte_20h()
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    years = [int(y) for y in args.years.split(",")]
     # calibration_fraction 0: one fit per refit; the backtest's P10/P90 are the rolling bands
     # (edip_ml.online), so the calibration slice's second fit would only feed their fallback
-    base = load_ml_params().with_overrides(
+    return load_ml_params().with_overrides(
         {
-            "lightgbm": {"n_jobs": args.n_jobs},
-            "xgboost": {"n_jobs": args.n_jobs},
+            "lightgbm": {"n_jobs": n_jobs},
+            "xgboost": {"n_jobs": n_jobs},
             "calibration_fraction": 0.0,
         }
     )
-    rows: list[dict[str, object]] = []
-    monthly: dict[str, pd.DataFrame] = {}
-    weather_used: list[str] = []
-    runs = settings(years)
-    for label, weather, train_start, run_years, synop in runs:
-        if synop not in stores:
-            stores[synop] = _store()
-            ingest(stores[synop], synop)
-        store = stores[synop]
-        params = base.with_overrides({"backtest": {"train_start": train_start}})
-        for year in run_years:
-            end = f"{year}-01-14" if args.quick else f"{year}-12-31"
-            t1 = time.perf_counter()
-            res = backtest(
-                store,
-                models,
-                f"{year}-01-01",
-                end,
-                "day-ahead",
-                params,
-                weather=weather,  # type: ignore[arg-type]
-                baselines=["same_hour_last_week"],
-                progress=False,
-            )
-            weather_used.append(
-                f"{label}, {year}: weather_source={res.weather_source}, groups={res.groups}, "
-                f"train from {train_start or 'first stored day'}, {time.perf_counter() - t1:.0f} s"
-            )
-            rows += score_rows(res.forecasts, rte, label, year)
-            if year == 2019 or year == years[0]:
-                m = breakdown(res.forecasts, "month").pivot(
-                    index="month", columns="model", values="bias"
-                )
-                monthly[label] = m.round(0)
-    table = pd.DataFrame(rows)
-    seconds = time.perf_counter() - t0
+
+
+def backtest_year(
+    store: Any,
+    models: list[str],
+    year: int,
+    quick: bool,
+    params: Any,
+    weather: str,
+    label: str,
+    train_start: str | None,
+) -> tuple[Any, str]:
+    """One setting's backtest of one test year, and its "weather used" line (with its time)."""
+    from edip_ml.backtest import backtest
+
+    end = f"{year}-01-14" if quick else f"{year}-12-31"
+    t1 = time.perf_counter()
+    res = backtest(
+        store,
+        models,
+        f"{year}-01-01",
+        end,
+        "day-ahead",
+        params,
+        weather=weather,  # type: ignore[arg-type]
+        baselines=["same_hour_last_week"],
+        progress=False,
+    )
+    line = (
+        f"{label}, {year}: weather_source={res.weather_source}, groups={res.groups}, "
+        f"train from {train_start or 'first stored day'}, {time.perf_counter() - t1:.0f} s"
+    )
+    return res, line
+
+
+def monthly_bias(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Bias (MW) per month and model, rounded."""
+    from edip_ml.metrics import breakdown
+
+    m = breakdown(forecasts, "month").pivot(index="month", columns="model", values="bias")
+    return m.round(0)
+
+
+def report_text(
+    table: pd.DataFrame,
+    monthly: dict[str, pd.DataFrame],
+    weather_used: list[str],
+    runs: list[tuple[str, str, str | None, list[int], bool]],
+    years: list[int],
+    seconds: float,
+) -> str:
+    """The markdown report: the table, the weather used, monthly biases, the targets, the time."""
     lines = [
         "## accuracy: day-ahead (origin D-1 12:00 Paris), monthly refits + daily online updates",
         "",
@@ -231,7 +242,37 @@ def run(args: argparse.Namespace) -> None:
         lines += [f"### monthly bias (MW), first test year, {label}", "", m.to_markdown(), ""]
     lines += verdict(table, years, oracle=[r[0] for r in runs[:-1]], label_load=runs[-1][0])
     lines.append(f"whole benchmark: {seconds:.0f} s (target < 1200 s)")
-    text = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> None:
+    t0 = time.perf_counter()
+    stores = {}
+    rte = rte_20h()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    years = [int(y) for y in args.years.split(",")]
+    base = base_params(args.n_jobs)
+    rows: list[dict[str, object]] = []
+    monthly: dict[str, pd.DataFrame] = {}
+    weather_used: list[str] = []
+    runs = settings(years)
+    for label, weather, train_start, run_years, synop in runs:
+        if synop not in stores:
+            stores[synop] = _store()
+            ingest(stores[synop], synop)
+        store = stores[synop]
+        params = base.with_overrides({"backtest": {"train_start": train_start}})
+        for year in run_years:
+            res, line = backtest_year(
+                store, models, year, args.quick, params, weather, label, train_start
+            )
+            weather_used.append(line)
+            rows += score_rows(res.forecasts, rte, label, year)
+            if year == 2019 or year == years[0]:
+                monthly[label] = monthly_bias(res.forecasts)
+    table = pd.DataFrame(rows)
+    seconds = time.perf_counter() - t0
+    text = report_text(table, monthly, weather_used, runs, years, seconds)
     print(text)  # noqa: T201
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.md").write_text(text + "\n")

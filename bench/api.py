@@ -300,7 +300,7 @@ def report(scenario: Scenario, levels: list[Level], bare: list[Level]) -> None:
     print(table.to_markdown())  # noqa: T201
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="timed requests per level")
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests per level")
@@ -327,23 +327,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return parser.parse_args(argv)
 
-    if args.serve_bare:
-        import uvicorn
 
-        uvicorn.run(bare_app(), host="127.0.0.1", port=args.port, log_level="warning")
-        return
+def serve_bare(port: int) -> None:
+    """The ``--serve-bare`` child process of :func:`running_bare`."""
+    import uvicorn
 
-    from edip_testkit.platform import (
-        free_port,
-        mlflow_with_champion,
-        platform_env,
-        running_api,
-        sample_store,
-    )
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning")
 
+
+def scenarios_of(args: argparse.Namespace) -> list[Scenario]:
+    """The ``--scenarios`` asked for, with their request counts and levels."""
     levels = [int(x) for x in args.levels.split(",")]
     known = {
         "cached": Scenario("cached", False, args.requests, args.warmup, levels),
@@ -352,16 +347,36 @@ def main(argv: list[str] | None = None) -> None:
             "spread", True, args.spread_requests, 0, [args.spread_level], args.spread_origins
         ),
     }
-    scenarios = [known[name] for name in args.scenarios.split(",")]
-    root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-api-"))
-    root.mkdir(parents=True, exist_ok=True)
-    db_path = root / "edip_log.db"
+    return [known[name] for name in args.scenarios.split(",")]
+
+
+@dataclass
+class Run:
+    """What the measuring phase leaves for the reports."""
+
+    bare: list[list[Level]]
+    served: list[list[Level]]
+    api_ids: list[str]
+    stop_code: int
+    wal_cost: tuple[Level, Level] | None
+
+
+def measure(args: argparse.Namespace, scenarios: list[Scenario], root: Path) -> Run:
+    """Set up the platform, drive the bare endpoint then the API, stop it, then the WAL cost."""
+    from edip_testkit.platform import (
+        free_port,
+        mlflow_with_champion,
+        platform_env,
+        running_api,
+        sample_store,
+    )
+
     t0 = time.perf_counter()
     with (
         sample_store(root / "data") as store,
         mlflow_with_champion(root / "mlflow", store, n_estimators=args.n_estimators) as registry,
     ):
-        env = platform_env(store, registry, db_path, EDIP_MODEL_POLL_S="30")
+        env = platform_env(store, registry, root / "edip_log.db", EDIP_MODEL_POLL_S="30")
         print(  # noqa: T201
             f"set-up (sample store, MLflow, champion v{registry.champion_version}): "
             f"{time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}; horizon {args.horizon} h"
@@ -376,29 +391,49 @@ def main(argv: list[str] | None = None) -> None:
             # then re-raises the signal, hence an exit code of -15 after a clean shutdown)
             stop_code = api.stop()
         wal_cost = measure_wal_cost(env, root, args) if args.wal_cost else None
-    for scenario, api_levels, bare_levels in zip(scenarios, served, bare, strict=True):
-        report(scenario, api_levels, bare_levels)
-    if wal_cost is not None:
-        on, off = wal_cost
-        print(  # noqa: T201
-            "\n## write-ahead file cost (cached origin, 16 concurrent)\n"
-            f"EDIP_LOG_WAL=true: {on.rps:.1f} req/s, p50 {on.percentile_ms(50):.1f} ms, "
-            f"p99 {on.percentile_ms(99):.1f} ms; EDIP_LOG_WAL=false: {off.rps:.1f} req/s, "
-            f"p50 {off.percentile_ms(50):.1f} ms, p99 {off.percentile_ms(99):.1f} ms; "
-            f"throughput kept with the file: {on.rps / off.rps:.2f}"
-        )
+    return Run(bare, served, api_ids, stop_code, wal_cost)
 
-    accepted = {rid for rid in api_ids if rid}
+
+def report_wal_cost(on: Level, off: Level) -> None:
+    print(  # noqa: T201
+        "\n## write-ahead file cost (cached origin, 16 concurrent)\n"
+        f"EDIP_LOG_WAL=true: {on.rps:.1f} req/s, p50 {on.percentile_ms(50):.1f} ms, "
+        f"p99 {on.percentile_ms(99):.1f} ms; EDIP_LOG_WAL=false: {off.rps:.1f} req/s, "
+        f"p50 {off.percentile_ms(50):.1f} ms, p99 {off.percentile_ms(99):.1f} ms; "
+        f"throughput kept with the file: {on.rps / off.rps:.2f}"
+    )
+
+
+def report_log_check(run: Run, db_path: Path, horizon: int) -> None:
+    """Every accepted request id against the log store after the API stopped: lost records."""
+    accepted = {rid for rid in run.api_ids if rid}
     logged, rows = logged_request_ids(db_path)
     lost = len(accepted - logged)
     print(  # noqa: T201
-        f"\nAPI stopped (exit {stop_code}); 200 answers: {len(api_ids)} "
+        f"\nAPI stopped (exit {run.stop_code}); 200 answers: {len(run.api_ids)} "
         f"({len(accepted)} distinct request ids); logged request ids: {len(logged)}, "
-        f"prediction rows: {rows} (expected {len(api_ids) * args.horizon})"
+        f"prediction rows: {rows} (expected {len(run.api_ids) * horizon})"
     )
     print(f"lost records: {lost}")  # noqa: T201
     if logged - accepted:
         print(f"records without an accepted request: {len(logged - accepted)}")  # noqa: T201
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.serve_bare:
+        serve_bare(args.port)
+        return
+    scenarios = scenarios_of(args)
+    root = args.keep or Path(tempfile.mkdtemp(prefix="edip-bench-api-"))
+    root.mkdir(parents=True, exist_ok=True)
+    run = measure(args, scenarios, root)
+    for scenario, api_levels, bare_levels in zip(scenarios, run.served, run.bare, strict=True):
+        report(scenario, api_levels, bare_levels)
+    if run.wal_cost is not None:
+        report_wal_cost(*run.wal_cost)
+    report_log_check(run, root / "edip_log.db", args.horizon)
     print(f"work directory: {root}")  # noqa: T201
 
 

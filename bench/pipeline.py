@@ -121,14 +121,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     work = Path(tempfile.mkdtemp(prefix="edip-bench-"))
-    data_dir = args.keep or work / "data"
-    os.environ["EDIP_DATA_DIR"] = str(data_dir)
-    from edip_pipeline.config import reset_settings_cache
-
-    reset_settings_cache()
-    from edip_pipeline.features import build_feature_table, day_ahead_pairs, write_feature_table
-    from edip_pipeline.ingest import write_batches
-    from edip_pipeline.sources.odre import parse_file
+    use_data_dir(args.keep or work / "data")
     from edip_pipeline.store import Store
 
     if DEV_FILE.is_file():
@@ -137,8 +130,30 @@ def main() -> None:
         source_file, what = sample_as_export(work / "sample_export.csv"), "bundled sample 2019–2020"
     print(f"input: {what}: {source_file}")  # noqa: T201
     store = Store()
-    total_t = 0.0
+    rows_total, first_day, last_day, import_t = load_phase(store, source_file)
+    weather_phase(store, work, first_day, last_day, import_t)
+    incremental_phase(store, last_day)
+    print(f"data version {store.data_version()}  ({rows_total:,} rows stored)")  # noqa: T201
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def use_data_dir(data_dir: Path) -> None:
+    """Point the pipeline's settings at ``data_dir`` (before any store is opened)."""
+    os.environ["EDIP_DATA_DIR"] = str(data_dir)
+    from edip_pipeline.config import reset_settings_cache
+
+    reset_settings_cache()
+
+
+def load_phase(store: Any, source_file: Path) -> tuple[int, pd.Timestamp, pd.Timestamp, float]:
+    """Parse, store and featurise the whole load history; (rows stored, first and last feature
+    days, the import time counted again by the weather phase)."""
+    from edip_pipeline.features import build_feature_table, day_ahead_pairs, write_feature_table
+    from edip_pipeline.ingest import write_batches
+    from edip_pipeline.sources.odre import parse_file
+
+    total_t = 0.0
     batches, dt = timed("parse (--from-file)", lambda: parse_file(DATASET, source_file), 0)
     n_rows = sum(len(b.frame) for b in batches)
     total_t += dt
@@ -164,11 +179,14 @@ def main() -> None:
         f"{'FULL HISTORY':<34} {total_t:>7.2f} s {n_rows / total_t:>12,.0f} rows/s   "
         f"peak RSS {peak_rss_mb():>7.0f} MB   (targets: < 10 s, < 1024 MB)"
     )
+    return int(writes[0].rows_total), first_day, last_day, import_t
 
-    weather_phase(store, work, first_day, last_day, import_t)
 
-    # one-day incremental update: the last stored day republished with a higher vintage, then
-    # the features of the next day-ahead origin
+def incremental_phase(store: Any, last_day: pd.Timestamp) -> None:
+    """One-day incremental update: the last stored day republished with a higher vintage, then
+    the features of the next day-ahead origin."""
+    from edip_pipeline.features import build_feature_table, day_ahead_pairs
+
     day_start = last_day.tz_convert("UTC")
     last = store.read("load_national", day_start, variables=["consumption_mw"])
     update = last.assign(value=last["value"] + 1.0, vintage=3, source="bench-update", flags=0)
@@ -181,9 +199,6 @@ def main() -> None:
         f"{'one-day incremental update':<34} {dt:>7.2f} s {len(update):>12,} rows     "
         f"(target: < 2 s)"
     )
-    print(f"data version {store.data_version()}  ({writes[0].rows_total:,} rows stored)")  # noqa: T201
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def weather_phase(

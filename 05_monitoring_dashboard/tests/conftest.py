@@ -1,10 +1,11 @@
-"""Fixtures of the dashboard tests: the real platform, settings pointed at it, a webhook server."""
+"""Fixtures of the dashboard tests: the real platform, a client and settings on it, a webhook."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from edip_dashboard.client import ApiClient
 from edip_dashboard.config import DashboardSettings, reset_settings_cache
@@ -23,14 +24,6 @@ def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def api_env(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Platform:  # noqa: F811
-    """``EDIP_API_URL`` pointing at the platform's API (for the app and the flow)."""
-    monkeypatch.setenv("EDIP_API_URL", platform.api_url)
-    reset_settings_cache()
-    return platform
-
-
-@pytest.fixture
 def settings(platform: Platform) -> DashboardSettings:  # noqa: F811
     return DashboardSettings(api_url=platform.api_url)  # type: ignore[arg-type]
 
@@ -39,3 +32,10 @@ def settings(platform: Platform) -> DashboardSettings:  # noqa: F811
 def client(platform: Platform) -> Iterator[ApiClient]:  # noqa: F811
     with ApiClient(platform.api_url, timeout_s=60) as c:
         yield c
+
+
+@pytest.fixture
+def hook(httpserver: HTTPServer) -> str:
+    """The URL of a webhook on ``httpserver`` that accepts every POST (``httpserver.log`` has them)."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    return httpserver.url_for("/hook")

@@ -67,6 +67,7 @@ def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         # the log writer batches; wait until the API says its queue is empty
         testing.wait_ready(api.url)
         _drain(client)
+    _warm(api.url)
     _STACK = stack
     _PLATFORM = Platform(api.url, api, store, env, registry.champion_version, report, root)
     return _PLATFORM
@@ -81,6 +82,18 @@ def _drain(client: Any, attempts: int = 200) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError("the API's log queue did not drain")
+
+
+def _warm(api_url: str) -> None:
+    """One alert evaluation with a long timeout: the API's first data status and partition reads
+    are cold, and whichever test came first (pages/test_alerts.py in path order) could see a
+    15 s client timeout as an ``api_errors`` alert on a loaded machine."""
+    from edip_dashboard.alerts import evaluate_alerts
+    from edip_dashboard.client import ApiClient
+    from edip_dashboard.config import DashboardSettings
+
+    with ApiClient(api_url, timeout_s=300) as client:
+        evaluate_alerts(client, DashboardSettings(api_url=api_url))  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

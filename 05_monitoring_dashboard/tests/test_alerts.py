@@ -1,4 +1,5 @@
-"""Each alert rule fires and stays quiet on crafted inputs; the webhook posts to a real server."""
+"""Each alert rule fires and stays quiet on crafted inputs (the loop's rules too); the webhook posts
+to a real server; ``evaluate_alerts`` against the real API."""
 
 from __future__ import annotations
 
@@ -12,15 +13,22 @@ from edip_dashboard.alerts import (
     Alert,
     WebhookError,
     error_share,
+    evaluate_alerts,
     post_webhook,
+    rule_actuals_stale,
     rule_api_errors,
     rule_drift,
     rule_fallback,
     rule_mape,
+    rule_no_issuance,
     rule_stale,
     webhook_payload,
 )
+from edip_dashboard.client import ApiClient
+from edip_dashboard.config import DashboardSettings
 from edip_dashboard.drift import DriftResult
+
+from .platform import Platform
 
 
 def _day(date: str, mape: float, n: int = 24, name: str = "lightgbm", version: str = "1") -> dict:
@@ -127,6 +135,29 @@ def test_error_share_and_api_rule() -> None:
     assert rule_api_errors([], 0, 0) is None
 
 
+def test_no_issuance_fires_after_the_deadline_only() -> None:
+    before = datetime(2020, 11, 2, 11, 30, tzinfo=UTC)  # 12:30 Paris
+    after = datetime(2020, 11, 2, 12, 5, tzinfo=UTC)  # 13:05 Paris
+    assert rule_no_issuance(before, [], 13) is None
+    alert = rule_no_issuance(after, [], 13)
+    assert alert is not None
+    assert "2020-11-03" in alert.title
+    issued = [{"target_day": "2020-11-03", "status": "late"}]
+    assert rule_no_issuance(after, issued, 13) is None
+    missed = rule_no_issuance(after, [{"target_day": "2020-11-03", "status": "missed"}], 13)
+    assert missed is not None
+    assert "missed" in missed.message
+
+
+def test_actuals_stale_measures_against_the_loops_clock() -> None:
+    now = datetime(2020, 11, 2, 12, tzinfo=UTC)
+    assert rule_actuals_stale(datetime(2020, 11, 2, 10, tzinfo=UTC), now, 3) is None
+    stale = rule_actuals_stale(datetime(2020, 11, 2, 6, tzinfo=UTC), now, 3)
+    assert stale is not None
+    assert stale.value == 6.0
+    assert rule_actuals_stale(None, now, 3) is not None
+
+
 ALERTS = [
     Alert(rule="fallback_model", severity="critical", title="Fallback model in use", message="x"),
     Alert(rule="mape", severity="warning", title="MAPE", message="y", value=0.07, threshold=0.05),
@@ -150,3 +181,18 @@ def test_webhook_errors_are_clear(httpserver: HTTPServer) -> None:
         post_webhook(httpserver.url_for("/hook"), ALERTS)
     with pytest.raises(WebhookError, match="unreachable"):
         post_webhook("http://127.0.0.1:9/hook", ALERTS, timeout_s=2)
+
+
+def test_stale_data_fires_after_the_store_ends(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sample ends 2020-12-31 22:30 UTC; two days later every dataset is stale
+    with ApiClient(platform.api_url) as c:
+        quiet = evaluate_alerts(c, DashboardSettings(api_url=platform.api_url))  # type: ignore[arg-type]
+        monkeypatch.setenv("EDIP_REPLAY_NOW", "2021-01-02T12:00:00+00:00")
+        late = evaluate_alerts(c, DashboardSettings(api_url=platform.api_url))  # type: ignore[arg-type]
+    assert "stale_data" not in {a.rule for a in quiet}
+    (stale,) = [a for a in late if a.rule == "stale_data"]
+    assert stale.value == pytest.approx(37.5)
+    assert "load_national/consumption_mw" in stale.message
+    assert stale.severity == "critical"  # 37.5 h > 4 × 6 h

@@ -1,4 +1,4 @@
-"""The API client against the real API: paging through next_offset, ranges, errors, the now."""
+"""The API client against the real API: paging through next_offset, ranges, errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edip_dashboard.client import ApiClient, ApiError, ApiUnreachableError, split_range
-from edip_dashboard.clock import effective_now, parse_time
 
-from .platform import EXPECTED_NOW, Platform
+from .platform import Platform
 
 START = datetime(2020, 12, 12, tzinfo=UTC)
 END = datetime(2020, 12, 26, tzinfo=UTC)
@@ -67,10 +66,3 @@ def test_api_errors_are_clear(client: ApiClient) -> None:
 def test_unreachable_api() -> None:
     with ApiClient("http://127.0.0.1:9", timeout_s=2) as c, pytest.raises(ApiUnreachableError):
         c.ready()
-
-
-def test_now_follows_the_replay(client: ApiClient) -> None:
-    now = effective_now(client, replay_gap_h=48)
-    assert now == parse_time(EXPECTED_NOW)
-    pinned = datetime(2020, 12, 22, 7, 30, tzinfo=UTC)
-    assert effective_now(client, 48, pinned=pinned) == datetime(2020, 12, 22, 7, tzinfo=UTC)

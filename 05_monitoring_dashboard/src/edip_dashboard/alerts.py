@@ -8,7 +8,7 @@ all. The app shows its result and the Prefect flow posts it, so both say the sam
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 from edip_dashboard import loaders
-from edip_dashboard.client import ApiClient, ApiError, ApiUnreachableError
-from edip_dashboard.clock import effective_now, parse_time
+from edip_dashboard.client import ApiClient, ApiError
+from edip_dashboard.clock import PARIS, effective_now, parse_time
 from edip_dashboard.config import DashboardSettings
 from edip_dashboard.drift import DriftResult, drift_report
 
@@ -164,7 +164,7 @@ def rule_no_issuance(
     now: datetime, issuances: Sequence[Mapping[str, Any]], deadline_hour: int
 ) -> Alert | None:
     """Fires when, past ``deadline_hour`` (Paris), tomorrow has no issued forecast (or a missed one)."""
-    local = pd.Timestamp(now).tz_convert("Europe/Paris")
+    local = pd.Timestamp(now).tz_convert(PARIS)
     if local.hour < deadline_hour:
         return None
     tomorrow = str((local.normalize() + pd.Timedelta(days=1)).date())
@@ -242,6 +242,10 @@ def rule_api_errors(
 
 
 # -- evaluation ---------------------------------------------------------------------------------
+#: an evaluation step: fetches what one rule needs and runs it (may raise ApiError)
+Step = Callable[[], Alert | None]
+
+
 def evaluate_alerts(client: ApiClient, settings: DashboardSettings) -> list[Alert]:
     """Every rule against the API now; a call that fails becomes an ``api_errors`` alert."""
     try:
@@ -254,81 +258,103 @@ def evaluate_alerts(client: ApiClient, settings: DashboardSettings) -> list[Aler
     if not ready.get("ready", False):
         problems.append("/ready answers not ready")
     alerts: list[Alert | None] = [rule_fallback(ready.get("model") or {})]
-
-    try:
-        now = effective_now(client, settings.replay_gap_h, settings.replay_now, ready=ready)
-    except ApiError as exc:
-        problems.append(str(exc))
-        now = datetime.now(UTC)
-
-    def guarded(name: str, step: Any) -> Alert | None:
-        try:
-            result: Alert | None = step()
-            return result
-        except ApiUnreachableError as exc:
-            problems.append(f"{name}: {exc}")
-        except ApiError as exc:
-            problems.append(f"{name}: {exc}")
-        return None
-
-    def mape_step() -> Alert | None:
-        window = f"{max(settings.mape_days, 7)}d"
-        summary = client.metrics_summary(window=window, end=now)
-        model = ready.get("model") or {}
-        own = [d for d in summary.get("daily") or [] if d.get("model_name") == model.get("name")]
-        if own and model.get("source") == "registry":
-            return rule_mape(
-                own,
-                settings.mape_threshold,
-                settings.mape_days,
-                model.get("name"),
-                model.get("version"),
-            )
-        return rule_mape(summary.get("daily") or [], settings.mape_threshold, settings.mape_days)
-
-    def stale_step() -> Alert | None:
-        status = client.data_status()
-        return rule_stale(status.get("datasets") or [], settings.stale_hours, now)
-
-    def drift_step() -> Alert | None:
-        return rule_drift(drift_results(client, settings, now), settings.psi_threshold)
-
-    def issuance_step() -> Alert | None:
-        loop = client.loop_status()
-        return rule_no_issuance(
-            parse_time(loop["now"]) or now,
-            client.issuances(limit=3),
-            settings.issuance_deadline_hour,
-        )
-
-    def actuals_step() -> Alert | None:
-        loop = client.loop_status()
-        loop_now = parse_time(loop["now"]) or now
-        return rule_actuals_stale(
-            parse_time(loop.get("last_actual")), loop_now, settings.actuals_stale_hours
-        )
-
-    def errors_step() -> Alert | None:
-        errors, total = error_share(client.prometheus())
-        return rule_api_errors([], errors, total, settings.api_error_rate)
-
-    alerts += [
-        guarded("metrics", mape_step),
-        guarded("data status", stale_step),
-        guarded("drift", drift_step),
-        guarded("/metrics", errors_step),
-        guarded("issuances", issuance_step),
-        guarded("actuals", actuals_step),
-    ]
+    now = _evaluation_now(client, settings, ready, problems)
+    for name, step in _steps(client, settings, ready, now):
+        alerts.append(_guarded(name, step, problems))
     if problems:
         alerts.append(rule_api_errors(problems))
-    fired = [a.model_copy(update={"at": now}) for a in alerts if a is not None]
-    # one api_errors alert: failed calls win over the 5xx share
-    api = [a for a in fired if a.rule == "api_errors"]
-    if len(api) > 1:
-        fired = [a for a in fired if a.rule != "api_errors"] + [api[-1]]
+    fired = _single_api_alert([a.model_copy(update={"at": now}) for a in alerts if a is not None])
     log.info("alerts evaluated at %s: %d fired", now.isoformat(), len(fired))
     return fired
+
+
+def _evaluation_now(
+    client: ApiClient, settings: DashboardSettings, ready: dict[str, Any], problems: list[str]
+) -> datetime:
+    """The dashboard's now; the wall clock (and a problem) when the API cannot tell it."""
+    try:
+        return effective_now(client, settings.replay_gap_h, settings.replay_now, ready=ready)
+    except ApiError as exc:
+        problems.append(str(exc))
+        return datetime.now(UTC)
+
+
+def _steps(
+    client: ApiClient, settings: DashboardSettings, ready: dict[str, Any], now: datetime
+) -> list[tuple[str, Step]]:
+    """The API-reading rule groups, named as their failures are reported, in evaluation order."""
+    return [
+        ("metrics", lambda: _mape_alert(client, settings, ready, now)),
+        ("data status", lambda: _stale_alert(client, settings, now)),
+        ("drift", lambda: rule_drift(drift_results(client, settings, now), settings.psi_threshold)),
+        ("/metrics", lambda: _api_errors_alert(client, settings)),
+        ("issuances", lambda: _issuance_alert(client, settings, now)),
+        ("actuals", lambda: _actuals_alert(client, settings, now)),
+    ]
+
+
+def _guarded(name: str, step: Step, problems: list[str]) -> Alert | None:
+    """``step()``, or ``None`` with the failed API call added to ``problems``."""
+    try:
+        return step()
+    except ApiError as exc:  # unreachable or an error answer: reported alike
+        problems.append(f"{name}: {exc}")
+    return None
+
+
+def _single_api_alert(fired: list[Alert]) -> list[Alert]:
+    """One api_errors alert: failed calls (appended last) win over the 5xx share."""
+    api = [a for a in fired if a.rule == "api_errors"]
+    if len(api) > 1:
+        return [a for a in fired if a.rule != "api_errors"] + [api[-1]]
+    return fired
+
+
+def _mape_alert(
+    client: ApiClient, settings: DashboardSettings, ready: dict[str, Any], now: datetime
+) -> Alert | None:
+    """The MAPE rule on the served registry model's daily rows, else on all models'."""
+    window = f"{max(settings.mape_days, 7)}d"
+    summary = client.metrics_summary(window=window, end=now)
+    model = ready.get("model") or {}
+    own = [d for d in summary.get("daily") or [] if d.get("model_name") == model.get("name")]
+    if own and model.get("source") == "registry":
+        return rule_mape(
+            own,
+            settings.mape_threshold,
+            settings.mape_days,
+            model.get("name"),
+            model.get("version"),
+        )
+    return rule_mape(summary.get("daily") or [], settings.mape_threshold, settings.mape_days)
+
+
+def _stale_alert(client: ApiClient, settings: DashboardSettings, now: datetime) -> Alert | None:
+    status = client.data_status()
+    return rule_stale(status.get("datasets") or [], settings.stale_hours, now)
+
+
+def _api_errors_alert(client: ApiClient, settings: DashboardSettings) -> Alert | None:
+    errors, total = error_share(client.prometheus())
+    return rule_api_errors([], errors, total, settings.api_error_rate)
+
+
+def _issuance_alert(client: ApiClient, settings: DashboardSettings, now: datetime) -> Alert | None:
+    """The loop's rule on its own clock (the dashboard's now when the loop has none)."""
+    loop = client.loop_status()
+    return rule_no_issuance(
+        parse_time(loop["now"]) or now,
+        client.issuances(limit=3),
+        settings.issuance_deadline_hour,
+    )
+
+
+def _actuals_alert(client: ApiClient, settings: DashboardSettings, now: datetime) -> Alert | None:
+    loop = client.loop_status()
+    loop_now = parse_time(loop["now"]) or now
+    return rule_actuals_stale(
+        parse_time(loop.get("last_actual")), loop_now, settings.actuals_stale_hours
+    )
 
 
 def drift_results(

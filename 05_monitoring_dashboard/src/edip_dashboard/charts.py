@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from edip_dashboard.clock import PARIS
 from edip_dashboard.drift import DriftResult
-from edip_dashboard.frames import PARIS
 
 BAND = "rgba(31, 119, 180, 0.18)"
 FORECAST = "#1f77b4"

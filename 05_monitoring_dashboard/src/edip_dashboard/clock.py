@@ -1,7 +1,9 @@
-"""The dashboard's "now": the wall clock, or the API's latest data time during a replay.
+"""The dashboard's time: its "now" (the wall clock, or the API's latest data time during a
+replay) and the one Paris zone every page, metric and alert reads local time in.
 
 Why: the bundled sample ends 2020-12-31; a demo replaying December 2020 must show that December,
 not an empty "last 7 days" of today. The rule is explicit and shared by the pages and the alerts.
+The dashboard imports no other EDIP package, so it keeps its own Paris helpers here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from edip_dashboard.client import MAX_LIST_RANGE, ApiClient
 
 log = logging.getLogger(__name__)
 
+PARIS = "Europe/Paris"
+
 
 def parse_time(value: str | datetime | None) -> datetime | None:
     """An ISO string or datetime → aware UTC datetime (naive is read as UTC); ``None`` stays."""
@@ -25,6 +29,26 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def to_paris(times: Any) -> pd.Series:
+    """UTC instants (ISO strings or timestamps, a Series) as Paris-local timestamps."""
+    return pd.to_datetime(times, utc=True).dt.tz_convert(PARIS)
+
+
+def paris_day(times: pd.Series) -> pd.Series:
+    """The Paris calendar day (``datetime.date``) of each UTC instant."""
+    return to_paris(times).dt.date
+
+
+def paris_text(value: datetime | pd.Timestamp | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as Paris wall-clock text ('—' when missing; naive is read as UTC)."""
+    if value is None or value == "":
+        return "—"
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert(PARIS).strftime(fmt)
 
 
 def floor_hour(value: datetime) -> datetime:

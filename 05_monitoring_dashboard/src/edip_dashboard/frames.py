@@ -11,8 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-PARIS = "Europe/Paris"
-
 PREDICTION_COLUMNS = (
     "request_id",
     "model_name",

@@ -12,8 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from edip_dashboard.clock import parse_time
-from edip_dashboard.frames import PARIS
+from edip_dashboard.clock import PARIS, parse_time
 
 
 def freshness(

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from edip_dashboard.client import ApiClient
-from edip_dashboard.clock import parse_time
+from edip_dashboard.clock import paris_text, parse_time
 from edip_dashboard.config import DashboardSettings
 from edip_dashboard.drift import DriftThresholds
 from edip_dashboard.frames import actuals_frame, features_frame, predictions_frame
@@ -35,11 +35,7 @@ class Period:
         return (self.end - self.start) / timedelta(days=1)
 
     def label(self) -> str:
-        fmt = "%Y-%m-%d %H:%M"
-        paris = "Europe/Paris"
-        s = pd.Timestamp(self.start).tz_convert(paris).strftime(fmt)
-        e = pd.Timestamp(self.end).tz_convert(paris).strftime(fmt)
-        return f"{s} → {e} (Paris)"
+        return f"{paris_text(self.start)} → {paris_text(self.end)} (Paris)"
 
 
 def comparison(client: ApiClient, start: datetime, end: datetime) -> pd.DataFrame:

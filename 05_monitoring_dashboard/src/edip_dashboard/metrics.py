@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from edip_dashboard.frames import PARIS
+from edip_dashboard.clock import paris_day, to_paris
 
 #: a served forecast counts as day-ahead when issued at least this long before its target
 DAY_AHEAD_LEAD = pd.Timedelta(hours=12)
@@ -106,13 +106,9 @@ def model_label(name: pd.Series, version: pd.Series) -> pd.Series:
     return name.astype(str) + np.where(v != "", " v" + v, "")
 
 
-def _paris_day(times: pd.Series) -> pd.Series:
-    return pd.to_datetime(times, utc=True).dt.tz_convert(PARIS).dt.date
-
-
 def day_type(times: pd.Series) -> pd.Series:
     """Weekday / saturday / sunday of each (UTC) time, in Paris local time."""
-    dow = pd.to_datetime(times, utc=True).dt.tz_convert(PARIS).dt.day_of_week
+    dow = to_paris(times).dt.day_of_week
     return pd.Series(
         np.select([dow == 5, dow == 6], ["saturday", "sunday"], "weekday"), index=times.index
     )
@@ -150,7 +146,7 @@ def long_errors(comparison: pd.DataFrame) -> pd.DataFrame:
 
 def daily_metrics(errors: pd.DataFrame) -> pd.DataFrame:
     """Per forecaster and Paris day: n, MAPE, MAE, bias (input: :func:`long_errors`)."""
-    frame = errors.assign(date=_paris_day(errors["target_time"]))
+    frame = errors.assign(date=paris_day(errors["target_time"]))
     return _grouped_metrics(frame, ["forecaster", "date"], "forecast")
 
 
@@ -167,7 +163,7 @@ def rolling_daily(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
 
 def error_by_hour(errors: pd.DataFrame) -> pd.DataFrame:
     """Per forecaster and Paris hour of day (0–23): n, MAPE, MAE, bias."""
-    hours = pd.to_datetime(errors["target_time"], utc=True).dt.tz_convert(PARIS).dt.hour
+    hours = to_paris(errors["target_time"]).dt.hour
     return _grouped_metrics(errors.assign(hour=hours), ["forecaster", "hour"], "forecast")
 
 

@@ -20,9 +20,9 @@ import streamlit as st
 from edip_dashboard import loaders
 from edip_dashboard.alerts import Alert, WebhookError, evaluate_alerts, post_webhook
 from edip_dashboard.client import ApiClient, ApiError, ApiUnreachableError
-from edip_dashboard.clock import effective_now, parse_time
+from edip_dashboard.clock import effective_now, paris_text, parse_time
 from edip_dashboard.config import DashboardSettings, get_settings
-from edip_dashboard.frames import PARIS, actuals_frame, forecast_frame
+from edip_dashboard.frames import actuals_frame, forecast_frame
 
 T = TypeVar("T")
 TTL = get_settings().cache_ttl_s
@@ -203,16 +203,6 @@ class PageContext:
         return self.now - timedelta(**delta)
 
 
-def paris(value: datetime | pd.Timestamp | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A time as Paris wall-clock text ('—' when missing)."""
-    if value is None or value == "":
-        return "—"
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert(PARIS).strftime(fmt)
-
-
 def page_context(title: str, caption: str, require_api: bool = True) -> PageContext:
     """Title, then the API check and the now; the sidebar shows the served model and a refresh.
 
@@ -238,7 +228,7 @@ def page_context(title: str, caption: str, require_api: bool = True) -> PageCont
         st.markdown(
             f"**Model** {m.get('name', '?')} v{m.get('version') or '–'} ({m.get('source', '?')})"
         )
-        st.markdown(f"**Now** {paris(now)} Paris" + (" · *replayed period*" if replay else ""))
+        st.markdown(f"**Now** {paris_text(now)} Paris" + (" · *replayed period*" if replay else ""))
         if st.button("Refresh data", help=f"Answers are cached {s.cache_ttl_s} s"):
             st.cache_data.clear()
             st.rerun()
@@ -250,7 +240,7 @@ def page_context(title: str, caption: str, require_api: bool = True) -> PageCont
         )
     if replay:
         st.info(
-            f"Replayed period: 'now' is the API's latest data time, **{paris(now)}** (Paris).",
+            f"Replayed period: 'now' is the API's latest data time, **{paris_text(now)}** (Paris).",
             icon=":material/history:",
         )
     return PageContext(s, base, status, now)

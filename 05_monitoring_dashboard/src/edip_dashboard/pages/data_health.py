@@ -6,6 +6,7 @@ import streamlit as st
 
 from edip_dashboard import ui
 from edip_dashboard.charts import coverage_figure
+from edip_dashboard.clock import paris_text
 from edip_dashboard.health import coverage_by_day, freshness
 
 ctx = ui.page_context("Data health", "Is the data the forecasts are built from fresh and complete?")
@@ -17,7 +18,7 @@ cols = st.columns(4)
 cols[0].metric("Datasets", len(table))
 cols[1].metric("Stale", int((table["status"] == "stale").sum()) if len(table) else 0,
                help=f"older than {ctx.settings.stale_hours:g} h at now")  # fmt: skip
-cols[2].metric("Store last data (Paris)", ui.paris(store.get("last_timestamp"), "%Y-%m-%d %Hh"))
+cols[2].metric("Store last data (Paris)", paris_text(store.get("last_timestamp"), "%Y-%m-%d %Hh"))
 cols[3].metric(
     "Data version", str(store.get("data_version") or "—")[:8], help=store.get("data_version")
 )
@@ -28,14 +29,14 @@ if table.empty:
 else:
     shown = table.copy()
     for col in ("first (Paris)", "last (Paris)"):
-        shown[col] = shown[col].map(ui.paris)
+        shown[col] = shown[col].map(paris_text)
     st.dataframe(shown, hide_index=True)
 
 st.subheader("Flow runs")
 runs = status.get("flow_runs") or []
 if runs:
     st.dataframe(
-        [{**r, "start_time": ui.paris(r.get("start_time")), "end_time": ui.paris(r.get("end_time"))} for r in runs],
+        [{**r, "start_time": paris_text(r.get("start_time")), "end_time": paris_text(r.get("end_time"))} for r in runs],
         hide_index=True,
     )  # fmt: skip
 elif not status.get("prefect_reachable"):
@@ -55,8 +56,8 @@ if loop_runs:
         states = ", ".join(str(r.get("state") or "?").lower() for r in mine)
         with st.expander(f"{flow_name}: {states}", expanded=False):
             st.dataframe(
-                [{"run": r["name"], "state": r["state"], "started (Paris)": ui.paris(r.get("start_time")),
-                  "scheduled (Paris)": ui.paris(r.get("expected_start_time"))} for r in mine],
+                [{"run": r["name"], "state": r["state"], "started (Paris)": paris_text(r.get("start_time")),
+                  "scheduled (Paris)": paris_text(r.get("expected_start_time"))} for r in mine],
                 hide_index=True,
             )  # fmt: skip
 elif not loop.get("prefect_reachable"):
@@ -70,7 +71,7 @@ days = st.slider("Days", 14, 92, 56)
 start = ctx.ago(days=days)
 acts = ui.call(ui.actuals, ctx.base_url, start.isoformat(), ctx.now_iso)
 if acts.empty:
-    ui.no_data(f"No actual between {ui.paris(start)} and {ui.paris(ctx.now)} (Paris).")
+    ui.no_data(f"No actual between {paris_text(start)} and {paris_text(ctx.now)} (Paris).")
 else:
     coverage = coverage_by_day(acts["consumption_mw"], start, ctx.now)
     full = int((coverage["share"] >= 1).sum())

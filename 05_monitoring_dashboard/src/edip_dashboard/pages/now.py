@@ -7,6 +7,7 @@ import streamlit as st
 
 from edip_dashboard import ui
 from edip_dashboard.charts import now_figure
+from edip_dashboard.clock import paris_text
 from edip_dashboard.frames import forecast_frame
 from edip_dashboard.metrics import error_metrics
 
@@ -20,8 +21,8 @@ last_issue = loop.get("last_issuance") or {}
 loop_cols = st.columns(3)
 loop_cols[0].metric(
     "Next issuance (Paris)",
-    ui.paris(loop.get("next_issuance_at")),
-    help=f"for {loop.get('next_target_day') or '—'} (the loop's clock: {ui.paris(loop.get('now'))})",
+    paris_text(loop.get("next_issuance_at")),
+    help=f"for {loop.get('next_target_day') or '—'} (the loop's clock: {paris_text(loop.get('now'))})",
 )
 status_text = STATUS_LABEL.get(str(last_issue.get("status")), "—")
 loop_cols[1].metric(
@@ -94,7 +95,7 @@ cols[3].metric(
 
 if acts.empty and served.empty:
     ui.no_data(
-        f"No actuals nor served forecasts between {ui.paris(start)} and {ui.paris(ctx.now)} (Paris)."
+        f"No actuals nor served forecasts between {paris_text(start)} and {paris_text(ctx.now)} (Paris)."
     )
 st.plotly_chart(now_figure(acts, served, upcoming, pd.Timestamp(ctx.now)))
 
@@ -105,14 +106,14 @@ with left:
         ui.no_data("The API returned no forecast points.")
     else:
         table = upcoming.reset_index()
-        table.insert(0, "target (Paris)", table["target_time"].map(ui.paris))
+        table.insert(0, "target (Paris)", table["target_time"].map(paris_text))
         st.dataframe(
             table[["target (Paris)", "horizon_h", "p10", "p50", "p90"]].round(0),
             hide_index=True,
             height=260,
         )
         st.caption(
-            f"Origin {ui.paris(body.get('origin'))} Paris · model {body.get('model', {}).get('name')} "
+            f"Origin {paris_text(body.get('origin'))} Paris · model {body.get('model', {}).get('name')} "
             f"v{body.get('model', {}).get('version') or '–'} · weather {body.get('weather_source')}"
         )
 with right:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from edip_dashboard import ui
 from edip_dashboard.charts import by_day_type_figure, by_hour_figure, daily_figure, versions_figure
+from edip_dashboard.clock import paris_text
 from edip_dashboard.frames import to_utc
 from edip_dashboard.metrics import (
     daily_metrics,
@@ -30,8 +31,8 @@ comp = ui.call(ui.comparison, ctx.base_url, start.isoformat(), ctx.now_iso)
 errors = long_errors(comp)
 if errors.empty:
     ui.no_data(
-        f"No served day-ahead forecast has an actual between {ui.paris(start)} and "
-        f"{ui.paris(ctx.now)} (Paris)."
+        f"No served day-ahead forecast has an actual between {paris_text(start)} and "
+        f"{paris_text(ctx.now)} (Paris)."
     )
 else:
     names = sorted(errors["forecaster"].unique())
@@ -77,7 +78,7 @@ else:
     versions["backtest_mape"] = pd.to_numeric(versions["backtest_mape"], errors="coerce")
     st.plotly_chart(versions_figure(versions), key="versions")
     shown = versions.assign(
-        created=versions["created_at"].map(ui.paris),
+        created=versions["created_at"].map(paris_text),
         aliases=versions["aliases"].map(lambda a: ", ".join(a or [])),
         backtest_mape=versions["backtest_mape"] * 100,
     )

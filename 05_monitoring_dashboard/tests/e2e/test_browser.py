@@ -14,9 +14,9 @@ from edip_testkit.browser import (
     copy_screenshots,
 )
 
-from .platform import Platform
+from ..platform import Platform
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium binary (run `make setup-browser`): browser tests skipped"

@@ -1,37 +1,12 @@
-"""The dashboard's now (wall clock or replayed), freshness and the coverage calendar."""
+"""Data health: dataset freshness against the dashboard's now and the Paris-day coverage calendar."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 
-from edip_dashboard.clock import floor_hour, parse_time, resolve_now
 from edip_dashboard.health import coverage_by_day, freshness
-
-WALL = datetime(2026, 5, 4, 10, 42, tzinfo=UTC)
-
-
-def test_now_is_the_wall_clock_when_data_is_current() -> None:
-    recent = WALL - timedelta(hours=3)
-    assert resolve_now(WALL, recent, 48) == datetime(2026, 5, 4, 10, tzinfo=UTC)
-    assert resolve_now(WALL, None, 48) == floor_hour(WALL)
-
-
-def test_now_is_the_latest_data_in_a_replay() -> None:
-    last = datetime(2020, 12, 24, 22, 30, tzinfo=UTC)
-    assert resolve_now(WALL, last, 48) == datetime(2020, 12, 24, 23, tzinfo=UTC)
-
-
-def test_pinned_now_wins() -> None:
-    pinned = datetime(2020, 12, 10, 12, 15, tzinfo=UTC)
-    assert resolve_now(WALL, WALL, 48, pinned) == datetime(2020, 12, 10, 12, tzinfo=UTC)
-
-
-def test_parse_time() -> None:
-    assert parse_time(None) is None
-    assert parse_time("2020-12-20T12:00:00+01:00") == datetime(2020, 12, 20, 11, tzinfo=UTC)
-    assert parse_time("2020-12-20T12:00:00") == datetime(2020, 12, 20, 12, tzinfo=UTC)
 
 
 def test_freshness_against_the_dashboard_now() -> None:

@@ -20,9 +20,9 @@ from streamlit.testing.v1 import AppTest
 
 from edip_dashboard.config import reset_settings_cache
 
-from . import platform
+from .. import platform
+from ..apptest import APP
 
-APP = Path(__file__).resolve().parents[1] / "src" / "edip_dashboard" / "app.py"
 NOW = "2020-12-25T00:00:00+01:00"
 
 

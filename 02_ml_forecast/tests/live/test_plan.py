@@ -50,6 +50,20 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("day", "hours"), [("2020-03-29", 23), ("2020-10-25", 24), ("2020-11-09", 24)]
+)
+def test_a_simulated_day_is_the_paris_day_on_clock_changes(day: str, hours: int) -> None:
+    every_hour = LiveSettings(sim_hours={})
+    ingests = [r for r in day_runs(pd.Timestamp(day), sim_jobs(every_hour), every_hour)
+               if r.job.name == "ingest"]  # fmt: skip
+    # hourly at :05 through the whole local day (23:05 included); like Prefect's real cron, the
+    # repeated 02:00 hour of October fires once
+    assert len(ingests) == hours
+    local = {r.at.tz_convert("Europe/Paris").date().isoformat() for r in ingests}
+    assert local == {day}
+
+
 def test_the_future_data_check_can_fail(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from edip_testkit.live import cut_sample_store
 

@@ -317,6 +317,14 @@ class FlowRun(BaseModel):
     end_time: datetime | None
 
 
+class LoopRun(BaseModel):
+    flow: str
+    name: str
+    state: str | None
+    start_time: datetime | None
+    expected_start_time: datetime | None
+
+
 class DataStatus(BaseModel):
     datasets: list[DatasetStatus]
     flow_runs: list[FlowRun]

@@ -36,7 +36,7 @@ from edip_ml.live.config import LiveSettings, live_settings
 from edip_ml.live.deployments import LoopJob, load_flow, loop_jobs
 from edip_pipeline import clock
 from edip_pipeline.atomic import atomic_write_text
-from edip_pipeline.calendar import PARIS
+from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,7 @@ def day_runs(day: pd.Timestamp, jobs: Iterable[LoopJob], settings: LiveSettings)
     """Every run of ``jobs`` scheduled within Paris day ``day``, in time order."""
     from prefect.server.schemas.schedules import CronSchedule
 
-    start = pd.Timestamp(day).normalize().tz_localize(PARIS)
-    end = start + pd.Timedelta(days=1)
+    start, end = local_day_bounds(day)  # 23 h or 25 h on clock-change days
     runs: list[SimRun] = []
     for job in jobs:
         schedule = CronSchedule(cron=job.cron, timezone=settings.timezone)

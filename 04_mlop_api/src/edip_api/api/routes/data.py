@@ -3,54 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated, Any
 
-import httpx
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query
 
 from edip_api.api.deps import ForecastsDep
-from edip_api.schemas import DataStatus, FeatureRows, FlowRun
+from edip_api.schemas import DataStatus, FeatureRows
 from edip_api.services.data_status import dataset_rows
 from edip_api.services.errors import InvalidRequestError
+from edip_api.services.prefect_runs import recent_runs
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["data"])
 
 
-def prefect_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
-    """Recent flow runs from the Prefect API when ``PREFECT_API_URL`` answers."""
-    url = os.environ.get("PREFECT_API_URL")
-    if not url:
-        return [], False
-    try:
-        r = httpx.post(
-            f"{url.rstrip('/')}/flow_runs/filter",
-            json={"limit": limit, "sort": "START_TIME_DESC"},
-            timeout=2.0,
-        )
-        r.raise_for_status()
-        runs = [
-            FlowRun(
-                name=str(x.get("name", "")),
-                state=(x.get("state") or {}).get("type") or x.get("state_type"),
-                start_time=x.get("start_time"),
-                end_time=x.get("end_time"),
-            )
-            for x in r.json()
-        ]
-        return runs, True
-    except Exception as exc:  # Prefect is optional: say it is unreachable
-        log.info("Prefect API at %s unreachable: %s", url, exc)
-        return [], False
-
-
 @router.get("/data/status", response_model=DataStatus, summary="Datasets and recent flow runs")
 def data_status(forecasts: ForecastsDep) -> DataStatus:
     datasets = dataset_rows(forecasts.view, forecasts.now())
-    runs, reachable = prefect_runs()
+    runs, reachable = recent_runs()
     return DataStatus(datasets=datasets, flow_runs=runs, prefect_reachable=reachable)
 
 

@@ -11,11 +11,9 @@ of each loop flow from Prefect.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import httpx
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -24,9 +22,10 @@ from pydantic import AfterValidator, BaseModel, Field
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.db import LogStore
 from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
-from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant
+from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant, LoopRun
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.prediction_log import fallback_records, log_issued
+from edip_api.services.prefect_runs import loop_runs
 from edip_pipeline.calendar import PARIS
 
 router = APIRouter(prefix="/v1", tags=["loop"])
@@ -105,14 +104,6 @@ class IssuanceWritten(BaseModel):
     issuance: IssuanceOut
 
 
-class LoopRun(BaseModel):
-    flow: str
-    name: str
-    state: str | None
-    start_time: datetime | None
-    expected_start_time: datetime | None
-
-
 class LoopStatus(BaseModel):
     now: datetime = Field(description="The API's clock (the loop's, in a simulation).")
     last_issuance: IssuanceOut | None
@@ -171,46 +162,6 @@ def get_issuances(
     return [_out(r) for r in list_issuances(log_store, start_day, end_day, limit)]
 
 
-def loop_runs(per_flow: int = 5) -> tuple[list[LoopRun], bool]:
-    """Recent runs of the loop's flows from the Prefect API (``PREFECT_API_URL``)."""
-    url = os.environ.get("PREFECT_API_URL")
-    if not url:
-        return [], False
-    base = url.rstrip("/")
-    try:
-        flows = httpx.post(
-            f"{base}/flows/filter", json={"flows": {"name": {"any_": list(LOOP_FLOWS)}}}, timeout=2
-        )
-        flows.raise_for_status()
-        names = {f["id"]: f["name"] for f in flows.json()}
-        runs: list[LoopRun] = []
-        for flow_id, flow in names.items():
-            r = httpx.post(
-                f"{base}/flow_runs/filter",
-                json={
-                    "flows": {"id": {"any_": [flow_id]}},
-                    "sort": "EXPECTED_START_TIME_DESC",
-                    "limit": per_flow,
-                },
-                timeout=2,
-            )
-            r.raise_for_status()
-            runs += [
-                LoopRun(
-                    flow=flow,
-                    name=str(x.get("name", "")),
-                    state=(x.get("state") or {}).get("type") or x.get("state_type"),
-                    start_time=x.get("start_time"),
-                    expected_start_time=x.get("expected_start_time"),
-                )
-                for x in r.json()
-            ]
-        return runs, True
-    except Exception as exc:  # Prefect is optional: say it is unreachable
-        log.info("Prefect API at %s unreachable: %s", url, exc)
-        return [], False
-
-
 def _last_actual(log_store: LogStore, now: pd.Timestamp) -> datetime | None:
     start = (now - pd.Timedelta(days=92)).to_pydatetime()
     _page, total = log_store.list_actuals(start, now.to_pydatetime(), limit=1)
@@ -229,12 +180,12 @@ def loop_status(log_store: LogStoreDep, forecasts: ForecastsDep) -> LoopStatus:
     if last is not None:
         due = pd.Timestamp(last.due_at).tz_convert(PARIS)
         day = pd.Timestamp(last.target_day)
-        while due.tz_convert("UTC") <= now:
-            due, day = due + timedelta(days=1), day + timedelta(days=1)
+        while due.tz_convert("UTC") <= now:  # calendar days: 12:00 Paris stays 12:00 Paris
+            due, day = due + pd.DateOffset(days=1), day + timedelta(days=1)
         next_at, next_day = due.tz_convert("UTC").to_pydatetime(), str(day.date())
     actual = _last_actual(log_store, now)
     age = (now.to_pydatetime() - actual).total_seconds() / 3600 if actual else None
-    runs, reachable = loop_runs()
+    runs, reachable = loop_runs(LOOP_FLOWS)
     return LoopStatus(
         now=now.to_pydatetime(),
         last_issuance=_out(last) if last else None,

@@ -8,43 +8,12 @@ import pytest
 
 from edip_ml.models import make_model
 from edip_ml.models.gam import EFFECTS, GAMForecaster, GAMKalmanForecaster
-
-
-def synthetic(days: int = 400, shift_from: int | None = None, seed: int = 0):  # type: ignore[no-untyped-def]
-    """Hourly rows with a known heating response (−1500 MW/°C below 15 °C) and day shape."""
-    rng = np.random.default_rng(seed)
-    targets = pd.date_range("2018-01-01", periods=24 * days, freq="h", tz="UTC")
-    origins = targets.floor("D") - pd.Timedelta(hours=12)
-    doy = 2 * np.pi * targets.day_of_year.to_numpy() / 365.25
-    hour = targets.hour.to_numpy().astype(float)
-    temp = 12 - 8 * np.cos(doy) + 3 * np.sin(2 * np.pi * hour / 24) + rng.normal(0, 2, len(hour))
-    dow = targets.day_of_week.to_numpy().astype(float)
-    y = 50000 + 1500 * np.maximum(0, 15 - temp) + 3000 * np.sin(2 * np.pi * hour / 24)
-    y = y - 4000 * (dow >= 5) + rng.normal(0, 300, len(y))
-    if shift_from is not None:
-        y[24 * shift_from :] -= 3000  # a level shift (a lockdown, a sobriety winter)
-    X = pd.DataFrame(
-        {
-            "horizon_h": ((targets - origins) / pd.Timedelta(hours=1)).to_numpy(float),
-            "hour": hour,
-            "dow": dow,
-            "is_holiday": 0.0,
-            "doy_sin": np.sin(doy),
-            "doy_cos": np.cos(doy),
-            "temperature_c": temp,
-            "temperature_ewm_0p05": pd.Series(temp).ewm(alpha=0.05).mean().to_numpy(),
-            "load_lag_1d": np.r_[np.full(24, np.nan), y[:-24]],
-            "load_same_hour_last_week": np.r_[np.full(168, np.nan), y[:-168]],
-        },
-        index=pd.MultiIndex.from_arrays([origins, targets], names=["origin", "target_time"]),
-    )
-    keep = np.arange(len(X)) >= 168
-    return X[keep], pd.Series(y[keep], index=X.index[keep], name="load_mw")
+from edip_testkit.synthetic import heating_rows
 
 
 @pytest.fixture(scope="module")
 def data():  # type: ignore[no-untyped-def]
-    return synthetic()
+    return heating_rows()
 
 
 def test_gam_learns_the_temperature_response(data) -> None:  # type: ignore[no-untyped-def]
@@ -80,7 +49,7 @@ def test_missing_temperature_uses_the_labelled_fallback(data) -> None:  # type: 
 
 
 def test_kalman_absorbs_a_level_shift_within_days() -> None:
-    X, y = synthetic(days=420, shift_from=400)
+    X, y = heating_rows(days=420, shift_from=400)
     n_fit = 24 * 399
     static = GAMForecaster().fit(X.iloc[:n_fit], y.iloc[:n_fit])
     online = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n_fit], y.iloc[:n_fit])

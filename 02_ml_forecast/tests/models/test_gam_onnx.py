@@ -11,13 +11,12 @@ import pytest
 from edip_ml.models import make_model
 from edip_ml.models.gam import EFFECTS, GAMKalmanForecaster
 from edip_ml.onnx_export import OnnxForecaster, parity_delta, to_onnx
-
-from .test_gam import synthetic
+from edip_testkit.synthetic import heating_rows
 
 
 @pytest.fixture(scope="module")
 def data():  # type: ignore[no-untyped-def]
-    return synthetic()
+    return heating_rows()
 
 
 @pytest.mark.parametrize("name", ["gam", "gam_kalman"])

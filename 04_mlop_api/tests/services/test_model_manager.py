@@ -27,6 +27,7 @@ from edip_pipeline.features import build_features
 from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, save_state, state_path
 from edip_pipeline.store import Store
 from edip_testkit.platform import Registry, platform_env, running_api
+from edip_testkit.synthetic import heating_rows
 
 ORIGIN = "2020-12-10T12:00:00+01:00"
 
@@ -212,42 +213,12 @@ def test_unknown_model_serves_fallback(
 REGISTERED = "edip-load-fr"
 
 
-def _rows(days: int = 70, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
-    """Hourly rows with a heating response and a day shape (what a GAM fits in a second)."""
-    rng = np.random.default_rng(seed)
-    targets = pd.date_range("2019-01-01", periods=24 * days, freq="h", tz="UTC")
-    origins = targets.floor("D") - pd.Timedelta(hours=12)
-    doy = 2 * np.pi * targets.day_of_year.to_numpy() / 365.25
-    hour = targets.hour.to_numpy().astype(float)
-    temp = 12 - 8 * np.cos(doy) + 3 * np.sin(2 * np.pi * hour / 24) + rng.normal(0, 2, len(hour))
-    dow = targets.day_of_week.to_numpy().astype(float)
-    y = 50000 + 1500 * np.maximum(0, 15 - temp) + 3000 * np.sin(2 * np.pi * hour / 24)
-    y = y - 4000 * (dow >= 5) + rng.normal(0, 300, len(y))
-    X = pd.DataFrame(
-        {
-            "horizon_h": ((targets - origins) / pd.Timedelta(hours=1)).to_numpy(float),
-            "hour": hour,
-            "dow": dow,
-            "is_holiday": 0.0,
-            "doy_sin": np.sin(doy),
-            "doy_cos": np.cos(doy),
-            "temperature_c": temp,
-            "temperature_ewm_0p05": pd.Series(temp).ewm(alpha=0.05).mean().to_numpy(),
-            "load_lag_1d": np.r_[np.full(24, np.nan), y[:-24]],
-            "load_same_hour_last_week": np.r_[np.full(168, np.nan), y[:-168]],
-        },
-        index=pd.MultiIndex.from_arrays([origins, targets], names=["origin", "target_time"]),
-    )
-    keep = np.arange(len(X)) >= 168
-    return X[keep], pd.Series(y, index=X.index, name="load_mw")[keep]
-
-
 @pytest.fixture(scope="module")
 def gam_kalman() -> tuple[bytes, pd.DataFrame, pd.Series]:
     from edip_ml.models.gam import GAMKalmanForecaster
     from edip_ml.onnx_export import to_onnx
 
-    X, y = _rows()
+    X, y = heating_rows(70, start="2019-01-01")
     n = len(X) - 48
     model = GAMKalmanForecaster({"q": 1e-5, "warmup_days": 14}).fit(X.iloc[:n], y.iloc[:n])
     return bytes(to_onnx(model).SerializeToString()), X.iloc[n:], y.iloc[n:]

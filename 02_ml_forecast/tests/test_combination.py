@@ -11,13 +11,12 @@ from edip_ml.combination import CombinedForecaster
 from edip_ml.models import make_model
 from edip_ml.onnx_export import OnnxForecaster, parity_delta, to_onnx
 from edip_pipeline.online import MLPoly
-
-from .models.test_gam import synthetic
+from edip_testkit.synthetic import heating_rows
 
 
 def test_served_combination_is_what_is_evaluated() -> None:
     """Merged ONNX (onnxruntime + numpy) = the native combination, state updates included."""
-    X, y = synthetic(days=300)
+    X, y = heating_rows(days=300)
     experts = [make_model(n).fit(X, y) for n in ("gam", "gam_kalman", "same_hour_last_week")]
     state = MLPoly(3)
     E = np.column_stack([e.predict(X.iloc[-500:])["p50"] for e in experts])

@@ -21,14 +21,14 @@ from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.features import build_features, day_ahead_pairs, load_target
 from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
 from edip_pipeline.store import Store
+from edip_testkit.synthetic import heating_rows
 from tests.conftest import make_store, sample_load_rows
-from tests.models.test_gam import synthetic
 
 STEP = pd.Timedelta(hours=1)
 
 
 def test_walk_forward_is_leak_free() -> None:
-    X, y = synthetic(days=260)
+    X, y = heating_rows(days=260)
     n = 24 * 240
     test_X, test_y = X.iloc[n:], y.iloc[n:]
     model_a = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n], y.iloc[:n])

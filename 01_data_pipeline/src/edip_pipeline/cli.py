@@ -2,8 +2,8 @@
 
 Later packages add their commands (``train``, ``backtest``, ``serve``, ``dashboard``…) by exposing
 an entry point in the ``edip.cli`` group: a function ``register(app: typer.Typer) -> None``.
-Every command fails the same way (:class:`OneLineErrors`): one ``error:`` line and exit code 1,
-the traceback only with ``edip -v``.
+Every command fails the same way (:mod:`edip_pipeline.cli_errors`): one ``error:`` line and exit
+code 1, the traceback only with ``edip -v``.
 """
 
 from __future__ import annotations
@@ -18,44 +18,14 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
-from typer.core import TyperGroup
 
-from edip_pipeline.calendar import PARIS
+from edip_pipeline.cli_errors import OneLineErrors, check_dates, set_verbose
 
 if TYPE_CHECKING:
     from edip_pipeline.ingest import IngestReport
 
 console = Console(stderr=True)
 log = logging.getLogger("edip")
-_verbose = {"on": False}
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (what a user can act on without a traceback)."""
-    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class OneLineErrors(TyperGroup):
-    """A command group whose failures print one ``error:`` line and exit 1 (``-v``: traceback).
-
-    Why one handler here rather than a try/except per command: every command, including those
-    other packages plug in, fails the same way, and a bug still shows its trace on ``-v``.
-    """
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors
-            raise
-        except Exception as exc:
-            if _verbose["on"] or os.environ.get("EDIP_VERBOSE"):
-                raise
-            console.print(f"error: {one_line(exc)}", markup=False, highlight=False, soft_wrap=True)
-            console.print("(edip -v shows the traceback)", style="dim", highlight=False)
-            raise typer.Exit(code=1) from None
-
-
 app = typer.Typer(
     name="edip",
     help="EDIP — Energy Demand Intelligence Platform (France day-ahead electricity demand).",
@@ -88,42 +58,13 @@ BACKFILL_DEFAULT = {"odre": "eco2mix-national-cons-def"}
 SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "all"]
 
 
-def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = False) -> None:
-    """The one check of ``--start``/``--end``: each a date or ISO instant, start before end.
-
-    Why here: a bad date used to surface as a pandas traceback deep inside a flow; a usage error
-    naming the option is what a user can act on.
-    """
-    import pandas as pd
-
-    stamps = {}
-    for option, value in (("--start", start), ("--end", end)):
-        if value is None:
-            continue
-        bad = typer.BadParameter(
-            f"{option} {value!r} is not a date (e.g. 2020-01-31 or 2020-01-31T12:00+01:00)"
-        )
-        try:
-            ts = pd.Timestamp(value)
-        except (ValueError, TypeError, OverflowError):
-            raise bad from None
-        if pd.isna(ts):
-            raise bad
-        stamps[option] = ts.tz_localize(PARIS) if ts.tzinfo is None else ts
-    if len(stamps) == 2:
-        first, last = stamps["--start"], stamps["--end"]
-        if last < first or (last == first and not inclusive_end):
-            word = "on or after" if inclusive_end else "after"
-            raise typer.BadParameter(f"--end {end} must be {word} --start {start}")
-
-
 @app.callback()
 def _main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging; errors show their traceback.")
     ] = False,
 ) -> None:
-    _verbose["on"] = verbose
+    set_verbose(verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",

@@ -119,28 +119,45 @@ def version_years(version: Path, entry: Mapping[str, Any] | None) -> list[int]:
 
 
 def verify_version(
-    dataset: str, version: Path, entry: Mapping[str, Any] | None, *, parse: bool = False
+    dataset: str,
+    version: Path,
+    entry: Mapping[str, Any] | None,
+    memo: dict[Path, tuple[int, int, int]] | None = None,
 ) -> list[Damage]:
-    """Every damaged partition of one version (files without a recorded checksum are parsed)."""
+    """Every damaged partition of one version (files without a recorded checksum are parsed).
+
+    ``memo``: files already verified, by (inode, mtime, size), skipped while unchanged — what
+    lets the API check its store on every ``/ready`` (``edip data verify`` reads every byte).
+    """
     files = (entry or {}).get("files") or {}
     damages = []
     for year in version_years(version, entry):
         path = partition_path(version, year)
         expected = files.get(str(year))
         try:
-            if expected is None or parse:
+            st = path.stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if memo is not None and stamp is not None and memo.get(path) == stamp:
+            continue
+        try:
+            if expected is None:
                 load_checked(path, expected)
             else:
                 checked_bytes(path, expected)
         except DamagedPartitionError as exc:
             damages.append(Damage(dataset, year, path, exc.reason))
+        else:
+            if memo is not None and stamp is not None:
+                memo[path] = stamp
     return damages
 
 
 def verify(store: Store, dataset: str) -> list[Damage]:
     """The damaged partitions of the dataset's current version (nothing is changed)."""
     base = store.versions.current(dataset)
-    return verify_version(dataset, base, store.versions.entry_of(base))
+    return verify_version(dataset, base, store.versions.entry_of(base), store._verified)
 
 
 def check(store: Store, dataset: str) -> list[Damage]:

@@ -99,6 +99,7 @@ class Store:
         self.manifest_path = self.root / "manifest.json"
         self.versions = Versions(self.interim_dir)
         self._cache = PartitionCache() if cache_reads else None
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # files checked, by stamp
         self._lock = FileLock(str(self.root / ".store.lock"), timeout=600)
 
     # ------------------------------------------------------------------ raw layer

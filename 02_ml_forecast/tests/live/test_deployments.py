@@ -20,7 +20,7 @@ def test_prefect_yaml_has_every_loop_job_with_its_default_schedule() -> None:
         d = spec[job.name]
         assert d["schedules"] == [{"cron": job.cron, "timezone": "Europe/Paris"}]
         path, func = d["entrypoint"].split(":")
-        module, attr = job.flow.split(":")
+        module, attr = job.entrypoint.split(":")
         assert path.endswith(module.replace(".", "/") + ".py")
         assert func == attr
         assert f"def {func}(" in (ROOT / path).read_text()

@@ -78,6 +78,16 @@ class LiveSettings(BaseSettings):
     alert_webhook_url: str | None = Field(
         None, description="Where a failed gate's alert is posted (EDIP_ALERT_WEBHOOK_URL too)."
     )
+    retries: int = Field(
+        11,
+        ge=0,
+        description="Retries of a failed run (deployments and simulation), so that a day is "
+        "recorded missed only when it can no longer be issued; a simulation also stops once "
+        "the job's next scheduled run is due (that run catches up).",
+    )
+    retry_delay_min: float = Field(
+        60.0, gt=0, description="Minutes between a failed run and its retry."
+    )
     sim_hours: dict[str, list[int]] = Field(
         default_factory=lambda: {"ingest": [11], "sync-actuals": [11], "alerts": [13]},
         description="Simulation: the hours at which the hourly deployments run (the rest are "

@@ -45,6 +45,7 @@ from edip_ml.live.deployments import LoopJob, loop_jobs
 from edip_pipeline import clock
 from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS, local_day_bounds
+from edip_pipeline.cli_errors import one_line
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -187,11 +188,17 @@ class Simulator:
     """Drives the real flows over simulated days (see the module doc)."""
 
     def __init__(
-        self, clock_path: Path, settings: LiveSettings | None = None, *, prefect: bool = True
+        self,
+        clock_path: Path,
+        settings: LiveSettings | None = None,
+        *,
+        prefect: bool = True,
+        jobs: list[LoopJob] | None = None,
     ) -> None:
         self.clock_path = clock_path
         self.settings = settings or live_settings()
         self.prefect = prefect
+        self.jobs = jobs  # default: sim_jobs(settings), the real deployments
         self.state_path = clock_path.with_name(clock_path.name + ".runs.json")
         os.environ[clock.CLOCK_FILE_ENV] = str(clock_path)
 
@@ -267,7 +274,7 @@ class Simulator:
         Long because it is the simulation's one loop: skip what is done or down, run, then
         record success (and what it supersedes) or queue the retry.
         """
-        jobs = sim_jobs(self.settings)
+        jobs = self.jobs if self.jobs is not None else sim_jobs(self.settings)
         stale = {str(pd.Timestamp(d).date()) for d in stale_days}
         windows = [
             (pd.Timestamp(a).tz_convert("UTC"), pd.Timestamp(b).tz_convert("UTC"))
@@ -298,7 +305,8 @@ class Simulator:
             except FutureDataError:
                 raise
             except Exception as exc:  # a failed flow run is visible in Prefect; the loop goes on
-                log.exception("%s failed", run.key)
+                log.error("%s failed: %s", run.key, one_line(exc))
+                log.debug("%s failed", run.key, exc_info=True)
                 result, state = None, f"failed: {exc}"
             report.runs.append({"at": run.at.isoformat(), "job": name, "state": state,
                                 "attempt": run.attempt})  # fmt: skip

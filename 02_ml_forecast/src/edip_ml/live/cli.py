@@ -111,7 +111,7 @@ def _check_api(api_url: str, path: Path) -> None:
             api_now = pd.Timestamp(api.loop_status()["now"])
     except LoopApiError as exc:
         raise RuntimeError(
-            f"the API does not answer ({exc}): start it with EDIP_CLOCK_FILE={path} "
+            f"the API at {api_url} does not answer ({exc}): start it with EDIP_CLOCK_FILE={path} "
             "(edip serve), or point EDIP_LIVE_API_URL at it"
         ) from exc
     if api_now != clock.now():

@@ -8,6 +8,7 @@ other failure is one ``error:`` line and exit 1 instead of a Python traceback, w
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -24,6 +25,27 @@ _verbose = {"on": False}
 def set_verbose(on: bool) -> None:
     """``edip -v``: errors show their traceback."""
     _verbose["on"] = on
+
+
+def verbose() -> bool:
+    return _verbose["on"] or bool(os.environ.get("EDIP_VERBOSE"))
+
+
+class _NoPrefectTraceback(logging.Filter):
+    """Prefect logs a failed run with its traceback; on the console that is one line unless -v
+    (Prefect's own API handler, on its run loggers, still records the whole trace for its UI)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("prefect") and not verbose():
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_prefect_tracebacks() -> None:
+    """Keep Prefect's tracebacks off the console handlers (call once its logging is set up)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _NoPrefectTraceback) for f in handler.filters):
+            handler.addFilter(_NoPrefectTraceback())
 
 
 def one_line(exc: BaseException) -> str:
@@ -45,7 +67,7 @@ class OneLineErrors(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors
             raise
         except Exception as exc:
-            if _verbose["on"] or os.environ.get("EDIP_VERBOSE"):
+            if verbose():
                 raise
             console.print(f"error: {one_line(exc)}", markup=False, highlight=False, soft_wrap=True)
             console.print("(edip -v shows the traceback)", style="dim", highlight=False)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from edip_pipeline.calendar import PARIS
-from edip_pipeline.cli_errors import OneLineErrors, check_dates
+from edip_pipeline.cli_errors import OneLineErrors, check_dates, quiet_prefect_tracebacks
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ def simulate(
     sim = Simulator(path)
     _check_api(sim.settings.api_url, path)
     with prefect_server() as server:
+        quiet_prefect_tracebacks()  # a failed run is one line here; its trace is in Prefect
         sim.prefect = server is not None
         report = sim.run(
             start,

@@ -160,11 +160,15 @@ def verify(store: Store, dataset: str) -> list[Damage]:
     return verify_version(dataset, base, store.versions.entry_of(base), store._verified)
 
 
-def check(store: Store, dataset: str) -> list[Damage]:
-    """Verify the current version, recovering it when damaged; what is still damaged after."""
+def check(store: Store, dataset: str, lock_timeout_s: float | None = None) -> list[Damage]:
+    """Verify the current version, recovering it when damaged; what is still damaged after.
+
+    ``lock_timeout_s``: how long to wait for the write lock to recover (default
+    :data:`RECOVER_LOCK_S`; ``/ready`` waits 1 s: the writer holding it recovers first anyway).
+    """
     damages = verify(store, dataset)
     if damages:
-        recover(store, dataset, store.versions.current(dataset))
+        recover(store, dataset, store.versions.current(dataset), lock_timeout_s)
         damages = verify(store, dataset)
     return damages
 
@@ -172,14 +176,16 @@ def check(store: Store, dataset: str) -> list[Damage]:
 # ---------------------------------------------------------------------------------------------
 # recovery
 # ---------------------------------------------------------------------------------------------
-def recover(store: Store, dataset: str, damaged: Path) -> dict[str, Any] | None:
+def recover(
+    store: Store, dataset: str, damaged: Path, lock_timeout_s: float | None = None
+) -> dict[str, Any] | None:
     """Quarantine the damaged files of ``damaged`` and publish what older versions still hold.
 
     Runs under the store's write lock. Returns the report, or ``None`` when there is nothing to
     do (another process recovered it first, or it verifies after all).
     """
     try:
-        store._lock.acquire(timeout=RECOVER_LOCK_S)
+        store._lock.acquire(timeout=RECOVER_LOCK_S if lock_timeout_s is None else lock_timeout_s)
     except Timeout as exc:
         raise DamagedPartitionError(
             damaged, "damaged, and the store's write lock stayed busy: not recovered yet"

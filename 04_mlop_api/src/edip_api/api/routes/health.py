@@ -60,11 +60,15 @@ def ready(ctx: Context) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
+#: longest a /ready waits for the store's write lock to recover damage (a writer recovers it first)
+READY_LOCK_S = 1.0
+
+
 def store_integrity(store: Store) -> tuple[bool, list[str]]:
     """Whether the load's current version verifies (recovered first when damaged), and the open
     damage reports — read from the quarantine, never from the data they describe."""
     try:
-        intact = not check(store, LOAD_DATASET)
+        intact = not check(store, LOAD_DATASET, lock_timeout_s=READY_LOCK_S)
     except Exception as exc:  # unrecoverable (lock busy, read-only store): not ready, and why
         return False, [f"{LOAD_DATASET}: damaged and not recovered: {exc}"]
     return intact, [describe(r) for r in damage_reports(store.root)]

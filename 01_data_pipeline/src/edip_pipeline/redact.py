@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 MASK = "***"
 #: query parameter names that carry a credential (matched anywhere in the name, any case)
-_SECRET_NAME = r"[^=&;#]*(?:key|token|secret|passw(?:or)?d|pwd|auth|signature|sig|credential|session)[^=&;#]*"
+_SECRET_NAME = (
+    r"[^=&;#]*(?:key|token|secret|passw(?:or)?d|pwd|auth|signature|sig|credential|session)[^=&;#]*"
+)
 _SECRET_PARAM = re.compile(rf"(?i)(^|[?&;])({_SECRET_NAME}=)[^&;#]*")
 
 

@@ -32,8 +32,8 @@ from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.features import build_features
 from edip_pipeline.features.calendar import rolling_pairs
-from edip_pipeline.redact import redact_url
 from edip_pipeline.flows import run_task
+from edip_pipeline.redact import redact_url
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)

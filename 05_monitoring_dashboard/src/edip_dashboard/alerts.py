@@ -162,13 +162,11 @@ def rule_fallback(model: Mapping[str, Any]) -> Alert | None:
 
 
 def rule_store_damaged(store: Mapping[str, Any]) -> Alert | None:
-    """Fires while the API's store has open damage reports (``/ready``: read from the
-    quarantine, not from the damaged data, so it fires even when the store cannot be read)."""
+    """Fires while ``/ready`` lists open damage reports (read from the quarantine, not the data)."""
     damage = [str(d) for d in store.get("damage") or []]
-    if not damage:
-        return None
-    return Alert(rule="store_damaged", severity="critical", message="; ".join(damage) + ".",
-                 title=f"Store damaged: {len(damage)} version(s) quarantined, repair needed")  # fmt: skip
+    title = f"Store damaged: {len(damage)} version(s) quarantined, repair needed"
+    message = "; ".join(damage) + "."
+    return Alert(rule="store_damaged", severity="critical", title=title, message=message) if damage else None  # fmt: skip
 
 
 def rule_no_issuance(
@@ -396,15 +394,26 @@ def webhook_payload(alerts: Sequence[Alert], source: str = "edip-dashboard") -> 
     }
 
 
+def webhook_host(url: str) -> str:
+    """What a log line may say of a webhook: scheme, host and port (the path is its token)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "<webhook>"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/…"
+
+
 def post_webhook(url: str, alerts: Sequence[Alert], timeout_s: float = 10.0) -> int:
     """POST the alerts to ``url``; returns the HTTP status, raises :class:`WebhookError` else."""
+    where = webhook_host(url)
     try:
         response = httpx.post(url, json=webhook_payload(alerts), timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        raise WebhookError(f"webhook {url} unreachable: {exc}") from exc
+    except httpx.HTTPError as exc:  # its message may quote the URL
+        raise WebhookError(f"webhook {where} unreachable: {str(exc).replace(url, where)}") from exc
     if response.status_code >= 300:
         raise WebhookError(
-            f"webhook {url} answered HTTP {response.status_code}: {response.text[:200]}"
+            f"webhook {where} answered HTTP {response.status_code}: {response.text[:200]}"
         )
     log.info("posted %d alert(s) to the webhook", len(alerts))
     return response.status_code

@@ -52,4 +52,4 @@ def fallback(
     result = fallback_forecast(forecasts, origin, horizon)
     records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
     log_served(writer, guard, records, client_request_id=client_request_id(request))
-    return forecast_response(rid, result, horizon, forecasts)
+    return forecast_response(rid, result, horizon, forecasts, logged=True)  # key holders only

@@ -157,8 +157,8 @@ def up(
             )
         if catch_up:
             for flow in (sync_actuals_flow, issue_forecast_flow):
-                try:
-                    flow()
+                try:  # at once, no retries: the schedules (and their retries) follow
+                    flow.with_options(retries=0)()
                 except Exception:  # the schedules still start; the failed run is in Prefect
                     log.exception("catch-up run of %s failed", flow.name)
         serve_all()

@@ -85,9 +85,9 @@ class LiveSettings(BaseSettings):
     retries: int = Field(
         11,
         ge=0,
-        description="Retries of a failed run (deployments and simulation), so that a day is "
-        "recorded missed only when it can no longer be issued; a simulation also stops once "
-        "the job's next scheduled run is due (that run catches up).",
+        description="Retries of a failed issue-forecast run (and, in a simulation, of any job "
+        "but retrain), so that a day is recorded missed only when it can no longer be issued; a "
+        "simulation also stops once the job's next scheduled run is due (it catches up).",
     )
     retry_delay_min: float = Field(
         60.0, gt=0, description="Minutes between a failed run and its retry."

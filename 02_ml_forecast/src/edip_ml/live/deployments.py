@@ -6,8 +6,10 @@ job's flow is reached by a declared import — the loop's own flows — or, for 
 the dashboard package (which ``edip_ml`` may not import), through the entry-point group
 ``edip.loop_flows`` that the dashboard's ``pyproject.toml`` declares. An entry is loaded once and
 checked to be the Prefect flow of that name; a missing package or a wrong entry leaves the job
-out with a warning. Real deployments retry a failed run ``retries`` times, ``retry_delay_min``
-apart (not ``retrain``: a failed retrain waits for next week's).
+out with a warning. ``issue-forecast`` retries a failed run itself (Prefect flow retries, which a
+served deployment takes from the flow's decorator); the hourly jobs' next run is their retry, a
+failed ``retrain`` waits for next week's. A simulation, which thins the hourly schedules, retries
+every job but ``retrain`` in simulated time (:mod:`edip_ml.live.simulate`).
 """
 
 from __future__ import annotations
@@ -99,11 +101,8 @@ def runner_deployments(settings: LiveSettings | None = None) -> list[Any]:
     s = settings or live_settings()
     out = []
     for job in loop_jobs(s):
-        flow = job.flow.with_options(
-            retries=s.retries if job.retry else 0, retry_delay_seconds=s.retry_delay_min * 60
-        )
         out.append(
-            flow.to_deployment(
+            job.flow.to_deployment(
                 name=job.name,
                 schedules=[Cron(job.cron, timezone=s.timezone)],
                 parameters=job.parameters,

@@ -191,7 +191,15 @@ def issue_task(label: str, item: Planned, now: str) -> dict[str, Any]:
         return issue_day(item, pd.Timestamp(now), settings, api)
 
 
-@flow(name="issue-forecast", log_prints=False)
+_RETRY = live_settings()  # a served deployment runs the flow as decorated: read at import
+
+
+@flow(
+    name="issue-forecast",
+    log_prints=False,
+    retries=_RETRY.retries,
+    retry_delay_seconds=_RETRY.retry_delay_min * 60,
+)
 def issue_forecast_flow() -> list[dict[str, Any]]:
     """Issue every target day due and not recorded yet (normally: tomorrow, once)."""
     settings = live_settings()

@@ -79,9 +79,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     hook = HTTPServer(host="127.0.0.1", port=0)
     hook.expect_request("/alerts", method="POST").respond_with_data("ok")
     hook.start()
-    # 3 hourly retries: enough for the afternoon outage (back at 15:00), few failing runs in a day
+    # one ingest a day at 11:05 (the recovered store then misses a day: the gate must fail), 3
+    # hourly retries (enough for the afternoon outage, back at 15:00; few failing runs a day)
+    hours = {"ingest": [11], "sync-actuals": [11], "alerts": [13]}
     env = {"EDIP_LIVE_SIM_ALERTS": "true", "EDIP_LIVE_RETRAIN_CRON": "0 3 1 1 *",
-           "EDIP_LIVE_RETRIES": "3",
+           "EDIP_LIVE_RETRIES": "3", "EDIP_LIVE_SIM_HOURS": json.dumps(hours),
            "EDIP_LIVE_ALERT_WEBHOOK_URL": hook.url_for("/alerts"),
            "EDIP_ALERT_WEBHOOK_URL": hook.url_for("/alerts")}  # fmt: skip
     try:

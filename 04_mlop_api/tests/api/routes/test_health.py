@@ -58,7 +58,7 @@ def test_ready_names_a_damaged_partition_and_serves_the_recovered_data(tmp_path:
         [line] = body["store"]["damage"]
         assert f"{damaged.parent.parent.name}/year=2020/part.parquet" in line
         assert "edip data repair --dataset load_national" in line
-        assert body["store"]["last_timestamp"].startswith("2020-11-30T22:30")
+        assert body["store"]["last_timestamp"].startswith("2020-11-30T23:30")  # v1 ends there
         forecast = c.get("/v1/forecast", params={"origin": "2020-11-30T12:00:00+01:00"})
         assert forecast.status_code == 200, forecast.text
 

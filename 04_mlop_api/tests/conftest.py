@@ -24,6 +24,7 @@ from edip_testkit.platform import (
 )
 
 MAX_BODY = 300_000
+ANONYMOUS_MAX_BODY = 100_000
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +55,7 @@ def api_env(store: Store, registry: Registry, platform_root: Path) -> dict[str, 
         registry,
         platform_root / "edip_log.db",
         EDIP_MAX_BODY_BYTES=str(MAX_BODY),
+        EDIP_ANONYMOUS_MAX_BODY_BYTES=str(ANONYMOUS_MAX_BODY),
         EDIP_LOG_SPILL_DIR=str(platform_root / "spill"),
     )
 

@@ -1,4 +1,5 @@
-"""kill -9 of a real uvicorn loses no acknowledged prediction row (write-ahead file, replayed)."""
+"""kill -9 of a real uvicorn loses no acknowledged prediction row (write-ahead file, replayed),
+with the log on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,15 +9,29 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from edip_api.db import LogStore
 from edip_testkit.platform import running_api
 
+from .pg import pg_server, pg_url
 
-def test_acknowledged_rows_survive_kill_9(api_env: dict[str, str], tmp_path: Path) -> None:
+__all__ = ["pg_server", "pg_url"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_acknowledged_rows_survive_kill_9(
+    api_env: dict[str, str], tmp_path: Path, log_url: str
+) -> None:
     env = {
         **api_env,
-        "EDIP_DATABASE_URL": f"sqlite:///{tmp_path / 'log.db'}",
+        "EDIP_DATABASE_URL": log_url,
         "EDIP_LOG_SPILL_DIR": str(tmp_path / "spill"),
         # nothing reaches the database before the kill: only the write-ahead file can save it
         "EDIP_LOG_BATCH_SIZE": "1000000",
@@ -29,9 +44,11 @@ def test_acknowledged_rows_survive_kill_9(api_env: dict[str, str], tmp_path: Pat
             r = httpx.get(
                 f"{api.url}/v1/forecast",
                 params={"origin": origins[i % len(origins)]},
+                headers=api.headers,  # key holders' answers are logged
                 timeout=60,
             )
             assert r.status_code == 200, r.text
+            assert r.json()["logged"] is True
             return r.json()["request_id"], len(r.json()["points"])
 
         with ThreadPoolExecutor(8) as pool:

@@ -755,6 +755,37 @@ def test_compose_publishes_every_port_on_localhost_by_default() -> None:
     assert "ports" not in services()["postgres"]
 
 
+def test_servers_bind_every_interface_in_containers_and_this_machine_elsewhere() -> None:
+    """A server on 127.0.0.1 inside a container cannot be reached through its published port,
+    so containers say 0.0.0.0 explicitly; on a command line, where 0.0.0.0 would publish the
+    dashboard (no login) to the whole network, every server EDIP starts defaults to 127.0.0.1."""
+    import inspect
+
+    from edip_api.cli import serve
+    from edip_dashboard.config import DashboardSettings
+    from edip_ml.cli import mlflow_server
+
+    flags = {"api": "--host", "streamlit": "--address", "prefect": "--host"}
+    seen = set()
+    for name, svc in services().items():
+        df, command = service_dockerfile(svc), service_command(svc)
+        kind = server_kind(df, command)
+        if kind in flags:
+            flag = flags[kind]
+            assert flag in command, f"{name}: no {flag} in {command}"
+            assert command[command.index(flag) + 1] == "0.0.0.0", f"{name}: {command}"
+            seen.add(kind)
+    assert seen == set(flags)
+    for rel in ("04_mlop_api/Dockerfile", "05_monitoring_dashboard/Dockerfile"):
+        (cmd,) = dockerfiles()[rel].of("CMD", dockerfiles()[rel].final)[-1:]
+        assert "0.0.0.0" in cmd.exec_form(), rel
+    assert "--host 0.0.0.0" in (ROOT / "docker/mlflow-entrypoint.sh").read_text()
+    assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+    assert inspect.signature(mlflow_server).parameters["host"].default == "127.0.0.1"
+    assert DashboardSettings.model_fields["dashboard_address"].default == "127.0.0.1"
+    assert "--host 127.0.0.1" in (ROOT / "Makefile").read_text().split("prefect server start")[1]
+
+
 def test_compose_gives_the_api_time_to_spill_before_sigkill() -> None:
     grace = services()["api"]["stop_grace_period"]
     assert re.fullmatch(r"\d+s", grace)

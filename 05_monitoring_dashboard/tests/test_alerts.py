@@ -183,6 +183,19 @@ def test_webhook_errors_are_clear(httpserver: HTTPServer) -> None:
         post_webhook("http://127.0.0.1:9/hook", ALERTS, timeout_s=2)
 
 
+def test_webhook_errors_never_show_the_hooks_token(httpserver: HTTPServer) -> None:
+    """A failed post logged the whole webhook URL, its token (the path) included."""
+    token = "S3cr3tT0ken"
+    httpserver.expect_request(f"/services/T0/B0/{token}").respond_with_data("no", status=404)
+    with pytest.raises(WebhookError) as refused:
+        post_webhook(httpserver.url_for(f"/services/T0/B0/{token}"), ALERTS)
+    assert token not in str(refused.value)
+    assert f":{httpserver.port}/…" in str(refused.value)
+    with pytest.raises(WebhookError) as unreachable:
+        post_webhook(f"http://127.0.0.1:9/services/T0/B0/{token}", ALERTS, timeout_s=2)
+    assert token not in str(unreachable.value)
+
+
 def test_stale_data_fires_after_the_store_ends(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

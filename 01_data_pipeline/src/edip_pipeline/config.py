@@ -32,7 +32,11 @@ def default_root() -> Path:
 class Settings(BaseSettings):
     """Where EDIP reads and writes, and how it reaches the outside world."""
 
-    model_config = SettingsConfigDict(env_prefix="EDIP_", env_file=".env", extra="ignore")
+    #: a refused value is never echoed (pydantic prints ``input_value`` by default): errors name
+    #: the setting, and a secret in a neighbouring setting cannot leak through a refusal
+    model_config = SettingsConfigDict(
+        env_prefix="EDIP_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default_factory=lambda: default_root() / "data",

@@ -22,14 +22,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the forecast API (uvicorn, app factory edip_api.main:create_app)."""
-    from pydantic import ValidationError
-
-    from edip_api.core.config import Settings
+    from edip_api.core.config import Settings, describe_refusal
 
     try:
         settings = Settings()
-    except ValidationError as exc:
-        raise typer.BadParameter(f"invalid EDIP_* settings:\n{exc}") from exc
+    except ValueError as exc:  # named, never echoed: the values may be secrets
+        raise typer.BadParameter(f"invalid settings:\n{describe_refusal(exc)}") from None
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs one process: drop --workers or --reload")
     args = [

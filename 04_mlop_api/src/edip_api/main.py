@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from edip_api import __version__
+from edip_api import __version__, access_log
 from edip_api.api.deps import AppContext
 from edip_api.api.main import api_router
 from edip_api.core.config import Settings
@@ -27,21 +26,26 @@ from edip_api.db.request_ids import RequestIdGuard
 from edip_api.db.wal import WriteAheadLog
 from edip_api.middleware import RequestContextMiddleware
 from edip_api.observability import Metrics
-from edip_api.schemas import ErrorBody
+from edip_api.openapi_errors import document_errors
+from edip_api.rate_limit import RateLimitMiddleware
 from edip_api.services.errors import ServiceError
 from edip_api.services.forecast import ForecastService
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import StoreView
 from edip_pipeline.config import Settings as PipelineSettings
 from edip_pipeline.config import load_params
+from edip_pipeline.redact import redact_url
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "Day-ahead French national load forecasts (P10/P50/P90, MW) from the MLflow champion, run by "
-    "onnxruntime; every served forecast is logged with its request id. Write endpoints need the "
-    "X-API-Key header. Timestamps are ISO 8601 with offset, UTC unless named *_paris."
+    "onnxruntime. Write endpoints need the X-API-Key header. With the key, every served forecast "
+    "is logged under its request id (X-Request-ID, or a fresh one); without it, answers are "
+    "rate-limited per client (429 with Retry-After), X-Request-ID is not used and nothing is "
+    "written to the log by default (EDIP_ANONYMOUS_LOGGING). Timestamps are ISO 8601 with "
+    "offset, UTC unless named *_paris."
 )
 
 
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app (settings from the environment unless given)."""
     settings = settings or Settings()
     settings.check()
+    access_log.install()
     metrics = Metrics()
     app = FastAPI(
         title="EDIP forecast API",
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
     app.include_router(api_router)
-    _document_errors(app)
+    document_errors(app, rate_limited=settings.rate_limit_enabled)
     return app
 
 
@@ -119,7 +124,7 @@ def _start(ctx: AppContext, settings: Settings) -> None:
         ctx.log_store.upgrade()
         ctx.log_store_upgraded = True
     except Exception:
-        log.exception("log store %s unavailable at start-up", _safe_url(settings))
+        log.exception("log store %s unavailable at start-up", redact_url(settings.log_database_url))
     ctx.writer.start()
     _replay_leftovers(ctx)
     ctx.models.start()
@@ -150,7 +155,8 @@ def _stop(ctx: AppContext, settings: Settings) -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    """Service refusals as ``{"detail": …}``, validation issues trimmed, anything else a 500."""
+    """Service refusals as ``{"detail": …}``, validation issues trimmed (anything else is the
+    500 of :class:`RequestContextMiddleware`, which keeps the connection open)."""
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -161,16 +167,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        rid = getattr(request.state, "request_id", None)
-        log.error(
-            "unhandled error on %s %s (%s)", request.method, request.url.path, rid, exc_info=exc
-        )
-        return JSONResponse({"detail": "internal error", "request_id": rid}, status_code=500)
-
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Outermost first: request context (caller, id, body limit, 500) → CORS → rate limits."""
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -179,37 +180,9 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
             allow_headers=["X-API-Key", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        anonymous_max_body_bytes=settings.anonymous_max_body_bytes,
+        metrics=metrics,
+        api_key=settings.api_key,
     )
-
-
-def _document_errors(app: FastAPI) -> None:
-    """Document the error body the handlers really send (a message or validation issues).
-
-    Why: FastAPI documents every 422 as a list of validation errors, while the service's own
-    refusals (origin far outside the data, …) answer ``{"detail": "message"}``: schemathesis
-    rightly reported those as schema mismatches.
-    """
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = original()
-            schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = doc.setdefault("components", {}).setdefault("schemas", {})
-            components.update(schema.pop("$defs", {}))
-            components["HTTPValidationError"] = schema
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _safe_url(settings: Settings) -> str:
-    """The log store URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(settings.log_database_url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable URL>"

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
+#: the largest load a body may carry, MW (France peaks near 100 GW)
+MAX_LOAD_MW = 1_000_000
 #: years an instant may name: far wider than any data, narrow enough that UTC conversions and
 #: window arithmetic never overflow (datetime stops at 9999, pandas at 2262)
 FIRST_YEAR, LAST_YEAR = 1900, 2199
+#: a calendar day, ASCII digits only (``\d`` also matches "２０２０", which broke "one issuance
+#: per target day": the same day under two spellings)
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ISO_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text (or a datetime built in code): pydantic would also read ``0.5`` or
+    ``1608462000`` as Unix times, which no caller of a day-ahead API means."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_START.match(value)):
+        return value
+    raise ValueError("expected an ISO 8601 time such as 2020-12-20T12:00:00+01:00")
 
 
 def _supported(value: datetime) -> datetime:
@@ -21,7 +36,17 @@ def _supported(value: datetime) -> datetime:
 
 
 #: an ISO 8601 time the API can compute with (422 otherwise, never a 500)
-Instant = Annotated[datetime, AfterValidator(_supported)]
+Instant = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_supported)]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+#: text that every log store can keep (PostgreSQL refuses NUL characters in text)
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class ValidationIssue(BaseModel):
@@ -150,6 +175,9 @@ class Forecast(BaseModel):
         "with (e.g. trained on observed temperatures, served with none): the forecast is still "
         "the model's, but its error may differ from the backtest's.",
     )
+    logged: bool = Field(
+        True, description="Written to the prediction log under request_id (EDIP_ANONYMOUS_LOGGING)."
+    )
     data: DataFreshness
     points: list[ForecastPoint]
 
@@ -175,14 +203,19 @@ class Quantiles(BaseModel):
 class PredictResponse(BaseModel):
     request_id: str
     model: ModelInfo
+    logged: bool = Field(
+        True, description="Written to the prediction log under request_id (EDIP_ANONYMOUS_LOGGING)."
+    )
     feature_names: list[str]
-    predictions: list[Quantiles]
+    predictions: list[Quantiles] = Field(
+        description="One per row; null where the model gives no finite value."
+    )
 
 
 class Actual(BaseModel):
     timestamp: Instant = Field(description="Start of the interval, with offset (UTC stored).")
-    consumption_mw: float | None = Field(None, ge=0, le=1_000_000)
-    rte_forecast_d1_mw: float | None = Field(None, ge=0, le=1_000_000)
+    consumption_mw: float | None = Field(None, ge=0, le=MAX_LOAD_MW)
+    rte_forecast_d1_mw: float | None = Field(None, ge=0, le=MAX_LOAD_MW)
 
 
 class ActualsRequest(BaseModel):

@@ -11,7 +11,13 @@ import httpx
 import numpy as np
 
 from edip_api.schemas import ModelInfo, Quantiles
-from edip_api.services.prediction_log import EPOCH, fallback_records, predict_records
+from edip_api.services.prediction_log import (
+    EPOCH,
+    fallback_records,
+    logs_answer,
+    predict_records,
+)
+from edip_testkit.platform import RunningApi
 
 from ..conftest import wait_logged
 
@@ -70,3 +76,39 @@ def test_fallback_points_are_utc_with_their_horizon() -> None:
     assert record.origin == datetime(2020, 12, 9, 11, tzinfo=UTC)
     assert record.horizon_h == 13.0
     assert (record.p10, record.p50, record.p90, record.model_version) == (None, 50_000.0, None, "")
+
+
+def test_an_anonymous_caller_cannot_squat_the_loops_request_id(
+    client: httpx.Client, api: RunningApi
+) -> None:
+    """Sent without the key before the loop issued that day, ``X-Request-ID: issue-<day>`` made
+    the loop's own request answer 409 (and the attacker's rows stayed under the loop's id)."""
+    rid = f"issue-{uuid.uuid4().hex[:8]}"
+    squat = httpx.get(
+        f"{api.url}/v1/forecast",
+        params={"origin": "2020-11-30T11:00:00Z", "horizon": 24},
+        headers={"X-Request-ID": rid},
+        timeout=60,
+    )
+    assert squat.status_code == 200, squat.text
+    assert squat.json()["request_id"] != rid  # a fresh id, said in the body and the header
+    assert squat.headers["x-request-id"] == squat.json()["request_id"]
+    assert squat.json()["logged"] is False
+    loop = client.get(
+        "/v1/forecast",
+        params={"origin": "2020-12-04T12:00:00+01:00", "horizon": 24},
+        headers={"X-Request-ID": rid},
+    )
+    assert loop.status_code == 200, loop.text
+    assert (loop.json()["request_id"], loop.json()["logged"]) == (rid, True)
+    logged = wait_logged(client, rid, 24)
+    origins = {datetime.fromisoformat(i["origin"]) for i in logged}
+    assert origins == {datetime.fromisoformat(loop.json()["origin"])}
+
+
+def test_who_is_logged() -> None:
+    assert logs_answer("none", keyed=True, endpoint="predict")
+    assert not logs_answer("none", keyed=False, endpoint="forecast")
+    assert logs_answer("forecast", keyed=False, endpoint="forecast")
+    assert not logs_answer("forecast", keyed=False, endpoint="predict")
+    assert logs_answer("all", keyed=False, endpoint="predict")

@@ -385,15 +385,26 @@ def webhook_payload(alerts: Sequence[Alert], source: str = "edip-dashboard") -> 
     }
 
 
+def webhook_host(url: str) -> str:
+    """What a log line may say of a webhook: scheme, host and port (the path is its token)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "<webhook>"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/…"
+
+
 def post_webhook(url: str, alerts: Sequence[Alert], timeout_s: float = 10.0) -> int:
     """POST the alerts to ``url``; returns the HTTP status, raises :class:`WebhookError` else."""
+    where = webhook_host(url)
     try:
         response = httpx.post(url, json=webhook_payload(alerts), timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        raise WebhookError(f"webhook {url} unreachable: {exc}") from exc
+    except httpx.HTTPError as exc:  # its message may quote the URL
+        raise WebhookError(f"webhook {where} unreachable: {str(exc).replace(url, where)}") from exc
     if response.status_code >= 300:
         raise WebhookError(
-            f"webhook {url} answered HTTP {response.status_code}: {response.text[:200]}"
+            f"webhook {where} answered HTTP {response.status_code}: {response.text[:200]}"
         )
     log.info("posted %d alert(s) to the webhook", len(alerts))
     return response.status_code

@@ -42,7 +42,10 @@ def dashboard(
     ] = None,
     address: Annotated[
         str | None,
-        typer.Option(help="Interface to listen on (default EDIP_DASHBOARD_ADDRESS, 0.0.0.0)."),
+        typer.Option(
+            help="Interface to listen on (default EDIP_DASHBOARD_ADDRESS, 127.0.0.1: this machine "
+            "only; 0.0.0.0 publishes the dashboard, which has no login, to the network)."
+        ),
     ] = None,
     api_url: Annotated[
         str | None, typer.Option(help="EDIP API base URL (default EDIP_API_URL).")

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, TypeAdapter, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DRIFT_COLUMNS: tuple[str, ...] = (
@@ -23,27 +23,37 @@ DEFAULT_DRIFT_COLUMNS: tuple[str, ...] = (
 )
 
 
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
+
+
 class DashboardSettings(BaseSettings):
     """Where the API is, how long answers are cached, and when an alert fires."""
 
+    #: a refused value is never echoed: the webhook URL is a secret (its path is the token)
     model_config = SettingsConfigDict(
-        env_prefix="EDIP_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="EDIP_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,
     )
 
     api_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="Base URL of the EDIP API; the dashboard reads everything from it.",
     )
-    alert_webhook_url: AnyHttpUrl | None = Field(
+    alert_webhook_url: SecretStr | None = Field(
         default=None,
-        description="When set, alerts are POSTed there as JSON (Slack/Teams-style incoming hook).",
+        description="When set, alerts are POSTed there as JSON (Slack/Teams-style incoming hook); "
+        "a secret (an incoming hook's path is its token): logs show its host only.",
     )
     dashboard_port: int = Field(
         default=8501, ge=1, le=65535, description="Port `edip dashboard` serves Streamlit on."
     )
     dashboard_address: str = Field(
-        default="0.0.0.0",
-        description="Interface `edip dashboard` listens on (Streamlit's default; 127.0.0.1 for local only).",
+        default="127.0.0.1",
+        description="Interface `edip dashboard` listens on: this machine only by default (the "
+        "dashboard has no login); containers set 0.0.0.0 explicitly, behind their own port rules.",
     )
     replay_now: datetime | None = Field(
         default=None,
@@ -125,6 +135,22 @@ class DashboardSettings(BaseSettings):
                 return json.loads(text)
             return [c.strip() for c in text.split(",") if c.strip()]
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            _HTTP_URL.validate_python(value.get_secret_value())
+        except ValueError:
+            raise ValueError("EDIP_ALERT_WEBHOOK_URL must be an http(s) URL") from None
+        return value
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The webhook's URL in clear (to post to it; never to log it)."""
+        return self.alert_webhook_url.get_secret_value() if self.alert_webhook_url else None
 
     @property
     def base_url(self) -> str:

@@ -37,9 +37,9 @@ def alerts_flow(
         alerts = evaluate_alerts(client, settings)
     for alert in alerts:
         log.warning("[%s] %s: %s", alert.severity, alert.title, alert.message)
-    if post and alerts and settings.alert_webhook_url is not None:
+    if post and alerts and settings.webhook_url is not None:
         try:
-            post_webhook(str(settings.alert_webhook_url), alerts, settings.api_timeout_s)
+            post_webhook(settings.webhook_url, alerts, settings.api_timeout_s)
         except WebhookError:
             log.exception("alerts could not be posted")
             raise

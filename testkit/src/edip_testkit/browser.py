@@ -62,12 +62,18 @@ class PageCheck:
 
 @contextlib.contextmanager
 def running_dashboard(
-    api_url: str, port: int, log_path: Path, timeout_s: float = 90.0
+    api_url: str,
+    port: int,
+    log_path: Path,
+    timeout_s: float = 90.0,
+    address: str | None = "127.0.0.1",
 ) -> Iterator[str]:
-    """``edip dashboard --port`` as a real process pointed at ``api_url``; yields its URL."""
+    """``edip dashboard --port`` as a real process pointed at ``api_url``; yields its URL
+    (``address=None``: the command's own default interface)."""
     edip = Path(sys.executable).with_name("edip")
     cmd = [str(edip)] if edip.is_file() else [sys.executable, "-m", "edip_pipeline.cli"]
-    cmd += ["dashboard", "--port", str(port), "--address", "127.0.0.1", "--api-url", api_url]
+    cmd += ["dashboard", "--port", str(port), "--api-url", api_url]
+    cmd += ["--address", address] if address is not None else []
     env = {**os.environ, "EDIP_API_URL": api_url, "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as sink:

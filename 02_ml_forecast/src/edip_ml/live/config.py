@@ -13,7 +13,9 @@ from edip_pipeline.calendar import PARIS
 class LiveSettings(BaseSettings):
     """When each deployment runs, what the gate demands, what the weekly retrain trains."""
 
-    model_config = SettingsConfigDict(env_prefix="EDIP_LIVE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="EDIP_LIVE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     api_url: str = Field(
         "http://127.0.0.1:8000",
@@ -75,8 +77,10 @@ class LiveSettings(BaseSettings):
     live_min_days: int = Field(
         3, ge=1, description="Days of live error needed before it replaces the offline one."
     )
-    alert_webhook_url: str | None = Field(
-        None, description="Where a failed gate's alert is posted (EDIP_ALERT_WEBHOOK_URL too)."
+    alert_webhook_url: SecretStr | None = Field(
+        None,
+        description="Where a failed gate's alert is posted (EDIP_ALERT_WEBHOOK_URL too); a "
+        "secret: its path is the hook's token.",
     )
     sim_hours: dict[str, list[int]] = Field(
         default_factory=lambda: {"ingest": [11], "sync-actuals": [11], "alerts": [13]},

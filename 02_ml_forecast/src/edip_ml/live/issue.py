@@ -33,6 +33,7 @@ from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.features import build_features
 from edip_pipeline.features.calendar import rolling_pairs
 from edip_pipeline.flows import run_task
+from edip_pipeline.redact import redact_url
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,12 @@ def post_alert(settings: LiveSettings, title: str, message: str, at: pd.Timestam
         "text": f"EDIP: {title}: {message}",
         "alerts": [{**alert, "at": at.isoformat()}],
     }
+    url = settings.alert_webhook_url.get_secret_value()
     try:
-        httpx.post(settings.alert_webhook_url, json=body, timeout=10).raise_for_status()
-    except httpx.HTTPError as exc:
-        log.error("alert webhook %s failed: %s", settings.alert_webhook_url, exc)
+        httpx.post(url, json=body, timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:  # its message may quote the URL: the path is the token
+        where = redact_url(url, keep_path=False)
+        log.error("alert webhook %s failed: %s", where, str(exc).replace(url, where))
         return False
     return True
 

@@ -6,7 +6,6 @@ several apps can live in one process (tests) without module globals.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from edip_api.core.config import Settings
+from edip_api.core.security import key_matches
 from edip_api.db import LogStore, PredictionWriter
 from edip_api.db.request_ids import RequestIdGuard
 from edip_api.observability import Metrics
@@ -92,8 +92,7 @@ def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)]
 ) -> None:
     """401 unless X-API-Key matches (constant-time comparison)."""
-    expected = settings.api_key.get_secret_value().encode()
-    if not key or not secrets.compare_digest(key.encode(), expected):
+    if not key_matches(key, settings.api_key):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or invalid API key (X-API-Key header)",

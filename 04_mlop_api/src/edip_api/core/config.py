@@ -13,21 +13,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from limits import parse_many
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import SettingsConfigDict
 
+from edip_api.core.security import DEFAULT_API_KEY, MAKE_A_KEY, weak_key_reason
 from edip_pipeline.config import Settings as PipelineSettings
 
-DEFAULT_API_KEY = "edip-dev-key"
-#: keys published anywhere in the project (defaults, .env.example, the k8s example Secret, the
-#: test suite): never accepted outside development
-EXAMPLE_API_KEYS = frozenset({DEFAULT_API_KEY, "edip-test-key", "change-me", "REPLACE_ME"})
-#: shortest key accepted outside development (``secrets.token_urlsafe(32)`` gives 43)
-MIN_API_KEY_LENGTH = 32
 Environment = Literal["development", "staging", "production"]
+#: who gets an answer written to the prediction log without the key (README "Security")
+AnonymousLogging = Literal["none", "forecast", "all"]
 #: the one variable naming the environment; look-alikes are refused rather than ignored
 ENVIRONMENT_VARIABLE = "EDIP_ENVIRONMENT"
 _LOOK_ALIKE = "EDIP_ENV"
+
+
+class SettingsError(ValueError):
+    """A refused setting, named, never with its value (pydantic wraps it in a ValidationError
+    whose input is hidden: ``hide_input_in_errors``)."""
 
 
 class Settings(PipelineSettings):
@@ -37,22 +48,27 @@ class Settings(PipelineSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="EDIP_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="EDIP_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Field(
         "development",
         description="EDIP_ENVIRONMENT: development | staging | production (outside development "
-        "the API key must be a secret of at least 32 characters).",
+        "the API key must be a random secret: 32+ characters, 16+ distinct, no repeated pattern).",
     )
     api_key: SecretStr = Field(
         SecretStr(DEFAULT_API_KEY),
         description="Key expected in X-API-Key on write endpoints; the default is refused "
         "outside development.",
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         None,
-        description="Log store URL (SQLAlchemy); default sqlite:///<data_dir>/edip_log.db.",
+        description="Log store URL (SQLAlchemy); default sqlite:///<data_dir>/edip_log.db. A "
+        "secret (it may hold a password): logged with the password masked.",
     )
     mlflow_tracking_uri: str = Field(
         "http://127.0.0.1:5000",
@@ -107,6 +123,49 @@ class Settings(PipelineSettings):
         512, ge=0, description="Forecasts kept per (origin, horizon, data, model) in the LRU."
     )
 
+    anonymous_logging: AnonymousLogging = Field(
+        "none",
+        description="Which answers to callers without the API key are written to the prediction "
+        "log: none (default: the log holds what key holders — the loop, replays, operators — "
+        "were served, so anonymous traffic cannot fill it nor move the accuracy metrics), "
+        "forecast (/v1/forecast answers too, at most 48 rows each), all (/v1/predict too).",
+    )
+    anonymous_max_body_bytes: int = Field(
+        1_000_000,
+        gt=0,
+        description="Largest request body without the API key (413 above; about 500 /v1/predict "
+        "rows); key holders get EDIP_MAX_BODY_BYTES.",
+    )
+    rate_limit_enabled: bool = Field(
+        True, description="Rate-limit callers without the API key (429 with Retry-After)."
+    )
+    rate_limit_anonymous: str = Field(
+        "600/minute",
+        description="Requests per client address without the key, all routes but /health, "
+        "/ready and /metrics (limits notation: '600/minute', '20/second;600/minute').",
+    )
+    rate_limit_anonymous_compute: str = Field(
+        "60/minute",
+        description="Of those, /v1/forecast and /v1/predict requests (each runs the model) per "
+        "client address without the key.",
+    )
+    rate_limit_storage_uri: SecretStr = Field(
+        SecretStr("memory://"),
+        description="Where the counters live (limits storage URI): memory:// counts per worker "
+        "process; redis://host:6379 shares them between workers and replicas (needs the redis "
+        "package). A secret: it may hold a password.",
+    )
+
+    @field_validator("rate_limit_anonymous", "rate_limit_anonymous_compute")
+    @classmethod
+    def _limit(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            name = f"EDIP_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must look like 600/minute or 20/second;600/minute") from None
+        return value
+
     @field_validator("replay_now")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -123,31 +182,30 @@ class Settings(PipelineSettings):
         """Refuse a weak key outside development, and a mistyped environment variable anywhere.
 
         Why refuse ``EDIP_ENV``: it used to be ignored silently, so a "production" deployment
-        ran in development mode with the published development key.
+        ran in development mode with the published development key. Raises
+        :class:`SettingsError`, naming the setting, never its value.
         """
         value = os.environ.get(_LOOK_ALIKE)
         if value is not None and value != self.environment:
-            raise ValueError(
-                f"{_LOOK_ALIKE}={value!r} is not read: the environment is set by "
+            raise SettingsError(
+                f"{_LOOK_ALIKE} is set but not read: the environment is set by "
                 f"{ENVIRONMENT_VARIABLE} (now {self.environment!r}); rename the variable"
             )
         if self.environment == "development":
             return
-        key = self.api_key.get_secret_value()
-        if key.strip() in EXAMPLE_API_KEYS or not key.strip():
-            raise ValueError(
-                f"EDIP_API_KEY is empty or a documented example/default in {self.environment}: "
-                "set a secret key (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            )
-        if len(key.strip()) < MIN_API_KEY_LENGTH or key != key.strip():
-            raise ValueError(
-                f"EDIP_API_KEY is too weak for {self.environment}: at least "
-                f"{MIN_API_KEY_LENGTH} characters, no surrounding spaces, are required"
+        reason = weak_key_reason(self.api_key.get_secret_value())
+        if reason is not None:
+            raise SettingsError(
+                f"EDIP_API_KEY is refused in {self.environment}: {reason}. It must be a random "
+                f"secret of 32+ characters (16+ distinct, no repeated pattern); make one with: "
+                f"{MAKE_A_KEY}"
             )
 
     @property
     def log_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'edip_log.db'}"
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'edip_log.db'}"
 
     @property
     def spill_dir(self) -> Path:
@@ -168,6 +226,18 @@ class Settings(PipelineSettings):
     def wal_dir(self) -> Path:
         """Next to the spill: both must be on durable storage."""
         return self.spill_dir / "wal"
+
+
+def describe_refusal(exc: ValueError) -> str:
+    """One line per refused setting, named ``EDIP_<FIELD>``, never with its value."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        field = ".".join(str(p) for p in error["loc"])
+        name = f"EDIP_{field.upper()}: " if field else ""
+        lines.append(name + error["msg"].removeprefix("Value error, "))
+    return "\n".join(lines)
 
 
 def get_settings() -> Settings:

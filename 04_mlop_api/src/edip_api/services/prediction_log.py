@@ -1,8 +1,8 @@
 """The prediction log's one entrance: every served point becomes a :class:`PredictionRecord` here.
 
 Why one service: ``/v1/forecast``, ``/v1/predict`` and the loop's fallback issuances all log what
-they served, with the same columns and the same rules (request-id claims, a full queue is a 503);
-the routes only say what they served.
+they served, with the same columns and the same rules (who is logged, request-id claims, a full
+queue is a 503); the routes only say what they served.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from edip_api.core.config import AnonymousLogging
 from edip_api.db import LogStore, PredictionRecord, PredictionWriter, WriterFullError
 from edip_api.db.request_ids import RequestIdConflictError, RequestIdGuard
 from edip_api.schemas import ModelInfo, Quantiles
@@ -104,6 +105,13 @@ def fallback_records(
         )
         for target_time, p50 in points
     ]
+
+
+def logs_answer(policy: AnonymousLogging, *, keyed: bool, endpoint: str) -> bool:
+    """Whether an answer is written to the log: always for a key holder; for anyone else as
+    ``EDIP_ANONYMOUS_LOGGING`` says (none by default: the log, the accuracy metrics and the
+    loop's records are the key holders' alone)."""
+    return keyed or policy == "all" or (policy == "forecast" and endpoint == "forecast")
 
 
 def log_served(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import httpx
@@ -71,3 +72,45 @@ def test_bad_issuances_are_422(client: httpx.Client, change: dict[str, object], 
     r = client.post("/v1/issuances", json=body)
     assert r.status_code == 422, r.text
     assert why in r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        # no upper bound made the database refuse them: a 500 (SQLite int64, PostgreSQL int4)
+        ({"points": 9223372036854775808}, "points"),
+        ({"points": 2147483648}, "points"),
+        ({"model_name": "champion\u0000"}, "NUL"),  # PostgreSQL refuses NUL in text
+        # "２０２０-12-20" is 2020-12-20 to strptime: one day under two spellings
+        ({"target_day": "２０２０-12-20"}, "target_day"),
+        ({"due_at": 1603533600}, "ISO 8601"),  # a Unix time was read as one
+    ],
+)
+def test_out_of_range_issuances_are_422(
+    client: httpx.Client, change: dict[str, object], why: str
+) -> None:
+    r = client.post("/v1/issuances", json={**ISSUANCE, "target_day": "2020-10-27", **change})
+    assert r.status_code == 422, r.text
+    assert why in r.text
+
+
+def test_a_nan_fallback_point_is_422(client: httpx.Client) -> None:
+    """The JSON literal NaN in a fallback p50 reached the log store: a 500."""
+    body = json.dumps(
+        {
+            **ISSUANCE,
+            "target_day": "2020-10-28",
+            "request_id": "issue-2020-10-28-fallback",
+            "fallback_points": [{"target_time": "2020-10-28T00:00:00Z", "p50": float("nan")}],
+        }
+    )
+    assert "NaN" in body
+    r = client.post("/v1/issuances", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "p50" in r.text
+    assert client.get("/v1/issuances", params={"start_day": "2020-10-28"}).json() == []
+
+
+def test_full_width_days_are_refused_in_queries_too(client: httpx.Client) -> None:
+    r = client.get("/v1/issuances", params={"start_day": "２０２０-10-25"})
+    assert r.status_code == 422, r.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 
 def test_metrics_summary_and_prometheus(client: httpx.Client) -> None:
@@ -26,3 +27,11 @@ def test_metrics_summary_and_prometheus(client: httpx.Client) -> None:
         assert name in text
     assert 'route="/v1/forecast"' in text
     assert "edip_fallback_in_use 0.0" in text
+
+
+@pytest.mark.parametrize("end", ["0.5", "1608462000", "２０２０-12-20T00:00:00Z"])
+def test_metrics_summary_takes_iso_8601_only(client: httpx.Client, end: str) -> None:
+    """``end=0.5`` was read as a Unix time (1970-01-01T00:00:00.5Z)."""
+    r = client.get("/v1/metrics/summary", params={"end": end})
+    assert r.status_code == 422, r.text
+    assert client.get("/v1/metrics/summary", params={"end": "2020-12-20T00:00:00Z"}).is_success

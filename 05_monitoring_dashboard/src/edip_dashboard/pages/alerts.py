@@ -34,7 +34,7 @@ if s.alert_webhook_url is None:
 elif fired:
     import json
 
-    result = ui.notify_once(str(s.alert_webhook_url), ui.fingerprint(fired), json.dumps(fired))
+    result = ui.notify_once(s.webhook_url or "", ui.fingerprint(fired), json.dumps(fired))
     st.caption(f"Webhook: {result} (the same set of alerts is posted at most once an hour).")
 
 st.subheader("Rules")

@@ -16,7 +16,7 @@ from edip_api.services.forecast import utc
 MAX_RANGE = pd.Timedelta(days=92)
 DEFAULT_RANGE = pd.Timedelta(days=7)
 MAX_LIMIT = 5000
-_WINDOW = re.compile(r"^(\d{1,4})([hd])$")
+_WINDOW = re.compile(r"^([0-9]{1,4})([hd])$")  # ASCII digits: \d also matches "２４"
 
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "X-Request-ID already names a different logged forecast"}
@@ -27,6 +27,11 @@ def request_id(request: Request) -> str:
     """The id the middleware gave this request (also the X-Request-ID header)."""
     rid: str | None = getattr(request.state, "request_id", None)
     return rid or uuid.uuid4().hex
+
+
+def holds_key(request: Request) -> bool:
+    """Whether the request carries the API key (the middleware checked it once)."""
+    return bool(getattr(request.state, "keyed", False))
 
 
 def client_request_id(request: Request) -> bool:
@@ -42,9 +47,11 @@ def time_range(
     t0 = utc(start) if start is not None else t1 - DEFAULT_RANGE
     if t1 <= t0:
         raise InvalidRequestError(f"end {t1.isoformat()} must be after start {t0.isoformat()}")
-    if t1 - t0 > MAX_RANGE:
-        raise InvalidRequestError(f"range {t1 - t0} exceeds {MAX_RANGE.days} days")
-    return t0.to_pydatetime(), t1.to_pydatetime()
+    start_dt, end_dt = t0.to_pydatetime(), t1.to_pydatetime()
+    span = end_dt - start_dt  # datetime arithmetic: 1900..2199 overflows a pandas Timedelta
+    if span > MAX_RANGE.to_pytimedelta():
+        raise InvalidRequestError(f"range of {span.days} days exceeds {MAX_RANGE.days} days")
+    return start_dt, end_dt
 
 
 def parse_window(window: str) -> pd.Timedelta:

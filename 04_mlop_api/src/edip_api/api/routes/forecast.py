@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from edip_api.api.deps import ForecastsDep, RequestIdsDep, WriterDep
-from edip_api.api.routes.common import CONFLICT, client_request_id, request_id
+from edip_api.api.deps import ForecastsDep, RequestIdsDep, SettingsDep, WriterDep
+from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
 from edip_api.services.forecast import MAX_HORIZON_H
-from edip_api.services.prediction_log import forecast_records, log_served
+from edip_api.services.prediction_log import forecast_records, log_served, logs_answer
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
@@ -27,6 +27,7 @@ def forecast(
     forecasts: ForecastsDep,
     writer: WriterDep,
     guard: RequestIdsDep,
+    settings: SettingsDep,
     origin: Annotated[
         Instant | None,
         Query(
@@ -40,8 +41,10 @@ def forecast(
     rid = request_id(request)
     result = forecasts.forecast(origin, horizon)
     snap = result.data
-    records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
-    log_served(writer, guard, records, client_request_id=client_request_id(request))
+    logged = logs_answer(settings.anonymous_logging, keyed=holds_key(request), endpoint="forecast")
+    if logged:
+        records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
+        log_served(writer, guard, records, client_request_id=client_request_id(request))
     head = Forecast(
         request_id=rid,
         model=result.model.info,
@@ -49,6 +52,7 @@ def forecast(
         horizon_h=horizon,
         weather_source=result.weather_source,
         weather_note=result.weather_note,
+        logged=logged,
         data=DataFreshness(
             last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
             age_hours=forecasts.data_age_h(snap),

@@ -22,8 +22,17 @@ from pydantic import AfterValidator, BaseModel, Field
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.db import LogStore
 from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
-from edip_api.schemas import FIRST_YEAR, LAST_YEAR, Instant, LoopRun
+from edip_api.schemas import (
+    DAY_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_LOAD_MW,
+    Instant,
+    LoopRun,
+    Text,
+)
 from edip_api.services.errors import InvalidRequestError
+from edip_api.services.forecast import MAX_HORIZON_H
 from edip_api.services.prediction_log import fallback_records, log_issued
 from edip_api.services.prefect_runs import loop_runs
 from edip_pipeline.calendar import PARIS
@@ -37,14 +46,16 @@ MAX_FALLBACK_POINTS = 48
 
 
 class GateCheck(BaseModel):
-    name: str = Field(description="freshness, gaps or weather.")
+    name: Text = Field(max_length=64, description="freshness, gaps or weather.")
     ok: bool
-    detail: str = Field(description="What was measured against which threshold.")
+    detail: Text = Field(max_length=2000, description="What was measured against which threshold.")
 
 
 class FallbackPoint(BaseModel):
     target_time: Instant
-    p50: float
+    p50: float = Field(
+        ge=0, le=MAX_LOAD_MW, allow_inf_nan=False, description="Fallback P50, MW (finite)."
+    )
 
 
 def _real_day(value: str) -> str:
@@ -59,7 +70,7 @@ class IssuanceIn(BaseModel):
     """One issuance of the loop (the flow fills every field from its own clock and gate)."""
 
     target_day: Annotated[str, AfterValidator(_real_day)] = Field(
-        pattern=r"^\d{4}-\d{2}-\d{2}$", description="Paris target day D."
+        pattern=DAY_PATTERN, description="Paris target day D (YYYY-MM-DD, ASCII digits)."
     )
     status: str = Field(pattern="^(on_time|late|fallback|missed)$")
     due_at: Instant = Field(description="When the issuance was due (D-1 at the issuance hour).")
@@ -67,14 +78,16 @@ class IssuanceIn(BaseModel):
     origin: Instant | None = Field(None, description="Forecast origin (null when missed).")
     late: bool = False
     fallback: bool = False
-    model_name: str | None = None
-    model_version: str | None = None
-    weather_source: str | None = None
-    request_id: str | None = Field(None, max_length=64)
-    points: int = Field(0, ge=0)
+    model_name: Text | None = Field(None, max_length=200)
+    model_version: Text | None = Field(None, max_length=64)
+    weather_source: Text | None = Field(None, max_length=64)
+    request_id: Text | None = Field(None, max_length=64)
+    points: int = Field(
+        0, ge=0, le=MAX_HORIZON_H, description="Points issued (at most the longest horizon)."
+    )
     gate_ok: bool | None = None
-    gate_checks: list[GateCheck] = Field(default_factory=list)
-    detail: str | None = Field(None, max_length=2000)
+    gate_checks: list[GateCheck] = Field(default_factory=list, max_length=16)
+    detail: Text | None = Field(None, max_length=2000)
     fallback_points: list[FallbackPoint] = Field(
         default_factory=list, max_length=MAX_FALLBACK_POINTS
     )
@@ -155,8 +168,8 @@ async def post_issuance(body: IssuanceIn, log_store: LogStoreDep) -> IssuanceWri
 @router.get("/issuances", response_model=list[IssuanceOut], summary="Issuances, newest first")
 def get_issuances(
     log_store: LogStoreDep,
-    start_day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
-    end_day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    start_day: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
+    end_day: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[IssuanceOut]:
     return [_out(r) for r in list_issuances(log_store, start_day, end_day, limit)]

@@ -9,11 +9,14 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from edip_api.api.deps import ModelsDep, RequestIdsDep, WriterDep
-from edip_api.api.routes.common import CONFLICT, client_request_id, request_id
+from edip_api.api.deps import ModelsDep, RequestIdsDep, SettingsDep, WriterDep
+from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import PredictRequest, PredictResponse, Quantiles
 from edip_api.services.errors import InvalidRequestError
-from edip_api.services.prediction_log import log_served, predict_records
+from edip_api.services.prediction_log import log_served, logs_answer, predict_records
+
+#: the model runs in float32: a value finite in float64 but past this is infinite there
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
@@ -30,6 +33,7 @@ async def predict(
     models: ModelsDep,
     writer: WriterDep,
     guard: RequestIdsDep,
+    settings: SettingsDep,
 ) -> PredictResponse:
     t0 = time.perf_counter()
     rid = request_id(request)
@@ -45,19 +49,30 @@ async def predict(
                 f"(missing {missing}, unexpected {extra}); see GET /v1/model"
             )
     frame = pd.DataFrame.from_records(body.rows, columns=names).astype(float)
-    if not np.isfinite(frame.to_numpy()[~np.isnan(frame.to_numpy())]).all():
-        raise InvalidRequestError("feature values must be finite numbers or null")
+    given = frame.to_numpy()
+    given = given[~np.isnan(given)]
+    if not (np.isfinite(given) & (np.abs(given) <= FLOAT32_MAX)).all():
+        raise InvalidRequestError(
+            f"feature values must be finite numbers within ±{FLOAT32_MAX:.4g} (the model runs "
+            "in float32) or null"
+        )
     q = await run_in_threadpool(model.predict, frame)
     info = model.info
     preds = [Quantiles(p10=_num(a), p50=_num(b), p90=_num(c)) for a, b, c in q.tolist()]
-    horizons = frame["horizon_h"].to_numpy() if "horizon_h" in frame else np.zeros(len(frame))
-    records = predict_records(rid, info, preds, horizons, (time.perf_counter() - t0) * 1000.0)
-    from_client = client_request_id(request)
-    await run_in_threadpool(  # fsync: off the loop
-        lambda: log_served(writer, guard, records, client_request_id=from_client)
+    logged = logs_answer(settings.anonymous_logging, keyed=holds_key(request), endpoint="predict")
+    if logged:
+        horizons = frame["horizon_h"].to_numpy() if "horizon_h" in frame else np.zeros(len(frame))
+        records = predict_records(rid, info, preds, horizons, (time.perf_counter() - t0) * 1000.0)
+        from_client = client_request_id(request)
+        await run_in_threadpool(  # fsync: off the loop
+            lambda: log_served(writer, guard, records, client_request_id=from_client)
+        )
+    return PredictResponse(
+        request_id=rid, model=info, logged=logged, feature_names=names, predictions=preds
     )
-    return PredictResponse(request_id=rid, model=info, feature_names=names, predictions=preds)
 
 
 def _num(value: float) -> float | None:
-    return None if value != value else float(value)
+    """A model output as JSON can carry it: NaN or ±inf (inputs far outside the training
+    range) is no forecast, null."""
+    return float(value) if np.isfinite(value) else None

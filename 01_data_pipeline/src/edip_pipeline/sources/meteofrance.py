@@ -11,9 +11,13 @@ Source (Licence Ouverte): one file a month, all WMO stations, every 3 h, since 1
 
 How the national series is made (all documented choices):
 
-1. **Stations**: the 36 mainland stations of :data:`STATIONS` (Corsica is outside RTE's
-   continental perimeter; exposed capes and islands are left out: they are not where people live).
-   Values outside physical bounds (:data:`BOUNDS`) count as missing.
+1. **Stations**: the weather points of ``EDIP_WEATHER_POINTS`` when every point is a SYNOP station
+   (a ``wmo`` column: the ``rte35`` preset, or RTE's development-only weights file), else the 36
+   mainland stations of :data:`STATIONS` (Corsica is outside RTE's continental perimeter; exposed
+   capes and islands are left out: they are not where people live). Stations absent from the
+   public SYNOP files (a dozen of the ``rte35`` ones) have no value and the weights renormalise
+   over the others (the coverage notes name them). Values outside physical bounds
+   (:data:`BOUNDS`) count as missing.
 2. **3-hourly → hourly, per station**: linear in time between two observations at most
    :data:`MAX_GAP` apart (one missing 3-hourly report is bridged); hours in a longer gap stay
    missing for that station. Linear interpolation slightly smooths the afternoon maximum; the
@@ -53,6 +57,7 @@ from edip_pipeline.config import Settings, get_settings
 from edip_pipeline.http import HttpClient, SourceError
 from edip_pipeline.schema import COLUMNS, Vintage, empty_frame
 from edip_pipeline.sources.base import Batch, Period, canonical
+from edip_pipeline.weather_points import PointSet, load_points
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -97,12 +102,13 @@ BOUNDS = {v.name: (v.low, v.high) for v in VARIABLES}
 
 @dataclass(frozen=True)
 class Station:
-    """A SYNOP station and the population (thousands) of the départements it stands for."""
+    """A SYNOP station and its weight: the population (thousands) of the départements it stands
+    for in :data:`STATIONS`, the weight of its weather point otherwise."""
 
     wmo: str
     name: str
-    population_k: int
-    departments: tuple[str, ...]
+    population_k: float
+    departments: tuple[str, ...] = ()
 
 
 #: Weights: INSEE "populations légales 2019" (population municipale, millésime 2019, published
@@ -147,6 +153,16 @@ STATIONS: tuple[Station, ...] = (
     Station("07690", "Nice", 1_090, ("06",)),
     Station("07591", "Embrun", 310, ("04", "05")),
 )
+
+
+def stations_for(points: PointSet) -> tuple[tuple[Station, ...], str]:
+    """The points' stations when each is a SYNOP station, else :data:`STATIONS`; and a note."""
+    weights = points.stations()
+    if weights is None:
+        return STATIONS, f"stations: the {len(STATIONS)} built-in ones ({points.ident} names none)"
+    names = {str(p.wmo): p.name for p in points.points}
+    stations = tuple(Station(wmo, names[wmo], w) for wmo, w in weights.items())
+    return stations, f"stations: weather points {points.ident} ({len(stations)} stations)"
 
 
 def month_url(base_url: str, month: pd.Period) -> str:
@@ -325,7 +341,8 @@ def parse_file(dataset: str, path: Path) -> list[Batch]:
     """Import downloaded monthly files (one file or a directory of them) as one national series."""
     if dataset != DATASET:
         raise ValueError(f"meteofrance has one dataset, {DATASET!r}, not {dataset!r}")
-    wmo = {s.wmo for s in STATIONS}
+    stations, which = stations_for(load_points(get_settings().weather_points))
+    wmo = {s.wmo for s in stations}
 
     def one(file: Path) -> pd.DataFrame:
         obs = read_synop(file.read_bytes(), where=str(file))
@@ -338,8 +355,8 @@ def parse_file(dataset: str, path: Path) -> list[Batch]:
         raise ValueError(f"{path}: no observation rows")
     start = obs["timestamp"].min().floor(HOUR)
     end = obs["timestamp"].max() + HOUR
-    frame, notes = combine(obs, Period(start, end))
-    return [Batch(STORE_DATASET, frame, [ATTRIBUTION, *notes])]
+    frame, notes = combine(obs, Period(start, end), stations)
+    return [Batch(STORE_DATASET, frame, [ATTRIBUTION, which, *notes])]
 
 
 class MeteoFranceSource:
@@ -358,7 +375,10 @@ class MeteoFranceSource:
     ) -> None:
         self.settings = settings or get_settings()
         self.client = client or HttpClient(self.settings)
-        self.stations = tuple(STATIONS if stations is None else stations)
+        if stations is None:
+            self.stations, self.which = stations_for(load_points(self.settings.weather_points))
+        else:
+            self.stations, self.which = tuple(stations), "stations: given"
         if not self.stations:
             raise ValueError("at least one station is needed")
 
@@ -385,4 +405,4 @@ class MeteoFranceSource:
         log.info("%s: %d FR rows for %s → %s", SOURCE, len(frame), period.start, period.end)
         for note in notes:
             log.info("meteofrance: %s", note)
-        return [Batch(STORE_DATASET, frame, [ATTRIBUTION, *notes])]
+        return [Batch(STORE_DATASET, frame, [ATTRIBUTION, self.which, *notes])]

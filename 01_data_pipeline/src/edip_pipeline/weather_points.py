@@ -166,7 +166,7 @@ def parse_points(text: str, name: str, *, where: str | None = None) -> PointSet:
 
 
 @lru_cache(maxsize=32)
-def _load_file(path: Path, name: str, mtime_ns: int) -> PointSet:
+def _load_file(path: Path, name: str, stamp: tuple[int, int]) -> PointSet:
     return parse_points(path.read_text(encoding="utf-8-sig"), name, where=str(path))
 
 
@@ -191,7 +191,8 @@ def load_points(spec: str | None = None) -> PointSet:
             )
         path = path.resolve()
         name = str(path)
-    points = _load_file(path, name, path.stat().st_mtime_ns)
+    stat = path.stat()
+    points = _load_file(path, name, (stat.st_mtime_ns, stat.st_size))
     if digest and digest != points.digest:
         raise ValueError(
             f"weather points {base!r} changed: recorded #{digest}, now #{points.digest} "

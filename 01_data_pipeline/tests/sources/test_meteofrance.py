@@ -288,3 +288,31 @@ def test_backfill_resumes_month_by_month(
     assert backfill_flow.fn(**kwargs, chunk_days=1) == []
     temp = store.series("weather_observed", "temperature_2m_c", area="FR").dropna()
     assert temp.index[0] == pd.Timestamp("2024-01-31T18:00Z")
+
+
+def test_stations_come_from_weather_points_naming_synop_stations(
+    mf_settings: Settings,
+    httpserver: HTTPServer,
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A points file in RTE's format (made-up weights) picks the stations and their weights."""
+    points = tmp_path / "stations.csv"
+    points.write_text(
+        "ID;Nom;longitude;latitude;Poids\n149;ORLY;2.38;48.72;3\n481;LYON;5.08;45.73;1\n"
+    )
+    monkeypatch.setenv("EDIP_WEATHER_POINTS", str(points))
+    reset_settings_cache()
+    serve_months(httpserver)
+    source = MeteoFranceSource(get_settings())
+    assert [(s.wmo, s.population_k) for s in source.stations] == [("07149", 3.0), ("07481", 1.0)]
+    [batch] = source.fetch("synop", Period.parse("2024-02-01", "2024-02-02"), store)
+    temp = batch.frame[batch.frame["variable"] == "temperature_2m_c"].set_index("timestamp")
+    orly, lyon = 4.0 - 2 / 3, 1.0 - 2 / 3  # as in the three-station test above
+    assert temp["value"].iloc[0] == pytest.approx((3 * orly + lyon) / 4)
+    assert any(n.startswith(f"stations: weather points {points.resolve()}#") for n in batch.notes)
+    # the default preset (cities15) names no station: the built-in stations stand
+    monkeypatch.setenv("EDIP_WEATHER_POINTS", "cities15")
+    reset_settings_cache()
+    assert MeteoFranceSource(get_settings()).stations == STATIONS

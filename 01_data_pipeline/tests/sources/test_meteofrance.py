@@ -316,3 +316,32 @@ def test_stations_come_from_weather_points_naming_synop_stations(
     monkeypatch.setenv("EDIP_WEATHER_POINTS", "cities15")
     reset_settings_cache()
     assert MeteoFranceSource(get_settings()).stations == STATIONS
+
+
+def test_a_station_missing_from_the_files_reads_the_nearest_reporting_one(
+    mf_settings: Settings,
+    httpserver: HTTPServer,
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Paris-Montsouris is not in the public files: it reads Orly; a station far from any
+    reporting one has no stand-in and the weights renormalise over the others."""
+    points = tmp_path / "stations.csv"
+    points.write_text(
+        "ID;Nom;longitude;latitude;Poids\n"
+        "156;PARIS-MONTSOURIS;2.338;48.822;2\n"
+        "481;LYON;5.08;45.73;1\n"
+        "999;OFFSHORE;-12.0;47.0;1\n"
+    )
+    monkeypatch.setenv("EDIP_WEATHER_POINTS", str(points))
+    reset_settings_cache()
+    serve_months(httpserver)
+    [batch] = MeteoFranceSource(get_settings()).fetch(
+        "synop", Period.parse("2024-02-01", "2024-02-02"), store
+    )
+    temp = batch.frame[batch.frame["variable"] == "temperature_2m_c"].set_index("timestamp")
+    orly, lyon = 4.0 - 2 / 3, 1.0 - 2 / 3
+    assert temp["value"].iloc[0] == pytest.approx((2 * orly + lyon) / 3)
+    assert "07156 PARIS-MONTSOURIS: not in the SYNOP files, read from 07149 (12 km)" in batch.notes
+    assert not any(n.startswith("07999") for n in batch.notes)

@@ -4,9 +4,11 @@ running API to it: authenticated, every response check on, 5,000+ generated case
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -26,6 +28,8 @@ from schemathesis.checks import (
 from edip_api.core.config import Settings
 from edip_api.main import create_app
 from edip_testkit.platform import RunningApi, running_api
+
+from .pg import PgServer, create_database, drop_database, existing_server
 
 #: issue 23: at least this many generated cases in all, every one answered without a 5xx
 MIN_CASES = 5000
@@ -71,25 +75,59 @@ def test_every_operation_documents_its_error_statuses() -> None:
 def fresh_api(
     api_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApi]:
-    """The platform's store and registry, with a log of its own (the run writes random rows)."""
+    """The platform's store and registry with a log of its own (the run writes random rows):
+    on PostgreSQL when one answers — stricter than SQLite (int4, no NUL in text) — else SQLite."""
     root: Path = tmp_path_factory.mktemp("schemathesis")
+    server = existing_server()
+    database = create_database(server) if isinstance(server, PgServer) else None
+    url = server.url(database) if isinstance(server, PgServer) and database else None
     env = {
         **api_env,
-        "EDIP_DATABASE_URL": f"sqlite:///{root / 'log.db'}",
+        "EDIP_DATABASE_URL": url or f"sqlite:///{root / 'log.db'}",
         "EDIP_LOG_SPILL_DIR": str(root / "spill"),
     }
-    with running_api(env, log_path=root / "api.log") as api:
-        yield api
+    try:
+        with running_api(env, log_path=root / "api.log") as api:
+            yield api
+    finally:
+        if isinstance(server, PgServer) and database:
+            drop_database(server, database)
 
 
-def _strategy(operation: object) -> st.SearchStrategy[schemathesis.Case]:
+def _strategy(operation: Any) -> st.SearchStrategy[schemathesis.Case]:
     """Valid and invalid cases of ``operation`` (invalid ones only where there is input)."""
-    positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)  # type: ignore[attr-defined]
-    has_input = bool(operation.query or operation.body or operation.path_parameters)  # type: ignore[attr-defined]
-    if not has_input:
+    positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+    if not (operation.query or operation.body or operation.path_parameters):
         return positive  # type: ignore[no-any-return]
-    negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)  # type: ignore[attr-defined]
+    negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
     return st.one_of(positive, negative)
+
+
+def _run(
+    operation: Any,
+    session: requests.Session,
+    headers: dict[str, str],
+    cases: Counter[str],
+    statuses: Counter[tuple[str, int]],
+) -> None:
+    """Hypothesis over ``operation``'s cases, each call checked; raises at the first failure."""
+
+    @given(case=_strategy(operation))
+    @settings(
+        max_examples=FEW.get(operation.label, 2 * EXAMPLES_PER_MODE),
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: the first failure is shown
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case: schemathesis.Case) -> None:
+        case.headers = {**(case.headers or {}), **headers}
+        response = case.call_and_validate(session=session, checks=CHECKS)
+        cases[operation.label] += 1
+        statuses[(case.method.upper(), response.status_code)] += 1
+
+    run()
 
 
 def test_schemathesis_authenticated_with_every_check(fresh_api: RunningApi) -> None:
@@ -104,28 +142,17 @@ def test_schemathesis_authenticated_with_every_check(fresh_api: RunningApi) -> N
     statuses: Counter[tuple[str, int]] = Counter()
     failures: list[str] = []
     for operation in operations:
-        examples = FEW.get(operation.label, 2 * EXAMPLES_PER_MODE)
-
-        @given(case=_strategy(operation))
-        @settings(
-            max_examples=examples,
-            phases=[Phase.explicit, Phase.generate],  # no shrinking: the first failure is shown
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def run(case: schemathesis.Case, label: str = operation.label) -> None:
-            case.headers = {**(case.headers or {}), **fresh_api.headers}
-            response = case.call_and_validate(session=session, checks=CHECKS)
-            cases[label] += 1
-            statuses[(case.method.upper(), response.status_code)] += 1
-
         try:
-            run()
+            _run(operation, session, fresh_api.headers, cases, statuses)
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:1500]}")
     session.close()
+    logging.getLogger(__name__).info(
+        "schemathesis: %d cases, by operation %s; statuses %s",
+        sum(cases.values()),
+        dict(cases),
+        dict(statuses),
+    )
     assert not failures, "\n".join(failures)
     assert sum(cases.values()) >= MIN_CASES, cases
     assert not [s for (_, s) in statuses if s >= 500], statuses

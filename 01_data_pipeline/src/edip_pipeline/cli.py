@@ -55,7 +55,7 @@ STATUS_COLUMNS = (
 )
 #: dataset a backfill pulls when --dataset is not given (else the source's first dataset)
 BACKFILL_DEFAULT = {"odre": "eco2mix-national-cons-def"}
-SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "all"]
+SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "entsoe", "all"]
 
 
 @app.callback()
@@ -113,16 +113,17 @@ def ingest(
     if source not in SOURCE_CHOICES:
         raise typer.BadParameter(f"--source must be one of {SOURCE_CHOICES}")
     if from_file is not None:
-        from edip_pipeline.ingest import ingest_file
+        from edip_pipeline.ingest import datasets_for, ingest_file
 
-        if dataset is None and source == "meteofrance":
-            dataset = "synop"  # its only dataset
+        if dataset is None and source in ("meteofrance", "entsoe"):
+            dataset = datasets_for(source, None)[0]  # their only dataset
         if dataset is None:
             raise typer.BadParameter("--from-file needs --dataset <id>")
-        if source not in ("odre", "meteofrance"):
+        if source not in ("odre", "meteofrance", "entsoe"):
             raise typer.BadParameter(
-                "--from-file imports ODRE portal exports (--source odre) or Météo-France SYNOP "
-                "files or folders of them (--source meteofrance)"
+                "--from-file imports ODRE portal exports (--source odre), Météo-France SYNOP "
+                "files or folders of them (--source meteofrance) or ENTSO-E's 'Total Load - "
+                "Day Ahead / Actual' CSV export (--source entsoe)"
             )
         report = ingest_file(source, dataset, from_file)
         _finish([report])

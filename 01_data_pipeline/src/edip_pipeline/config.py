@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     rte_client_secret: SecretStr | None = Field(
         None, description="RTE Data portal OAuth2 client secret."
     )
+    entsoe_base_url: str = Field(
+        "https://web-api.tp.entsoe.eu/api",
+        description="ENTSO-E Transparency Platform REST endpoint (entsoe-py's default).",
+    )
+    entsoe_token: SecretStr | None = Field(
+        None,
+        description="ENTSO-E Transparency Platform security token (a secret: never logged).",
+    )
+    weather_points: str = Field(
+        "cities15",
+        description="Weather points of the national weather mean: a shipped preset (cities15, "
+        "rte35) or a CSV path (name, latitude, longitude, weight); see edip_pipeline.weather_points.",
+    )
     http_timeout_s: float = Field(60.0, description="Per-request timeout in seconds.")
     http_max_attempts: int = Field(6, description="Attempts per request before giving up.")
     http_backoff_initial_s: float = Field(1.0, description="First retry wait (exponential).")
@@ -101,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def rte_enabled(self) -> bool:
         return bool(self.rte_client_id and self.rte_client_secret)
+
+    @property
+    def entsoe_enabled(self) -> bool:
+        return bool(self.entsoe_token and self.entsoe_token.get_secret_value())
 
 
 class GapPolicy(BaseModel):
@@ -167,8 +184,26 @@ class FeatureParams(BaseModel):
         description="Past-load window for sequence models: columns load_window_000.. (k steps "
         "before the last bucket known at the origin); 0 = none (tree models do not need it).",
     )
+    weather_points: str = Field(
+        default_factory=lambda: _default_points(),
+        description="Weather points of the national weather features, recorded as "
+        "'<preset or path>#<content hash>' (default: EDIP_WEATHER_POINTS); a model is served "
+        "the points it was trained with, and a changed preset is refused.",
+    )
     start: str | None = Field(None, description="First target day of the DVC feature table.")
     end: str | None = Field(None, description="Last target day of the DVC feature table.")
+
+    @field_validator("weather_points")
+    @classmethod
+    def _resolve_points(cls, value: str) -> str:
+        return _points_ident(value)
+
+
+def _points_ident(spec: str) -> str:
+    """``rte35`` → ``rte35#<hash>`` (checked against the file when a hash is given)."""
+    from edip_pipeline.weather_points import load_points
+
+    return load_points(spec).ident
 
 
 class Params(BaseModel):
@@ -192,6 +227,11 @@ def load_params(path: Path | None = None) -> Params:
         raw = yaml.safe_load(path.read_text()) or {}
     known = {k: v for k, v in raw.items() if k in Params.model_fields}
     return Params.model_validate(known)
+
+
+def _default_points() -> str:
+    """The weather points of ``EDIP_WEATHER_POINTS``, as recorded (``name#hash``)."""
+    return _points_ident(get_settings().weather_points)
 
 
 def reset_settings_cache() -> None:

@@ -25,6 +25,13 @@ DATASETS: dict[str, DatasetSpec] = {
             "consommation-quotidienne-brute, RTE API and the bundled sample.",
         ),
         DatasetSpec(
+            "load_entsoe",
+            "1h",
+            "ENTSO-E total load for RTE's zone (MW, hourly means): RTE's day-ahead forecast "
+            "entsoe_forecast_d1_mw and the actual entsoe_actual_mw (ENTSO-E's perimeter).",
+            interpolate=False,
+        ),
+        DatasetSpec(
             "load_regional", "30min", "Regional consumption (MW), area = INSEE region code."
         ),
         DatasetSpec(

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 FILE_PARSERS = {
     "odre": "edip_pipeline.sources.odre",
     "meteofrance": "edip_pipeline.sources.meteofrance",
+    "entsoe": "edip_pipeline.sources.entsoe",
 }
 
 #: (source, dataset) pairs that publish ahead of time: their default end is the day after tomorrow
@@ -35,6 +36,7 @@ FORWARD_LOOKING = {
     ("odre", "eco2mix-national-tr"),
     ("openmeteo", "forecast"),
     ("rte", "short_term"),
+    ("entsoe", "total-load"),
 }
 
 

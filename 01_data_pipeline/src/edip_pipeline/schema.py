@@ -67,6 +67,8 @@ PLAUSIBLE: tuple[PlausibleRange, ...] = (
     PlausibleRange("consumption_mw", 15_000, 130_000, "FR", "national load: record 102 GW"),
     PlausibleRange("forecast_d1_mw", 15_000, 130_000, "FR", "RTE D-1 forecast of it"),
     PlausibleRange("forecast_d_mw", 15_000, 130_000, "FR", "RTE D forecast of it"),
+    PlausibleRange("entsoe_forecast_d1_mw", 15_000, 130_000, "FR", "ENTSO-E: RTE's D-1"),
+    PlausibleRange("entsoe_actual_mw", 15_000, 130_000, "FR", "ENTSO-E actual total load"),
     PlausibleRange("consumption_mw", 0, 40_000, None, "one region: load is never negative"),
     PlausibleRange("temperature_2m_c", -60, 60, None, "air temperature in France"),
     PlausibleRange("apparent_temperature_c", -80, 70, None, "felt temperature"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from edip_pipeline.config import reset_settings_cache
 from edip_pipeline.flows import deploy
 from edip_pipeline.ingest import datasets_for
 
@@ -30,3 +32,17 @@ def test_prefect_yaml_matches_serve_plans() -> None:
 def test_every_planned_dataset_exists() -> None:
     for source, dataset in deploy.REALTIME_PLAN + deploy.CONSOLIDATED_PLAN:
         assert datasets_for(source, dataset) == [dataset]
+
+
+def test_entsoe_joins_the_hourly_plan_only_with_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDIP_ENTSOE_TOKEN", raising=False)
+    reset_settings_cache()
+    assert deploy.realtime_plan() == deploy.REALTIME_PLAN
+    monkeypatch.setenv("EDIP_ENTSOE_TOKEN", "t")
+    reset_settings_cache()
+    try:
+        assert deploy.realtime_plan() == deploy.REALTIME_PLAN + deploy.ENTSOE_PLAN
+        for source, dataset in deploy.ENTSOE_PLAN:
+            assert datasets_for(source, dataset) == [dataset]
+    finally:
+        reset_settings_cache()

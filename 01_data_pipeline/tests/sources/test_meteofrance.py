@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +289,62 @@ def test_backfill_resumes_month_by_month(
     assert backfill_flow.fn(**kwargs, chunk_days=1) == []
     temp = store.series("weather_observed", "temperature_2m_c", area="FR").dropna()
     assert temp.index[0] == pd.Timestamp("2024-01-31T18:00Z")
+
+
+@pytest.fixture
+def points_file(
+    mf_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A points file in RTE's format (made-up weights), named by EDIP_WEATHER_POINTS."""
+    path = tmp_path / "stations.csv"
+    monkeypatch.setenv("EDIP_WEATHER_POINTS", str(path))
+    yield path
+    reset_settings_cache()
+
+
+def fetch_feb1(
+    httpserver: HTTPServer, store: Store
+) -> tuple[MeteoFranceSource, pd.Series, list[str]]:
+    """The connector on the current settings, the fixtures' 1 February: FR temperature, notes."""
+    reset_settings_cache()
+    serve_months(httpserver)
+    source = MeteoFranceSource(get_settings())
+    [batch] = source.fetch("synop", Period.parse("2024-02-01", "2024-02-02"), store)
+    temp = batch.frame[batch.frame["variable"] == "temperature_2m_c"].set_index("timestamp")
+    return source, temp["value"], batch.notes
+
+
+ORLY, LYON = 4.0 - 2 / 3, 1.0 - 2 / 3  # 1 February, 23:00Z, as in the three-station test above
+
+
+def test_stations_come_from_weather_points_naming_synop_stations(
+    points_file: Path, httpserver: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    points_file.write_text(
+        "ID;Nom;longitude;latitude;Poids\n149;ORLY;2.38;48.72;3\n481;LYON;5.08;45.73;1\n"
+    )
+    source, temp, notes = fetch_feb1(httpserver, store)
+    assert [(s.wmo, s.population_k) for s in source.stations] == [("07149", 3.0), ("07481", 1.0)]
+    assert temp.iloc[0] == pytest.approx((3 * ORLY + LYON) / 4)
+    assert any(n.startswith(f"stations: weather points {points_file.resolve()}#") for n in notes)
+    # the default preset (cities15) names no station: the built-in stations stand
+    monkeypatch.setenv("EDIP_WEATHER_POINTS", "cities15")
+    reset_settings_cache()
+    assert MeteoFranceSource(get_settings()).stations == STATIONS
+
+
+def test_a_station_missing_from_the_files_reads_the_nearest_reporting_one(
+    points_file: Path, httpserver: HTTPServer, store: Store
+) -> None:
+    """Paris-Montsouris is not in the public files: it reads Orly; a station far from any
+    reporting one has no stand-in and the weights renormalise over the others."""
+    points_file.write_text(
+        "ID;Nom;longitude;latitude;Poids\n"
+        "156;PARIS-MONTSOURIS;2.338;48.822;2\n"
+        "481;LYON;5.08;45.73;1\n"
+        "999;OFFSHORE;-12.0;47.0;1\n"
+    )
+    _, temp, notes = fetch_feb1(httpserver, store)
+    assert temp.iloc[0] == pytest.approx((2 * ORLY + LYON) / 3)
+    assert "07156 PARIS-MONTSOURIS: not in the SYNOP files, read from 07149 (12 km)" in notes
+    assert not any(n.startswith("07999") for n in notes)

@@ -37,19 +37,17 @@ from edip_ml.config import MLParams, Protocol, load_ml_params
 from edip_ml.dataset import check_history
 from edip_ml.folds import Fold, FoldPlan, Window, fold_keys, fold_rows, plan_folds, resolve_window
 from edip_ml.forecast_frame import assemble_forecasts, forecast_frame
-from edip_ml.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.online import walk_forward, with_rolling_band
 from edip_ml.training_data import TrainingData, ensure_training_data
 from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.features import WeatherMode
-from edip_pipeline.features.load import AREA, DATASET, NATIVE_STEP, aggregate_to_step
+from edip_pipeline.rte_forecast import rte_d1
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
 RTE_D1 = "rte_d1"
-RTE_D1_VARIABLE = "forecast_d1_mw"
 
 
 @dataclass
@@ -97,22 +95,13 @@ def weather_label(shares: dict[str, float]) -> str:
 def _rte_d1(
     store: Store, test: pd.DataFrame, actual: pd.Series, step: pd.Timedelta
 ) -> pd.DataFrame:
-    """RTE's own D-1 forecast at the test targets, averaged to ``step`` (empty if not stored)."""
+    """RTE's own D-1 forecast at the test targets, averaged to ``step`` (empty if not stored),
+    from ODRÉ or ENTSO-E and scored against that source's actual (:func:`rte_d1`)."""
     targets = pd.DatetimeIndex(test.index.get_level_values("target_time"))
-    g0 = targets.min().floor(step).as_unit("ns")
-    g1 = (targets.max().floor(step) + step).as_unit("ns")
-    raw = store.series(DATASET, RTE_D1_VARIABLE, AREA, g0, g1)
-    if raw.dropna().empty:
-        return pd.DataFrame(columns=list(COLUMNS))
-    raw.index = pd.DatetimeIndex(raw.index).as_unit("ns")
-    raw = raw[~raw.index.duplicated(keep="last")]
-    if step.value % NATIVE_STEP.value:
-        log.warning("rte_d1 skipped: step %s is not a multiple of 30 min", step)
-        return pd.DataFrame(columns=list(COLUMNS))
-    values = aggregate_to_step(raw, g0, g1, step)
-    pos = (targets.as_unit("ns").asi8 - g0.value) // step.value
+    d1 = rte_d1(store, targets, step, origins=pd.DatetimeIndex(test.index.get_level_values(0)))
+    scored = actual if d1.source == "odre" else pd.Series(d1.actual, index=actual.index)
     out = forecast_frame(
-        test.index, RTE_D1, np.full(len(test), np.nan), values[pos], np.nan, actual
+        test.index, RTE_D1, np.full(len(test), np.nan), d1.forecast, np.nan, scored
     )
     return out[out["p50"].notna()]
 

@@ -52,7 +52,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in EXEMPT_PATHS or scope["state"].get("keyed"):
+        if scope["type"] != "http" or path in EXEMPT_PATHS or scope.get("state", {}).get("keyed"):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]

@@ -133,8 +133,8 @@ def test_champion_swap_while_serving(registry: Registry, store: Store, tmp_path:
         versions: set[str] = set()
 
         def hammer(k: int) -> None:
-            with httpx.Client(base_url=api.url, timeout=30) as c:
-                i = 0
+            with httpx.Client(base_url=api.url, timeout=30, headers=api.headers) as c:
+                i = 0  # with the key: not rate-limited
                 while not stop.is_set():
                     day = 1 + (i + k) % 20
                     r = c.get(
@@ -176,8 +176,8 @@ def test_no_lost_record_after_shutdown(registry: Registry, store: Store, tmp_pat
     )
     ids: list[str] = []
     with running_api(env) as api:
-        with httpx.Client(base_url=api.url, timeout=30) as c:
-            for day in range(1, 21):
+        with httpx.Client(base_url=api.url, timeout=30, headers=api.headers) as c:
+            for day in range(1, 21):  # with the key: every answer is logged
                 r = c.get(
                     "/v1/forecast",
                     params={"origin": f"2020-12-{day:02d}T12:00:00+01:00", "horizon": 48},

@@ -35,7 +35,9 @@ Whatever the mode, each feature row records which source its target's weather ca
 (:func:`row_sources`: ``forecast-vintage``, ``forecast``, ``observed``, ``observed-daily`` or
 ``none``), so reports can say which share of rows used an oracle.
 
-All series are national (area ``"FR"``, population-weighted). Values at a target are linearly
+All series are national: the weighted mean of the feature parameters' weather points
+(``FeatureParams.weather_points``, :func:`~.weather_sources.national_wide`), or the stored ``FR``
+rows where the dataset has no per-point value. Values at a target are linearly
 interpolated between the surrounding hours (exact on the hourly grid); smoothed temperatures use
 the last hour at or before the target only (causal).
 """
@@ -62,6 +64,7 @@ from edip_pipeline.features.weather_sources import (
     day_ahead_origins,
     hourly_grid,
     origin_bounds,
+    points_of,
     previous_runs_hourly,
     read_daily_hourly,
     read_hourly,
@@ -321,10 +324,11 @@ def _read_candidate(
             origins = day_ahead_origins(targets, params)
         elif len(origins) != len(targets):
             raise ValueError("origins must have one entry per target")
-        hourly = previous_runs_hourly(store, grid, origin_bounds(grid, targets, origins))
+        bounds = origin_bounds(grid, targets, origins)
+        hourly = previous_runs_hourly(store, grid, bounds, points_of(params))
     elif description.startswith("hourly:"):
         datasets = FORECAST_DATASETS if source == "forecast" else OBSERVED_DATASETS
-        hourly = read_hourly(store, datasets, grid)
+        hourly = read_hourly(store, datasets, grid, points_of(params))
     else:
         hourly = read_daily_hourly(store, grid)
     label = _row_label(source, description)

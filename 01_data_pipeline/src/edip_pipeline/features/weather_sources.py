@@ -1,4 +1,10 @@
-"""Weather sources read onto an hourly UTC grid (national area ``"FR"``).
+"""Weather sources read onto an hourly UTC grid (national values).
+
+National means are made here from the per-point rows with the weights of the feature parameters'
+weather points (:func:`national_wide`), so a table, the model trained on it and the API serving
+that model all weigh the same points; datasets without per-point rows (SYNOP's national series,
+ODRÉ's daily mean) and hours where none of the points has a value are read from their stored
+``FR`` rows.
 
 Each function turns one kind of stored weather into hourly series, NaN where it has nothing:
 forecast vintages known at an origin (:func:`previous_runs_hourly`), stitched short-lead forecasts
@@ -9,12 +15,17 @@ and observations (:func:`read_hourly`), daily temperatures spread over the hours
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from edip_pipeline.calendar import PARIS
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.store import Store
+from edip_pipeline.weather_points import PointSet, load_points, weighted_mean
+
+log = logging.getLogger(__name__)
 
 AREA = "FR"
 TEMPERATURE = "temperature_2m_c"
@@ -47,12 +58,48 @@ def hourly_grid(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     return pd.date_range(start.floor(HOUR), end.ceil(HOUR), freq=HOUR).as_unit("ns")
 
 
-def read_hourly(store: Store, datasets: tuple[str, ...], grid: pd.DatetimeIndex) -> pd.DataFrame:
+def points_of(params: FeatureParams) -> PointSet:
+    """The weather points the feature parameters name (hash checked)."""
+    return load_points(params.weather_points)
+
+
+def national_wide(
+    store: Store,
+    dataset: str,
+    grid: pd.DatetimeIndex,
+    variables: list[str],
+    points: PointSet,
+) -> pd.DataFrame:
+    """``variables`` as columns over ``[grid[0], grid[-1]]``: the points' weighted mean, and the
+    stored ``FR`` rows where no point has a value (see the module doc)."""
+    rows = store.read(dataset, grid[0], grid[-1] + HOUR, variables=variables)
+    if rows.empty:
+        return pd.DataFrame()
+    fr = rows[rows["area"] == AREA].pivot(index="timestamp", columns="variable", values="value")
+    means = weighted_mean(rows[rows["area"] != AREA], points)
+    if means.empty:
+        others = sorted(set(rows["area"]) - {AREA})
+        if others:
+            log.warning(
+                "%s holds other weather points (%s…), none of %s: its stored FR rows are used",
+                dataset,
+                ", ".join(others[:3]),
+                points.ident,
+            )
+        return fr
+    wide = means.pivot(index="timestamp", columns="variable", values="value")
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.combine_first(fr) if len(fr) else wide
+
+
+def read_hourly(
+    store: Store, datasets: tuple[str, ...], grid: pd.DatetimeIndex, points: PointSet
+) -> pd.DataFrame:
     """National hourly weather on ``grid``; earlier datasets win, later ones fill their holes."""
     variables = [TEMPERATURE, *WEATHER_VARIABLES]
     out = pd.DataFrame(np.nan, index=grid, columns=variables)
     for name in reversed(datasets):
-        wide = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=variables)
+        wide = national_wide(store, name, grid, variables, points)
         if wide.empty:
             continue
         wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
@@ -147,7 +194,9 @@ def origin_bounds(
     return out
 
 
-def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarray) -> pd.DataFrame:
+def previous_runs_hourly(
+    store: Store, grid: pd.DatetimeIndex, bounds: np.ndarray, points: PointSet
+) -> pd.DataFrame:
     """National hourly weather on ``grid`` from the forecast vintages known at ``bounds``.
 
     Vintages come from ``weather_previous_runs`` (the previous-runs archive), holes filled from
@@ -164,7 +213,7 @@ def previous_runs_hourly(store: Store, grid: pd.DatetimeIndex, bounds: np.ndarra
     wide = pd.DataFrame(np.nan, index=grid, columns=names)
     found = False
     for name in (FORECAST_RUNS_DATASET, PREVIOUS_RUNS_DATASET):  # the archive wins
-        part = store.wide(name, AREA, grid[0], grid[-1] + HOUR, variables=names)
+        part = national_wide(store, name, grid, names, points)
         if part.empty:
             continue
         found = True

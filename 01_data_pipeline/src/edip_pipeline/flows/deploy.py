@@ -45,12 +45,23 @@ CONSOLIDATED_PLAN = [
 ]
 
 
+#: RTE's D-1 forecast and the actual from ENTSO-E, hourly, when EDIP_ENTSOE_TOKEN is set
+ENTSOE_PLAN = [("entsoe", "total-load")]
+
+
+def realtime_plan() -> list[tuple[str, str]]:
+    """The hourly plan: ENTSO-E joins it only with a token (else it would fail every hour)."""
+    from edip_pipeline.config import get_settings
+
+    return REALTIME_PLAN + (ENTSOE_PLAN if get_settings().entsoe_enabled else [])
+
+
 def pipeline_deployments() -> list[Any]:
     """The ingest and feature deployments of this package."""
     realtime = ingest_flow.to_deployment(
         name="ingest-realtime-hourly",
         schedules=[Cron("5 * * * *", timezone=PARIS)],
-        parameters={"plan": REALTIME_PLAN, "fail_on_error": True},
+        parameters={"plan": realtime_plan(), "fail_on_error": True},
         tags=["edip", "ingest", "realtime"],
         description="éCO2mix real time (with RTE D-1 / D forecasts) and the weather forecast.",
     )

@@ -13,20 +13,21 @@ from edip_pipeline.ingest import IngestReport, datasets_for, ingest_dataset
 
 log = logging.getLogger(__name__)
 
-ALL_SOURCES = ("odre", "openmeteo", "enedis", "rte")
+ALL_SOURCES = ("odre", "openmeteo", "enedis", "rte", "entsoe")
 
 
 def resolve_sources(source: str, dataset: str | None = None) -> list[tuple[str, str]]:
     """``--source``/``--dataset`` → the (source, dataset) pairs to ingest.
 
-    ``all`` means every network source (RTE only when its credentials are set); the bundled
-    sample is never part of ``all``.
+    ``all`` means every network source (RTE and ENTSO-E only when their credentials are set);
+    the bundled sample is never part of ``all``.
     """
     settings = get_settings()
     if source == "all":
         if dataset is not None:
             raise ValueError("--dataset cannot be combined with --source all")
-        names = [s for s in ALL_SOURCES if s != "rte" or settings.rte_enabled]
+        enabled = {"rte": settings.rte_enabled, "entsoe": settings.entsoe_enabled}
+        names = [s for s in ALL_SOURCES if enabled.get(s, True)]
         return [(s, d) for s in names for d in datasets_for(s, None, settings)]
     return [(source, d) for d in datasets_for(source, dataset, settings)]
 

@@ -22,6 +22,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "enedis": ("edip_pipeline.sources.enedis", "EnedisSource"),
     "rte": ("edip_pipeline.sources.rte", "RteSource"),
     "meteofrance": ("edip_pipeline.sources.meteofrance", "MeteoFranceSource"),
+    "entsoe": ("edip_pipeline.sources.entsoe", "EntsoeSource"),
 }
 
 

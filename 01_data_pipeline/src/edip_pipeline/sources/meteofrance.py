@@ -11,9 +11,13 @@ Source (Licence Ouverte): one file a month, all WMO stations, every 3 h, since 1
 
 How the national series is made (all documented choices):
 
-1. **Stations**: the 36 mainland stations of :data:`STATIONS` (Corsica is outside RTE's
-   continental perimeter; exposed capes and islands are left out: they are not where people live).
-   Values outside physical bounds (:data:`BOUNDS`) count as missing.
+1. **Stations**: the weather points of ``EDIP_WEATHER_POINTS`` when every point is a SYNOP station
+   (a ``wmo`` column: the ``rte35`` preset, or RTE's development-only weights file), else the 36
+   mainland stations of :data:`STATIONS` (Corsica is outside RTE's continental perimeter; exposed
+   capes and islands are left out: they are not where people live). Stations absent from the
+   public SYNOP files (a dozen of the ``rte35`` ones) read the nearest station that reports
+   (:func:`~edip_pipeline.sources.synop_stations.stand_ins`; notes name them). Values outside physical bounds
+   (:data:`BOUNDS`) count as missing.
 2. **3-hourly → hourly, per station**: linear in time between two observations at most
    :data:`MAX_GAP` apart (one missing 3-hourly report is bridged); hours in a longer gap stay
    missing for that station. Linear interpolation slightly smooths the afternoon maximum; the
@@ -53,6 +57,8 @@ from edip_pipeline.config import Settings, get_settings
 from edip_pipeline.http import HttpClient, SourceError
 from edip_pipeline.schema import COLUMNS, Vintage, empty_frame
 from edip_pipeline.sources.base import Batch, Period, canonical
+from edip_pipeline.sources.synop_stations import POSITIONS, STATIONS, Station, stand_ins
+from edip_pipeline.weather_points import PointSet, load_points
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -95,58 +101,15 @@ VARIABLES: tuple[Variable, ...] = (
 BOUNDS = {v.name: (v.low, v.high) for v in VARIABLES}
 
 
-@dataclass(frozen=True)
-class Station:
-    """A SYNOP station and the population (thousands) of the départements it stands for."""
-
-    wmo: str
-    name: str
-    population_k: int
-    departments: tuple[str, ...]
-
-
-#: Weights: INSEE "populations légales 2019" (population municipale, millésime 2019, published
-#: 2021-12) of the départements assigned to the nearest representative inland station, rounded to
-#: 10 000. Each of the 94 continental départements is assigned exactly once (checked by a test). Only
-#: relative weights matter: a few % error on one station moves the FR mean by hundredths of a degree.
-STATIONS: tuple[Station, ...] = (
-    Station("07149", "Paris-Orly", 12_260, ("75", "77", "78", "91", "92", "93", "94", "95")),
-    Station("07015", "Lille-Lesquin", 4_070, ("59", "62")),
-    Station("07005", "Abbeville", 1_930, ("02", "60", "80")),
-    Station("07037", "Rouen-Boos", 1_850, ("27", "76")),
-    Station("07027", "Caen-Carpiquet", 1_190, ("14", "50")),
-    Station("07139", "Alençon", 1_150, ("53", "61", "72")),
-    Station("07110", "Brest-Guipavas", 920, ("29",)),
-    Station("07130", "Rennes-St-Jacques", 2_440, ("22", "35", "56")),
-    Station("07222", "Nantes-Bouguenais", 2_930, ("44", "49", "85")),
-    Station("07240", "Tours", 2_050, ("28", "37", "41", "45")),
-    Station("07255", "Bourges", 730, ("18", "36", "58")),
-    Station("07280", "Dijon-Longvic", 2_120, ("21", "25", "39", "70", "71")),
-    Station("07072", "Reims-Prunay", 840, ("08", "51")),
-    Station("07168", "Troyes-Barberey", 820, ("10", "52", "89")),
-    Station("07181", "Nancy-Ochey", 2_330, ("54", "55", "57", "88")),
-    Station("07190", "Strasbourg-Entzheim", 1_130, ("67",)),
-    Station("07299", "Bâle-Mulhouse", 910, ("68", "90")),
-    Station("07510", "Bordeaux-Mérignac", 2_370, ("24", "33", "47")),
-    Station("07335", "Poitiers-Biard", 1_820, ("16", "17", "79", "86")),
-    Station("07434", "Limoges-Bellegarde", 730, ("19", "23", "87")),
-    Station("07607", "Mont-de-Marsan", 1_100, ("40", "64")),
-    Station("07481", "Lyon-St-Exupéry", 5_820, ("01", "38", "42", "69", "73", "74")),
-    Station("07460", "Clermont-Ferrand", 1_140, ("03", "15", "63")),
-    Station("07471", "Le Puy-Loudes", 230, ("43",)),
-    Station("07577", "Montélimar", 840, ("07", "26")),
-    Station("07630", "Toulouse-Blagnac", 2_240, ("31", "32", "81", "82")),
-    Station("07627", "St-Girons", 150, ("09",)),
-    Station("07535", "Gourdon", 170, ("46",)),
-    Station("07558", "Millau", 360, ("12", "48")),
-    Station("07621", "Tarbes-Ossun", 230, ("65",)),
-    Station("07643", "Montpellier", 1_920, ("30", "34")),
-    Station("07747", "Perpignan", 850, ("11", "66")),
-    Station("07650", "Marseille-Marignane", 2_600, ("13", "84")),
-    Station("07661", "Toulon-Cap Cépet", 1_080, ("83",)),
-    Station("07690", "Nice", 1_090, ("06",)),
-    Station("07591", "Embrun", 310, ("04", "05")),
-)
+def stations_for(points: PointSet) -> tuple[tuple[Station, ...], str]:
+    """The points' stations when each is a SYNOP station, else :data:`STATIONS`; and a note."""
+    weights = points.stations()
+    if weights is None:
+        return STATIONS, f"stations: the {len(STATIONS)} built-in ones ({points.ident} names none)"
+    names = {str(p.wmo): p.name for p in points.points}
+    where = {str(p.wmo): (p.lat, p.lon) for p in points.points}
+    stations = tuple(Station(wmo, names[wmo], w, position=where[wmo]) for wmo, w in weights.items())
+    return stations, f"stations: weather points {points.ident} ({len(stations)} stations)"
 
 
 def month_url(base_url: str, month: pd.Period) -> str:
@@ -281,11 +244,18 @@ def combine(
     stations = STATIONS if stations is None else stations
     wmo = [s.wmo for s in stations]
     weights = pd.Series({s.wmo: float(s.population_k) for s in stations})
-    obs = obs[obs["station"].astype(str).isin(wmo)]
+    obs = obs[obs["station"].astype(str).isin(set(wmo) | set(POSITIONS))]
     notes = coverage_notes(coverage(obs, period, stations), stations)
     grid = pd.date_range(period.start.ceil(HOUR), period.end - pd.Timedelta(1, "ns"), freq=HOUR)
     grid = grid.as_unit("ns")
-    by_station = {str(k): rows for k, rows in obs.groupby(obs["station"].astype(str))}
+    by_station = {
+        str(k): rows
+        for k, rows in obs.groupby(obs["station"].astype(str), observed=True)
+        if rows[VARIABLES[0].name].notna().any()
+    }
+    substitutes, more = stand_ins(tuple(stations), set(by_station))
+    by_station |= {absent: by_station[near] for absent, near in substitutes.items()}
+    notes += more
     frames = []
     for variable in sorted(v.name for v in VARIABLES):
         cols = {}
@@ -325,7 +295,8 @@ def parse_file(dataset: str, path: Path) -> list[Batch]:
     """Import downloaded monthly files (one file or a directory of them) as one national series."""
     if dataset != DATASET:
         raise ValueError(f"meteofrance has one dataset, {DATASET!r}, not {dataset!r}")
-    wmo = {s.wmo for s in STATIONS}
+    stations, which = stations_for(load_points(get_settings().weather_points))
+    wmo = {s.wmo for s in stations} | set(POSITIONS)  # the others may stand in (stand_ins)
 
     def one(file: Path) -> pd.DataFrame:
         obs = read_synop(file.read_bytes(), where=str(file))
@@ -338,8 +309,8 @@ def parse_file(dataset: str, path: Path) -> list[Batch]:
         raise ValueError(f"{path}: no observation rows")
     start = obs["timestamp"].min().floor(HOUR)
     end = obs["timestamp"].max() + HOUR
-    frame, notes = combine(obs, Period(start, end))
-    return [Batch(STORE_DATASET, frame, [ATTRIBUTION, *notes])]
+    frame, notes = combine(obs, Period(start, end), stations)
+    return [Batch(STORE_DATASET, frame, [ATTRIBUTION, which, *notes])]
 
 
 class MeteoFranceSource:
@@ -358,7 +329,10 @@ class MeteoFranceSource:
     ) -> None:
         self.settings = settings or get_settings()
         self.client = client or HttpClient(self.settings)
-        self.stations = tuple(STATIONS if stations is None else stations)
+        if stations is None:
+            self.stations, self.which = stations_for(load_points(self.settings.weather_points))
+        else:
+            self.stations, self.which = tuple(stations), "stations: given"
         if not self.stations:
             raise ValueError("at least one station is needed")
 
@@ -385,4 +359,4 @@ class MeteoFranceSource:
         log.info("%s: %d FR rows for %s → %s", SOURCE, len(frame), period.start, period.end)
         for note in notes:
             log.info("meteofrance: %s", note)
-        return [Batch(STORE_DATASET, frame, [ATTRIBUTION, *notes])]
+        return [Batch(STORE_DATASET, frame, [ATTRIBUTION, self.which, *notes])]

@@ -11,9 +11,9 @@ from pytest_httpserver import HTTPServer
 from edip_pipeline.config import Settings, get_settings, reset_settings_cache
 from edip_pipeline.sources.base import Period
 from edip_pipeline.sources.openmeteo.datasets import VARIABLES
-from edip_pipeline.sources.openmeteo.locations import CITIES, City
 from edip_pipeline.sources.openmeteo.ratelimit import WeightedRateLimiter
 from edip_pipeline.sources.openmeteo.source import OpenMeteoSource
+from edip_pipeline.weather_points import PointSet, WeatherPoint, load_points
 
 from ...conftest import FIXTURES
 
@@ -22,6 +22,7 @@ HOURLY = (
     "temperature_2m,apparent_temperature,relative_humidity_2m,cloud_cover,"
     "wind_speed_10m,shortwave_radiation"
 )
+CITIES = load_points("cities15").points
 THREE = CITIES[:3]  # paris, lyon, marseille
 
 
@@ -40,11 +41,14 @@ def om_settings(
 
 
 def make_source(
-    settings: Settings, cities: tuple[City, ...] = THREE, now: str = "2025-01-10T12:00Z"
+    settings: Settings, cities: tuple[WeatherPoint, ...] = THREE, now: str = "2025-01-10T12:00Z"
 ) -> OpenMeteoSource:
     limiter = WeightedRateLimiter(sleep=lambda s: None)
     return OpenMeteoSource(
-        settings, cities=cities, limiter=limiter, clock=lambda: pd.Timestamp(now)
+        settings,
+        points=PointSet("test", cities, "0" * 8),
+        limiter=limiter,
+        clock=lambda: pd.Timestamp(now),
     )
 
 

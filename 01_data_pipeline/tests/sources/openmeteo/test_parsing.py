@@ -12,10 +12,9 @@ from pytest_httpserver import HTTPServer
 from edip_pipeline.config import Settings
 from edip_pipeline.http import SourceError
 from edip_pipeline.sources.base import Period
-from edip_pipeline.sources.openmeteo.locations import CITIES
 from edip_pipeline.store import Store
 
-from .conftest import HOURLY, JAN15, body, make_source, single_body
+from .conftest import CITIES, HOURLY, JAN15, body, make_source, single_body
 
 
 @pytest.mark.parametrize("day", ["2024-03-31", "2024-10-27"])
@@ -93,6 +92,38 @@ def test_coverage_per_city_and_variable_warns_on_all_null_cities(
     [batch] = make_source(om_settings, cities=CITIES[:2]).fetch("archive", JAN15, store)
     notes = "\n".join(batch.notes)
     assert "temperature_2m_c: low coverage at lyon 33%" in notes
-    assert "temperature_2m_c: mean city coverage 66.7%" in notes
-    assert "cloud_cover_pct: no value at 1 city(ies): lyon" in notes
+    assert "temperature_2m_c: mean point coverage 66.7%" in notes
+    assert "cloud_cover_pct: no value at 1 point(s): lyon" in notes
     assert "open-meteo: wind_speed_10m_kmh all-null at lyon" in caplog.text
+
+
+def test_weighted_fr_mean_by_hand_and_the_notes_say_so(
+    om_settings: Settings, store: Store, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/v1/archive").respond_with_data(
+        body("archive_3cities_2024-01-15.json")
+    )
+    [batch] = make_source(om_settings).fetch("archive", JAN15, store)
+    fr = batch.frame[batch.frame["area"] == "FR"].set_index(["variable", "timestamp"])["value"]
+    p, ly, m = 13_025_000, 2_281_000, 1_874_000
+    h = [pd.Timestamp(f"2024-01-15T0{i}:00Z") for i in range(3)]
+    # all three cities
+    assert fr["temperature_2m_c", h[0]] == pytest.approx(
+        (p * 1.9 + ly * -0.8 + m * 7.4) / (p + ly + m)
+    )
+    # Lyon is null at 01:00: weights renormalised over Paris and Marseille
+    assert fr["temperature_2m_c", h[1]] == pytest.approx((p * 1.6 + m * 7.0) / (p + m))
+    # Paris is null at 02:00: Lyon and Marseille hold 24 % of the weight, under half: no FR value
+    assert ("wind_speed_10m_kmh", h[2]) not in fr.index
+    assert fr["shortwave_radiation_wm2", h[2]] == 0.0
+    assert len(fr) == 6 * 3 - 1
+    share = (p + m) / (p + ly + m)
+    assert (
+        f"temperature_2m_c: 1 of 3 FR hours re-weighted over the points present "
+        f"(lowest weight share {share:.0%})" in batch.notes
+    )
+    assert (
+        "wind_speed_10m_kmh: 1 of 3 FR hours left out (points holding under 50% of the weight)"
+        in batch.notes
+    )
+    assert "weather points test#00000000 (3 points)" in batch.notes

@@ -14,10 +14,9 @@ from edip_pipeline.http import SourceError
 from edip_pipeline.schema import Vintage, validate
 from edip_pipeline.sources.base import Period, Source
 from edip_pipeline.sources.openmeteo.datasets import VARIABLES
-from edip_pipeline.sources.openmeteo.locations import CITIES
 from edip_pipeline.store import Store
 
-from .conftest import FIX, HOURLY, JAN15, body, make_source, query, single_body
+from .conftest import CITIES, FIX, HOURLY, JAN15, body, make_source, query, single_body
 
 
 def test_protocol_and_metadata(om_settings: Settings) -> None:

@@ -9,10 +9,9 @@ from edip_pipeline.config import Settings
 from edip_pipeline.schema import Vintage, validate
 from edip_pipeline.sources.base import Period
 from edip_pipeline.sources.openmeteo.datasets import PREVIOUS_RUNS_VARIABLES
-from edip_pipeline.sources.openmeteo.locations import CITIES
 from edip_pipeline.store import Store
 
-from .conftest import HOURLY, body, make_source
+from .conftest import CITIES, HOURLY, body, make_source
 
 
 def test_forecast_query_and_rows(

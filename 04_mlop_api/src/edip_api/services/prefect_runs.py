@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from edip_api.schemas import FlowRun, LoopRun
+from edip_pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,7 +43,8 @@ def _reachable(query: Callable[[str], list[T]]) -> tuple[list[T], bool]:
     try:
         return query(url.rstrip("/")), True
     except Exception as exc:  # Prefect is optional: say it is unreachable
-        log.info("Prefect API at %s unreachable: %s", url, exc)
+        safe = redact_url(url)  # a URL may carry credentials; the error may quote it
+        log.info("Prefect API at %s unreachable: %s", safe, str(exc).replace(url, safe))
         return [], False
 
 

@@ -37,3 +37,9 @@ def test_a_range_of_centuries_is_a_clear_422(client: httpx.Client, path: str) ->
     r = client.get(path, params={"start": "1900-01-01T00:00:00Z", "end": "2199-12-31T00:00:00Z"})
     assert r.status_code == 422, r.text
     assert "exceeds 92 days" in r.json()["detail"]
+
+
+def test_a_nul_in_the_model_filter_is_a_422(client: httpx.Client) -> None:
+    """PostgreSQL refuses NUL characters in text parameters (a 500 there)."""
+    r = client.get("/v1/predictions", params={"model": "lightgbm\x00"})
+    assert r.status_code == 422, r.text

@@ -1,4 +1,4 @@
-"""Open-Meteo connector: hourly weather for the big French cities and a population-weighted FR mean.
+"""Open-Meteo connector: hourly weather at the weather points and their weighted FR mean.
 
 Why these choices:
 
@@ -11,10 +11,14 @@ Why these choices:
 * **Quota**: the free API counts *weighted* calls,
   ``max(1, n_vars / 10 * max(1, days / 14)) * n_locations`` (see :func:`weighted_calls`), against
   600/min, 5 000/h and 10 000/day per IP. Archive and historical-forecast periods are chunked by
-  calendar year (6 variables × 366 days × 15 cities ≈ 235 weighted calls per chunk) and every call
+  calendar year (6 variables × 366 days × 15 points ≈ 235 weighted calls per chunk) and every call
   goes through a process-wide sliding-window limiter (:class:`WeightedRateLimiter`).
-* **FR**: per variable and hour, the mean over the cities that have a value, weighted by
-  population and renormalised over those cities (a missing city does not drag the mean to 0).
+* **Points** (:mod:`edip_pipeline.weather_points`): the places asked for and their weights come
+  from ``EDIP_WEATHER_POINTS`` (a preset, ``cities15`` by default, or a CSV); each point's rows are
+  stored under its slug, so the feature builder can weigh them itself.
+* **FR**: per variable and hour, the weighted mean over the points that have a value,
+  renormalised over them (a missing point does not drag the mean to 0); an hour whose points
+  hold under half of the weight has none, and the ingest notes count both cases.
 * **previous-runs** (``previous-runs-api``, dataset ``weather_previous_runs``): the forecast
   *vintages*. ``<var>_previous_dayN`` at valid time ``t`` is "the value predicted N x 24 h before
   ``t``", i.e. issued at about ``t - N x 24 h`` (plus the model's publication delay). For a
@@ -36,7 +40,7 @@ Why these choices:
   Tomorrow's training thus reads today's forecast as it was known at each origin.
 
 
-Modules: :mod:`.locations` (cities, population weights, the FR mean), :mod:`.datasets` (endpoints,
+Modules: :mod:`.datasets` (endpoints,
 variables, previous-runs leads), :mod:`.vintages` (a live run stored as vintages),
 :mod:`.ratelimit` (weighted-call quota), :mod:`.parsing` (JSON payload → canonical rows, coverage),
 :mod:`.source` (the HTTP connector). The package re-exports what the source registry imports.
@@ -54,27 +58,24 @@ from edip_pipeline.sources.openmeteo.datasets import (
     PREVIOUS_RUNS_VARIABLES,
     VARIABLES,
 )
-from edip_pipeline.sources.openmeteo.locations import CITIES, City, national_mean
-from edip_pipeline.sources.openmeteo.parsing import coverage_notes, parse_locations
+from edip_pipeline.sources.openmeteo.parsing import coverage_notes, national_rows, parse_locations
 from edip_pipeline.sources.openmeteo.ratelimit import LIMITER, WeightedRateLimiter, weighted_calls
 from edip_pipeline.sources.openmeteo.source import OpenMeteoSource
 from edip_pipeline.sources.openmeteo.vintages import forecast_vintages
 
 __all__ = [
     "ATTRIBUTION",
-    "CITIES",
     "DATASETS",
     "FORECAST_RUNS_DATASET",
     "LIMITER",
     "PREVIOUS_RUNS_LEADS",
     "PREVIOUS_RUNS_VARIABLES",
     "VARIABLES",
-    "City",
     "OpenMeteoSource",
     "WeightedRateLimiter",
     "coverage_notes",
     "forecast_vintages",
-    "national_mean",
+    "national_rows",
     "parse_locations",
     "weighted_calls",
 ]

@@ -35,8 +35,10 @@ class WeightedRateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        name: str = "open-meteo",
     ) -> None:
         self.limits = tuple(limits)
+        self.name = name
         self._clock = clock
         self._sleep = sleep
         self._events: deque[tuple[float, float]] = deque()
@@ -69,7 +71,7 @@ class WeightedRateLimiter:
                 if wait <= 0:
                     self._events.append((now, weight))
                     return
-                log.info("open-meteo: client-side rate limit, waiting %.1f s", wait)
+                log.info("%s: client-side rate limit, waiting %.1f s", self.name, wait)
                 self._sleep(wait)
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import pandas as pd
@@ -26,10 +26,10 @@ from edip_pipeline.sources.openmeteo.datasets import (
     VARIABLES,
     DatasetSpec,
 )
-from edip_pipeline.sources.openmeteo.locations import CITIES, City, national_mean
-from edip_pipeline.sources.openmeteo.parsing import coverage_notes, parse_locations
+from edip_pipeline.sources.openmeteo.parsing import coverage_notes, national_rows, parse_locations
 from edip_pipeline.sources.openmeteo.ratelimit import LIMITER, WeightedRateLimiter, weighted_calls
 from edip_pipeline.sources.openmeteo.vintages import forecast_vintages
+from edip_pipeline.weather_points import PointSet, load_points
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -65,7 +65,8 @@ def _year_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]
 
 
 class OpenMeteoSource:
-    """Open-Meteo archive, forecast, historical-forecast and previous-runs for :data:`CITIES`."""
+    """Open-Meteo archive, forecast, historical-forecast and previous-runs at the weather points
+    (``EDIP_WEATHER_POINTS``, :mod:`edip_pipeline.weather_points`)."""
 
     name: ClassVar[str] = "openmeteo"
     datasets: ClassVar[tuple[str, ...]] = (
@@ -81,15 +82,13 @@ class OpenMeteoSource:
         settings: Settings | None = None,
         client: HttpClient | None = None,
         *,
-        cities: Sequence[City] = CITIES,
+        points: PointSet | None = None,
         limiter: WeightedRateLimiter | None = None,
         clock: Callable[[], pd.Timestamp] | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.client = client or HttpClient(self.settings)
-        if not cities:
-            raise ValueError("at least one city is needed")
-        self.cities = tuple(cities)
+        self.points = points or load_points(self.settings.weather_points)
         self.limiter = limiter or LIMITER
         self._clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
 
@@ -109,8 +108,8 @@ class OpenMeteoSource:
 
     def _base_params(self, variables: Mapping[str, tuple[str, str]] = VARIABLES) -> dict[str, str]:
         return {
-            "latitude": ",".join(str(c.lat) for c in self.cities),
-            "longitude": ",".join(str(c.lon) for c in self.cities),
+            "latitude": ",".join(str(p.lat) for p in self.points.points),
+            "longitude": ",".join(str(p.lon) for p in self.points.points),
             "hourly": ",".join(variables),
             "timezone": "GMT",
         }
@@ -121,7 +120,7 @@ class OpenMeteoSource:
         today = self._clock().tz_convert("UTC").date()
         first = period.start.tz_convert("UTC").date()
         last = (period.end - pd.Timedelta(1, "ns")).tz_convert("UTC").date()
-        n_loc, n_vars = len(self.cities), len(spec.variables)
+        n_loc, n_vars = len(self.points.points), len(spec.variables)
         out: list[tuple[dict[str, str], float]] = []
         if not spec.chunked:
             past = (today - first).days
@@ -157,7 +156,7 @@ class OpenMeteoSource:
             _http_error_reason(exc)
 
     def fetch(self, dataset: str, period: Period, store: Store) -> list[Batch]:
-        """Download, keep raw bodies, and return per-city and FR rows inside ``period``.
+        """Download, keep raw bodies, and return per-point and FR rows inside ``period``.
 
         ``forecast`` ignores ``period.end``: it returns the current run to the end of day+2 (GMT),
         from ``period.start`` (at most 92 days back), and the same run as vintages for
@@ -168,6 +167,7 @@ class OpenMeteoSource:
         url = str(getattr(self.settings, spec.url_setting))
         source = f"{self.name}:{dataset}"
         frames: list[pd.DataFrame] = []
+        points_notes: list[str] = []
         for params, weight in self.requests(dataset, period):
             self.limiter.acquire(weight)
             resp = self._get(url, dataset, params)
@@ -176,17 +176,18 @@ class OpenMeteoSource:
                 tail = resp.content[resp.content.find(STREAM_ERROR_MARKER) :][:300]
                 raise SourceError(dataset, resp.url, tail.decode("utf-8", errors="replace"))
             payload = decode_json(resp, dataset)
-            cities = parse_locations(
+            rows = parse_locations(
                 payload,
                 dataset=dataset,
                 url=resp.url,
-                cities=self.cities,
+                points=self.points.points,
                 vintage=spec.vintage,
                 source=source,
                 variables=spec.variables,
             )
-            fr = national_mean(cities, self.cities, vintage=spec.vintage, source=source)
-            frames += [f for f in (cities, fr) if not f.empty]
+            fr, notes = national_rows(rows, self.points, vintage=spec.vintage, source=source)
+            frames += [f for f in (rows, fr) if not f.empty]
+            points_notes += notes
         frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
         keep = frame["timestamp"] >= period.start
         if spec.chunked:
@@ -194,7 +195,12 @@ class OpenMeteoSource:
         frame = frame[keep].drop_duplicates(["timestamp", "area", "variable"], keep="last")
         frame = frame.sort_values(["timestamp", "area", "variable"]).reset_index(drop=True)[COLUMNS]
         log.info("%s: %d rows for %s → %s", source, len(frame), period.start, period.end)
-        notes = [ATTRIBUTION, *coverage_notes(frame, self.cities, spec.variables)]
+        notes = [
+            ATTRIBUTION,
+            f"weather points {self.points.ident} ({len(self.points.points)} points)",
+            *coverage_notes(frame, self.points.points, spec.variables),
+            *points_notes,
+        ]
         batches = [Batch(spec.store_dataset, frame, notes)]
         if dataset == "forecast":
             runs = forecast_vintages(frame, issued)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from edip_api.api.deps import ForecastsDep, LogStoreDep
 from edip_api.api.routes.common import MAX_LIMIT, next_offset, time_range
 from edip_api.db.log_store import parse_model_filter
-from edip_api.schemas import Instant, PredictionItem, PredictionsPage
+from edip_api.schemas import Instant, PredictionItem, PredictionsPage, Text
 from edip_api.services.errors import InvalidRequestError
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
@@ -26,7 +26,7 @@ def get_predictions(
     start: Instant | None = None,
     end: Instant | None = None,
     model: Annotated[
-        str | None,
+        Text | None,
         Query(max_length=200, description="name or name:version", examples=["lightgbm:3"]),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,

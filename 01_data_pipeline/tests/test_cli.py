@@ -176,3 +176,54 @@ def test_backfill_defaults_to_the_sources_dataset(
     assert result.exit_code == 1
     assert "meteofrance/synop FAILED" in result.output
     assert "synop.202402.csv.gz" in result.output
+
+
+def test_a_failing_command_is_one_line_and_exit_1_and_v_shows_the_trace(ingested: Settings) -> None:
+    """`edip features --start 2030-01-01` (after the stored data) used to print a traceback."""
+    result = invoke("features", "--start", "2030-01-01", "--no-prefect")
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: ValueError: end_day 2020-12-31 is before start_day 2030-01-01"]
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    verbose = invoke("-v", "features", "--start", "2030-01-01", "--no-prefect")
+    assert verbose.exit_code == 1
+    assert isinstance(verbose.exception, ValueError)  # re-raised: Typer prints its traceback
+
+
+@pytest.mark.parametrize(("option", "value"), [("--protocol", "bogus"), ("--weather", "bogus")])
+def test_an_unknown_choice_is_a_usage_error(settings: Settings, option: str, value: str) -> None:
+    result = invoke("features", option, value, "--no-prefect")
+    assert result.exit_code == 2, result.output
+    assert "is not one of" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def _truncate_current(settings: Settings, year: int) -> Path:
+    path = settings.interim_dir / "load_national" / f"year={year}" / "part.parquet"
+    real = path.resolve()
+    with open(real, "r+b") as fh:
+        fh.truncate(1000)
+    return real
+
+
+def test_a_damaged_partition_is_named_with_its_repair_then_repaired(ingested: Settings) -> None:
+    damaged = _truncate_current(ingested, 2020)
+    status = invoke("data", "status")
+    assert status.exit_code == 1, status.output
+    assert "Traceback" not in status.output
+    text = " ".join(status.output.split())
+    assert f"{damaged.parent.parent.name}/year=2020/part.parquet" in text
+    assert "repair: edip data repair --dataset load_national" in text
+    assert "│ 2 " in status.output  # the recovered version (v2) is listed
+    verify = invoke("data", "verify")
+    assert verify.exit_code == 1  # recovered, but 2020 is still missing: the report is open
+    assert "DAMAGED" in verify.output
+
+    repair = invoke("data", "repair")
+    assert repair.exit_code == 0, repair.output
+    assert "load_national repaired" in repair.output
+    assert invoke("data", "verify").exit_code == 0
+    again = invoke("data", "status")
+    assert again.exit_code == 0, again.output
+    assert "2020-12-31T22:30:00+00:00" in again.output  # 2020 re-fetched from the sample

@@ -22,6 +22,7 @@ from edip_dashboard.alerts import (
     rule_mape,
     rule_no_issuance,
     rule_stale,
+    rule_store_damaged,
     webhook_payload,
 )
 from edip_dashboard.client import ApiClient
@@ -112,6 +113,20 @@ def test_fallback_rule() -> None:
     )
     assert alert is not None
     assert "registry unreachable" in alert.message
+
+
+def test_store_damaged_rule_reads_the_ready_reports() -> None:
+    assert rule_store_damaged({"readable": True, "damage": []}) is None
+    assert rule_store_damaged({"readable": True}) is None  # an API from before the reports
+    line = (
+        "load_national v7 damaged: interim/.versions/load_national-x/year=2020/part.parquet "
+        "(checksum mismatch); serving v8; repair: edip data repair --dataset load_national"
+    )
+    alert = rule_store_damaged({"readable": True, "damage": [line]})
+    assert alert is not None
+    assert alert.severity == "critical"
+    assert "year=2020/part.parquet" in alert.message
+    assert "edip data repair --dataset load_national" in alert.message
 
 
 PROM = """# HELP edip_requests_total Requests.

@@ -2,6 +2,8 @@
 
 Later packages add their commands (``train``, ``backtest``, ``serve``, ``dashboard``…) by exposing
 an entry point in the ``edip.cli`` group: a function ``register(app: typer.Typer) -> None``.
+Every command fails the same way (:mod:`edip_pipeline.cli_errors`): one ``error:`` line and exit
+code 1, the traceback only with ``edip -v``.
 """
 
 from __future__ import annotations
@@ -10,30 +12,33 @@ import logging
 import os
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from edip_pipeline.calendar import PARIS
+from edip_pipeline.cli_errors import OneLineErrors, check_dates, set_verbose
 
 if TYPE_CHECKING:
     from edip_pipeline.ingest import IngestReport
 
+console = Console(stderr=True)
+log = logging.getLogger("edip")
 app = typer.Typer(
     name="edip",
     help="EDIP — Energy Demand Intelligence Platform (France day-ahead electricity demand).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=OneLineErrors,
 )
 data_app = typer.Typer(help="Inspect the versioned data store.", no_args_is_help=True)
 flows_app = typer.Typer(help="Deploy the Prefect flows with their schedules.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(flows_app, name="flows")
-console = Console(stderr=True)
-log = logging.getLogger("edip")
+Protocol = Literal["day-ahead", "rolling-24h"]
+WeatherMode = Literal["auto", "forecast", "observed", "none"]
 
 STATUS_COLUMNS = (
     "dataset",
@@ -53,39 +58,13 @@ BACKFILL_DEFAULT = {"odre": "eco2mix-national-cons-def"}
 SOURCE_CHOICES = ["sample", "odre", "openmeteo", "enedis", "rte", "meteofrance", "entsoe", "all"]
 
 
-def check_dates(start: str | None, end: str | None, *, inclusive_end: bool = False) -> None:
-    """The one check of ``--start``/``--end``: each a date or ISO instant, start before end.
-
-    Why here: a bad date used to surface as a pandas traceback deep inside a flow; a usage error
-    naming the option is what a user can act on.
-    """
-    import pandas as pd
-
-    stamps = {}
-    for option, value in (("--start", start), ("--end", end)):
-        if value is None:
-            continue
-        bad = typer.BadParameter(
-            f"{option} {value!r} is not a date (e.g. 2020-01-31 or 2020-01-31T12:00+01:00)"
-        )
-        try:
-            ts = pd.Timestamp(value)
-        except (ValueError, TypeError, OverflowError):
-            raise bad from None
-        if pd.isna(ts):
-            raise bad
-        stamps[option] = ts.tz_localize(PARIS) if ts.tzinfo is None else ts
-    if len(stamps) == 2:
-        first, last = stamps["--start"], stamps["--end"]
-        if last < first or (last == first and not inclusive_end):
-            word = "on or after" if inclusive_end else "after"
-            raise typer.BadParameter(f"--end {end} must be {word} --start {start}")
-
-
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug logging; errors show their traceback.")
+    ] = False,
 ) -> None:
+    set_verbose(verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
@@ -202,8 +181,8 @@ def features(
     end: Annotated[
         str | None, typer.Option(help="Last target day (Paris, inclusive); default: stored end.")
     ] = None,
-    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
-    weather: Annotated[str, typer.Option(help="auto, forecast, observed or none.")] = "auto",
+    protocol: Annotated[Protocol, typer.Option(help="Feature protocol.")] = "day-ahead",
+    weather: Annotated[WeatherMode, typer.Option(help="Weather source.")] = "auto",
     prefect: Annotated[bool, typer.Option(help="Run as a Prefect flow.")] = True,
 ) -> None:
     """Build the feature table into data/processed/ (the whole stored range by default).
@@ -222,19 +201,80 @@ def features(
 
 @data_app.command("status")
 def data_status() -> None:
-    """Per dataset: range, rows, gaps, last ingest and version."""
+    """Per dataset: range, rows, gaps, last ingest and version; damaged files and their repair."""
+    from edip_pipeline.integrity import damage_reports
     from edip_pipeline.status import dataset_status
+    from edip_pipeline.store import Store
 
-    rows = dataset_status()
+    store = Store()
+    rows = dataset_status(store)  # a damaged version met here is recovered and reported
     if not rows:
         console.print("[yellow]the store is empty: run `edip ingest --source sample`[/]")
-        raise typer.Exit(code=0)
-    table = Table(title=f"EDIP store — {rows[0]['data_dir']}")
-    for key in STATUS_COLUMNS:
-        table.add_column(key.replace("_", " "))
-    for r in rows:
-        table.add_row(*[str(r[k]) for k in STATUS_COLUMNS])
-    Console(width=max(Console().width, 200)).print(table)
+    else:
+        table = Table(title=f"EDIP store — {rows[0]['data_dir']}")
+        for key in STATUS_COLUMNS:
+            table.add_column(key.replace("_", " "))
+        for r in rows:
+            table.add_row(*[str(r[k]) for k in STATUS_COLUMNS])
+        Console(width=max(Console().width, 200)).print(table)
+    _print_damage(damage_reports(store.root))
+
+
+def _print_damage(reports: list[dict[str, Any]]) -> None:
+    """One line per open damage report; exit 1 while any is open (the store needs a repair)."""
+    from edip_pipeline.integrity import describe
+
+    for report in reports:
+        console.print(f"DAMAGED {describe(report)}", style="red", soft_wrap=True, markup=False)
+    if reports:
+        raise typer.Exit(code=1)
+
+
+@data_app.command("verify")
+def data_verify() -> None:
+    """Check every current version's files against their checksums (changes nothing)."""
+    from edip_pipeline.datasets import DATASETS
+    from edip_pipeline.integrity import damage_reports, verify
+    from edip_pipeline.store import Store
+
+    store = Store()
+    damaged = [d for name in DATASETS for d in verify(store, name)]
+    for d in damaged:
+        console.print(f"DAMAGED {d.line()}", style="red", soft_wrap=True, markup=False)
+    reports = damage_reports(store.root)
+    if not damaged and not reports:
+        console.print(f"[green]every stored file matches its checksum ({store.root})[/]")
+    if damaged:
+        console.print("recover and re-fetch with: edip data repair", highlight=False)
+    _print_damage(reports)
+    if damaged:
+        raise typer.Exit(code=1)
+
+
+@data_app.command("repair")
+def data_repair(
+    dataset: Annotated[str | None, typer.Option(help="Store dataset (default: all).")] = None,
+    source: Annotated[str | None, typer.Option(help="Re-fetch from this source.")] = None,
+    source_dataset: Annotated[str | None, typer.Option(help="Its dataset id.")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="Re-import a portal export instead.")
+    ] = None,
+) -> None:
+    """Quarantine damaged files, then re-fetch (or re-import) the time ranges they held."""
+    from edip_pipeline.repair import repair
+    from edip_pipeline.store import Store
+
+    results = repair(
+        Store(), dataset, source=source, source_dataset=source_dataset, from_file=from_file
+    )
+    if not results:
+        console.print("[green]nothing to repair[/]")
+    for r in results:
+        color = "green" if r.resolved else "red"
+        state = "repaired" if r.resolved else "NOT repaired"
+        console.print(f"[{color}]{r.dataset} {state}[/]: {r.message}", soft_wrap=True)
+    if any(not r.resolved for r in results):
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from edip_pipeline.datasets import DATASETS
+from edip_pipeline.integrity import check
 from edip_pipeline.schema import Flag
 from edip_pipeline.store import Store
 
@@ -22,6 +23,8 @@ def count_gaps(flags: np.ndarray) -> int:
 def dataset_status(store: Store | None = None) -> list[dict[str, Any]]:
     """One row per stored dataset, from the manifest plus a scan of gap runs."""
     store = store or Store()
+    for name in DATASETS:  # a damaged version is recovered (and reported) before it is shown
+        check(store, name)
     manifest = store.manifest().get("datasets", {})
     out = []
     for name in DATASETS:

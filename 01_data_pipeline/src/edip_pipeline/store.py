@@ -18,20 +18,21 @@ Guarantees
   is deterministic, so writing the same rows twice leaves the content hash unchanged.
 * **Serialised**: one writer at a time (a file lock), so a scheduled flow and a manual run can't
   interleave.
+* **Checked**: each version records every partition file's checksum; reads and writes check it, and
+  a damaged version is quarantined and recovered from older ones (:mod:`edip_pipeline.integrity`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from filelock import FileLock
@@ -40,11 +41,20 @@ from edip_pipeline.atomic import atomic_write_bytes, atomic_write_parquet, atomi
 from edip_pipeline.cleaning import flag_implausible, regularise, resolve_duplicates
 from edip_pipeline.config import Params, Settings, get_settings, load_params
 from edip_pipeline.datasets import DATASETS, DatasetSpec
+from edip_pipeline.integrity import (
+    DamagedPartitionError,
+    check,
+    load_checked,
+    recover,
+    version_years,
+)
+from edip_pipeline.manifest import current_manifest, data_version_of, frame_hash, version_entry
 from edip_pipeline.read_cache import PartitionCache
-from edip_pipeline.schema import COLUMNS, KEY, Flag, coerce_canonical, empty_frame, validate
+from edip_pipeline.schema import KEY, Flag, coerce_canonical, empty_frame, validate
 from edip_pipeline.versions import Versions, share_partition
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,20 +69,6 @@ class WriteResult:
     changed: bool
     partitions: list[int] = field(default_factory=list)
     implausible: int = 0  # incoming values outside their PLAUSIBLE range (stored as NaN, flagged)
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """Content hash independent of the parquet writer's version."""
-    if frame.empty:
-        return hashlib.sha256(b"").hexdigest()
-    h = pd.util.hash_pandas_object(frame[COLUMNS], index=False).to_numpy()
-    return hashlib.sha256(h.tobytes()).hexdigest()
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        return empty_frame()
-    return pd.read_parquet(path)
 
 
 class StoreError(RuntimeError):
@@ -103,6 +99,7 @@ class Store:
         self.manifest_path = self.root / "manifest.json"
         self.versions = Versions(self.interim_dir)
         self._cache = PartitionCache() if cache_reads else None
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # files checked, by stamp
         self._lock = FileLock(str(self.root / ".store.lock"), timeout=600)
 
     # ------------------------------------------------------------------ raw layer
@@ -130,21 +127,52 @@ class Store:
         return (base or self.versions.current(dataset)) / f"year={year}" / "part.parquet"
 
     def partitions(self, dataset: str, base: Path | None = None) -> list[int]:
+        """The years a version holds (listed by its entry or on disk; default: the current)."""
         folder = base or self.versions.current(dataset)
         if not folder.is_dir():
             return []
-        years = [
-            int(p.name.split("=", 1)[1])
-            for p in folder.glob("year=*")
-            if (p / "part.parquet").is_file()
-        ]
-        return sorted(years)
+        return version_years(folder, self.versions.entry_of(folder))
 
-    def _read_partition(self, dataset: str, year: int, base: Path | None = None) -> pd.DataFrame:
+    def _files(self, base: Path) -> dict[str, Any]:
+        """The partition checksums a version recorded (none for versions from before them)."""
+        files: dict[str, Any] = (self.versions.entry_of(base) or {}).get("files") or {}
+        return files
+
+    def _read_partition(
+        self,
+        dataset: str,
+        year: int,
+        base: Path | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """One partition, its bytes checked against the version's checksum before parsing."""
+        base = base or self.versions.current(dataset)
         path = self._partition_path(dataset, year, base)
+        expected = (files if files is not None else self._files(base)).get(str(year))
+        if expected is None and not path.is_file():
+            return empty_frame()
+
+        def load(p: Path) -> pd.DataFrame:
+            return load_checked(p, expected)
+
         if self._cache is not None:
-            return self._cache.read(dataset, year, path, _read_parquet)
-        return _read_parquet(path)
+            return self._cache.read(dataset, year, path, load)
+        return load(path)
+
+    def _recovering(self, dataset: str, read: Callable[[Path, dict[str, Any]], T]) -> T:
+        """``read(version, checksums)`` on the current version, recovered first when damaged
+        (whichever reader meets the damage first quarantines it; the others read the recovery)."""
+        for _ in range(3):
+            base = self.versions.current(dataset)
+            try:
+                return read(base, self._files(base))
+            except DamagedPartitionError as exc:
+                log.error("%s: damaged partition %s", dataset, exc)
+                try:
+                    recover(self, dataset, base)
+                except OSError as err:
+                    raise StoreError(f"{dataset}: {exc}; not recovered ({err})") from err
+        raise StoreError(f"{dataset}: still damaged after recovery: run `edip data repair`")
 
     def write(self, dataset: str, frame: pd.DataFrame) -> WriteResult:
         """Merge canonical rows into a dataset (validate → dedupe → regularise → new version)."""
@@ -159,6 +187,7 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self.versions.clean_leftovers(DATASETS)
+            check(self, dataset)  # never build on (or share) a damaged partition
             old_dir = self.versions.current(dataset)
             old_entry = self.manifest().get("datasets", {}).get(dataset, {})
             new_dir = self.versions.new(dataset)
@@ -258,14 +287,19 @@ class Store:
         self.spec(dataset)
         t0 = _utc(start) if start is not None else None
         t1 = _utc(end) if end is not None else None
-        years = [
-            y
-            for y in self.partitions(dataset)
-            if (t0 is None or y >= t0.year) and (t1 is None or y <= t1.year)
-        ]
-        if not years:
+
+        def load(base: Path, files: dict[str, Any]) -> pd.DataFrame:
+            years = [
+                y
+                for y in self.partitions(dataset, base)
+                if (t0 is None or y >= t0.year) and (t1 is None or y <= t1.year)
+            ]
+            parts = [self._read_partition(dataset, y, base, files) for y in years]
+            return pd.concat(parts, ignore_index=True) if parts else empty_frame()
+
+        frame = self._recovering(dataset, load)
+        if frame.empty:
             return empty_frame()
-        frame = pd.concat([self._read_partition(dataset, y) for y in years], ignore_index=True)
         mask = pd.Series(True, index=frame.index)
         if t0 is not None:
             mask &= frame["timestamp"] >= t0
@@ -307,14 +341,18 @@ class Store:
 
     def last_timestamp(self, dataset: str, variable: str | None = None) -> pd.Timestamp | None:
         """Last timestamp holding a measured (non-missing) value."""
-        for year in reversed(self.partitions(dataset)):
-            part = self._read_partition(dataset, year)
-            if variable is not None:
-                part = part[part["variable"] == variable]
-            part = part[(part["flags"] & int(Flag.MISSING)) == 0]
-            if not part.empty:
-                return pd.Timestamp(part["timestamp"].max())
-        return None
+
+        def last(base: Path, files: dict[str, Any]) -> pd.Timestamp | None:
+            for year in reversed(self.partitions(dataset, base)):
+                part = self._read_partition(dataset, year, base, files)
+                if variable is not None:
+                    part = part[part["variable"] == variable]
+                part = part[(part["flags"] & int(Flag.MISSING)) == 0]
+                if not part.empty:
+                    return pd.Timestamp(part["timestamp"].max())
+            return None
+
+        return self._recovering(dataset, last)
 
     # ------------------------------------------------------------------ manifest
     def manifest(self) -> dict[str, Any]:
@@ -324,31 +362,7 @@ class Store:
         a reader always gets the entry of the data it reads. ``manifest.json`` is a derived
         summary (humans, DVC) rewritten after each switch.
         """
-        summary: dict[str, Any] = {"datasets": {}}
-        corrupt = False
-        if self.manifest_path.is_file():
-            try:
-                summary = json.loads(self.manifest_path.read_text())
-            except json.JSONDecodeError:
-                log.warning("manifest.json unreadable: rebuilt from the version entries")
-                corrupt = True
-        datasets: dict[str, Any] = {}
-        for dataset in DATASETS:
-            entry = self.versions.current_entry(dataset)
-            if entry is None:
-                entry = summary.get("datasets", {}).get(dataset)  # a store from before versions
-                if entry is None and self.partitions(dataset):
-                    entry = self._entry(dataset, self.versions.current(dataset), {}, touched=False)
-            if entry is not None:
-                datasets[dataset] = entry
-        manifest: dict[str, Any] = {"datasets": datasets}
-        manifest["data_version"] = self._data_version(manifest)
-        if corrupt:  # the summary is derived: rewriting it (atomically) loses nothing
-            with contextlib.suppress(OSError):
-                atomic_write_text(
-                    self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True)
-                )
-        return manifest
+        return current_manifest(self)
 
     def rebuild_manifest(self) -> dict[str, Any]:
         """Rewrite ``manifest.json`` from the current versions."""
@@ -363,42 +377,14 @@ class Store:
         self, dataset: str, base: Path, old: dict[str, Any], *, touched: bool
     ) -> dict[str, Any]:
         """The manifest entry of the version in ``base`` (``old``: the previous version's)."""
-        parts = {y: self._read_partition(dataset, y, base) for y in self.partitions(dataset, base)}
-        frame = pd.concat(parts.values(), ignore_index=True) if parts else empty_frame()
-        digest = hashlib.sha256(
-            "".join(f"{y}:{frame_hash(p)}" for y, p in sorted(parts.items())).encode()
-        ).hexdigest()
-        version = int(old.get("version", 0)) + (1 if old.get("content_hash") != digest else 0)
-        measured = frame[(frame["flags"] & int(Flag.MISSING)) == 0]
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        flagged = {
-            name: int(((frame["flags"] & int(flag)) != 0).sum())
-            for name, flag in (("missing", Flag.MISSING), ("interpolated", Flag.INTERPOLATED))
-        }
-        return {
-            "version": version,
-            "rows": len(frame),
-            "start": measured["timestamp"].min().isoformat() if len(measured) else None,
-            "end": measured["timestamp"].max().isoformat() if len(measured) else None,
-            "step": self.spec(dataset).step,
-            "variables": sorted(frame["variable"].unique().tolist()),
-            "areas": len(frame["area"].unique()),
-            **flagged,
-            "sources": sorted(frame["source"].unique().tolist()),
-            "content_hash": digest,
-            "partitions": {str(y): frame_hash(p) for y, p in sorted(parts.items())},
-            "updated_at": now if version != old.get("version") else old.get("updated_at", now),
-            "last_ingest": now if touched or not old else old.get("last_ingest", now),
-        }
-
-    @staticmethod
-    def _data_version(manifest: dict[str, Any]) -> str:
-        items = sorted((k, v["content_hash"]) for k, v in manifest.get("datasets", {}).items())
-        return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
+        years = self.partitions(dataset, base)
+        parts = {y: self._read_partition(dataset, y, base) for y in years}
+        paths = {y: self._partition_path(dataset, y, base) for y in years}
+        return version_entry(parts, paths, self.spec(dataset).step, old, touched=touched)
 
     def data_version(self) -> str:
         """Short hash of every dataset's content: what models record as their data version."""
-        return self._data_version(self.manifest())
+        return data_version_of(self.manifest())
 
 
 def _utc(value: pd.Timestamp | str | datetime) -> pd.Timestamp:

@@ -57,12 +57,23 @@ class Versions:
 
     def current_entry(self, dataset: str) -> dict[str, Any] | None:
         """The manifest entry published with the current version (``None``: none yet)."""
-        path = self.current(dataset) / ENTRY_FILE
+        return self.entry_of(self.current(dataset))
+
+    @staticmethod
+    def entry_of(version: Path) -> dict[str, Any] | None:
+        """The manifest entry published with the version in ``version`` (``None``: none)."""
         try:
-            entry: dict[str, Any] = json.loads(path.read_text())
+            entry: dict[str, Any] = json.loads((version / ENTRY_FILE).read_text())
         except (FileNotFoundError, NotADirectoryError):
             return None
         return entry
+
+    def history(self, dataset: str) -> list[Path]:
+        """The dataset's published versions kept on disk, newest first (the current one too)."""
+        if not self.root.is_dir():
+            return []
+        mine = [p for p in self.root.glob(f"{dataset}-*") if (p / ENTRY_FILE).is_file()]
+        return sorted(mine, key=lambda p: p.name, reverse=True)
 
     def new(self, dataset: str) -> Path:
         """Where the next version of ``dataset`` is built (not created yet)."""

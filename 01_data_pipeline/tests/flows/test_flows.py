@@ -148,3 +148,27 @@ def test_build_features_flow_writes_the_table(store: Store) -> None:
     assert flow_name == "build_features"
     assert task.state is not None
     assert task.state.type == StateType.COMPLETED
+
+
+def test_a_failed_flow_run_is_one_line_on_the_console(store: Store) -> None:
+    """`edip features --start 2030-01-01` through Prefect used to print Prefect's traceback (and
+    Typer's); the command prints one error line, Prefect keeps the trace of its run."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    assert ingest_dataset("sample", SAMPLE_DATASET, store=store).ok
+    env = {**os.environ, "EDIP_DATA_DIR": str(store.root), "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "EDIP_NO_PLUGINS": "1", "COLUMNS": "200"}  # fmt: skip
+    cmd = [sys.executable, "-m", "edip_pipeline.cli", "features", "--start", "2030-01-01"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out
+    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: ValueError: end_day 2020-12-31 is before start_day 2030-01-01"], out
+    verbose = subprocess.run([*cmd[:3], "-v", *cmd[3:]], env=env, capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+    assert "Traceback" in verbose.stdout + verbose.stderr

@@ -102,6 +102,11 @@ class StoreState(BaseModel):
     readable: bool
     last_timestamp: datetime | None
     data_version: str | None
+    damage: list[str] = Field(
+        default_factory=list,
+        description="Open damage reports of the store (damaged files quarantined, what is served "
+        "instead, how to repair: `edip data repair`); empty when every file verifies.",
+    )
 
 
 class LogStoreState(BaseModel):

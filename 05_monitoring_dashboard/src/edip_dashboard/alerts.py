@@ -34,6 +34,7 @@ RULES = (
     "api_errors",
     "no_issuance",
     "actuals_stale",
+    "store_damaged",
 )
 
 
@@ -160,6 +161,14 @@ def rule_fallback(model: Mapping[str, Any]) -> Alert | None:
     )
 
 
+def rule_store_damaged(store: Mapping[str, Any]) -> Alert | None:
+    """Fires while ``/ready`` lists open damage reports (read from the quarantine, not the data)."""
+    damage = [str(d) for d in store.get("damage") or []]
+    title = f"Store damaged: {len(damage)} version(s) quarantined, repair needed"
+    message = "; ".join(damage) + "."
+    return Alert(rule="store_damaged", severity="critical", title=title, message=message) if damage else None  # fmt: skip
+
+
 def rule_no_issuance(
     now: datetime, issuances: Sequence[Mapping[str, Any]], deadline_hour: int
 ) -> Alert | None:
@@ -257,7 +266,7 @@ def evaluate_alerts(client: ApiClient, settings: DashboardSettings) -> list[Aler
     problems: list[str] = []
     if not ready.get("ready", False):
         problems.append("/ready answers not ready")
-    alerts: list[Alert | None] = [rule_fallback(ready.get("model") or {})]
+    alerts = [rule_fallback(ready.get("model") or {}), rule_store_damaged(ready.get("store") or {})]
     now = _evaluation_now(client, settings, ready, problems)
     for name, step in _steps(client, settings, ready, now):
         alerts.append(_guarded(name, step, problems))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from edip_pipeline.processes import stop_process_group
+from edip_pipeline.processes import free_port, stop_process_group
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -53,14 +52,6 @@ def repo_root() -> Path:
     from edip_pipeline.config import default_root
 
     return default_root()
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -51,6 +51,9 @@ def flow_runner(flow: Flow[P, R], prefect: bool) -> Callable[P, R]:
         return flow.fn
 
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from edip_pipeline.cli_errors import quiet_prefect_tracebacks
+
+        quiet_prefect_tracebacks()  # a failed run: one line on the console, the trace in Prefect
         settings = get_current_settings()
         if settings.api.url:
             return flow(*args, **kwargs)

@@ -65,6 +65,16 @@ class LoopApi:
         )
         return body
 
+    def fallback(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
+        """The API's documented fallback from ``origin``, logged under ``request_id`` (key)."""
+        body: dict[str, Any] = self._call(
+            "GET",
+            "/v1/fallback",
+            params={"origin": origin, "horizon": horizon},
+            headers={"X-Request-ID": request_id},
+        )
+        return body
+
     def issuances(
         self, start_day: str | None = None, end_day: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:

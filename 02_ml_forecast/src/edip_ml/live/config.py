@@ -82,6 +82,16 @@ class LiveSettings(BaseSettings):
         description="Where a failed gate's alert is posted (EDIP_ALERT_WEBHOOK_URL too); a "
         "secret: its path is the hook's token.",
     )
+    retries: int = Field(
+        11,
+        ge=0,
+        description="Retries of a failed issue-forecast run (and, in a simulation, of any job "
+        "but retrain), so that a day is recorded missed only when it can no longer be issued; a "
+        "simulation also stops once the job's next scheduled run is due (it catches up).",
+    )
+    retry_delay_min: float = Field(
+        60.0, gt=0, description="Minutes between a failed run and its retry."
+    )
     sim_hours: dict[str, list[int]] = Field(
         default_factory=lambda: {"ingest": [11], "sync-actuals": [11], "alerts": [13]},
         description="Simulation: the hours at which the hourly deployments run (the rest are "

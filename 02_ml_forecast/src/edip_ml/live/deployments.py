@@ -1,23 +1,38 @@
 """The loop's deployments: one table of jobs, served by ``edip flows serve`` / ``edip live up``,
 mirrored in ``prefect.yaml``, and replayed in fast-forward by :mod:`edip_ml.live.simulate`.
 
-Schedules are Europe/Paris cron strings from :class:`~edip_ml.live.config.LiveSettings`. The
-``alerts`` flow belongs to the dashboard package: it is loaded by reference and left out (with a
-warning) where that package is not installed.
+Schedules are Europe/Paris cron strings from :class:`~edip_ml.live.config.LiveSettings`. Each
+job's flow is reached by a declared import — the loop's own flows — or, for the ``alerts`` flow of
+the dashboard package (which ``edip_ml`` may not import), through the entry-point group
+``edip.loop_flows`` that the dashboard's ``pyproject.toml`` declares. An entry is loaded once and
+checked to be the Prefect flow of that name; a missing package or a wrong entry leaves the job
+out with a warning. ``issue-forecast`` retries a failed run itself (Prefect flow retries, which a
+served deployment takes from the flow's decorator); the hourly jobs' next run is their retry, a
+failed ``retrain`` waits for next week's. A simulation, which thins the hourly schedules, retries
+every job but ``retrain`` in simulated time (:mod:`edip_ml.live.simulate`).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
 
+from prefect import Flow
+
 from edip_ml.live.config import LiveSettings, live_settings
+from edip_ml.live.issue import issue_forecast_flow
+from edip_ml.live.retrain import retrain_flow
+from edip_ml.live.sync import sync_actuals_flow
+from edip_ml.live.update import update_flow
 
 log = logging.getLogger(__name__)
 
 TAGS = ["edip", "loop"]
+#: entry points other packages use to contribute a flow to the loop (name = the flow's name)
+LOOP_FLOWS_GROUP = "edip.loop_flows"
 
 
 @dataclass(frozen=True)
@@ -25,37 +40,58 @@ class LoopJob:
     """One deployment of the loop."""
 
     name: str  # deployment name (and the flow's name)
-    flow: str  # "module:attribute" of the Prefect flow
+    flow: Flow[..., Any]
     cron: str  # Europe/Paris
     description: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    retry: bool = True  # a failed run is retried (retrain: next week; a retry would retrain)
+
+    @property
+    def entrypoint(self) -> str:
+        """``module:function`` of the flow (what ``prefect.yaml`` names)."""
+        return f"{self.flow.fn.__module__}:{self.flow.fn.__name__}"
+
+
+@cache
+def contributed_flow(name: str) -> Flow[..., Any] | None:
+    """The flow another package declares for the loop under ``name`` (``None``: left out)."""
+    found = [ep for ep in entry_points(group=LOOP_FLOWS_GROUP) if ep.name == name]
+    if not found:
+        log.warning(
+            "no %s entry point %r (package not installed): left out", LOOP_FLOWS_GROUP, name
+        )
+        return None
+    try:
+        obj = found[0].load()
+    except Exception as exc:  # a broken package must not stop the loop's own jobs
+        log.warning("entry point %s could not be loaded (%s): left out", found[0].value, exc)
+        return None
+    if not isinstance(obj, Flow) or obj.name != name:
+        log.warning("entry point %s is not the Prefect flow %r: left out", found[0].value, name)
+        return None
+    return obj
 
 
 def loop_jobs(settings: LiveSettings | None = None) -> list[LoopJob]:
     """The loop's deployments with their schedules (the ingest ones live in edip_pipeline)."""
     s = settings or live_settings()
-    return [
-        LoopJob("issue-forecast", "edip_ml.live.issue:issue_forecast_flow", s.issue_schedule,
-                "Data-quality gate, then tomorrow's forecast via the API, recorded (catch-up).",),
-        LoopJob("sync-actuals", "edip_ml.live.sync:sync_actuals_flow", s.sync_cron,
+    jobs = [
+        LoopJob("issue-forecast", issue_forecast_flow, s.issue_schedule,
+                "Data-quality gate, then tomorrow's forecast via the API, recorded (catch-up)."),
+        LoopJob("sync-actuals", sync_actuals_flow, s.sync_cron,
                 "Measured load and RTE's D-1 forecast from the store into the log store."),
-        LoopJob("update", "edip_ml.live.update:update_flow", s.update_cron,
+        LoopJob("update", update_flow, s.update_cron,
                 "Scores of yesterday; the champion's online update when its family has one."),
-        LoopJob("retrain", "edip_ml.live.retrain:retrain_flow", s.retrain_cron,
-                "Challengers on fresh data, promotion gate weighing the champion's live error."),
-        LoopJob("alerts", "edip_dashboard.flows:alerts_flow", s.alerts_cron,
-                "Alert rules (incl. no forecast for tomorrow by 13:00, actuals stale) → webhook."),
+        LoopJob("retrain", retrain_flow, s.retrain_cron,
+                "Challengers on fresh data, promotion gate weighing the champion's live error.",
+                retry=False),
     ]  # fmt: skip
-
-
-def load_flow(ref: str) -> Any | None:
-    """The flow object behind ``module:attribute`` (``None`` if its package is not installed)."""
-    module, _, attr = ref.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ImportError as exc:
-        log.warning("flow %s not available (%s): its deployment is left out", ref, exc)
-        return None
+    alerts = contributed_flow("alerts")
+    if alerts is not None:
+        jobs.append(LoopJob("alerts", alerts, s.alerts_cron,
+                            "Alert rules (incl. no forecast for tomorrow by 13:00, actuals stale, "
+                            "store damaged) → webhook."))  # fmt: skip
+    return jobs
 
 
 def runner_deployments(settings: LiveSettings | None = None) -> list[Any]:
@@ -65,11 +101,8 @@ def runner_deployments(settings: LiveSettings | None = None) -> list[Any]:
     s = settings or live_settings()
     out = []
     for job in loop_jobs(s):
-        flow = load_flow(job.flow)
-        if flow is None:
-            continue
         out.append(
-            flow.to_deployment(
+            job.flow.to_deployment(
                 name=job.name,
                 schedules=[Cron(job.cron, timezone=s.timezone)],
                 parameters=job.parameters,

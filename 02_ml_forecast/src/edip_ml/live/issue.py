@@ -3,9 +3,11 @@
 At the issuance time (D-1 at ``issuance_hour`` Paris) the flow runs the data-quality gate, then
 asks the API for the champion's forecast from now (``/v1/forecast``, request id ``issue-<D>``, so
 the API logs it like any request and a re-run cannot log it twice) and records the issuance
-(``/v1/issuances``: origin, model version, weather source, gate checks). A failed gate issues the
-documented fallback instead — same hour last week, the API's own fallback feature — flagged, and
-raises an alert (log + webhook).
+(``/v1/issuances``: origin, model version, weather source, gate checks). A failed gate (a store
+it cannot read counts as failed) issues the documented fallback instead — same hour last week,
+asked of the API (``/v1/fallback``, request id ``issue-<D>-fallback``) — flagged, and raises an
+alert (log + webhook) naming any open damage report of the store. When even the fallback cannot
+be had (the API is down), the run fails and is retried; see the catch-up below.
 
 **Catch-up**: the flow looks at every target day due since the last recorded one. A day whose
 forecast is still useful (D has not started) is issued now, labelled late when past due; a day
@@ -20,26 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from edip_ml.live.api import LoopApi, LoopApiError
 from edip_ml.live.config import LiveSettings, live_settings
-from edip_ml.live.gate import data_quality_gate
+from edip_ml.live.gate import Check, GateResult, data_quality_gate
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, local_day_bounds
-from edip_pipeline.features import build_features
-from edip_pipeline.features.calendar import rolling_pairs
 from edip_pipeline.flows import run_task
+from edip_pipeline.integrity import damage_reports, describe
 from edip_pipeline.redact import redact_url
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
-
-FALLBACK_NAME = "same_hour_last_week"
-FALLBACK_COLUMN = "load_same_hour_last_week"
 
 
 @dataclass(frozen=True)
@@ -91,16 +88,21 @@ def plan_issuances(now: pd.Timestamp, recorded: set[str], settings: LiveSettings
     return out
 
 
-def fallback_points(store: Store, origin: pd.Timestamp, horizon: int) -> list[dict[str, Any]]:
-    """The documented fallback (same hour last week, known at the origin) for each target."""
-    targets = pd.DatetimeIndex(rolling_pairs([origin], horizon, "1h")["target_time"])
-    frame = build_features(store, origin, targets, store.params.features).frame
-    values = frame[FALLBACK_COLUMN].to_numpy(dtype=float)
-    return [
-        {"target_time": t.isoformat(), "p50": float(v)}
-        for t, v in zip(targets, values, strict=True)
-        if np.isfinite(v)
-    ]
+def checked_gate(
+    store: Store, now: pd.Timestamp, day_end: pd.Timestamp, settings: LiveSettings
+) -> GateResult:
+    """The data-quality gate; a store it cannot read is a failed check, never a failed run."""
+    try:
+        return data_quality_gate(store, now, day_end, settings)
+    except Exception as exc:  # damaged beyond recovery, unreadable: the fallback is the answer
+        log.exception("the data-quality gate could not read the store")
+        return GateResult([Check("store", False, f"store unreadable: {exc}")])
+
+
+def damage_note(store: Store) -> str:
+    """The store's open damage reports, as an alert's last sentence (empty when none)."""
+    reports = damage_reports(store.root)
+    return "".join(f"; store damaged: {describe(r)}" for r in reports)
 
 
 def post_alert(settings: LiveSettings, title: str, message: str, at: pd.Timestamp) -> bool:
@@ -150,7 +152,7 @@ def issue_day(
         return dict(api.record_issuance(body)["issuance"])
     store = Store()
     origin = now.floor("h")
-    gate = data_quality_gate(store, now, local_day_bounds(item.day)[1], settings)
+    gate = checked_gate(store, now, local_day_bounds(item.day)[1], settings)
     rid = f"issue-{item.label}"
     body = {**_base(item, now), "origin": origin.isoformat(), "request_id": rid,
             "gate_ok": gate.ok, "gate_checks": gate.as_json()}  # fmt: skip
@@ -166,12 +168,13 @@ def issue_day(
                         weather_source=fc.get("weather_source"), points=len(fc["points"]))  # fmt: skip
             if model.get("source") == "fallback":
                 reason = f"the API serves its fallback: {model.get('reason')}"
-    if reason is not None and not body.get("points"):
-        points = fallback_points(store, origin, settings.horizon_h)
-        body.update(model_name=FALLBACK_NAME, model_version="", weather_source="none",
-                    points=len(points), fallback_points=points, request_id=f"{rid}-fallback")  # fmt: skip
+    if reason is not None and not body.get("points"):  # raises when the API cannot: retried
+        fb = api.fallback(origin.isoformat(), settings.horizon_h, f"{rid}-fallback")
+        body.update(model_name=fb["model"]["name"], model_version="", points=len(fb["points"]),
+                    weather_source=fb.get("weather_source"), request_id=f"{rid}-fallback")  # fmt: skip
     if reason is not None:
-        body.update(status="fallback", fallback=True, detail=reason)
+        reason += damage_note(store)
+        body.update(status="fallback", fallback=True, detail=reason[:2000])
         post_alert(settings, f"fallback issued for {item.label}", reason, now)
     else:
         body["status"] = "late" if item.late else "on_time"
@@ -188,7 +191,15 @@ def issue_task(label: str, item: Planned, now: str) -> dict[str, Any]:
         return issue_day(item, pd.Timestamp(now), settings, api)
 
 
-@flow(name="issue-forecast", log_prints=False)
+_RETRY = live_settings()  # a served deployment runs the flow as decorated: read at import
+
+
+@flow(
+    name="issue-forecast",
+    log_prints=False,
+    retries=_RETRY.retries,
+    retry_delay_seconds=_RETRY.retry_delay_min * 60,
+)
 def issue_forecast_flow() -> list[dict[str, Any]]:
     """Issue every target day due and not recorded yet (normally: tomorrow, once)."""
     settings = live_settings()

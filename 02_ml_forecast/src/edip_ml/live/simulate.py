@@ -14,14 +14,22 @@ published by then. After each run the simulator checks that the store holds noth
 
 Completed runs are recorded in ``<clock file>.runs.json``: a simulator killed mid-run and started
 again resumes at the first run not recorded (the interrupted one is run again: every flow is
-idempotent). ``stale_days`` skips the ingest runs of those days (an upstream outage: the gate
+idempotent). A **failed** run is not recorded as done: it is retried in simulated time, every
+``retry_delay_min`` (at most ``retries`` times), until it succeeds or the job's next scheduled run
+supersedes it (every
+flow catches up by itself: a day that can no longer be issued is then recorded ``missed``); one
+still failed when the simulation ends is run again by the next resumed simulation, at its own
+instant. ``stale_days`` skips the ingest runs of those days (an upstream outage: the gate
 must fail), ``downtime`` windows skip every run inside them and then catch up as a restarted
-loop does (issue-forecast and sync-actuals at once).
+loop does (issue-forecast and sync-actuals at once). ``prefect=False`` runs the flows as plain
+functions (no Prefect server could be started: :mod:`edip_pipeline.flows.server`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import heapq
 import json
 import logging
 import os
@@ -33,10 +41,11 @@ from typing import Any
 import pandas as pd
 
 from edip_ml.live.config import LiveSettings, live_settings
-from edip_ml.live.deployments import LoopJob, load_flow, loop_jobs
+from edip_ml.live.deployments import LoopJob, loop_jobs
 from edip_pipeline import clock
 from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS, local_day_bounds
+from edip_pipeline.cli_errors import one_line
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,14 +59,22 @@ class FutureDataError(RuntimeError):
 
 @dataclass(frozen=True)
 class SimRun:
-    """One scheduled run of one deployment at a simulated instant."""
+    """One run of one deployment at a simulated instant (``attempt`` > 0: a retry of ``of``)."""
 
     at: pd.Timestamp  # UTC
     job: LoopJob
+    attempt: int = 0
+    of: str | None = None  # the key of the scheduled run this retries
 
     @property
     def key(self) -> str:
-        return f"{self.at.isoformat()} {self.job.name}"
+        base = f"{self.at.isoformat()} {self.job.name}"
+        return base if not self.attempt else f"{base} (retry {self.attempt} of {self.of})"
+
+    @property
+    def scheduled(self) -> str:
+        """The key of the scheduled run this is (or retries)."""
+        return self.of or self.key
 
 
 @dataclass
@@ -65,17 +82,28 @@ class SimReport:
     runs: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     resumed_from: str | None = None
+    unresolved: list[str] = field(default_factory=list)  # scheduled runs failed to the end
 
     def summary(self) -> str:
         failed = [r for r in self.runs if r["state"] != "ok"]
-        return f"{len(self.runs)} flow runs ({len(failed)} failed), {len(self.skipped)} skipped"
+        retries = [r for r in self.runs if r["attempt"]]
+        text = (
+            f"{len(self.runs)} flow runs ({len(failed)} failed, {len(retries)} retries), "
+            f"{len(self.skipped)} skipped"
+        )
+        if self.unresolved:
+            text += (
+                f"; still failed (a resumed simulation retries them): {', '.join(self.unresolved)}"
+            )
+        return text
 
 
 def sim_jobs(settings: LiveSettings) -> list[LoopJob]:
     """The simulated deployments: the sample ingest (the store's only source here) + the loop."""
+    from edip_pipeline.flows.ingest import ingest_flow
     from edip_pipeline.sources.sample import SAMPLE_DATASET
 
-    ingest = LoopJob(INGEST, "edip_pipeline.flows.ingest:ingest_flow", "5 * * * *",
+    ingest = LoopJob(INGEST, ingest_flow, "5 * * * *",
                      "The bundled sample, as published up to now.",
                      {"plan": [("sample", SAMPLE_DATASET)], "fail_on_error": True})  # fmt: skip
     jobs = [ingest, *loop_jobs(settings)]
@@ -110,15 +138,69 @@ def check_no_future(store: Store, now: pd.Timestamp) -> None:
         )
 
 
+class RunQueue:
+    """The runs still to do, in time order (ingest first at an instant), retries slotted in.
+
+    Why a queue: a retry is due at a simulated instant between scheduled runs; it runs there,
+    and is dropped once the job's next scheduled run is due (that run catches up by itself).
+    """
+
+    def __init__(
+        self, plan: list[SimRun], end: pd.Timestamp, retries: int, delay_min: float
+    ) -> None:
+        self.end = end
+        self.retries = retries
+        self.delay = pd.Timedelta(minutes=delay_min)
+        self._heap: list[tuple[pd.Timestamp, int, int, SimRun]] = []
+        self._seq = 0
+        self._times: dict[str, list[pd.Timestamp]] = {}
+        for run in plan:
+            self.push(run)
+            self._times.setdefault(run.job.name, []).append(run.at)
+        for times in self._times.values():
+            times.sort()
+
+    def push(self, run: SimRun) -> None:
+        rank = 0 if run.job.name == INGEST else 1
+        heapq.heappush(self._heap, (run.at, rank, self._seq, run))
+        self._seq += 1
+
+    def pop(self) -> SimRun | None:
+        return heapq.heappop(self._heap)[3] if self._heap else None
+
+    def retry(self, run: SimRun) -> SimRun | None:
+        """The next retry of a failed run, queued; ``None`` when none is due before the job's
+        next scheduled run (or the end of the simulation)."""
+        if not run.job.retry or run.attempt >= self.retries:
+            return None
+        at = run.at + self.delay
+        times = self._times.get(run.job.name, [])
+        later = bisect.bisect_right(times, run.at)
+        nxt = times[later] if later < len(times) else self.end
+        if at >= min(nxt, self.end):
+            return None
+        again = SimRun(at, run.job, run.attempt + 1, run.scheduled)
+        self.push(again)
+        return again
+
+
 class Simulator:
     """Drives the real flows over simulated days (see the module doc)."""
 
-    def __init__(self, clock_path: Path, settings: LiveSettings | None = None) -> None:
+    def __init__(
+        self,
+        clock_path: Path,
+        settings: LiveSettings | None = None,
+        *,
+        prefect: bool = True,
+        jobs: list[LoopJob] | None = None,
+    ) -> None:
         self.clock_path = clock_path
         self.settings = settings or live_settings()
+        self.prefect = prefect
+        self.jobs = jobs  # default: sim_jobs(settings), the real deployments
         self.state_path = clock_path.with_name(clock_path.name + ".runs.json")
         os.environ[clock.CLOCK_FILE_ENV] = str(clock_path)
-        self.flows: dict[str, Any] = {}
 
     def _state(self) -> dict[str, Any]:
         if not self.state_path.is_file():
@@ -134,28 +216,48 @@ class Simulator:
         value = self._state().get("high_water")
         return pd.Timestamp(value) if value else None
 
-    def _mark(self, done: set[str], run: SimRun) -> None:
-        done.add(run.key)
+    def _record(self, done: set[str], run: SimRun, failed: dict[str, str]) -> None:
+        """Persist what is done (a scheduled run that succeeded, by itself, a retry or the next
+        scheduled run) and what failed, with the high-water mark."""
         mark = max(run.at, self.high_water() or run.at)
-        state = {"done": sorted(done), "high_water": mark.isoformat()}
+        state = {"done": sorted(done), "failed": failed, "high_water": mark.isoformat()}
         atomic_write_text(self.state_path, json.dumps(state, indent=0))
 
     def run_one(self, run: SimRun) -> Any:
         """Move the clock to the run's time and run its flow (a real Prefect flow run)."""
         clock.set_clock(self.clock_path, run.at)
-        flow = self.flows.get(run.job.name) or load_flow(run.job.flow)
-        if flow is None:
-            raise RuntimeError(f"flow {run.job.flow} is not installed")
-        self.flows[run.job.name] = flow
         params = dict(run.job.parameters)
         if run.job.name == INGEST:
             params["end"] = run.at.isoformat()
-        name = f"{run.job.name} {run.at.tz_convert(PARIS):%Y-%m-%d %H:%M} (simulated)"
-        result = flow.with_options(flow_run_name=name)(**params)
+        if self.prefect:  # retries are the simulator's, in simulated time
+            name = f"{run.job.name} {run.at.tz_convert(PARIS):%Y-%m-%d %H:%M} (simulated)"
+            result = run.job.flow.with_options(flow_run_name=name, retries=0)(**params)
+        else:
+            result = run.job.flow.fn(**params)
         # first pass: nothing at or after now; a re-run of a past day: nothing after the furthest
         # instant simulated so far (every flow also bounds its own reads by the clock)
         check_no_future(Store(), max(run.at, self.high_water() or run.at) + pd.Timedelta("1ns"))
         return result
+
+    def plan(
+        self,
+        start: str,
+        days: int,
+        jobs: list[LoopJob],
+        windows: list[tuple[pd.Timestamp, pd.Timestamp]],
+    ) -> RunQueue:
+        """Every scheduled run of the simulated days, plus the catch-up after each downtime."""
+        by_name = {j.name: j for j in jobs}
+        first = pd.Timestamp(start).normalize()
+        plan: list[SimRun] = []
+        for i in range(days):
+            plan += day_runs(first + pd.Timedelta(days=i), jobs, self.settings)
+        for _a, b in windows:  # a restarted loop catches up at once
+            plan += [
+                SimRun(b, by_name[n]) for n in ("sync-actuals", "issue-forecast") if n in by_name
+            ]
+        end = local_day_bounds(first + pd.Timedelta(days=days - 1))[1]
+        return RunQueue(plan, end, self.settings.retries, self.settings.retry_delay_min)
 
     def run(
         self,
@@ -167,50 +269,59 @@ class Simulator:
         resume: bool = True,
         on_run: Callable[[SimRun, Any], None] | None = None,
     ) -> SimReport:
-        """Simulate ``days`` Paris days from ``start``; see the module doc for the options."""
-        jobs = sim_jobs(self.settings)
-        by_name = {j.name: j for j in jobs}
+        """Simulate ``days`` Paris days from ``start``; see the module doc for the options.
+
+        Long because it is the simulation's one loop: skip what is done or down, run, then
+        record success (and what it supersedes) or queue the retry.
+        """
+        jobs = self.jobs if self.jobs is not None else sim_jobs(self.settings)
         stale = {str(pd.Timestamp(d).date()) for d in stale_days}
         windows = [
             (pd.Timestamp(a).tz_convert("UTC"), pd.Timestamp(b).tz_convert("UTC"))
             for a, b in downtime
         ]
         done = self.done() if resume else set()
+        failed: dict[str, str] = dict(self._state().get("failed", {})) if resume else {}
+        pending: dict[str, list[str]] = {}  # job -> its scheduled runs failed, not yet redone
         report = SimReport()
-        first = pd.Timestamp(start).normalize()
-        plan: list[SimRun] = []
-        for i in range(days):
-            plan += day_runs(first + pd.Timedelta(days=i), jobs, self.settings)
-        for _a, b in windows:  # a restarted loop catches up at once
-            plan += [
-                SimRun(b, by_name[n]) for n in ("sync-actuals", "issue-forecast") if n in by_name
-            ]
-        plan.sort(key=lambda r: (r.at, 0 if r.job.name == INGEST else 1))
-        for run in plan:
-            local_day = str(run.at.tz_convert(PARIS).date())
+        queue = self.plan(start, days, jobs, windows)
+        while (run := queue.pop()) is not None:
+            name = run.job.name
+            if run.attempt and run.of not in pending.get(name, []):
+                continue  # already redone
             if run.key in done:
                 report.resumed_from = run.key
                 continue
-            if (run.job.name == INGEST and local_day in stale) or any(
+            local_day = str(run.at.tz_convert(PARIS).date())
+            if (name == INGEST and local_day in stale and not run.attempt) or any(
                 a <= run.at < b for a, b in windows
             ):
                 report.skipped.append(run.key)
                 continue
-            log.info(
-                "simulated %s (Paris): %s",
-                run.at.tz_convert(PARIS).strftime("%Y-%m-%d %H:%M"),
-                run.job.name,
-            )
+            log.info("simulated %s (Paris): %s", run.at.tz_convert(PARIS).strftime("%Y-%m-%d %H:%M"),
+                     run.key if run.attempt else name)  # fmt: skip
             try:
-                result = self.run_one(run)
-                state = "ok"
+                result, state = self.run_one(run), "ok"
             except FutureDataError:
                 raise
             except Exception as exc:  # a failed flow run is visible in Prefect; the loop goes on
-                log.exception("%s failed", run.key)
+                log.error("%s failed: %s", run.key, one_line(exc))
+                log.debug("%s failed", run.key, exc_info=True)
                 result, state = None, f"failed: {exc}"
-            report.runs.append({"at": run.at.isoformat(), "job": run.job.name, "state": state})
-            self._mark(done, run)
+            report.runs.append({"at": run.at.isoformat(), "job": name, "state": state,
+                                "attempt": run.attempt})  # fmt: skip
+            if state == "ok":  # this run also does the work of the job's earlier failed runs
+                redone = {run.scheduled, *pending.pop(name, [])}
+                done |= redone
+                for key in redone:
+                    failed.pop(key, None)
+            else:
+                if run.scheduled not in pending.setdefault(name, []):
+                    pending[name].append(run.scheduled)
+                failed[run.scheduled] = state[:300]
+                queue.retry(run)
+            self._record(done, run, failed)
             if on_run is not None:
                 on_run(run, result)
+        report.unresolved = sorted(k for keys in pending.values() for k in keys)
         return report

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from edip_api.api.routes import (
     actuals,
     data,
+    fallback,
     forecast,
     health,
     issuances,
@@ -17,5 +18,16 @@ from edip_api.api.routes import (
 )
 
 api_router = APIRouter()
-for module in (health, forecast, predict, actuals, predictions, metrics, model, data, issuances):
+for module in (
+    health,
+    forecast,
+    fallback,
+    predict,
+    actuals,
+    predictions,
+    metrics,
+    model,
+    data,
+    issuances,
+):
     api_router.include_router(module.router)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from edip_api.api.deps import ForecastsDep, RequestIdsDep, SettingsDep, WriterDep
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
-from edip_api.services.forecast import MAX_HORIZON_H
+from edip_api.services.forecast import MAX_HORIZON_H, ForecastResult, ForecastService
 from edip_api.services.prediction_log import forecast_records, log_served, logs_answer
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
@@ -40,11 +40,18 @@ def forecast(
     t0 = time.perf_counter()
     rid = request_id(request)
     result = forecasts.forecast(origin, horizon)
-    snap = result.data
     logged = logs_answer(settings.anonymous_logging, keyed=holds_key(request), endpoint="forecast")
     if logged:
         records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
         log_served(writer, guard, records, client_request_id=client_request_id(request))
+    return forecast_response(rid, result, horizon, forecasts, logged)  # type: ignore[return-value]
+
+
+def forecast_response(
+    rid: str, result: ForecastResult, horizon: int, forecasts: ForecastService, logged: bool
+) -> Response:
+    """The ``Forecast`` body of a served result (also ``/v1/fallback``'s)."""
+    snap = result.data
     head = Forecast(
         request_id=rid,
         model=result.model.info,
@@ -63,4 +70,4 @@ def forecast(
     # the points (most of the body) are rendered once per cached forecast, by the same schema
     assert head.endswith('"points":[]}')
     body = head[: -len("[]}")].encode() + result.points_json + b"}"
-    return Response(body, media_type="application/json")  # type: ignore[return-value]
+    return Response(body, media_type="application/json")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.backtest_files import backtest_figure, write_backtest_report
+from edip_ml.evaluation_window import tag_training_period
 from edip_ml.publish import Published, best_is_challenger, publish
 from edip_ml.training_data import (
     TrainingData,
@@ -158,7 +159,6 @@ def train_models(
         log.exception("cannot build the training data")
         error = f"{type(exc).__name__}: {exc}"
         return [TrainResult(model=name, ok=False, error=error) for name in models]
-
     batch = _Batch(
         data=data, table=table, store=store, params=params, period=period, tune=tune,
         tuning_storage=tuning_storage, report_dir=report_dir, register_models=register_models,
@@ -166,6 +166,7 @@ def train_models(
     )  # fmt: skip
     results = [_train_isolated(name, batch, overrides.get(name, {})) for name in models]
     if register_models:
+        tag_training_period(results, model_name, period[0], period[1])
         best_is_challenger(results, model_name)
     return results
 

@@ -17,6 +17,7 @@ import xgboost as xgb
 
 from edip_ml.config import LightGBMParams, XGBoostParams
 from edip_ml.models.linear import EstimatorForecaster
+from edip_pipeline.runtime import with_threads
 
 
 class XGBoostForecaster(EstimatorForecaster):
@@ -28,7 +29,9 @@ class XGBoostForecaster(EstimatorForecaster):
     defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
 
     def _build(self) -> xgb.XGBRegressor:
-        return xgb.XGBRegressor(tree_method="hist", random_state=self.seed, **self.estimator_params)
+        return xgb.XGBRegressor(
+            tree_method="hist", random_state=self.seed, **with_threads(self.estimator_params)
+        )
 
 
 class LightGBMForecaster(EstimatorForecaster):
@@ -40,4 +43,6 @@ class LightGBMForecaster(EstimatorForecaster):
     defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()
 
     def _build(self) -> lgb.LGBMRegressor:
-        return lgb.LGBMRegressor(random_state=self.seed, verbose=-1, **self.estimator_params)
+        return lgb.LGBMRegressor(
+            random_state=self.seed, verbose=-1, **with_threads(self.estimator_params)
+        )

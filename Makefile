@@ -64,25 +64,31 @@ typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
-# so they are collected separately; the benchmarks' smoke tests run with the pipeline's. The runs
-# go two at a time (PYTEST_JOBS): much of their time is spent waiting on the real servers they
-# start (MLflow, uvicorn, Streamlit, Chromium), not on the CPU. Output stays grouped per run.
+# so they are collected separately; the benchmarks' smoke tests are a run of their own (they were
+# the longest part of the pipeline's run). The runs go two at a time (PYTEST_JOBS), the longest
+# first: much of their time is spent waiting on the real servers they start (MLflow, uvicorn,
+# Streamlit, Chromium), not on the CPU. Output stays grouped per run; every run prints its ten
+# slowest tests (--durations=10, root pyproject.toml). PYTEST_ARGS reaches every run, e.g.
+# PYTEST_ARGS="-n 2" for pytest-xdist workers.
 PYTEST_JOBS ?= 2
-PYTEST_RUNS := pytest-pipeline pytest-ml pytest-api pytest-dl pytest-dashboard
+PYTEST_ARGS ?=
+PYTEST_RUNS := pytest-bench pytest-ml pytest-api pytest-pipeline pytest-dl pytest-dashboard
 .PHONY: $(PYTEST_RUNS)
 pytest: setup
 	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS)
 
 pytest-pipeline:
-	$(BIN)/pytest 01_data_pipeline/tests bench
+	$(BIN)/pytest $(PYTEST_ARGS) 01_data_pipeline/tests
+pytest-bench:
+	$(BIN)/pytest $(PYTEST_ARGS) bench
 pytest-ml:
-	$(BIN)/pytest 02_ml_forecast/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 02_ml_forecast/tests
 pytest-dl:
-	$(BIN)/pytest 03_dl_forecast/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 03_dl_forecast/tests
 pytest-api:
-	$(BIN)/pytest 04_mlop_api/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 04_mlop_api/tests
 pytest-dashboard:
-	$(BIN)/pytest 05_monitoring_dashboard/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 05_monitoring_dashboard/tests
 
 test: lint typecheck pytest
 
@@ -98,8 +104,11 @@ demo: export EDIP_CLOCK_FILE := $(abspath $(DEMO_DATA_DIR))/live_clock
 demo: export EDIP_LIVE_API_URL := $(EDIP_API_URL)
 demo: export EDIP_LIVE_RETRAIN_HISTORY_DAYS := 365
 demo: export EDIP_LIVE_RETRAIN_BACKTEST_DAYS := 7
+# every line below is a phase, timed (scripts/timed_shell.sh) and listed at the end
+demo: SHELL := $(CURDIR)/scripts/timed_shell.sh
+demo: export EDIP_PHASE_LOG := $(CURDIR)/logs/demo-phases.tsv
 demo: setup
-	@mkdir -p logs reports
+	@mkdir -p logs reports && : >$(EDIP_PHASE_LOG)
 	@for s in dashboard api mlflow; do scripts/service.sh stop $$s; done
 	rm -rf $(DEMO_DATA_DIR) && mkdir -p $(DEMO_DATA_DIR)
 	@$(MAKE) --no-print-directory prefect-up
@@ -126,6 +135,7 @@ demo: setup
 	@echo "Dashboard:       http://127.0.0.1:$(DASHBOARD_PORT)"
 	@echo "Reports:         reports/eda.html, reports/ml/, reports/dl/"
 	@echo "Logs:            logs/        (make demo-stop stops everything)"
+	@$(SHELL) report $(EDIP_PHASE_LOG)
 
 # Background services of the demo (scripts/service.sh: pid + log under logs/, waits for health).
 prefect-up: setup

@@ -12,7 +12,8 @@ import pytest
 @pytest.mark.slow
 def test_contention_benchmark_prints_every_slowdown(tmp_path: Path) -> None:
     script = Path(__file__).with_name("contention.py")
-    args = ["--months", "1", "--trees", "5", "--data-dir", str(tmp_path / "data")]
+    args = ["--months", "1", "--trees", "5", "--settings", "new,old"]
+    args += ["--data-dir", str(tmp_path / "data")]
     out = subprocess.run(
         [sys.executable, str(script), *args],
         capture_output=True,

@@ -89,6 +89,7 @@ def test_edip_threads_sizes_every_pool_and_openmp_threads_sleep() -> None:
     one = _probe(EDIP_THREADS="1")
     assert one["runtime"] == {
         "threads": 1,
+        "fit_threads": 1,
         "cpus": available_cpus(),
         "wait_policy": "PASSIVE",
         "source": "EDIP_THREADS",
@@ -100,7 +101,9 @@ def test_edip_threads_sizes_every_pool_and_openmp_threads_sleep() -> None:
     default = _probe()
     assert default["runtime"]["threads"] == available_cpus()
     assert default["runtime"]["source"] == "available CPUs"
-    assert default["n_jobs"] == available_cpus()
+    assert default["n_jobs"] == 1  # one thread per tree fit (runtime.py says why)
+    two = _probe(EDIP_FIT_THREADS="2", EDIP_THREADS="1")
+    assert two["n_jobs"] == 1  # never more than the process's threads
     # the old behaviour stays reachable (the contention benchmark's "before")
     spinning = _probe(EDIP_OMP_WAIT_POLICY="library", OMP_NUM_THREADS="2")
     assert spinning["env"] == {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None}

@@ -14,8 +14,11 @@ load, which
 * exports both to the environment, so that child processes (Prefect runs, benchmark workers)
   inherit them, and applies the count to the pools already loaded (threadpoolctl, torch).
 
-Parallelism is one level only: a model fit uses :func:`threads` threads; a pool of processes
-(:func:`parallel_workers`) divides them instead of multiplying them.
+Parallelism is one level only: a tree-ensemble fit uses :func:`fit_threads` threads (1 by
+default: on a virtual machine a sleeping OpenMP thread wakes slowly, and LightGBM's many short
+parallel regions made two passive threads slower than one, see the README's Performance
+section); torch and BLAS use :func:`threads`; a pool of processes (:func:`parallel_workers`)
+divides the CPUs instead of multiplying them.
 """
 
 from __future__ import annotations
@@ -59,6 +62,14 @@ class RuntimeSettings(BaseSettings):
         "BLAS/OpenMP); None = OMP_NUM_THREADS when set, else the CPUs the process may use "
         "(affinity mask and cgroup quota).",
     )
+    fit_threads: int | None = Field(
+        1,
+        ge=1,
+        description="Threads of one tree-ensemble fit (LightGBM, XGBoost, RandomForest) when "
+        "its n_jobs is not given; None = threads. 1 by default: measured on the 2-core VM "
+        "(bench/contention.py), their many short parallel regions make two sleeping threads "
+        "slower than one, and spinning ones collapse beside another job.",
+    )
     omp_wait_policy: WaitPolicy = Field(
         "passive",
         description="Idle OpenMP threads: 'passive' sleep (no collapse when jobs share the "
@@ -71,6 +82,7 @@ class Runtime:
     """What :func:`configure` settled for this process."""
 
     threads: int
+    fit_threads: int
     cpus: int
     wait_policy: str
     source: str
@@ -192,8 +204,14 @@ def configure(settings: RuntimeSettings | None = None, *, force: bool = False) -
     given = "omp_wait_policy" in settings.model_fields_set
     policy = _export(threads, settings.omp_wait_policy, given)
     _limit_loaded_pools(threads)
-    _configured = Runtime(threads=threads, cpus=cpus, wait_policy=policy, source=source)
-    log.debug("runtime: %d threads (%s; %d CPUs), OpenMP wait %s", threads, source, cpus, policy)
+    fit = min(settings.fit_threads or threads, threads)
+    _configured = Runtime(
+        threads=threads, fit_threads=fit, cpus=cpus, wait_policy=policy, source=source
+    )
+    log.debug(
+        "runtime: %d threads (%s; %d CPUs), %d per tree fit, OpenMP wait %s",
+        *(threads, source, cpus, fit, policy),
+    )
     return _configured
 
 
@@ -202,10 +220,15 @@ def threads() -> int:
     return configure().threads
 
 
+def fit_threads() -> int:
+    """Threads one tree-ensemble fit uses (``EDIP_FIT_THREADS``, at most :func:`threads`)."""
+    return configure().fit_threads
+
+
 def with_threads(params: dict[str, Any], key: str = "n_jobs") -> dict[str, Any]:
-    """``params`` with ``key`` set to :func:`threads` when absent or None (an explicit count
-    given by the user is kept)."""
-    return {**params, key: threads()} if params.get(key) is None else params
+    """``params`` with ``key`` set to :func:`fit_threads` when absent or None (an explicit
+    count given by the user is kept)."""
+    return {**params, key: fit_threads()} if params.get(key) is None else params
 
 
 def parallel_workers(tasks: int, cpus: int | None = None) -> int:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,6 @@ from edip_pipeline.contract import (
 if TYPE_CHECKING:
     import onnx
 
-    from edip_ml.models.base import Forecaster
-
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +55,28 @@ BASELINE_COLUMNS: dict[str, str] = {
     "same_hour_last_week": "load_same_hour_last_week",
     "same_hour_yesterday": "load_lag_1d",
 }
+
+
+class Forecaster(Protocol):
+    """What export, parity and tracking read of a fitted forecaster.
+
+    Why a protocol and not :class:`edip_ml.models.base.Forecaster`: the models call the exporters
+    (:meth:`~edip_ml.models.base.Forecaster.export_onnx`), so this layer must not import them back
+    (no import cycle, ``make lint``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    feature_names: list[str]
+    feature_params: dict[str, Any] | None
+    offsets: np.ndarray
+    params: dict[str, Any]
+    seed: int
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+    def export_onnx(self) -> onnx.ModelProto: ...
 
 
 class ParityError(RuntimeError):
@@ -71,22 +91,24 @@ class ParityError(RuntimeError):
 # export
 # ---------------------------------------------------------------------------------------------
 def to_onnx(forecaster: Forecaster) -> onnx.ModelProto:
-    """The fitted ``forecaster`` as one contract ONNX graph (median graph + conformal offsets)."""
-    names = list(forecaster.feature_names)
-    if not names:
+    """The fitted ``forecaster`` as one contract ONNX graph: its own exporter chooses how
+    (:meth:`edip_ml.models.base.Forecaster.export_onnx`)."""
+    if not list(forecaster.feature_names):
         raise ExportError(f"{forecaster.name}: not fitted (no feature_names)")
-    own = getattr(forecaster, "export_onnx", None)
-    if callable(own):  # a family with its own exporter (edip_dl: torch.onnx) returns the contract
-        model: onnx.ModelProto = own()
-        return model
-    median = median_graph(forecaster)
+    return forecaster.export_onnx()
+
+
+def contract_graph(
+    forecaster: Forecaster, median: onnx.ModelProto, online_state: dict[str, Any] | None = None
+) -> onnx.ModelProto:
+    """``median`` (features -> median) wrapped into the contract: conformal offsets, metadata
+    (feature names and params, the online state when the model adapts online)."""
     extra = feature_params_metadata(forecaster)
-    state = getattr(forecaster, "state", None)
-    if state is not None and hasattr(state, "to_dict"):  # online (Kalman) models carry their state
-        extra[ONLINE_STATE_KEY] = json.dumps(state.to_dict())
+    if online_state is not None:
+        extra[ONLINE_STATE_KEY] = json.dumps(online_state)
     return wrap_median(
         median,
-        feature_names=names,
+        feature_names=list(forecaster.feature_names),
         offsets=np.asarray(forecaster.offsets, dtype=float),
         model_name=forecaster.name,
         extra_metadata=extra,
@@ -147,11 +169,6 @@ def median_graph(forecaster: Forecaster) -> onnx.ModelProto:
     family = model_family(forecaster)
     names = list(forecaster.feature_names)
     n_features = len(names)
-    if family == "gam":
-        from edip_ml.models.gam_onnx import gam_graph
-
-        state = getattr(forecaster, "state", None)
-        return gam_graph(forecaster, None if state is None else state.theta)  # type: ignore[arg-type]
     if family == "baseline":
         column = _baseline_column(forecaster)
         if column not in names:

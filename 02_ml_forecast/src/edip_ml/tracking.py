@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from edip_ml.onnx_export import model_family, native_estimator
+from edip_ml.onnx_export import Forecaster, model_family, native_estimator
 from edip_pipeline.contract import (
     CONTRACT_VERSION,
     HORIZON_GROUPS,
@@ -35,7 +35,6 @@ from edip_pipeline.contract import (
 if TYPE_CHECKING:
     import onnx
 
-    from edip_ml.models.base import Forecaster
     from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)

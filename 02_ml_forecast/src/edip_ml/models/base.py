@@ -13,7 +13,9 @@ ONNX contract (what ``edip_api`` serves without knowing the family): see
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,16 @@ from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract l
     QUANTILE_COLUMNS,
     QUANTILES,
 )
+
+if TYPE_CHECKING:
+    import onnx
+
+    from edip_ml.config import MLParams
+
+
+#: fits per model name in this process (every :meth:`Forecaster.fit`): training logs how many
+#: fits each model had, and its test checks that each expert was fitted once per fold plus once
+FIT_COUNTS: Counter[str] = Counter()
 
 
 class ModelError(RuntimeError):
@@ -60,6 +72,11 @@ class Forecaster(ABC):
         #: conformal offsets, shape [n_horizon_groups, 2] (P10 - P50, P90 - P50)
         self.offsets = np.zeros((len(HORIZON_GROUPS), 2))
 
+    @classmethod
+    def from_params(cls, params: MLParams, seed: int) -> Forecaster:
+        """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
+        return cls(params.hyper(cls.name), seed=seed)
+
     # -- to implement -------------------------------------------------------------------------
     @abstractmethod
     def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None: ...
@@ -82,6 +99,7 @@ class Forecaster(ABC):
             raise ModelError(f"{self.name}: NaN in the target ({int(y.isna().sum())} rows)")
         if len(X) < 100:
             raise ModelError(f"{self.name}: too little history to train ({len(X)} rows < 100)")
+        FIT_COUNTS[self.name] += 1
         self.feature_names = list(X.columns)
         Xa = self._matrix(X)
         ya = y.to_numpy(dtype=float)
@@ -103,6 +121,34 @@ class Forecaster(ABC):
         return pd.DataFrame(
             {"p10": p50 + off[:, 0], "p50": p50, "p90": p50 + off[:, 1]}, index=X.index
         )
+
+    # -- composition --------------------------------------------------------------------------
+    def members(self) -> list[str]:
+        """Names of the forecasters this one is made of (the combination's experts); [] else.
+
+        Why: training a set fits and backtests each member once and hands the fitted members
+        and their backtest forecasts to :meth:`from_members` instead of fitting them again.
+        """
+        return []
+
+    def from_members(
+        self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
+    ) -> pd.DataFrame:
+        """Build this model from its fitted ``members`` and their backtest ``forecasts`` (frame
+        of :func:`edip_ml.backtest.backtest`); returns this model's backtest forecasts."""
+        raise ModelError(f"{self.name} is not made of other forecasters")
+
+    # -- serving ------------------------------------------------------------------------------
+    def online_state(self) -> dict[str, Any] | None:
+        """The state an online model adapts at serve time (JSON-able), None for a static one."""
+        return None
+
+    def export_onnx(self) -> onnx.ModelProto:
+        """This fitted model as one contract ONNX graph (:mod:`edip_ml.onnx_export`); a family
+        whose median is not a scikit-learn/boosting estimator or a column overrides it."""
+        from edip_ml.onnx_export import contract_graph, median_graph
+
+        return contract_graph(self, median_graph(self), self.online_state())
 
 
 def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:

@@ -22,33 +22,22 @@ effect (``fallback_rows`` counts them in :meth:`predict`).
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
 from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
 from edip_pipeline.online import KalmanEffects
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
-EFFECTS: tuple[str, ...] = ("level", "temperature", "calendar", "season", "lag_1d", "lag_7d")
-CALENDAR_FLAGS: tuple[str, ...] = (
-    "is_bridge_day",
-    "is_day_before_holiday",
-    "is_day_after_holiday",
-    "school_holiday_zones",
-    "is_christmas_break",
-    "is_august_break",
-    "is_clock_change_day",
-)
-LAGS: dict[str, str] = {"lag_1d": "load_lag_1d", "lag_7d": "load_same_hour_last_week"}
-
-
-def temperature_columns(names: list[str]) -> list[str]:
-    """Instantaneous then smoothed temperatures among ``names``."""
-    return [c for c in names if c == "temperature_c" or c.startswith("temperature_ewm_")]
+__all__ = ["EFFECTS", "GAMForecaster", "GAMKalmanForecaster", "temperature_columns"]
 
 
 class GAMForecaster(Forecaster):
@@ -181,6 +170,18 @@ class GAMForecaster(Forecaster):
             raise ModelError(f"{self.name}: predict called before fit")
         return self.effects(X).sum(axis=1)
 
+    def export_onnx(self) -> onnx.ModelProto:
+        """The GAM's own graph (:mod:`edip_ml.models.gam_onnx`): basis, per-hour coefficients,
+        effects (the output ``effects`` the Kalman state re-weights at serve time)."""
+        from edip_ml.models.gam_onnx import gam_graph
+        from edip_ml.onnx_export import contract_graph
+
+        return contract_graph(self, gam_graph(self, self.theta()), self.online_state())
+
+    def theta(self) -> np.ndarray | None:
+        """The effects' weights applied at export (None: all 1, the static GAM)."""
+        return None
+
 
 class GAMKalmanForecaster(GAMForecaster):
     """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.online`).
@@ -217,6 +218,12 @@ class GAMKalmanForecaster(GAMForecaster):
         if self.state is None:
             raise ModelError(f"{self.name}: update called before fit")
         return self.state.update(self.effects(X), y.to_numpy(dtype=float))
+
+    def theta(self) -> np.ndarray | None:
+        return None if self.state is None else self.state.theta
+
+    def online_state(self) -> dict[str, Any] | None:
+        return None if self.state is None else self.state.to_dict()
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.state is None:

@@ -1,4 +1,4 @@
-"""The served combination: experts' graphs merged into one ONNX file, weights as its online state.
+"""The combination, a forecaster made of forecasters: experts' graphs merged into one ONNX file.
 
 What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ahead forecasts,
 :mod:`edip_ml.aggregation`) is what :class:`CombinedForecaster` serves: every expert fitted on
@@ -8,6 +8,10 @@ Kalman expert), and the ML-Poly state reached at the end of the backtest stored 
 ``online_state`` metadata (weights per hour, the rolling band, the experts' Kalman states).
 :class:`edip_pipeline.contract.OnnxForecaster` applies it with numpy; the graph's own
 ``quantiles`` output computes the same with the weights at export.
+
+Why built from its members (:meth:`CombinedForecaster.from_members`) and not refitted: training
+the default set fits and backtests each expert once; the combination reuses those fitted experts
+and their backtest forecasts (the ML-Poly state is replayed over them), as the backtest did.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from edip_ml.models.base import Forecaster
-from edip_ml.onnx_export import feature_params_metadata, to_onnx
-from edip_ml.onnx_wrap import TARGET_OPSET, ExportError, contract_metadata
+from edip_ml.aggregation import aggregate
+from edip_ml.config import CombinationParams, MLParams
+from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.onnx_export import feature_params_metadata
+from edip_ml.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
     EXPERTS_OUTPUT,
@@ -39,45 +45,115 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class CombinedForecaster:
+class CombinedForecaster(Forecaster):
     """Fitted experts + an ML-Poly state; ``predict`` and :meth:`export_onnx` agree."""
 
-    name = "combination"
-    family = "combination"
+    name: ClassVar[str] = "combination"
+    family: ClassVar[str] = "combination"
+    handles_nan: ClassVar[bool] = True
 
-    def __init__(
+    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        self.config = CombinationParams.model_validate(self.params)
+        self.experts: list[Forecaster] = []
+        self.state: MLPoly | None = None
+        self.band = (0.0, 0.0)
+        #: the experts' hyper-parameters (their sections of params.yaml) for :meth:`fit`
+        self.member_params = MLParams()
+
+    @classmethod
+    def from_params(cls, params: MLParams, seed: int) -> CombinedForecaster:
+        model = cls(params.hyper(cls.name), seed=seed)
+        model.member_params = params
+        return model
+
+    def members(self) -> list[str]:
+        return list(self.config.experts)
+
+    def fit(
+        self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15
+    ) -> CombinedForecaster:
+        """Fit on its own, with no backtest at hand (a new model family's checks, a notebook):
+        the experts on the first rows, ML-Poly over their forecasts of the last
+        ``calibration_fraction`` (in time order), the band from those rows' residuals; then the
+        experts refitted on every row. Training a set uses :meth:`from_members` instead."""
+        from edip_ml.models import make_model  # the registry imports this module
+
+        n_cal = int(len(X) * calibration_fraction)
+        if n_cal < 50:
+            raise ModelError(f"{self.name}: too few calibration rows for the weights ({n_cal})")
+        fit, cal = slice(0, len(X) - n_cal), slice(len(X) - n_cal, len(X))
+        experts = [
+            make_model(n, self.member_params, self.seed).fit(X.iloc[fit], y.iloc[fit])
+            for n in self.members()
+        ]
+        E = np.column_stack([e.predict(X.iloc[cal])["p50"].to_numpy(dtype=float) for e in experts])
+        hours = _hours(X.iloc[cal])
+        state = MLPoly(len(experts))
+        state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
+        resid = y.iloc[cal].to_numpy(dtype=float) - combine(E, state.weights(), hours)
+        band = _band(resid)
+        for expert in experts:
+            expert.fit(X, y, calibration_fraction)
+        self.set_experts(experts, state, band)
+        return self
+
+    def from_members(
+        self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
+    ) -> pd.DataFrame:
+        """ML-Poly replayed over the members' backtest ``forecasts`` (leak-free, origin by origin);
+        the state it ends with and the fitted members are what is served. Returns the
+        combination's backtest forecasts."""
+        frame, state = aggregate(
+            forecasts, [m.name for m in fitted], step, self.name, self.config.interval_window_days
+        )
+        if state is None or frame.empty:
+            raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
+        kept = list(frame.attrs.get("experts", []))
+        by_name = {m.name: m for m in fitted}
+        self.set_experts([by_name[n] for n in kept], state, _recent_band(frame))
+        return frame
+
+    def set_experts(
         self, experts: Sequence[Forecaster], state: MLPoly, band: tuple[float, float]
     ) -> None:
-        names = {tuple(e.feature_names) for e in experts}
-        if len(names) != 1:
-            raise ExportError("combination: the experts were not fitted on the same features")
+        """Take fitted ``experts`` (same features) and the ML-Poly ``state`` over them."""
+        if len({tuple(e.feature_names) for e in experts}) != 1:
+            raise ModelError(f"{self.name}: the experts were not fitted on the same features")
         self.experts = list(experts)
         self.state = state
         self.band = (float(band[0]), float(band[1]))
-        self.feature_names: list[str] = list(self.experts[0].feature_names)
+        self.feature_names = list(self.experts[0].feature_names)
         self.feature_params = self.experts[0].feature_params
-        self.offsets = np.tile(np.asarray(self.band), (4, 1))
-        self.params: dict[str, Any] = {"experts": [e.name for e in self.experts]}
-        self.seed = self.experts[0].seed
+        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        self.params["experts"] = [e.name for e in self.experts]
+
+    def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None:
+        raise ModelError(f"{self.name}: built from its fitted members (from_members), not fitted")
+
+    def _predict_median(self, X: np.ndarray) -> np.ndarray:
+        return self.predict(pd.DataFrame(X, columns=self.feature_names))["p50"].to_numpy()
 
     def expert_matrix(self, X: pd.DataFrame) -> np.ndarray:
         return np.column_stack([e.predict(X)["p50"].to_numpy(dtype=float) for e in self.experts])
 
+    def _weights(self) -> np.ndarray:
+        if self.state is None:
+            raise ModelError(f"{self.name}: not built (no experts)")
+        return self.state.weights()
+
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        hours = np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
-        p50 = combine(self.expert_matrix(X), self.state.weights(), hours)
+        p50 = combine(self.expert_matrix(X), self._weights(), _hours(X))
         lo, hi = self.band
         return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
 
-    def online_state(self) -> dict[str, Any]:
+    def online_state(self) -> dict[str, Any] | None:
+        if self.state is None:
+            return None
         state = self.state.to_dict()
         state["band"] = list(self.band)
         state["experts"] = [e.name for e in self.experts]
-        kalman = {
-            str(k): e.state.to_dict()  # type: ignore[attr-defined]
-            for k, e in enumerate(self.experts)
-            if getattr(e, "state", None) is not None
-        }
+        kalman = {str(k): s for k, e in enumerate(self.experts) if (s := e.online_state())}
         if kalman:
             state["expert_states"] = kalman
         return state
@@ -115,7 +191,7 @@ def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
     )
     out.producer_name = "edip_ml"
     meta = contract_metadata(model.feature_names, model.name, model.offsets)
-    meta.update(feature_params_metadata(model))  # type: ignore[arg-type]
+    meta.update(feature_params_metadata(model))
     meta[ONLINE_STATE_KEY] = json.dumps(model.online_state())
     onnx.helper.set_model_props(out, meta)
     onnx.checker.check_model(out, full_check=True)
@@ -135,7 +211,7 @@ def _expert_nodes(
     outputs: list[Any] = []
     columns: list[str] = []
     for k, expert in enumerate(model.experts):
-        sub = compose.add_prefix(to_onnx(expert), f"x{k}_")
+        sub = compose.add_prefix(expert.export_onnx(), f"x{k}_")
         for op in sub.opset_import:
             domain = "" if op.domain == "ai.onnx" else op.domain
             opsets[domain] = max(opsets.get(domain, 0), op.version)
@@ -148,7 +224,7 @@ def _expert_nodes(
             helper.make_node("Gather", [f"x{k}_{ONNX_OUTPUT}", idx.name], [f"c{k}_p50"], axis=1)
         )
         columns.append(f"c{k}_p50")
-        if getattr(expert, "state", None) is not None:
+        if expert.online_state() is not None:
             name = f"{EFFECTS_OUTPUT}_{k}"
             nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
             outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
@@ -167,7 +243,7 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
         "c_hi": np.asarray(23.0, dtype=np.float32),
         "c_shape": np.asarray([-1], dtype=np.int64),
         "c_axes": np.asarray([1], dtype=np.int64),
-        "c_weights": model.state.weights().astype(np.float32),
+        "c_weights": model._weights().astype(np.float32),
         "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
     }
     inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
@@ -184,93 +260,18 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
     return nodes, inits
 
 
-def train_combination(
-    *,
-    table: Any,
-    data: Any,
-    store: Any,
-    params: Any,
-    period: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
-    register_models: bool,
-    model_name: str,
-    experiment: str,
-    weather: Any,
-) -> Any:
-    """``edip train ml combination``: backtest the experts (the combination's state comes out of
-    it, exactly as evaluated), fit them on the whole period, publish the merged graph."""
-    from edip_ml import metrics
-    from edip_ml.aggregation import COMBINATION
-    from edip_ml.publish import publish
-    from edip_ml.train import TrainResult
-
-    start_day, end_day, _ = period
-    frame, state = _backtest_state(
-        data=data, store=store, params=params, period=period, weather=weather
-    )
-    experts = _fit_experts(frame, table, data, params)
-    combined = CombinedForecaster(experts, state, _recent_band(frame))
-    row = metrics.summary(frame).loc[COMBINATION].to_dict()
-    scores: dict[str, float] = {
-        str(k): float(v) for k, v in row.items() if isinstance(v, int | float)
-    }
-    published = publish(
-        combined,  # type: ignore[arg-type]
-        X_parity=table.X.tail(24 * 28),
-        register_model=register_models,
-        model_name=model_name,
-        params={"model_name": COMBINATION, "experts": ",".join(e.name for e in experts)},
-        metrics={"backtest_rows" if k == "n" else k: v for k, v in scores.items()},
-        weather_source=table.weather_source,
-        store=store,
-        experiment=experiment,
-        run_name=f"{COMBINATION} {start_day.date()}..{end_day.date()}",
-        version_tags={"backtest_mape": f"{scores.get('mape', float('nan')):.6f}"},
-    )
-    return TrainResult.of(COMBINATION, published, scores)
-
-
-def _backtest_state(
-    *,
-    data: Any,
-    store: Any,
-    params: Any,
-    period: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
-    weather: Any,
-) -> tuple[pd.DataFrame, MLPoly]:
-    """The combination's backtest frame and the ML-Poly state it ends with (what is served)."""
-    from edip_ml.aggregation import COMBINATION, aggregate
-    from edip_ml.backtest import backtest
-
-    start_day, end_day, bt_start = period
-    cfg = params.combination
-    bt_params = params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
-    result = backtest(
-        store, list(cfg.experts), bt_start, end_day, params.protocol, bt_params,
-        weather=weather, baselines=[], progress=False, data=data,
-    )  # fmt: skip
-    step = pd.Timedelta(params.step)
-    frame, state = aggregate(
-        result.forecasts, cfg.experts, step, COMBINATION, cfg.interval_window_days
-    )
-    if state is None or frame.empty:
-        raise ExportError(f"combination: fewer than two of {cfg.experts} could be backtested")
-    return frame, state
+def _hours(X: pd.DataFrame) -> np.ndarray:
+    """The weight group of each row: its ``hour`` feature (what the ONNX graph gathers)."""
+    return np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
 
 
 def _recent_band(frame: pd.DataFrame) -> tuple[float, float]:
     """P10/P90 offsets of the combination's residuals over its last 56 days (containing 0)."""
     recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
-    resid = (recent["actual"] - recent["p50"]).dropna().to_numpy()
-    return (min(float(np.quantile(resid, 0.1)), 0.0), max(float(np.quantile(resid, 0.9)), 0.0))
+    return _band((recent["actual"] - recent["p50"]).to_numpy(dtype=float))
 
 
-def _fit_experts(frame: pd.DataFrame, table: Any, data: Any, params: Any) -> list[Forecaster]:
-    """The experts the combination kept, each fitted on the whole training table."""
-    from edip_ml.models import make_model
-
-    experts = []
-    for name in frame.attrs.get("experts", params.combination.experts):
-        expert = make_model(name, params).fit(table.X, table.y, params.calibration_fraction)
-        expert.feature_params = data.feature_params.model_dump(mode="json")
-        experts.append(expert)
-    return experts
+def _band(resid: np.ndarray) -> tuple[float, float]:
+    """10th and 90th percentiles of the finite residuals, forced to straddle zero."""
+    r = resid[np.isfinite(resid)]
+    return (min(float(np.quantile(r, 0.1)), 0.0), max(float(np.quantile(r, 0.9)), 0.0))

@@ -13,7 +13,7 @@ import logging
 from importlib.metadata import entry_points
 
 from edip_ml.config import MLParams
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
 from edip_ml.models.combination import CombinedForecaster
@@ -86,6 +86,7 @@ __all__ = [
     "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",
+    "OnlineForecaster",
     "RandomForestForecaster",
     "RidgeForecaster",
     "SameHourLastWeek",

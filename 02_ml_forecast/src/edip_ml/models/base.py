@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -59,6 +60,9 @@ class Forecaster(ABC):
     """
 
     name: ClassVar[str]
+    #: how it is exported and logged (``sklearn``, ``xgboost``, ``lightgbm``, ``baseline``,
+    #: ``gam``, ``combination``, ``torch``): an MLflow run tag, chosen by the class
+    family: ClassVar[str] = "custom"
     #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
     handles_nan: ClassVar[bool] = False
 
@@ -143,12 +147,31 @@ class Forecaster(ABC):
         """The state an online model adapts at serve time (JSON-able), None for a static one."""
         return None
 
-    def export_onnx(self) -> onnx.ModelProto:
-        """This fitted model as one contract ONNX graph (:mod:`edip_ml.onnx_export`); a family
-        whose median is not a scikit-learn/boosting estimator or a column overrides it."""
-        from edip_ml.onnx_export import contract_graph, median_graph
+    def median_graph(self) -> onnx.ModelProto:
+        """``features [N, F] -> median [N, 1]``: each family says how (its converter)."""
+        from edip_ml.onnx_wrap import ExportError
 
-        return contract_graph(self, median_graph(self), self.online_state())
+        raise ExportError(f"{self.name}: no ONNX converter for family {self.family!r}")
+
+    def export_onnx(self) -> onnx.ModelProto:
+        """This fitted model as one contract ONNX graph: its :meth:`median_graph` wrapped with
+        the conformal offsets and metadata (:func:`edip_ml.onnx_export.contract_graph`); a
+        family with outputs of its own (GAM effects, the combination, torch) overrides it."""
+        from edip_ml.onnx_export import contract_graph
+
+        return contract_graph(self, self.median_graph(), self.online_state())
+
+    # -- tracking -----------------------------------------------------------------------------
+    def log_native(self, tmpdir: Path) -> str | None:
+        """Log the native model in the active MLflow run; its URI, None when only pickled."""
+        from edip_ml.tracking import log_pickle
+
+        log_pickle(self, tmpdir)
+        return None
+
+    def importances(self) -> pd.Series | None:
+        """Importance by feature (logged with the run), None when the family has none."""
+        return None
 
 
 def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -162,3 +185,25 @@ def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
     out[:, 0] = np.minimum(out[:, 0], 0.0)
     out[:, 1] = np.maximum(out[:, 1], 0.0)
     return out
+
+
+class OnlineForecaster(Forecaster):
+    """A forecaster that adapts between refits: a JSON state, absorbing one day at a time.
+
+    Why a class and not an attribute: the backtest walks such a model forward origin by origin
+    (:func:`edip_ml.online.walk_forward`), its export carries the state (``online_state``
+    metadata) and the serving side applies it; all three ask ``isinstance(model,
+    OnlineForecaster)``.
+    """
+
+    @abstractmethod
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+        """Assimilate known outcomes (rows in target order); a bool per row: True = skipped."""
+
+    @abstractmethod
+    def online_state(self) -> dict[str, Any] | None:
+        """The current state (JSON-able); None before the first fit."""
+
+    @abstractmethod
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (what :meth:`online_state` gave, maybe updated since)."""

@@ -26,7 +26,7 @@ import pandas as pd
 
 from edip_ml.aggregation import aggregate
 from edip_ml.config import CombinationParams, MLParams
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.onnx_export import feature_params_metadata
 from edip_ml.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_pipeline.contract import (
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class CombinedForecaster(Forecaster):
+class CombinedForecaster(OnlineForecaster):
     """Fitted experts + an ML-Poly state; ``predict`` and :meth:`export_onnx` agree."""
 
     name: ClassVar[str] = "combination"
@@ -157,6 +157,28 @@ class CombinedForecaster(Forecaster):
         if kalman:
             state["expert_states"] = kalman
         return state
+
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+        """The weights learn from the experts as served, then each online expert absorbs the
+        rows (the order :func:`edip_ml.online.absorb` follows on the served state)."""
+        if self.state is None:
+            raise ModelError(f"{self.name}: absorb called before it was built")
+        values = y.to_numpy(dtype=float)
+        self.state.update(self.expert_matrix(X), values, _hours(X))
+        for expert in self.experts:
+            if isinstance(expert, OnlineForecaster):
+                expert.absorb(X, y)
+        return ~np.isfinite(values)
+
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        self.state = MLPoly.from_dict(state)
+        lo, hi = state.get("band", self.band)
+        self.band = (float(lo), float(hi))
+        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        for k, sub in (state.get("expert_states") or {}).items():
+            expert = self.experts[int(k)]
+            if isinstance(expert, OnlineForecaster):
+                expert.load_online_state(sub)
 
     def export_onnx(self) -> onnx.ModelProto:
         return merged_graph(self)

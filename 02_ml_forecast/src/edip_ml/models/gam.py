@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
 from edip_pipeline.online import KalmanEffects
 
@@ -183,16 +183,14 @@ class GAMForecaster(Forecaster):
         return None
 
 
-class GAMKalmanForecaster(GAMForecaster):
+class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
     """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.online`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
-    training targets (known at the fold's origin), then :meth:`update` takes each day's outcomes.
+    training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.
     """
 
     name: ClassVar[str] = "gam_kalman"
-    #: the backtest calls :meth:`update` between origins (daily), as production does
-    online: ClassVar[bool] = True
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -213,11 +211,14 @@ class GAMKalmanForecaster(GAMForecaster):
         self.state.update(F[warm][order], y.to_numpy(dtype=float)[warm][order])
         return self
 
-    def update(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
         """Assimilate outcomes (rows in target order); returns the skipped (gap/outlier) flags."""
         if self.state is None:
-            raise ModelError(f"{self.name}: update called before fit")
+            raise ModelError(f"{self.name}: absorb called before fit")
         return self.state.update(self.effects(X), y.to_numpy(dtype=float))
+
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        self.state = KalmanEffects.from_dict(state)
 
     def theta(self) -> np.ndarray | None:
         return None if self.state is None else self.state.theta

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from edip_pipeline.runtime import available_cpus, cgroup_cpu_limit, parallel_workers
+from edip_pipeline.runtime import available_cpus, cgroup_cpu_limit
 
 
 def _cgroup(tmp_path: Path, proc: str, files: dict[str, str]) -> tuple[Path, Path]:
@@ -52,12 +52,6 @@ def test_cgroup_v2_without_a_limit_and_v1_cfs_quota(tmp_path: Path) -> None:
     assert available_cpus(root, proc) == 1
     # unreadable or absent files: no limit rather than an error
     assert cgroup_cpu_limit(tmp_path / "none", tmp_path / "no-proc-file") is None
-
-
-def test_parallel_workers_never_exceed_the_tasks_or_the_cpus() -> None:
-    assert parallel_workers(1) == 1
-    for tasks in (2, 5, 40):
-        assert 1 <= parallel_workers(tasks, cpus=4) <= min(tasks, 4)
 
 
 PROBE = """

@@ -17,8 +17,8 @@ load, which
 Parallelism is one level only: a tree-ensemble fit uses :func:`fit_threads` threads (1 by
 default: on a virtual machine a sleeping OpenMP thread wakes slowly, and LightGBM's many short
 parallel regions made two passive threads slower than one, see the README's Performance
-section); torch and BLAS use :func:`threads`; a pool of processes (:func:`parallel_workers`)
-divides the CPUs instead of multiplying them.
+section); torch and BLAS use :func:`threads`. Nothing runs a pool over models or folds on top
+of them (a pool of processes would have to divide the CPUs, not multiply them).
 """
 
 from __future__ import annotations
@@ -229,16 +229,3 @@ def with_threads(params: dict[str, Any], key: str = "n_jobs") -> dict[str, Any]:
     """``params`` with ``key`` set to :func:`fit_threads` when absent or None (an explicit
     count given by the user is kept)."""
     return {**params, key: fit_threads()} if params.get(key) is None else params
-
-
-def parallel_workers(tasks: int, cpus: int | None = None) -> int:
-    """Processes to run ``tasks`` independent jobs on: the CPUs no other process is using now
-    (1-minute load average, less this process's own one), never more than ``tasks``; 1 (run
-    them in turn) on a busy machine, so that parallelism never oversubscribes the cores."""
-    cpus = cpus or available_cpus()
-    try:
-        others = max(0.0, os.getloadavg()[0] - 1.0)
-    except OSError:  # no load average: assume busy
-        return 1
-    free = int(cpus - others)
-    return max(1, min(tasks, free))

@@ -185,7 +185,11 @@ def backtest(
         typer.Option(help="Comma-separated baselines run alongside ('none': none; params.yaml)."),
     ] = None,
     n_jobs: Annotated[
-        int | None, typer.Option(help="Threads of rf/xgboost/lightgbm (params.yaml).", min=1)
+        int | None,
+        typer.Option(
+            help="Threads per rf/xgboost/lightgbm fit (params.yaml, else EDIP_FIT_THREADS: 1).",
+            min=1,
+        ),
     ] = None,
 ) -> None:
     """Rolling-origin backtest: one row per (origin, target time, model) into a parquet file.

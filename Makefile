@@ -64,33 +64,35 @@ typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
-# so they are collected separately; the benchmarks' smoke tests are a run of their own (they were
-# the longest part of the pipeline's run). The runs go two at a time (PYTEST_JOBS), the longest
-# first: much of their time is spent waiting on the real servers they start (MLflow, uvicorn,
-# Streamlit, Chromium), not on the CPU. Output stays grouped per run; every run prints its ten
-# slowest tests (--durations=10, root pyproject.toml). PYTEST_ARGS reaches every run, e.g.
-# PYTEST_ARGS="-n 2" for pytest-xdist workers.
+# so they are collected separately; the benchmarks' smoke tests run with the pipeline's. The runs
+# go two at a time (PYTEST_JOBS), the longest first, and `make test` runs lint and typecheck in the
+# same slots: much of the tests' time is spent waiting on the real servers they start (MLflow,
+# uvicorn, Streamlit, Chromium), not on the CPU. The suites that allow it run with pytest-xdist
+# workers (PYTEST_WORKERS; each worker starts its own session servers). Output stays grouped per
+# run; every run prints its ten slowest tests (--durations=10, root pyproject.toml). PYTEST_ARGS
+# reaches every run.
 PYTEST_JOBS ?= 2
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-PYTEST_RUNS := pytest-bench pytest-ml pytest-api pytest-pipeline pytest-dl pytest-dashboard
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_RUNS := pytest-ml pytest-api pytest-pipeline pytest-dl pytest-dashboard
 .PHONY: $(PYTEST_RUNS)
 pytest: setup
 	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS)
 
 pytest-pipeline:
-	$(BIN)/pytest $(PYTEST_ARGS) 01_data_pipeline/tests
-pytest-bench:
-	$(BIN)/pytest $(PYTEST_ARGS) bench
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 01_data_pipeline/tests bench
 pytest-ml:
-	$(BIN)/pytest $(PYTEST_ARGS) 02_ml_forecast/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 02_ml_forecast/tests
 pytest-dl:
-	$(BIN)/pytest $(PYTEST_ARGS) 03_dl_forecast/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 03_dl_forecast/tests
 pytest-api:
 	$(BIN)/pytest $(PYTEST_ARGS) 04_mlop_api/tests
 pytest-dashboard:
 	$(BIN)/pytest $(PYTEST_ARGS) 05_monitoring_dashboard/tests
 
-test: lint typecheck pytest
+test: setup
+	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS) typecheck lint
 
 # The whole platform on the bundled sample, run by its own daily loop: a Prefect server, the
 # store as it was on the morning of DEMO_LIVE_START (ingest + features as Prefect flows), ML + DL

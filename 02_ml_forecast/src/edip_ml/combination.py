@@ -5,9 +5,10 @@ What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ah
 the training period, exported to its contract graph, the graphs merged side by side into one
 model whose extra output ``experts`` [N, K] holds each expert's P50 (``effects_<k>`` too for a
 Kalman expert), and the ML-Poly state reached at the end of the backtest stored as the
-``online_state`` metadata (weights per hour, the rolling band, the experts' Kalman states).
+``online_state`` metadata (weights per hour, the adaptive conformal band of
+:mod:`edip_pipeline.conformal`, the experts' Kalman states).
 :class:`edip_pipeline.contract.OnnxForecaster` applies it with numpy; the graph's own
-``quantiles`` output computes the same with the weights at export.
+``quantiles`` output computes the same with the weights and the band at export.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 from edip_ml.models.base import Forecaster
 from edip_ml.onnx_export import feature_params_metadata, to_onnx
 from edip_ml.onnx_wrap import TARGET_OPSET, ExportError, contract_metadata
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
     EXPERTS_OUTPUT,
@@ -45,18 +47,16 @@ class CombinedForecaster:
     name = "combination"
     family = "combination"
 
-    def __init__(
-        self, experts: Sequence[Forecaster], state: MLPoly, band: tuple[float, float]
-    ) -> None:
+    def __init__(self, experts: Sequence[Forecaster], state: MLPoly, band: ConformalBand) -> None:
         names = {tuple(e.feature_names) for e in experts}
         if len(names) != 1:
             raise ExportError("combination: the experts were not fitted on the same features")
         self.experts = list(experts)
         self.state = state
-        self.band = (float(band[0]), float(band[1]))
+        self.band = band
         self.feature_names: list[str] = list(self.experts[0].feature_names)
         self.feature_params = self.experts[0].feature_params
-        self.offsets = np.tile(np.asarray(self.band), (4, 1))
+        self.offsets = np.zeros((4, 2))  # the band is the online state's (relative, per hour)
         self.params: dict[str, Any] = {"experts": [e.name for e in self.experts]}
         self.seed = self.experts[0].seed
 
@@ -66,12 +66,13 @@ class CombinedForecaster:
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         hours = np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
         p50 = combine(self.expert_matrix(X), self.state.weights(), hours)
-        lo, hi = self.band
-        return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
+        q = self.band.interval(p50, hours)
+        q = np.where(np.isnan(q), p50[:, None], q)  # an hour without a band yet: none
+        return pd.DataFrame(q, index=X.index, columns=["p10", "p50", "p90"])
 
     def online_state(self) -> dict[str, Any]:
         state = self.state.to_dict()
-        state["band"] = list(self.band)
+        state[CONFORMAL_KEY] = self.band.to_dict()
         state["experts"] = [e.name for e in self.experts]
         kalman = {
             str(k): e.state.to_dict()  # type: ignore[attr-defined]
@@ -168,7 +169,7 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
         "c_shape": np.asarray([-1], dtype=np.int64),
         "c_axes": np.asarray([1], dtype=np.int64),
         "c_weights": model.state.weights().astype(np.float32),
-        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
+        "c_band": _relative_band(model.band),
     }
     inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
     nodes = [
@@ -179,9 +180,19 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
         helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
         helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
         helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
-        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
+        helper.make_node("Gather", ["c_band", "c_hour_flat"], ["c_rel"], axis=0),
+        helper.make_node("Mul", ["c_p50", "c_rel"], [ONNX_OUTPUT]),
     ]
     return nodes, inits
+
+
+def _relative_band(band: ConformalBand) -> np.ndarray:
+    """``[24, 3]`` factors (1 + relative P10, 1, 1 + relative P90) per hour: the band at export
+    (an hour without one gets none), what :meth:`ConformalBand.interval` gives for P50 > 0."""
+    rel = np.nan_to_num(band.relative_offsets(np.arange(band.n_groups)), nan=0.0)
+    ones = np.ones(band.n_groups)
+    factors = [1 + np.minimum(rel[:, 0], 0), ones, 1 + np.maximum(rel[:, 1], 0)]
+    return np.column_stack(factors).astype(np.float32)
 
 
 def train_combination(
@@ -208,7 +219,7 @@ def train_combination(
         data=data, store=store, params=params, period=period, weather=weather
     )
     experts = _fit_experts(frame, table, data, params)
-    combined = CombinedForecaster(experts, state, _recent_band(frame))
+    combined = CombinedForecaster(experts, state, ConformalBand.from_dict(frame.attrs["conformal"]))
     row = metrics.summary(frame).loc[COMBINATION].to_dict()
     scores: dict[str, float] = {
         str(k): float(v) for k, v in row.items() if isinstance(v, int | float)
@@ -255,13 +266,6 @@ def _backtest_state(
     if state is None or frame.empty:
         raise ExportError(f"combination: fewer than two of {cfg.experts} could be backtested")
     return frame, state
-
-
-def _recent_band(frame: pd.DataFrame) -> tuple[float, float]:
-    """P10/P90 offsets of the combination's residuals over its last 56 days (containing 0)."""
-    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
-    resid = (recent["actual"] - recent["p50"]).dropna().to_numpy()
-    return (min(float(np.quantile(resid, 0.1)), 0.0), max(float(np.quantile(resid, 0.9)), 0.0))
 
 
 def _fit_experts(frame: pd.DataFrame, table: Any, data: Any, params: Any) -> list[Forecaster]:

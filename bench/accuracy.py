@@ -3,8 +3,9 @@
 Day-ahead protocol (origin D-1 12:00 Paris, every hour of D), monthly refits with daily online
 updates in between, expanding window; train up to 2018, test 2019 and 2020 separately. Per model,
 for the online combination (ML-Poly, with and without RTE's D-1 as an expert) and per weather
-setting: hourly MAPE, MAE, bias, P10–P90 coverage (whole year and min/max over seasons), the
-worst month's bias, and the MAPE at 20:00 Paris beside RTE's D-1 MAPE on the same days
+setting: hourly MAPE, MAE, bias, P10–P90 coverage of the adaptive conformal band (whole year
+and per season: winter/spring/summer/autumn), the mean P10/P50/P90 pinball loss, the worst
+month's bias, and the MAPE at 20:00 Paris beside RTE's D-1 MAPE on the same days
 (``../shared/data/rte/rte_forecasts_20h_2013-2020.csv``: RTE's D-1 is only archived at 20:00, so
 the ``combination_rte`` variant can lean on it at 20:00 only).
 
@@ -135,7 +136,7 @@ def score_rows(
         days = pd.DatetimeIndex(at20["target_time"])
         ref = rte.reindex(days).dropna()
         m20 = at20.set_index("target_time").reindex(ref.index)
-        cov = season[season["model"] == model]["coverage_p10_p90"]
+        cov = season[season["model"] == model].set_index("season")["coverage_p10_p90"]
         rows.append(
             {
                 "setting": setting,
@@ -147,9 +148,12 @@ def score_rows(
                 "bias MW": round(s["bias"]),
                 "worst month bias MW": round(month[month["model"] == model]["bias"].abs().max()),
                 "P10-P90 cov.": round(s["coverage_p10_p90"], 2),
-                "season cov. min–max": f"{cov.min():.2f}–{cov.max():.2f}"
+                "season cov. W/Sp/Su/A": "/".join(
+                    f"{cov.get(k, np.nan):.2f}" for k in ("winter", "spring", "summer", "autumn")
+                )
                 if cov.notna().any()
                 else "–",
+                "pinball MW": round(s["pinball"]) if np.isfinite(s["pinball"]) else np.nan,
                 "MAPE 20:00 %": round(
                     100 * float(np.mean(np.abs(m20["p50"] - m20["actual"]) / m20["actual"])), 2
                 )

@@ -14,9 +14,10 @@ from edip_ml.dataset import feature_params as dataset_feature_params
 from edip_ml.dataset import make_xy, protocol_pairs
 from edip_ml.live.update import UpdateContext
 from edip_ml.models.gam import GAMKalmanForecaster
-from edip_ml.online import live_update, raw_outputs, rolling_offsets, walk_forward
+from edip_ml.online import conformal_replay, live_update, raw_outputs, walk_forward
 from edip_ml.onnx_export import to_onnx
 from edip_pipeline.config import FeatureParams
+from edip_pipeline.conformal import ConformalBand
 from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.features import build_features, day_ahead_pairs, load_target
 from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
@@ -45,16 +46,23 @@ def test_walk_forward_is_leak_free() -> None:
     assert not np.allclose(a.loc[~upto, "p50"], b.loc[~upto, "p50"])
 
 
-def test_rolling_offsets_use_only_past_residuals() -> None:
-    targets = pd.date_range("2019-01-01", periods=24 * 30, freq="h", tz="UTC")
+def test_conformal_replay_uses_only_past_residuals_and_widens() -> None:
+    """The band at an origin depends only on outcomes known then; a regime shift widens it."""
+    targets = pd.date_range("2019-01-01", periods=24 * 40, freq="h", tz="UTC")
     origins = targets.floor("D") - pd.Timedelta(hours=12)
-    resid = np.where(targets >= pd.Timestamp("2019-01-20", tz="UTC"), 5000.0, 0.0)
-    resid = resid + np.tile(np.linspace(-1000, 1000, 24), 30)
-    off = rolling_offsets(pd.DatetimeIndex(origins), targets, resid, STEP, window_days=7)
-    early = np.asarray(origins < pd.Timestamp("2019-01-19", tz="UTC"))
-    assert np.isnan(off[:48]).all()  # nothing known yet: the caller's fallback applies
-    assert (off[early & ~np.isnan(off[:, 0])][:, 1] < 1000).all()
-    assert off[-1, 1] > 4000  # the recent shift widens the band
+    p50 = np.full(len(targets), 60_000.0)
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 1, len(targets)) * np.where(targets >= "2019-01-25", 3_000.0, 600.0)
+    args = (pd.DatetimeIndex(origins), targets, p50)
+    a = conformal_replay(*args, p50 + noise, STEP, ConformalBand(window=14, min_count=7))
+    later = p50 + noise * np.where(targets >= "2019-01-30", 5.0, 1.0)
+    b = conformal_replay(*args, later, STEP, ConformalBand(window=14, min_count=7))
+    assert np.isnan(a[: 24 * 7][:, [0, 2]]).all()  # < 7 outcomes an hour: the caller's fallback
+    upto = np.asarray(origins <= pd.Timestamp("2019-01-30", tz="UTC"))
+    np.testing.assert_array_equal(a[upto], b[upto])
+    width = a[:, 2] - a[:, 0]
+    days = pd.DatetimeIndex(targets).floor("D")
+    assert width[days == "2019-02-08"].mean() > 3 * width[days == "2019-01-20"].mean()
 
 
 # ---------------------------------------------------------------------------------------------

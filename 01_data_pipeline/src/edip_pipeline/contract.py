@@ -13,8 +13,9 @@ definition keeps both sides honest.
 * online models (optional): metadata ``online_state`` (JSON, :mod:`edip_pipeline.online`) and an
   extra output the state applies to — ``effects`` ``[N, J]`` for a Kalman state (P50 = effects·θ)
   or ``experts`` ``[N, K]`` for an ML-Poly combination (P50 = per-hour weights · experts, the
-  weight group read from the ``hour`` feature). The state may carry ``band`` ([P10 − P50,
-  P90 − P50], the rolling residual quantiles at export) and, for a combination, the Kalman states
+  weight group read from the ``hour`` feature). The state may carry ``conformal`` (the adaptive
+  P10–P90 band of :mod:`edip_pipeline.conformal`, per hour of the ``hour`` feature; older
+  versions: ``band``, fixed [P10 − P50, P90 − P50]) and, for a combination, the Kalman states
   of its experts (``expert_states``: index → state, applied to outputs ``effects_<index>``).
   :class:`OnnxForecaster` applies the state with numpy, so an updated state (a new metadata JSON)
   changes the forecast without retraining or any training library.
@@ -132,6 +133,7 @@ class OnnxForecaster:
 
     def _apply_state(self, data: np.ndarray) -> np.ndarray:
         """P10/P50/P90 with the online state applied by numpy (see the module doc)."""
+        from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
         from edip_pipeline.online import KalmanEffects, MLPoly, combine, state_from_dict
 
         state_dict = dict(self.online_state or {})
@@ -145,6 +147,12 @@ class OnnxForecaster:
         )
         q = np.asarray(got[ONNX_OUTPUT], dtype=float)
         state = state_from_dict(state_dict)
+        hours = (
+            data[:, self.feature_names.index(HOUR_COLUMN)]
+            if HOUR_COLUMN in self.feature_names
+            else np.zeros(len(data))
+        )
+        hours = np.clip(np.nan_to_num(hours), 0, 23).astype(int)
         if isinstance(state, KalmanEffects):
             p50 = state.predict(np.asarray(got[EFFECTS_OUTPUT], dtype=float))
         elif isinstance(state, MLPoly):
@@ -152,14 +160,16 @@ class OnnxForecaster:
             for k, sub in (state_dict.get("expert_states") or {}).items():
                 effects = np.asarray(got[f"{EFFECTS_OUTPUT}_{k}"], dtype=float)
                 experts[:, int(k)] = KalmanEffects.from_dict(sub).predict(effects)
-            hours = data[:, self.feature_names.index(HOUR_COLUMN)]
-            hours = np.clip(np.nan_to_num(hours), 0, state.n_groups - 1).astype(int)
-            p50 = combine(experts, state.weights(), hours)
+            p50 = combine(experts, state.weights(), np.minimum(hours, state.n_groups - 1))
         else:  # pragma: no cover - state_from_dict only returns the two kinds
             raise FeatureContractError(f"unknown online state {type(state).__name__}")
-        band = state_dict.get("band")
+        band = state_dict.get("band")  # a fixed band (versions exported before the ACI band)
         low, high = (band[0], band[1]) if band else (q[:, 0] - q[:, 1], q[:, 2] - q[:, 1])
-        return np.column_stack([p50 + low, p50, p50 + high])
+        out = np.column_stack([p50 + low, p50, p50 + high])
+        if CONFORMAL_KEY in state_dict:  # the adaptive band, as evaluated (edip_pipeline.conformal)
+            aci = ConformalBand.from_dict(state_dict[CONFORMAL_KEY]).interval(p50, hours)
+            out = np.where(np.isnan(aci), out, aci)
+        return out
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """P10/P50/P90 (MW, float64 columns ``p10, p50, p90``), index of ``X``."""

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from edip_ml.online import with_rolling_band
-from edip_pipeline.calendar import PARIS
+from edip_ml.online import paris_hours, with_conformal_band
 from edip_pipeline.online import MLPoly
 
 log = logging.getLogger(__name__)
@@ -29,19 +28,16 @@ COMBINATION = "combination"
 COMBINATION_RTE = "combination_rte"
 
 
-def paris_hour(targets: pd.DatetimeIndex) -> np.ndarray:
-    """Paris hour of day of each target (the ``hour`` feature: the weight group)."""
-    return np.asarray(pd.DatetimeIndex(targets).tz_convert(PARIS).hour, dtype=int)
-
-
 def aggregate(
     forecasts: pd.DataFrame,
     experts: Sequence[str],
     step: pd.Timedelta,
     name: str = COMBINATION,
     window_days: int = 56,
+    gamma: float = 0.01,
 ) -> tuple[pd.DataFrame, MLPoly | None]:
-    """The combination's forecasts frame (columns of ``forecasts``) and its final state.
+    """The combination's forecasts frame (columns of ``forecasts``) and its final state
+    (``attrs``: the experts kept and the final state of its conformal band).
 
     ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
     """
@@ -71,11 +67,12 @@ def aggregate(
     band = _experts_band(sub, wide.index)
     frame["p10"] = p50 + band["lo"].to_numpy()
     frame["p90"] = p50 + band["hi"].to_numpy()
-    frame = with_rolling_band(frame, step, window_days)
+    frame = with_conformal_band(frame, step, window_days, gamma)
     w = state.weights().mean(axis=0)
     log.info("%s: mean final weights %s", name, dict(zip(present, np.round(w, 3), strict=True)))
-    frame.attrs["experts"] = present
-    return frame[forecasts.columns], state
+    out = frame[forecasts.columns]
+    out.attrs.update(experts=present, conformal=frame.attrs["conformal"])
+    return out, state
 
 
 def _wide(sub: pd.DataFrame, present: list[str]) -> tuple[pd.DataFrame, pd.Series]:
@@ -97,7 +94,7 @@ def _replay(
 ) -> tuple[np.ndarray, MLPoly]:
     """Combined P50 per row, origin by origin, after feeding the state every outcome whose
     target interval had ended by that origin (leak-free); returns the final state too."""
-    hours = paris_hour(targets)
+    hours = paris_hours(targets)
     state = MLPoly(E.shape[1])
     end_ns = np.asarray(targets.asi8) + step.value
     order = np.argsort(end_ns, kind="stable")

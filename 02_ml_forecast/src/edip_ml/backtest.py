@@ -38,7 +38,7 @@ from edip_ml.dataset import check_history
 from edip_ml.folds import Fold, FoldPlan, Window, fold_keys, fold_rows, plan_folds, resolve_window
 from edip_ml.forecast_frame import assemble_forecasts, forecast_frame
 from edip_ml.models import OnlineForecaster, make_model
-from edip_ml.online import walk_forward, with_rolling_band
+from edip_ml.online import walk_forward, with_conformal_band
 from edip_ml.training_data import TrainingData, ensure_training_data
 from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.features import WeatherMode
@@ -109,10 +109,11 @@ def _rte_d1(
 def _rolling_bands(
     frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
 ) -> list[pd.DataFrame]:
-    """P10/P90 from each model's rolling residuals known at the origin (:mod:`edip_ml.online`).
+    """P10/P90 from each model's adaptive conformal band over the residuals known at the origin
+    (:func:`edip_ml.online.with_conformal_band`, the rule the served models apply).
 
     Why: a refit's calibration slice (its last months) misses the season being forecast, so
-    static conformal offsets under-cover in winter and over-cover in summer; the rolling band
+    static conformal offsets under-cover in winter and over-cover in summer; the adaptive band
     follows the season and the online adaptation. ``combination.interval_window_days = 0``
     keeps the static offsets for models that are not online.
     """
@@ -128,7 +129,8 @@ def _rolling_bands(
     merged = pd.concat(frames, ignore_index=True)
     out = [merged[~merged["model"].isin(rolling)]]
     for name in sorted(rolling):
-        out.append(with_rolling_band(merged[merged["model"] == name], step, max(window, 7)))
+        sub = merged[merged["model"] == name]
+        out.append(with_conformal_band(sub, step, window, params.combination.interval_gamma))
     return out
 
 
@@ -144,7 +146,9 @@ def _combinations(
     if RTE_D1 in names:
         variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
     for label, experts in variants:
-        frame, _ = aggregate(merged, experts, step, label, cfg.interval_window_days)
+        frame, _ = aggregate(
+            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma
+        )
         if len(frame):
             frames.append(frame)
             names.append(label)

@@ -153,9 +153,17 @@ class CombinationParams(BaseModel):
     enabled: bool = Field(True, description="Add the combination(s) to day-ahead backtests.")
     interval_window_days: int = Field(
         56,
-        description="Days of past residuals (known at the origin) behind every model's P10/P90 "
-        "in backtests (rolling empirical quantiles, following the season); 0 = the refit's "
-        "static conformal offsets (online models and combinations always roll).",
+        description="Residuals per Paris hour (one a day: days) behind every model's P10/P90, "
+        "in backtests and as served: the adaptive conformal band (edip_pipeline.conformal); "
+        "0 = the refit's static conformal offsets in backtests (online models and "
+        "combinations always use the adaptive band, with at least 7).",
+    )
+    interval_gamma: float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="ACI step of the band: how fast its miscoverage level reacts to misses "
+        "(0 = plain split conformal on the rolling residuals).",
     )
 
 

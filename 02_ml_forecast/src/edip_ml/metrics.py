@@ -70,12 +70,14 @@ def bias(actual: pd.Series | np.ndarray, pred: pd.Series | np.ndarray) -> float:
 
 
 def pinball(actual: pd.Series | np.ndarray, pred: pd.Series | np.ndarray, q: float) -> float:
-    """Pinball (quantile) loss of quantile ``q``: ``mean(max(q·(a−p), (q−1)·(a−p)))`` in MW."""
+    """Pinball (quantile) loss of quantile ``q``: ``mean(max(q·(a−p), (q−1)·(a−p)))`` in MW
+    (``scoringrules.quantile_score``)."""
+    import scoringrules
+
     a, p = _arrays(actual, pred)
     if not len(a):
         return float("nan")
-    d = a - p
-    return float(np.mean(np.maximum(q * d, (q - 1.0) * d)))
+    return float(np.mean(scoringrules.quantile_score(a, p, q, backend="numpy")))
 
 
 def coverage(

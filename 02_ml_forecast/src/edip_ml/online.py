@@ -7,9 +7,9 @@ replays that origin by origin over a fold's test rows: before forecasting from o
 feeds every test row whose target interval had ended (``target_time + step <= o``) and was not
 yet fed. A gap (NaN outcome) or an outlier is skipped and flagged by the filter, never assimilated.
 
-P10/P90 of online models and combinations: :func:`rolling_offsets`, the empirical 10th/90th
-percentiles of the residuals of the last ``window_days`` whose outcomes were known at each origin
-(adaptive, so the band follows the adapted model instead of the refit's calibration slice).
+P10/P90: :func:`conformal_replay`, the adaptive conformal band of
+:class:`edip_pipeline.conformal.ConformalBand` (per Paris hour, over the residuals known at each
+origin), replayed origin by origin exactly as it is updated and served in production.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edip_pipeline.calendar import PARIS
-from edip_pipeline.contract import QUANTILES
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 
 log = logging.getLogger(__name__)
 
@@ -67,64 +67,69 @@ def walk_forward(
     return out
 
 
-def rolling_offsets(
+def conformal_replay(
     origins: pd.DatetimeIndex,
     targets: pd.DatetimeIndex,
-    resid: np.ndarray,
+    p50: np.ndarray,
+    actual: np.ndarray,
     step: pd.Timedelta,
-    window_days: int,
-    fallback: tuple[float, float] = (np.nan, np.nan),
-    min_count: int = 48,
-    scale: np.ndarray | None = None,
+    band: ConformalBand,
 ) -> np.ndarray:
-    """[N, 2] (P10 − P50, P90 − P50) per row from residuals (actual − P50) known at its origin.
+    """``[N, 3]`` P10/P50/P90 per row from ``band`` as it stood at the row's origin.
 
-    ``scale`` (the rows' P50): quantiles of the *relative* residuals, multiplied back by each
-    row's P50 — errors grow with the load level, so a band learnt in autumn widens in winter.
+    Origin by origin, as :func:`walk_forward`: the band first absorbs every outcome whose target
+    interval had ended by the origin (in time order), then gives the origin's rows their band.
+    ``band`` ends holding every outcome: the state a model exported after this replay serves.
     """
     o = np.asarray(pd.DatetimeIndex(origins).as_unit("ns").asi8)
-    t_end = np.asarray(pd.DatetimeIndex(targets).as_unit("ns").asi8) + step.value
-    order = np.argsort(t_end, kind="stable")
-    s = np.ones(len(o)) if scale is None else np.asarray(scale, dtype=float)
-    rel = np.asarray(resid, dtype=float) / np.where(s != 0, s, np.nan)
-    t_sorted, r_sorted = t_end[order], rel[order]
-    window = pd.Timedelta(days=window_days).value
-    out = np.tile(np.asarray(fallback, dtype=float), (len(o), 1))
+    t = pd.DatetimeIndex(targets).as_unit("ns")
+    end_ns = np.asarray(t.asi8) + step.value
+    order = np.argsort(end_ns, kind="stable")
+    hours = paris_hours(t)
+    p50 = np.asarray(p50, dtype=float)
+    y = np.asarray(actual, dtype=float)
+    out = np.full((len(o), 3), np.nan)
+    fed = 0
     for origin in np.unique(o):
-        lo = np.searchsorted(t_sorted, origin - window, side="left")
-        hi = np.searchsorted(t_sorted, origin, side="right")
-        r = r_sorted[lo:hi]
-        r = r[np.isfinite(r)]
-        if len(r) >= min_count:
-            q = np.quantile(r, [QUANTILES[0], QUANTILES[2]])
-            at = o == origin
-            out[at] = np.column_stack([min(q[0], 0.0) * s[at], max(q[1], 0.0) * s[at]])
+        known = int(np.searchsorted(end_ns[order], origin, side="right"))
+        if known > fed:
+            rows = order[fed:known]
+            band.update(p50[rows], y[rows], hours[rows])
+            fed = known
+        at = np.flatnonzero(o == origin)
+        out[at] = band.interval(p50[at], hours[at])
+    band.update(p50[order[fed:]], y[order[fed:]], hours[order[fed:]])
     return out
 
 
-def with_rolling_band(frame: pd.DataFrame, step: pd.Timedelta, window_days: int) -> pd.DataFrame:
-    """A forecasts frame (one model) with P10/P90 from :func:`rolling_offsets` of its residuals.
+def paris_hours(targets: pd.DatetimeIndex) -> np.ndarray:
+    """The Paris hour of each target: the band's group, as the ``hour`` feature served."""
+    return np.asarray(pd.DatetimeIndex(targets).tz_convert(PARIS).hour, dtype=int)
 
-    The frame's own band (the model's calibration offsets, or none) is the fallback until
-    enough residuals are known.
+
+def with_conformal_band(
+    frame: pd.DataFrame, step: pd.Timedelta, window_days: int, gamma: float
+) -> pd.DataFrame:
+    """A forecasts frame (one model) with P10/P90 from :func:`conformal_replay` of its residuals.
+
+    The frame's own band (the model's calibration offsets, or none) is the fallback until the
+    hour has enough residuals. The band's final state is ``attrs["conformal"]`` (JSON dict).
     """
     f = frame.sort_values("target_time", kind="mergesort").copy()
-    resid = (f["actual"] - f["p50"]).to_numpy(dtype=float)
-    fallback = np.column_stack(
-        [(f["p10"] - f["p50"]).to_numpy(dtype=float), (f["p90"] - f["p50"]).to_numpy(dtype=float)]
-    )
-    off = rolling_offsets(
+    band = ConformalBand(gamma=gamma, window=max(window_days, 7), min_count=7)
+    q = conformal_replay(
         pd.DatetimeIndex(f["origin"]),
         pd.DatetimeIndex(f["target_time"]),
-        resid,
+        f["p50"].to_numpy(dtype=float),
+        f["actual"].to_numpy(dtype=float),
         step,
-        window_days,
-        scale=f["p50"].to_numpy(dtype=float),
+        band,
     )
-    off = np.where(np.isnan(off), fallback, off)
-    f["p10"] = f["p50"].to_numpy() + off[:, 0]
-    f["p90"] = f["p50"].to_numpy() + off[:, 1]
-    return f.sort_index()
+    f["p10"] = np.where(np.isnan(q[:, 0]), f["p10"].to_numpy(dtype=float), q[:, 0])
+    f["p90"] = np.where(np.isnan(q[:, 2]), f["p90"].to_numpy(dtype=float), q[:, 2])
+    f = f.sort_index()
+    f.attrs[CONFORMAL_KEY] = band.to_dict()
+    return f
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +152,8 @@ def absorb(
 
     Kalman: θ absorbs (effects, y) row by row, gaps and outliers skipped by the filter. ML-Poly:
     the weights learn from the experts as served (their own Kalman states applied), then each
-    expert's Kalman state absorbs its effects.
+    expert's Kalman state absorbs its effects. The conformal band (``conformal``) absorbs the
+    day's residuals against the P50 the state gave before the update.
     """
     from edip_pipeline.contract import EFFECTS_OUTPUT, EXPERTS_OUTPUT
     from edip_pipeline.online import KalmanEffects, MLPoly, state_from_dict
@@ -155,6 +161,7 @@ def absorb(
     new = dict(state)
     parsed = state_from_dict(state)
     if isinstance(parsed, KalmanEffects):
+        _absorb_band(new, parsed.predict(outputs[EFFECTS_OUTPUT]), y, hours)
         skipped = int(parsed.update(outputs[EFFECTS_OUTPUT], y).sum())
         new.update(parsed.to_dict())
         return new, skipped
@@ -165,6 +172,7 @@ def absorb(
     for k, kf in kalmans.items():
         experts[:, int(k)] = kf.predict(outputs[f"{EFFECTS_OUTPUT}_{k}"])
     skipped = int((~np.isfinite(y)).sum())
+    _absorb_band(new, parsed.combine(experts, hours), y, hours)
     parsed.update(experts, y, hours)
     for k, kf in kalmans.items():
         kf.update(outputs[f"{EFFECTS_OUTPUT}_{k}"], y)
@@ -172,6 +180,15 @@ def absorb(
     if subs:
         new["expert_states"] = {k: {**subs[k], **kf.to_dict()} for k, kf in kalmans.items()}
     return new, skipped
+
+
+def _absorb_band(state: dict[str, Any], p50: np.ndarray, y: np.ndarray, hours: np.ndarray) -> None:
+    """The state's conformal band (if any) after the day's outcomes against the P50 served with
+    the state before the day (the backtest's band saw the P50 issued at D-1: see the README)."""
+    if CONFORMAL_KEY in state:
+        band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        band.update(p50, y, hours)
+        state[CONFORMAL_KEY] = band.to_dict()
 
 
 def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:

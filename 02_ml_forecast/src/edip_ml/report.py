@@ -210,7 +210,9 @@ def write_report(
     meta = _meta(forecasts, attrs)
     html_path = out / f"{name}.html"
     md_path = out / f"{name}.md"
-    atomic_write_text(html_path, _html_document(title, wlabel, meta, note_list, table, figures))
+    seasons = _season_coverage_html(forecasts, models)
+    page = _html_document(title, wlabel, meta, note_list, table, figures, seasons)
+    atomic_write_text(html_path, page)
     md = _markdown_document(title, wlabel, meta, note_list, table, forecasts, models)
     atomic_write_text(md_path, md)
     log.info("report: %s, %s (weather %s)", html_path, md_path, source)
@@ -259,6 +261,7 @@ def _html_document(
     note_list: list[str],
     table: pd.DataFrame,
     figures: list[go.Figure],
+    seasons: str = "",
 ) -> str:
     """The self-contained HTML page (plotly.js inlined)."""
     body = [
@@ -271,6 +274,8 @@ def _html_document(
         "<p class='meta'>MAPE, MAE, RMSE and bias on P50 (bias = forecast − actual); pinball "
         "= mean of the P10/P50/P90 pinball losses; coverage = share of actuals inside "
         "P10–P90 (0.80 if calibrated).</p>",
+        "<h2>P10–P90 coverage by season (adaptive conformal band)</h2>",
+        seasons,
     ]
     for fig in figures:
         body.append(fig.to_html(full_html=False, include_plotlyjs=False))
@@ -281,6 +286,15 @@ def _html_document(
         + "\n".join(body)
         + "</body></html>"
     )
+
+
+def _season_coverage_html(forecasts: pd.DataFrame, models: list[str]) -> str:
+    """Models as rows, seasons as columns, P10–P90 coverage in % as cells."""
+    data = breakdown(forecasts, "season")
+    if data.empty:
+        return "<p>(no rows)</p>"
+    pivot = data.pivot(index="model", columns="season", values="coverage_p10_p90")
+    return str(pivot.reindex(models).to_html(float_format=lambda v: f"{100 * v:.1f} %"))
 
 
 def _markdown_document(
@@ -313,6 +327,10 @@ def _markdown_document(
         "",
         _pivot_markdown(breakdown(forecasts, "month"), "month", models),
         "",
+        "## P10–P90 coverage by season (0.80 if calibrated; adaptive conformal band)",
+        "",
+        _pivot_markdown(breakdown(forecasts, "season"), "season", models, "coverage_p10_p90"),
+        "",
         f"Horizons {hz['horizon'].min():g}–{hz['horizon'].max():g} h. "
         "Plots: the HTML report next to this file.",
         "",
@@ -320,11 +338,11 @@ def _markdown_document(
     return "\n".join(md)
 
 
-def _pivot_markdown(data: pd.DataFrame, by: str, models: list[str]) -> str:
-    """Models as rows, ``by`` keys as columns, MAPE in % as cells."""
+def _pivot_markdown(data: pd.DataFrame, by: str, models: list[str], values: str = "mape") -> str:
+    """Models as rows, ``by`` keys as columns, ``values`` (MAPE) in % as cells."""
     if data.empty:
         return "(no rows)"
-    pivot = data.pivot(index="model", columns=by, values="mape").reindex(models)
+    pivot = data.pivot(index="model", columns=by, values=values).reindex(models)
     keys = [str(k) for k in pivot.columns]
     lines = ["| model | " + " | ".join(keys) + " |", "|---|" + "|".join("---:" for _ in keys) + "|"]
     for model, row in pivot.iterrows():

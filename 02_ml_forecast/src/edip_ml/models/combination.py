@@ -5,9 +5,10 @@ What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ah
 the training period, exported to its contract graph, the graphs merged side by side into one
 model whose extra output ``experts`` [N, K] holds each expert's P50 (``effects_<k>`` too for a
 Kalman expert), and the ML-Poly state reached at the end of the backtest stored as the
-``online_state`` metadata (weights per hour, the rolling band, the experts' Kalman states).
+``online_state`` metadata (weights per hour, the adaptive conformal band of
+:mod:`edip_pipeline.conformal`, the experts' Kalman states).
 :class:`edip_pipeline.contract.OnnxForecaster` applies it with numpy; the graph's own
-``quantiles`` output computes the same with the weights at export.
+``quantiles`` output computes the same with the weights and the band at export.
 
 Why built from its members (:meth:`CombinedForecaster.from_members`) and not refitted: training
 the default set fits and backtests each expert once; the combination reuses those fitted experts
@@ -29,6 +30,7 @@ from edip_ml.config import CombinationParams, MLParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.onnx_export import feature_params_metadata
 from edip_ml.onnx_wrap import TARGET_OPSET, contract_metadata
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
     EXPERTS_OUTPUT,
@@ -57,7 +59,9 @@ class CombinedForecaster(OnlineForecaster):
         self.config = CombinationParams.model_validate(self.params)
         self.experts: list[Forecaster] = []
         self.state: MLPoly | None = None
-        self.band = (0.0, 0.0)
+        self.band = ConformalBand(
+            window=self.config.interval_window_days or 56, gamma=self.config.interval_gamma
+        )
         #: the experts' hyper-parameters (their sections of params.yaml) for :meth:`fit`
         self.member_params = MLParams()
 
@@ -91,8 +95,8 @@ class CombinedForecaster(OnlineForecaster):
         hours = _hours(X.iloc[cal])
         state = MLPoly(len(experts))
         state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
-        resid = y.iloc[cal].to_numpy(dtype=float) - combine(E, state.weights(), hours)
-        band = _band(resid)
+        band = ConformalBand(window=self.band.window, gamma=self.band.gamma)
+        band.update(combine(E, state.weights(), hours), y.iloc[cal].to_numpy(dtype=float), hours)
         for expert in experts:
             expert.fit(X, y, calibration_fraction)
         self.set_experts(experts, state, band)
@@ -105,27 +109,33 @@ class CombinedForecaster(OnlineForecaster):
         the state it ends with and the fitted members are what is served. Returns the
         combination's backtest forecasts."""
         frame, state = aggregate(
-            forecasts, [m.name for m in fitted], step, self.name, self.config.interval_window_days
+            forecasts,
+            [m.name for m in fitted],
+            step,
+            self.name,
+            self.config.interval_window_days,
+            self.config.interval_gamma,
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
         kept = list(frame.attrs.get("experts", []))
         by_name = {m.name: m for m in fitted}
-        self.set_experts([by_name[n] for n in kept], state, _recent_band(frame))
+        band = ConformalBand.from_dict(frame.attrs[CONFORMAL_KEY])
+        self.set_experts([by_name[n] for n in kept], state, band)
         return frame
 
     def set_experts(
-        self, experts: Sequence[Forecaster], state: MLPoly, band: tuple[float, float]
+        self, experts: Sequence[Forecaster], state: MLPoly, band: ConformalBand
     ) -> None:
         """Take fitted ``experts`` (same features) and the ML-Poly ``state`` over them."""
         if len({tuple(e.feature_names) for e in experts}) != 1:
             raise ModelError(f"{self.name}: the experts were not fitted on the same features")
         self.experts = list(experts)
         self.state = state
-        self.band = (float(band[0]), float(band[1]))
+        self.band = band
         self.feature_names = list(self.experts[0].feature_names)
         self.feature_params = self.experts[0].feature_params
-        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        self.offsets = np.zeros_like(self.offsets)  # the band is the online state's (per hour)
         self.params["experts"] = [e.name for e in self.experts]
 
     def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -143,15 +153,17 @@ class CombinedForecaster(OnlineForecaster):
         return self.state.weights()
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        p50 = combine(self.expert_matrix(X), self._weights(), _hours(X))
-        lo, hi = self.band
-        return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
+        hours = _hours(X)
+        p50 = combine(self.expert_matrix(X), self._weights(), hours)
+        q = self.band.interval(p50, hours)
+        q = np.where(np.isnan(q), p50[:, None], q)  # an hour without a band yet: none
+        return pd.DataFrame(q, index=X.index, columns=["p10", "p50", "p90"])
 
     def online_state(self) -> dict[str, Any] | None:
         if self.state is None:
             return None
         state = self.state.to_dict()
-        state["band"] = list(self.band)
+        state[CONFORMAL_KEY] = self.band.to_dict()
         state["experts"] = [e.name for e in self.experts]
         kalman = {str(k): s for k, e in enumerate(self.experts) if (s := e.online_state())}
         if kalman:
@@ -159,12 +171,14 @@ class CombinedForecaster(OnlineForecaster):
         return state
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
-        """The weights learn from the experts as served, then each online expert absorbs the
-        rows (the order :func:`edip_ml.online.absorb` follows on the served state)."""
+        """The band learns from the P50 as served, the weights from the experts, then each
+        online expert absorbs the rows (the order :func:`edip_ml.online.absorb` follows on the
+        served state)."""
         if self.state is None:
             raise ModelError(f"{self.name}: absorb called before it was built")
-        values = y.to_numpy(dtype=float)
-        self.state.update(self.expert_matrix(X), values, _hours(X))
+        values, hours, E = y.to_numpy(dtype=float), _hours(X), self.expert_matrix(X)
+        self.band.update(combine(E, self.state.weights(), hours), values, hours)  # P50 served
+        self.state.update(E, values, hours)
         for expert in self.experts:
             if isinstance(expert, OnlineForecaster):
                 expert.absorb(X, y)
@@ -172,9 +186,8 @@ class CombinedForecaster(OnlineForecaster):
 
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = MLPoly.from_dict(state)
-        lo, hi = state.get("band", self.band)
-        self.band = (float(lo), float(hi))
-        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        if CONFORMAL_KEY in state:
+            self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
         for k, sub in (state.get("expert_states") or {}).items():
             expert = self.experts[int(k)]
             if isinstance(expert, OnlineForecaster):
@@ -255,7 +268,8 @@ def _expert_nodes(
 
 
 def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
-    """(nodes, initializers) of ``quantiles = experts · weights[hour] + band`` (weights at export)."""
+    """(nodes, initializers) of ``quantiles = (experts · weights[hour]) × band[hour]`` (weights and
+    relative band at export)."""
     from onnx import TensorProto, helper, numpy_helper
 
     hour_idx = model.feature_names.index(HOUR_COLUMN)
@@ -266,7 +280,7 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
         "c_shape": np.asarray([-1], dtype=np.int64),
         "c_axes": np.asarray([1], dtype=np.int64),
         "c_weights": model._weights().astype(np.float32),
-        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
+        "c_band": _relative_band(model.band),
     }
     inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
     nodes = [
@@ -277,23 +291,21 @@ def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
         helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
         helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
         helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
-        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
+        helper.make_node("Gather", ["c_band", "c_hour_flat"], ["c_rel"], axis=0),
+        helper.make_node("Mul", ["c_p50", "c_rel"], [ONNX_OUTPUT]),
     ]
     return nodes, inits
+
+
+def _relative_band(band: ConformalBand) -> np.ndarray:
+    """``[24, 3]`` factors (1 + relative P10, 1, 1 + relative P90) per hour: the band at export
+    (an hour without one gets none), what :meth:`ConformalBand.interval` gives for P50 > 0."""
+    rel = np.nan_to_num(band.relative_offsets(np.arange(band.n_groups)), nan=0.0)
+    ones = np.ones(band.n_groups)
+    factors = [1 + np.minimum(rel[:, 0], 0), ones, 1 + np.maximum(rel[:, 1], 0)]
+    return np.column_stack(factors).astype(np.float32)
 
 
 def _hours(X: pd.DataFrame) -> np.ndarray:
     """The weight group of each row: its ``hour`` feature (what the ONNX graph gathers)."""
     return np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
-
-
-def _recent_band(frame: pd.DataFrame) -> tuple[float, float]:
-    """P10/P90 offsets of the combination's residuals over its last 56 days (containing 0)."""
-    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
-    return _band((recent["actual"] - recent["p50"]).to_numpy(dtype=float))
-
-
-def _band(resid: np.ndarray) -> tuple[float, float]:
-    """10th and 90th percentiles of the finite residuals, forced to straddle zero."""
-    r = resid[np.isfinite(resid)]
-    return (min(float(np.quantile(r, 0.1)), 0.0), max(float(np.quantile(r, 0.9)), 0.0))

@@ -2,8 +2,8 @@
 
 Like scikit-learn's ``check_estimator``: the ML and DL tests run :func:`check_forecaster` over
 every name of the model registry (``edip_ml.models.available_models``), so a new family is added
-by writing one class and passing these checks — fit on a small synthetic frame, ordered
-quantiles, ONNX export with parity, log and load back from a real MLflow registry, and, for an
+by writing one class and passing these checks — fit on a small synthetic frame, clone and
+parameters as scikit-learn's, ordered quantiles, ONNX export with parity, log and load back from a real MLflow registry, and, for an
 :class:`~edip_ml.models.base.OnlineForecaster`, the round-trip of its online state.
 """
 
@@ -44,6 +44,7 @@ def check_forecaster(
     n_test = 24 * 7
     X_fit, y_fit, X_test = X.iloc[:-n_test], y.iloc[:-n_test], X.iloc[-n_test:]
     model = make().fit(X_fit, y_fit)
+    check_clone(model)
     check_quantiles(model, X_test)
     check_onnx_parity(model, X_test)
     if isinstance(model, OnlineForecaster):
@@ -51,6 +52,18 @@ def check_forecaster(
     if model_name is not None:
         check_mlflow_round_trip(model, X_test, model_name)
     return model
+
+
+def check_clone(model: Forecaster) -> None:
+    """``clone`` gives an unfitted twin with the same parameters; ``set_params`` changes them."""
+    twin = model.clone()
+    assert twin is not model
+    assert type(twin) is type(model)
+    assert twin.get_params() == model.get_params(), f"{model.name}: clone lost parameters"
+    assert not twin.feature_names, f"{model.name}: a clone must be unfitted"
+    twin.set_params(seed=model.seed + 1)
+    assert twin.seed == model.seed + 1
+    assert model.seed != twin.seed
 
 
 def check_quantiles(model: Forecaster, X: pd.DataFrame) -> pd.DataFrame:

@@ -267,8 +267,9 @@ def _publish_isolated(
             raise RuntimeError(stage)
         result = publish_trained(name, stage, batch, reference)
     except Exception as exc:
+        error = stage if isinstance(stage, str) else f"{type(exc).__name__}: {exc}"
         if not isinstance(stage, str):
             log.exception("%s: publishing failed; the registry is unchanged", name)
-        result = TrainResult(model=name, ok=False, error=str(exc))
+        result = TrainResult(model=name, ok=False, error=error)
     log.info("%s", result.summary())
     return result

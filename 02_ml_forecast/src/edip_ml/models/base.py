@@ -12,11 +12,12 @@ ONNX contract (what ``edip_api`` serves without knowing the family): see
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,20 @@ class Forecaster(ABC):
     def from_params(cls, params: MLParams, seed: int) -> Forecaster:
         """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
         return cls(params.hyper(cls.name), seed=seed)
+
+    def get_params(self) -> dict[str, Any]:
+        """What rebuilds it unfitted (scikit-learn's semantics): its hyper-parameters and seed."""
+        return {"params": copy.deepcopy(self.params), "seed": self.seed}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyper-parameters (``seed`` too); the model is rebuilt, hence unfitted."""
+        seed = int(params.pop("seed", self.seed))
+        type(self).__init__(self, {**self.params, **params}, seed)
+        return self
+
+    def clone(self) -> Self:
+        """An unfitted model with the same parameters (scikit-learn's ``clone``)."""
+        return type(self)(**self.get_params())
 
     # -- to implement -------------------------------------------------------------------------
     @abstractmethod

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,11 @@ class CombinedForecaster(OnlineForecaster):
 
     def members(self) -> list[str]:
         return list(self.config.experts)
+
+    def clone(self) -> Self:
+        twin = super().clone()
+        twin.member_params = self.member_params
+        return twin
 
     def fit(
         self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15

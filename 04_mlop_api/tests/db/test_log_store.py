@@ -207,3 +207,28 @@ def test_pandas_and_numpy_values_are_accepted(store: LogStore) -> None:
     store.upsert_actuals([record])
     (got,), _ = store.list_actuals(*WINDOW)
     assert got == record
+
+
+def test_copies_of_validated_points_check_the_request_values_and_read_back(
+    store: LogStore,
+) -> None:
+    """A cached forecast's points logged per request: only the request's values are checked."""
+    templates = forecast_records("template", horizon=3)
+    paris = ZoneInfo("Europe/Paris")
+    created = datetime(2020, 3, 1, 13, 0, 5, 123456, tzinfo=paris)
+    copies = PredictionRecord.copies(templates, "req-copy", 4.5, created)
+    assert [c.target_time for c in copies] == [t.target_time for t in templates]
+    assert {(c.request_id, c.latency_ms) for c in copies} == {("req-copy", 4.5)}
+    assert copies[0].created_at == created
+    assert copies[0].created_at.tzinfo == UTC
+    with pytest.raises(ValueError, match="created_at must be tz-aware"):
+        PredictionRecord.copies(templates, "x", 1.0, datetime(2020, 3, 1))
+    with pytest.raises(ValueError, match="latency_ms must be finite"):
+        PredictionRecord.copies(templates, "x", math.nan, created)
+    with pytest.raises(ValueError, match="request_id must not be empty"):
+        PredictionRecord.copies(templates, "", 1.0, created)
+    assert store.write_predictions(copies) == 3
+    assert store.write_predictions(copies) == 0  # the idempotent key holds on this path too
+    page, total = store.list_predictions(*WINDOW)
+    assert total == 3
+    assert page == copies  # times (microseconds included) come back as written, in UTC

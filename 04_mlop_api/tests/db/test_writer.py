@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from psycopg2 import sql
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
 
 from edip_api.db import LogStore, PredictionRecord, PredictionWriter, WriterFullError
+from edip_api.db.wal import WriteAheadLog
 
 from ..pg import PgServer
 from .conftest import ORIGIN, forecast_records
@@ -242,3 +244,78 @@ def test_idle_writer_sleeps(store: LogStore, tmp_path: Path) -> None:
     assert writer.flush(timeout_s=30)
     writer.stop()
     assert store.count_predictions() == 48
+
+
+def test_group_commit_answers_the_requests_that_arrived_together_after_one_commit(
+    store: LogStore, tmp_path: Path
+) -> None:
+    """Durable mode: 20 requests waiting together are written by one commit, before any of them
+    is answered, whatever the flush interval says."""
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    writer = PredictionWriter(
+        store,
+        batch_size=10_000,
+        flush_interval_s=600,
+        spill_dir=tmp_path / "spill",
+        wal=WriteAheadLog(tmp_path / "wal"),
+    )
+
+    async def request(i: int) -> int:
+        seq = writer.submit(forecast_records(f"r{i}"))
+        await writer.until_durable(seq, timeout_s=30)
+        return store.count_predictions(request_id=f"r{i}")  # committed before the answer
+
+    async def main() -> list[int]:
+        tasks = [asyncio.create_task(request(i)) for i in range(20)]
+        await asyncio.sleep(0.05)  # every request submitted and waiting
+        assert writer.queue_depth == 20 * 24
+        assert not any(task.done() for task in tasks)
+        writer.start()
+        return await asyncio.gather(*tasks)
+
+    assert asyncio.run(main()) == [24] * 20
+    assert len(commits) == 1
+    writer.stop()
+    assert not list((tmp_path / "wal").glob("*.wal"))  # the database took them: no file
+
+
+def test_durable_answers_during_an_outage_come_from_the_write_ahead_file(
+    store: LogStore, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    wal_dir = tmp_path / "wal"
+    writer = PredictionWriter(
+        store, batch_size=100, spill_dir=tmp_path / "spill", wal=WriteAheadLog(wal_dir)
+    )
+    writer.start()
+    writer.wait_durable(writer.submit(forecast_records("before")), timeout_s=30)
+    assert store.count_predictions() == 24  # committed before wait_durable returned
+    assert not writer.degraded
+    with _database_down(store, request):
+        # the writer's first failed attempt puts the queued rows in the fsync'd file
+        writer.wait_durable(writer.submit(forecast_records("during")), timeout_s=30)
+        assert writer.degraded
+        [segment] = wal_dir.glob("*.wal")
+        assert b'"during"' in segment.read_bytes()
+        # while degraded, a submit appends and fsyncs its own rows before returning
+        writer.wait_durable(writer.submit(forecast_records("during-2")), timeout_s=0)
+        assert b'"during-2"' in segment.read_bytes()
+    assert writer.flush(timeout_s=60)
+    assert not writer.degraded
+    writer.stop()
+    assert store.request_ids() == {"before", "during", "during-2"}
+    assert store.count_predictions() == 72
+    assert not list(wal_dir.glob("*.wal"))
+
+
+def test_a_stuck_log_refuses_the_answer_after_the_wait(store: LogStore, tmp_path: Path) -> None:
+    """Never started (nothing commits) and no file write failed: the wait ends in a 503-able
+    error, not an answer without its rows."""
+    writer = PredictionWriter(store, spill_dir=tmp_path / "spill", wal=WriteAheadLog(tmp_path))
+    seq = writer.submit(forecast_records("stuck"))
+    with pytest.raises(WriterFullError, match="not durable"):
+        writer.wait_durable(seq, timeout_s=0.1)
+    with pytest.raises(WriterFullError, match="not durable"):
+        asyncio.run(writer.until_durable(seq, timeout_s=0.1))
+    writer.stop()  # written directly at stop
+    assert store.count_predictions(request_id="stuck") == 24

@@ -60,10 +60,11 @@ class StoreView:
         mtime = path.stat().st_mtime_ns if path.is_file() else -1  # stores from before versions
         return (mtime, *links)
 
-    def snapshot(self) -> DataSnapshot:
-        """The current snapshot (re-read when the manifest changed)."""
+    def snapshot(self, *, fresh: bool = False) -> DataSnapshot:
+        """The current snapshot (re-read when the manifest changed); ``fresh`` looks at the
+        links now, whatever ``check_s`` says (``/ready``, right after it recovered damage)."""
         now = time.monotonic()
-        if now - self._checked_at < self.check_s:
+        if not fresh and now - self._checked_at < self.check_s:
             return self._snapshot
         try:
             stamp = self._stamp_now()

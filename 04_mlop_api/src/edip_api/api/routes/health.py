@@ -36,7 +36,7 @@ def ready(ctx: Context) -> JSONResponse:
     reports. A damaged load version that cannot be recovered makes the API not ready.
     """
     intact, damage = store_integrity(ctx.store)
-    snap = ctx.forecasts.view.snapshot()
+    snap = ctx.forecasts.view.snapshot(fresh=True)  # a recovery may have just moved a link
     ok = ctx.log_store.ping()
     if ok and not ctx.log_store_upgraded:
         try:  # the database was down at start-up: create the tables now

@@ -65,26 +65,34 @@ typecheck: setup
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
 # so they are collected separately; the benchmarks' smoke tests run with the pipeline's. The runs
-# go two at a time (PYTEST_JOBS): much of their time is spent waiting on the real servers they
-# start (MLflow, uvicorn, Streamlit, Chromium), not on the CPU. Output stays grouped per run.
+# go two at a time (PYTEST_JOBS), the longest first, and `make test` runs lint and typecheck in the
+# same slots: much of the tests' time is spent waiting on the real servers they start (MLflow,
+# uvicorn, Streamlit, Chromium), not on the CPU. The suites that allow it run with pytest-xdist
+# workers (PYTEST_WORKERS; each worker starts its own session servers). Output stays grouped per
+# run; every run prints its ten slowest tests (--durations=10, root pyproject.toml). PYTEST_ARGS
+# reaches every run.
 PYTEST_JOBS ?= 2
-PYTEST_RUNS := pytest-pipeline pytest-ml pytest-api pytest-dl pytest-dashboard
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_RUNS := pytest-ml pytest-api pytest-pipeline pytest-dl pytest-dashboard
 .PHONY: $(PYTEST_RUNS)
 pytest: setup
 	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS)
 
 pytest-pipeline:
-	$(BIN)/pytest 01_data_pipeline/tests bench
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 01_data_pipeline/tests bench
 pytest-ml:
-	$(BIN)/pytest 02_ml_forecast/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 02_ml_forecast/tests
 pytest-dl:
-	$(BIN)/pytest 03_dl_forecast/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 03_dl_forecast/tests
 pytest-api:
-	$(BIN)/pytest 04_mlop_api/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 04_mlop_api/tests
 pytest-dashboard:
-	$(BIN)/pytest 05_monitoring_dashboard/tests
+	$(BIN)/pytest $(PYTEST_ARGS) 05_monitoring_dashboard/tests
 
-test: lint typecheck pytest
+test: setup
+	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS) typecheck lint
 
 # The whole platform on the bundled sample, run by its own daily loop: a Prefect server, the
 # store as it was on the morning of DEMO_LIVE_START (ingest + features as Prefect flows), ML + DL
@@ -98,8 +106,11 @@ demo: export EDIP_CLOCK_FILE := $(abspath $(DEMO_DATA_DIR))/live_clock
 demo: export EDIP_LIVE_API_URL := $(EDIP_API_URL)
 demo: export EDIP_LIVE_RETRAIN_HISTORY_DAYS := 365
 demo: export EDIP_LIVE_RETRAIN_BACKTEST_DAYS := 7
+# every line below is a phase, timed (scripts/timed_shell.sh) and listed at the end
+demo: SHELL := $(CURDIR)/scripts/timed_shell.sh
+demo: export EDIP_PHASE_LOG := $(CURDIR)/logs/demo-phases.tsv
 demo: setup
-	@mkdir -p logs reports
+	@mkdir -p logs reports && : >$(EDIP_PHASE_LOG)
 	@for s in dashboard api mlflow; do scripts/service.sh stop $$s; done
 	rm -rf $(DEMO_DATA_DIR) && mkdir -p $(DEMO_DATA_DIR)
 	@$(MAKE) --no-print-directory prefect-up
@@ -126,6 +137,7 @@ demo: setup
 	@echo "Dashboard:       http://127.0.0.1:$(DASHBOARD_PORT)"
 	@echo "Reports:         reports/eda.html, reports/ml/, reports/dl/"
 	@echo "Logs:            logs/        (make demo-stop stops everything)"
+	@$(SHELL) report $(EDIP_PHASE_LOG)
 
 # Background services of the demo (scripts/service.sh: pid + log under logs/, waits for health).
 prefect-up: setup

@@ -17,9 +17,13 @@ COPY 01_data_pipeline/pyproject.toml 01_data_pipeline/pyproject.toml
 COPY 01_data_pipeline/src 01_data_pipeline/src
 # the pipeline first, in a layer identical in the API, dashboard and flows images (built once)
 RUN pip install -c requirements/constraints.txt ./01_data_pipeline
-# asyncpg: the Prefect server's PostgreSQL driver (its own layer: the one above is shared)
+# the pipeline's flows extra (Prefect, the connectors) and asyncpg, the Prefect server's PostgreSQL
+# driver (their own layer: the one above is shared)
 # hadolint ignore=DL3059
-RUN pip install -c requirements/constraints.txt asyncpg
+RUN pip install -c requirements/constraints.txt "./01_data_pipeline[flows]" asyncpg
+# what no running service uses goes (pip, the libraries' test suites…: docker/slim_venv.sh)
+COPY docker/slim_venv.sh /usr/local/bin/slim_venv.sh
+RUN slim_venv.sh /opt/venv
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001

@@ -131,16 +131,22 @@ class Dockerfile:
         return out
 
     @property
-    def distributions(self) -> list[str]:
-        """Distributions installed: project names of the local packages, the others as named."""
-        names = []
+    def requirements(self) -> list[str]:
+        """What is installed, as requirements: local packages by project name, with their extras."""
+        out = []
         for targets in self.pip_installs:
             for target in targets:
                 if target.startswith("./"):
-                    names.append(project_name(ROOT / target))
+                    path, _, extras = target.partition("[")
+                    out.append(project_name(ROOT / path) + (f"[{extras}" if extras else ""))
                 else:
-                    names.append(Requirement(target).name)
-        return names
+                    out.append(target)
+        return out
+
+    @property
+    def distributions(self) -> list[str]:
+        """Distributions installed: project names of the local packages, the others as named."""
+        return [Requirement(text).name for text in self.requirements]
 
     @property
     def exposed(self) -> set[int]:
@@ -258,7 +264,8 @@ def workflow(name: str) -> dict[str, Any]:
 def requirement_closure(roots: list[str]) -> set[str]:
     """Canonical names of the distributions ``pip install roots`` installs (from metadata)."""
     seen: set[tuple[str, str]] = set()
-    todo = [(name, "") for name in roots]
+    todo = [(Requirement(text).name, "") for text in roots]
+    todo += [(Requirement(text).name, e) for text in roots for e in Requirement(text).extras]
     names: set[str] = set()
     while todo:
         name, extra = todo.pop()
@@ -357,7 +364,8 @@ def check_cli(argv: list[str], dists: list[str] | None) -> None:
         sub = words[:2] if words[:1] == ["flows"] or words[:1] == ["data"] else words[:1]
         owner = edip_command_owner().get(sub[0], "edip-pipeline")
         if dists is not None:
-            assert owner in dists, f"`edip {sub[0]}` comes from {owner}, not installed in the image"
+            names = {Requirement(d).name for d in dists}
+            assert owner in names, f"`edip {sub[0]}` comes from {owner}, not installed in the image"
         text = help_text(str(BIN / "edip"), *sub)
     elif program in {"prefect", "mlflow"}:
         sub = words[:2] if words[:1] == ["server"] else words[:1]
@@ -495,14 +503,15 @@ def test_dockerfile_is_slim_multistage_non_root_and_pinned(rel: str) -> None:
     for ins in df.of("RUN"):
         if ins.value.startswith("pip install"):
             assert re.search(r"-c \S*constraints\.txt", ins.value), f"{rel}: unpinned {ins.value}"
-    assert "[" not in " ".join(t for ts in df.pip_installs for t in ts), "no extras (dev tools)"
+    extras = {e for text in df.requirements for e in Requirement(text).extras}
+    assert "dev" not in extras, f"{rel}: no dev tools in an image"
 
 
 @pytest.mark.parametrize("rel", sorted(IMAGES))
 def test_every_dependency_of_an_image_is_pinned_in_the_constraints(rel: str) -> None:
     df = dockerfiles()[rel]
     local = {canonicalize_name(n) for n in df.distributions if n.startswith("edip-")}
-    unpinned = requirement_closure(df.distributions) - constraint_pins() - local
+    unpinned = requirement_closure(df.requirements) - constraint_pins() - local
     assert not unpinned, (
         f"{rel} installs {sorted(unpinned)} without a pin in requirements/constraints.txt "
         "(run `make lock`)"
@@ -513,7 +522,7 @@ def test_api_image_is_the_serving_install_without_the_training_stack() -> None:
     df = dockerfiles()["04_mlop_api/Dockerfile"]
     # the pipeline in its own layer first (shared with the dashboard and flows images), then the API
     assert df.pip_installs == [["./01_data_pipeline"], ["./04_mlop_api"]]
-    closure = requirement_closure(df.distributions)
+    closure = requirement_closure(df.requirements)
     assert {"onnxruntime", "fastapi", "uvicorn", "mlflow-skinny"} <= closure
     assert not closure & TRAINING_STACK, f"training packages in the API image: {closure}"
     assert "mlflow" not in closure, "the full mlflow (server, training deps) is not for serving"
@@ -543,7 +552,7 @@ def test_dockerfile_commands_exist(rel: str) -> None:
         (script,) = ins.exec_form()
         assert script in copied_to_path, f"{rel}: ENTRYPOINT {script} is not copied onto PATH"
     for ins in df.of("CMD", df.final):
-        check_cli(ins.exec_form(), df.distributions)
+        check_cli(ins.exec_form(), df.requirements)
 
 
 def test_entrypoint_scripts_call_real_commands() -> None:
@@ -614,7 +623,7 @@ def test_compose_commands_exist(service: str) -> None:
     svc = services()[service]
     df = service_dockerfile(svc)
     assert df is not None
-    check_cli(service_command(svc), df.distributions)
+    check_cli(service_command(svc), df.requirements)
 
 
 def test_compose_health_checks_hit_real_routes_on_the_served_port(tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ REGISTRY = os.environ.get("IMAGE_REGISTRY", "ghcr.io/edip")
 TAG = os.environ.get("IMAGE_TAG", "latest")
 IMAGES = {name: f"{REGISTRY}/edip-{name}:{TAG}" for name in ("api", "dashboard", "mlflow", "flows")}
 TRAINING_STACK = ("torch", "xgboost", "lightgbm", "sklearn")
+#: what the serving image must not carry either: the pipeline's extras (flows, eda, dvc)
+PIPELINE_EXTRAS = ("prefect", "plotly", "dvc")
+#: the dashboard reads the API over HTTP: no model runtime, registry client or training library
+DASHBOARD_FORBIDDEN = (*TRAINING_STACK, "mlflow", "onnxruntime", "prefect", "dvc")
 TRAIN_END = "2020-11-30"
 log = logging.getLogger("test_stack")
 
@@ -184,14 +188,55 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not nets.strip(), f"compose down left networks: {nets}"
 
 
+def installed(image: str, modules: tuple[str, ...]) -> list[str]:
+    """The ``modules`` importable in ``image`` (found on its path, not imported)."""
+    probe = f"import importlib.util as u, json; print(json.dumps([m for m in {modules!r} if u.find_spec(m)]))"
+    out = run(["docker", "run", "--rm", "--entrypoint", "python", image, "-c", probe])
+    found: list[str] = json.loads(out)
+    return found
+
+
+def image_mb(image: str) -> float:
+    return int(run(["docker", "image", "inspect", "-f", "{{.Size}}", image]).strip()) / 1e6
+
+
 def test_serving_image_has_no_training_stack() -> None:
-    probe = f"import importlib.util as u; print([m for m in {TRAINING_STACK!r} if u.find_spec(m)])"
-    out = run(["docker", "run", "--rm", "--entrypoint", "python", IMAGES["api"], "-c", probe])
-    assert out.strip() == "[]", f"training packages in the API image: {out}"
+    found = installed(IMAGES["api"], TRAINING_STACK + PIPELINE_EXTRAS)
+    say(f"edip-api image: {image_mb(IMAGES['api']):.0f} MB (target <= 450 MB)")
+    assert found == [], f"training packages or pipeline extras in the API image: {found}"
     # and what it must have: the ONNX runtime and the MLflow client, as the non-root user
     probe = "import onnxruntime, mlflow, os; print(os.getuid())"
     out = run(["docker", "run", "--rm", "--entrypoint", "python", IMAGES["api"], "-c", probe])
     assert out.strip() == "10001"
+    # a command of a missing extra says which extra to install, in one line
+    proc = subprocess.run(
+        ["docker", "run", "--rm", IMAGES["api"], "edip", "eda", "--out", "/tmp/eda"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "pip install 'edip-pipeline[eda]'" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_dashboard_image_has_no_training_stack() -> None:
+    found = installed(IMAGES["dashboard"], DASHBOARD_FORBIDDEN)
+    say(f"edip-dashboard image: {image_mb(IMAGES['dashboard']):.0f} MB")
+    assert found == [], f"training or serving packages in the dashboard image: {found}"
+    # and what it must have: Streamlit and the `edip dashboard` command
+    out = run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "edip",
+            IMAGES["dashboard"],
+            "dashboard",
+            "--help",
+        ]
+    )
+    assert "--port" in out
 
 
 def test_every_service_is_healthy(stack: Stack) -> None:

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from edip_pipeline.extras import missing_extra
+
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 QUANTILE_COLUMNS: tuple[str, str, str] = ("p10", "p50", "p90")
 ONNX_INPUT = "features"
@@ -59,7 +61,10 @@ class OnnxForecaster:
     """
 
     def __init__(self, source: str | Path | bytes | Any, intra_op_threads: int = 0) -> None:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise missing_extra("onnx", exc, feature="OnnxForecaster") from exc
 
         if isinstance(source, bytes):
             payload: bytes | str = source

@@ -15,12 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.calendar import PARIS, to_utc
+from edip_pipeline.extras import missing_extra
 from edip_pipeline.features.holidays import holiday_table
 from edip_pipeline.store import Store
+
+try:
+    import plotly.graph_objects as go
+except ImportError as exc:
+    raise missing_extra("eda", exc, feature="the EDA report") from exc
 
 log = logging.getLogger(__name__)
 

@@ -232,7 +232,7 @@ class MLParams(BaseModel):
         default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"],
         description="Model families trained by default (see edip_ml.models.MODELS); "
         "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
-        "the backtest, trained by edip_ml.combination); the slow RandomForest ('rf') is "
+        "the backtest, built by edip train ml from its experts' fits: edip_ml.models.combination); the slow RandomForest ('rf') is "
         "available but not default.",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")

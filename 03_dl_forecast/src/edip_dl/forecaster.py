@@ -39,7 +39,7 @@ from edip_dl.windows import (
     target_step,
     window_layout,
 )
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import FIT_COUNTS, Forecaster, ModelError
 from edip_pipeline.runtime import fit_threads
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class SequenceForecaster(Forecaster):
         on_epoch: EpochCallback | None = None,
     ) -> SequenceForecaster:
         """Train with early stopping on the last origins (``calibration_fraction`` unused)."""
+        FIT_COUNTS[self.name] += 1
         cfg = self.config
         split, layout = self._training_rows(X, y)
         self.split = split.bounds

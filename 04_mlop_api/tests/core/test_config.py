@@ -56,7 +56,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
         "s3cret-key",
         "REPLACE_ME",
         "edip-test-key",
-        " " + secrets.token_urlsafe(32),
+        " Zq8vN3kTLw0pXc5RbYh7JdUe2MfGsA9o",  # strong, but padded (fixed: xdist workers collect alike)
         "a" * 32,  # long enough, one character
         "change-me" * 4,  # a documented example, repeated past 32
         "abcdefghijklmnopq" * 2,  # 17 distinct characters, but a pattern repeated

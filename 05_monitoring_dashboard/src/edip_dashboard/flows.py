@@ -9,11 +9,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from prefect import flow
-
 from edip_dashboard.alerts import WebhookError, evaluate_alerts, post_webhook
 from edip_dashboard.client import ApiClient
 from edip_dashboard.config import DashboardSettings
+
+try:
+    from prefect import flow
+except ImportError as exc:  # the dashboard image serves the pages only (no Prefect)
+    raise ImportError(
+        f"the alerts flow needs the 'flows' extra ({exc.name} is not installed): "
+        "pip install 'edip-dashboard[flows]'",
+        name=exc.name,
+    ) from exc
 
 log = logging.getLogger(__name__)
 

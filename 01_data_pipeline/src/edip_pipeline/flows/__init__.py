@@ -14,13 +14,18 @@ import os
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Flow, Task
-from prefect.context import FlowRunContext
-from prefect.settings import (
-    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-    get_current_settings,
-    temporary_settings,
-)
+from edip_pipeline.extras import missing_extra
+
+try:
+    from prefect import Flow, Task
+    from prefect.context import FlowRunContext
+    from prefect.settings import (
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
+except ImportError as exc:  # the flows' modules all import this package first
+    raise missing_extra("flows", exc, feature="edip_pipeline.flows") from exc
 
 R = TypeVar("R")
 P = ParamSpec("P")

@@ -24,6 +24,7 @@ class XGBoostForecaster(EstimatorForecaster):
     """``xgboost.XGBRegressor`` with ``tree_method="hist"``; NaN go down learnt default branches."""
 
     name: ClassVar[str] = "xgboost"
+    family: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
     defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
@@ -38,6 +39,7 @@ class LightGBMForecaster(EstimatorForecaster):
     """``lightgbm.LGBMRegressor`` (leaf-wise trees); NaN handled natively, silent."""
 
     name: ClassVar[str] = "lightgbm"
+    family: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
     defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()

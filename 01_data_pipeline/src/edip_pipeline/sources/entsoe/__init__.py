@@ -25,6 +25,13 @@ published two hours before the day-ahead gate closure, 12:00 CET);
 
 from __future__ import annotations
 
+from edip_pipeline.extras import missing_extra
+
+try:
+    import entsoe  # noqa: F401  (checked here, once: every module of this package needs it)
+except ImportError as exc:
+    raise missing_extra("sources", exc, feature="the ENTSO-E source") from exc
+
 from edip_pipeline.sources.entsoe.parsing import (
     ACTUAL,
     DATASET,

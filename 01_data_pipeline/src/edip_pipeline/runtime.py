@@ -14,11 +14,12 @@ load, which
 * exports both to the environment, so that child processes (Prefect runs, benchmark workers)
   inherit them, and applies the count to the pools already loaded (threadpoolctl, torch).
 
-Parallelism is one level only: a tree-ensemble fit uses :func:`fit_threads` threads (1 by
-default: on a virtual machine a sleeping OpenMP thread wakes slowly, and LightGBM's many short
-parallel regions made two passive threads slower than one, see the README's Performance
-section); torch and BLAS use :func:`threads`. Nothing runs a pool over models or folds on top
-of them (a pool of processes would have to divide the CPUs, not multiply them).
+Parallelism is one level only: a model fit (trees, or a small torch network on CPU) uses
+:func:`fit_threads` threads (1 by default: on a virtual machine a sleeping OpenMP thread wakes
+slowly, and LightGBM's many short parallel regions made two passive threads slower than one, see
+the README's Performance section); BLAS and the other OpenMP pools use :func:`threads`. Nothing
+runs a pool over models or folds on top of them (a pool of processes would have to divide the
+CPUs, not multiply them).
 """
 
 from __future__ import annotations
@@ -65,10 +66,11 @@ class RuntimeSettings(BaseSettings):
     fit_threads: int | None = Field(
         1,
         ge=1,
-        description="Threads of one tree-ensemble fit (LightGBM, XGBoost, RandomForest) when "
-        "its n_jobs is not given; None = threads. 1 by default: measured on the 2-core VM "
-        "(bench/contention.py), their many short parallel regions make two sleeping threads "
-        "slower than one, and spinning ones collapse beside another job.",
+        description="Threads of one model fit (LightGBM, XGBoost, RandomForest, a torch "
+        "network on CPU) when its n_jobs/threads is not given; None = threads. 1 by default: "
+        "measured on the 2-core VM (bench/contention.py), LightGBM's many short parallel regions "
+        "make two sleeping threads slower than one, and spinning ones collapse beside another job "
+        "(the small networks' regions are as short; not measured there).",
     )
     omp_wait_policy: WaitPolicy = Field(
         "passive",
@@ -221,7 +223,7 @@ def threads() -> int:
 
 
 def fit_threads() -> int:
-    """Threads one tree-ensemble fit uses (``EDIP_FIT_THREADS``, at most :func:`threads`)."""
+    """Threads one model fit uses (``EDIP_FIT_THREADS``, at most :func:`threads`)."""
     return configure().fit_threads
 
 

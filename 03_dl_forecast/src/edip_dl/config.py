@@ -81,8 +81,8 @@ class SequenceParams(BaseModel):
     threads: int | None = Field(
         None,
         ge=1,
-        description="torch.set_num_threads on CPU (None = the process's threads, EDIP_THREADS "
-        "or its CPUs: edip_pipeline.runtime).",
+        description="torch.set_num_threads on CPU (None = EDIP_FIT_THREADS, 1: the threads of "
+        "one model fit, edip_pipeline.runtime).",
     )
     amp: bool = Field(True, description="bfloat16 mixed precision on CUDA (ignored on CPU).")
     max_missing_share: float = Field(

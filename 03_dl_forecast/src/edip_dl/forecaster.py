@@ -40,7 +40,7 @@ from edip_dl.windows import (
     window_layout,
 )
 from edip_ml.models.base import FIT_COUNTS, Forecaster, ModelError
-from edip_pipeline.runtime import threads
+from edip_pipeline.runtime import fit_threads
 
 if TYPE_CHECKING:
     import onnx
@@ -150,7 +150,7 @@ class SequenceForecaster(Forecaster):
         device = resolve_device(self.config.device)
         self.device_used = device.type
         if device.type == "cpu":
-            torch.set_num_threads(self.config.threads or threads())
+            torch.set_num_threads(self.config.threads or fit_threads())
         return device
 
     def _new_network(self, layout: Layout, scaling: Scaling, device: torch.device) -> SequenceNet:

@@ -117,7 +117,8 @@ def settings(years: list[int]) -> list[tuple[str, str, str | None, list[int], bo
 def score_rows(
     forecasts: pd.DataFrame, rte: pd.DataFrame, setting: str, year: int
 ) -> list[dict[str, object]]:
-    """One table row per model of one backtest."""
+    """One table row per model of one backtest, with its wall time: fits and forecasts over the
+    folds (the backtest's ``fit_seconds``; the combinations are computed after, in seconds)."""
     from edip_ml.metrics import breakdown, summary
     from edip_pipeline.calendar import PARIS
 
@@ -125,6 +126,7 @@ def score_rows(
     season = breakdown(forecasts, "season")
     month = breakdown(forecasts, "month")
     hour = pd.DatetimeIndex(forecasts["target_time"]).tz_convert(PARIS).hour
+    wall = forecasts.attrs.get("fit_seconds", {})
     rows = []
     for model, s in table.iterrows():
         at20 = forecasts[(forecasts["model"] == model) & (np.asarray(hour) == 20)].dropna(
@@ -139,6 +141,7 @@ def score_rows(
                 "setting": setting,
                 "year": year,
                 "model": model,
+                "wall s": round(wall[model], 1) if model in wall else np.nan,
                 "MAPE %": round(100 * s["mape"], 2),
                 "MAE MW": round(s["mae"]),
                 "bias MW": round(s["bias"]),
@@ -164,7 +167,7 @@ def score_rows(
     return rows
 
 
-def base_params(n_jobs: int) -> Any:
+def base_params(n_jobs: int | None) -> Any:
     """The ML parameters of every run: ``n_jobs`` threads, one fit per refit."""
     from edip_ml.config import load_ml_params
 
@@ -316,9 +319,8 @@ def main() -> None:
     parser.add_argument(
         "--n-jobs",
         type=int,
-        default=1,
-        help="threads of LightGBM/XGBoost (1: on a shared, oversubscribed machine 2 threads "
-        "were measured ~20x slower)",
+        default=None,
+        help="threads of LightGBM/XGBoost (default: EDIP_FIT_THREADS, 1: edip_pipeline.runtime)",
     )
     parser.add_argument("--out", type=Path, default=Path("reports/accuracy"))
     args = parser.parse_args()

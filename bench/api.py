@@ -16,17 +16,22 @@ service adds. Two scenarios:
   several times, in a shuffled order): the cold-start stampede of issue 15, where single-flight
   builds each origin once and the others wait for it.
 
-Then the cost of the write-ahead file (``EDIP_LOG_WAL``, an fsync before each answer, shared by
-concurrent requests) is measured: the cached scenario at 16 concurrent with it on and off.
+Then the cost of durable answers (``EDIP_LOG_WAL``: an answer waits for its group's commit, one
+fsync shared by the requests that arrived together) is measured: the cached scenario at 16
+concurrent with it on and off.
 
-At each concurrency (1, 16, 64) it sends a warm-up then a fixed number of requests and prints
-p50/p99 latency and requests/second. Then it stops the API (SIGTERM: the log writer flushes) and
+Both servers are up together and driven in turn, level by level, ``--rounds`` times for the cached
+scenario: on a shared 2-core machine the background load comes and goes, and alternating makes it
+weigh on both sides alike. At each concurrency (1, 16, 32) it sends a warm-up then a fixed number
+of requests and prints p50/p99 latency and requests/second, and for the API the mean time spent
+inside it (its own latency histogram, from ``/metrics``) and its share of the latency the clients
+saw (the rest is the client, the network and the wait for a core). Then it stops the API (SIGTERM: the log writer flushes) and
 counts the distinct request ids in the log store against the 200 answers: ``lost records: N``.
 Targets on 2 cores: ratio ≥ 0.8 and p99 < 50 ms at 16 concurrent (cached); zero lost records.
 Figures are printed, never asserted.
 
-    python bench/api.py [--requests 400] [--warmup 50] [--levels 1,16,32] [--horizon 24]
-        [--spread-origins 300] [--spread-requests 600] [--no-wal-cost]
+    python bench/api.py [--requests 400] [--warmup 50] [--levels 1,16,32] [--rounds 3]
+        [--horizon 24] [--scenarios cached,cold,spread] [--spread-origins 300] [--no-wal-cost]
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -154,6 +159,21 @@ class Level:
     latencies_s: list[float] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     wall_s: float = 0.0
+    server_s: float = 0.0  # time inside the API (its middleware's histogram), timed requests
+    server_n: int = 0
+
+    def add(self, latencies: list[float], statuses: list[int], wall_s: float) -> None:
+        self.latencies_s += latencies
+        self.statuses += statuses
+        self.wall_s += wall_s
+
+    @property
+    def server_share(self) -> float:
+        """Mean time inside the server over the mean latency the clients saw (the rest is the
+        client, the network and the wait for a core: on 2 cores the load generator competes)."""
+        if not self.server_n or not self.latencies_s:
+            return np.nan
+        return (self.server_s / self.server_n) / float(np.mean(self.latencies_s))
 
     @property
     def ok(self) -> int:
@@ -213,54 +233,95 @@ async def drive(
     return latencies, statuses, request_ids, wall
 
 
+def origins_of(scenario: Scenario, i: int) -> list[pd.Timestamp]:
+    """The origins of level ``i`` (warm-up first): the same for every server."""
+    per_level = scenario.warmup + scenario.requests
+    if scenario.spread:  # many clients over a few hundred new origins, repeated
+        first = FIRST_ORIGIN + pd.Timedelta(days=200 + 30 * i)
+        distinct = list(pd.date_range(first, periods=scenario.spread, freq="h"))
+        cycled = [distinct[k % len(distinct)] for k in range(per_level)]
+        return [cycled[k] for k in np.random.default_rng(i).permutation(per_level)]
+    if scenario.cold:  # a distinct origin per request: no cache can answer
+        first = FIRST_ORIGIN + pd.Timedelta(hours=i * per_level)
+        return list(pd.date_range(first, periods=per_level, freq="h"))
+    return [CACHED_ORIGIN] * per_level
+
+
+def server_seconds(url: str) -> tuple[float, int]:
+    """Sum and count of the API's ``/v1/forecast`` latency histogram (its own clock)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    total, count = 0.0, 0
+    for family in text_string_to_metric_families(text):
+        if family.name != "edip_request_latency_seconds":
+            continue
+        for sample in family.samples:
+            if sample.labels.get("route") != "/v1/forecast":
+                continue
+            if sample.name.endswith("_sum"):
+                total = sample.value
+            elif sample.name.endswith("_count"):
+                count = int(sample.value)
+    return total, count
+
+
 def run_levels(
-    name: str,
-    url: str,
+    servers: dict[str, str],
     scenario: Scenario,
     horizon: int,
-    request_ids: list[str],
-) -> list[Level]:
-    """Warm-up then timed requests per level, with the scenario's origins."""
-    out = []
-    warmup, n = scenario.warmup, scenario.requests
-    per_level = warmup + n
+    request_ids: dict[str, list[str]],
+    rounds: int = 1,
+) -> dict[str, list[Level]]:
+    """Per level, warm-up then timed requests on each server in turn, ``rounds`` times (the
+    servers alternate, so a load that comes and goes on the machine weighs on both alike).
+    Only a cached scenario repeats rounds: a cold one would find its origins cached."""
+    out: dict[str, list[Level]] = {name: [] for name in servers}
+    rounds = rounds if not (scenario.cold or scenario.spread) else 1
+    warmup = scenario.warmup
     for i, concurrency in enumerate(scenario.levels):
-        if scenario.spread:  # many clients over a few hundred new origins, repeated
-            first = FIRST_ORIGIN + pd.Timedelta(days=200 + 30 * i)
-            distinct = list(pd.date_range(first, periods=scenario.spread, freq="h"))
-            cycled = [distinct[k % len(distinct)] for k in range(per_level)]
-            origins = [cycled[k] for k in np.random.default_rng(i).permutation(per_level)]
-        elif scenario.cold:  # a distinct origin per request: no cache can answer
-            first = FIRST_ORIGIN + pd.Timedelta(hours=i * per_level)
-            origins = list(pd.date_range(first, periods=per_level, freq="h"))
-        else:
-            origins = [CACHED_ORIGIN] * per_level
-        _, _, warm_ids, _ = asyncio.run(drive(url, origins[:warmup], concurrency, horizon))
-        lat, statuses, ids, wall = asyncio.run(drive(url, origins[warmup:], concurrency, horizon))
-        request_ids += warm_ids + ids
-        out.append(Level(name, concurrency, lat, statuses, wall))
+        origins = origins_of(scenario, i)
+        levels = {name: Level(name, concurrency) for name in servers}
+        for _ in range(rounds):
+            for name, url in servers.items():
+                level = levels[name]
+                _, _, warm_ids, _ = asyncio.run(drive(url, origins[:warmup], concurrency, horizon))
+                before = server_seconds(url) if name != "bare" else (0.0, 0)
+                lat, statuses, ids, wall = asyncio.run(
+                    drive(url, origins[warmup:], concurrency, horizon)
+                )
+                if name != "bare":
+                    after = server_seconds(url)
+                    level.server_s += after[0] - before[0]
+                    level.server_n += after[1] - before[1]
+                request_ids.setdefault(name, []).extend(warm_ids + ids)
+                level.add(lat, statuses, wall)
+        for name, level in levels.items():
+            out[name].append(level)
     return out
 
 
 def measure_wal_cost(
     env: dict[str, str], root: Path, args: argparse.Namespace
 ) -> tuple[Level, Level]:
-    """The cached scenario at 16 concurrent, write-ahead file on then off (fresh log stores)."""
+    """The cached scenario at 16 concurrent, answers waiting for their rows' durability or not
+    (``EDIP_LOG_WAL``; fresh log stores), the two APIs up together and driven in turn."""
     from edip_testkit.platform import running_api
 
-    out = []
     scenario = Scenario("wal", False, args.requests, args.warmup, [16])
-    for flag in ("true", "false"):
-        extra = {
-            **env,
-            "EDIP_LOG_WAL": flag,
-            "EDIP_DATABASE_URL": f"sqlite:///{root / f'wal-{flag}.db'}",
-            "EDIP_LOG_SPILL_DIR": str(root / f"spill-{flag}"),
-        }
-        with running_api(extra, log_path=root / f"api-wal-{flag}.log") as api:
-            [level] = run_levels(f"wal={flag}", api.url, scenario, args.horizon, [])
-        out.append(level)
-    return out[0], out[1]
+    with ExitStack() as stack:
+        servers = {}
+        for flag in ("true", "false"):
+            extra = {
+                **env,
+                "EDIP_LOG_WAL": flag,
+                "EDIP_DATABASE_URL": f"sqlite:///{root / f'wal-{flag}.db'}",
+                "EDIP_LOG_SPILL_DIR": str(root / f"spill-{flag}"),
+            }
+            api = stack.enter_context(running_api(extra, log_path=root / f"api-wal-{flag}.log"))
+            servers[f"wal={flag}"] = api.url
+        levels = run_levels(servers, scenario, args.horizon, {}, args.rounds)
+    return levels["wal=true"][0], levels["wal=false"][0]
 
 
 # -- the log check ------------------------------------------------------------------------------
@@ -273,7 +334,7 @@ def logged_request_ids(db_path: Path) -> tuple[set[str], int]:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def report(scenario: Scenario, levels: list[Level], bare: list[Level]) -> None:
+def report(scenario: Scenario, levels: list[Level], bare: list[Level], rounds: int) -> None:
     rows = []
     for api_level, bare_level in zip(levels, bare, strict=True):
         rows.append(
@@ -283,6 +344,10 @@ def report(scenario: Scenario, levels: list[Level], bare: list[Level]) -> None:
                 "API p50 ms": round(api_level.percentile_ms(50), 1),
                 "API p99 ms": round(api_level.percentile_ms(99), 1),
                 "API req/s": round(api_level.rps, 1),
+                "API server ms": round(api_level.server_s / api_level.server_n * 1000, 1)
+                if api_level.server_n
+                else np.nan,
+                "server share": round(api_level.server_share, 2),
                 "bare p50 ms": round(bare_level.percentile_ms(50), 1),
                 "bare p99 ms": round(bare_level.percentile_ms(99), 1),
                 "bare req/s": round(bare_level.rps, 1),
@@ -299,9 +364,12 @@ def report(scenario: Scenario, levels: list[Level], bare: list[Level]) -> None:
         if scenario.cold
         else f"one origin ({CACHED_ORIGIN.isoformat()}): answered from each side's cache"
     )
+    rounds = 1 if scenario.cold or scenario.spread else rounds
     print(  # noqa: T201
         f"\n## {scenario.name}: GET /v1/forecast, logging on, versus the bare endpoint\n"
-        f"{what}; {scenario.requests} timed + {scenario.warmup} warm-up requests per level\n"
+        f"{what}; {scenario.requests} timed + {scenario.warmup} warm-up requests per level and "
+        f"server, {rounds} round(s) alternating the servers; API server ms: mean time inside "
+        "the API (its latency histogram), server share: that over the mean latency seen\n"
     )
     print(table.to_markdown())  # noqa: T201
 
@@ -327,6 +395,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also run the cached scenario at 16 concurrent with EDIP_LOG_WAL=false",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternations of the servers per cached level"
     )
     parser.add_argument("--horizon", type=int, default=24, help="hours per forecast")
     parser.add_argument("--n-estimators", type=int, default=60, help="trees of the champion")
@@ -387,26 +458,31 @@ def measure(args: argparse.Namespace, scenarios: list[Scenario], root: Path) -> 
             f"set-up (sample store, MLflow, champion v{registry.champion_version}): "
             f"{time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}; horizon {args.horizon} h"
         )
-        bare_ids: list[str] = []
-        with running_bare(env, free_port(), root / "bare.log") as bare_url:
-            bare = [run_levels("bare", bare_url, sc, args.horizon, bare_ids) for sc in scenarios]
-        api_ids: list[str] = []
-        with running_api(env, log_path=root / "api.log") as api:
-            served = [run_levels("api", api.url, sc, args.horizon, api_ids) for sc in scenarios]
+        ids: dict[str, list[str]] = {}
+        with (
+            running_bare(env, free_port(), root / "bare.log") as bare_url,
+            running_api(env, log_path=root / "api.log") as api,
+        ):
+            servers = {"bare": bare_url, "api": api.url}
+            runs = [run_levels(servers, sc, args.horizon, ids, args.rounds) for sc in scenarios]
             # SIGTERM: uvicorn runs the lifespan shutdown, which drains the log writer (uvicorn
             # then re-raises the signal, hence an exit code of -15 after a clean shutdown)
             stop_code = api.stop()
+        bare = [run["bare"] for run in runs]
+        served = [run["api"] for run in runs]
+        api_ids = ids.get("api", [])
         wal_cost = measure_wal_cost(env, root, args) if args.wal_cost else None
     return Run(bare, served, api_ids, stop_code, wal_cost)
 
 
 def report_wal_cost(on: Level, off: Level) -> None:
     print(  # noqa: T201
-        "\n## write-ahead file cost (cached origin, 16 concurrent)\n"
+        "\n## durability cost (cached origin, 16 concurrent): answers wait for their group's "
+        "commit (EDIP_LOG_WAL=true) or not\n"
         f"EDIP_LOG_WAL=true: {on.rps:.1f} req/s, p50 {on.percentile_ms(50):.1f} ms, "
         f"p99 {on.percentile_ms(99):.1f} ms; EDIP_LOG_WAL=false: {off.rps:.1f} req/s, "
         f"p50 {off.percentile_ms(50):.1f} ms, p99 {off.percentile_ms(99):.1f} ms; "
-        f"throughput kept with the file: {on.rps / off.rps:.2f}"
+        f"throughput kept with durable answers: {on.rps / off.rps:.2f}"
     )
 
 
@@ -436,7 +512,7 @@ def main(argv: list[str] | None = None) -> None:
     root.mkdir(parents=True, exist_ok=True)
     run = measure(args, scenarios, root)
     for scenario, api_levels, bare_levels in zip(scenarios, run.served, run.bare, strict=True):
-        report(scenario, api_levels, bare_levels)
+        report(scenario, api_levels, bare_levels, args.rounds)
     if run.wal_cost is not None:
         report_wal_cost(*run.wal_cost)
     report_log_check(run, root / "edip_log.db", args.horizon)

@@ -12,17 +12,23 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from edip_ml.models.base import Forecaster
+from edip_ml.onnx_export import estimator_graph
+from edip_ml.onnx_wrap import column_graph
+from edip_ml.tracking import estimator_importances, log_estimator
 from edip_ml.tracking_server import MlflowServer, configure, start_server
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store
+
+if TYPE_CHECKING:
+    import onnx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _SERVER: MlflowServer | None = None
@@ -147,6 +153,10 @@ def synthetic_xy(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]
 
 
 # -- minimal forecasters of every family (independent of edip_ml.models' registry) -------------
+#: the estimator family of each helper's name (the class names its exporter, never guessed)
+FAMILIES = {"rf": "sklearn", "ridge": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
+
+
 class EstimatorForecaster(Forecaster):
     """Wraps any estimator factory: the median is ``self.model.predict``."""
 
@@ -157,8 +167,20 @@ class EstimatorForecaster(Forecaster):
     ) -> None:
         super().__init__(params)
         self.name = name  # type: ignore[misc]
+        self.family = FAMILIES.get(name, "custom")  # type: ignore[misc]
         self.factory = factory
         self.model: Any = None
+
+    def median_graph(self) -> onnx.ModelProto:
+        if self.family == "custom":
+            return super().median_graph()
+        return estimator_graph(self.family, self.model, list(self.feature_names), [])
+
+    def log_native(self, tmpdir: Path) -> str | None:
+        return log_estimator(self.family, self.model)
+
+    def importances(self) -> pd.Series | None:
+        return estimator_importances(self.model, list(self.feature_names))
 
     def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None:
         self.model = self.factory()
@@ -177,6 +199,7 @@ class ColumnForecaster(Forecaster):
     """Baseline: one input column is the median (any column: a bad one makes a bad model)."""
 
     name = "same_hour_last_week"
+    family = "baseline"
 
     def __init__(self, column: str = "load_same_hour_last_week") -> None:
         super().__init__()
@@ -187,6 +210,9 @@ class ColumnForecaster(Forecaster):
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         return X[:, self.feature_names.index(self.column)].astype(float)
+
+    def median_graph(self) -> onnx.ModelProto:
+        return column_graph(self.feature_names.index(self.column), len(self.feature_names))
 
 
 def rf_forecaster() -> EstimatorForecaster:

@@ -119,9 +119,11 @@ def test_promote_command(
 def test_train_ml_then_promote(
     tracking: str, sample_store: Store, model_name: str, tmp_path: Path
 ) -> None:
+    """``edip train ml && edip promote`` with their defaults: the challenger is judged on the
+    evaluation window (the last ``eval_window_days`` of the store), days it was not trained on."""
     app = _app()
     args = ["train", "ml", "--models", "xgboost,same_hour_yesterday", "--tune", "2"]
-    args += ["--start", "2020-06-01", "--end", "2020-12-31", "--backtest-days", "14"]
+    args += ["--start", "2020-06-01", "--backtest-days", "14"]
     args += ["--param", "xgboost.n_estimators=40", "--param", "xgboost.n_jobs=1"]
     args += ["--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--model-name", model_name]
     args += ["--report-dir", str(tmp_path / "reports")]
@@ -156,14 +158,50 @@ def test_train_ml_then_promote(
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {"plots/backtest_forecasts.html"}
 
-    result = runner.invoke(
-        app, ["promote", "--model-name", model_name, "--max-mape", "0.2", "--window-days", "7"]
-    )
+    # the sample ends 2020-12-31 and eval_window_days is 28: training stopped on 2020-12-03
+    assert run.data.params["train_end"] == "2020-12-03"
+    assert {v.tags["edip.train_end"] for v in versions.values()} == {"2020-12-03"}
+    assert {v.tags["edip.train_start"] for v in versions.values()} == {"2020-06-01"}
+
+    result = runner.invoke(app, ["promote", "--model-name", model_name, "--max-mape", "0.2"])
     assert result.exit_code == 0, result.output
     assert "promoted" in result.output
+    assert "on 2020-12-04..2020-12-31" in result.output  # the held-out days, none trained on
     champion = version_by_alias(CHAMPION, model_name=model_name)
     assert champion is not None
     assert champion.version == best.version
+    assert champion.tags["promotion_in_sample"] == "false"
+
+
+def test_promote_refuses_a_challenger_trained_on_its_window(
+    tracking: str, sample_store: Store, model_name: str
+) -> None:
+    """Trained up to the last day (``--end``), then promoted on the last 28 days: refused with a
+    one-line reason, exit 1, no alias moved; ``--allow-overlap`` judges it, tagged in-sample."""
+    app = _app()
+    args = ["train", "ml", "--models", "same_hour_yesterday", "--model-name", model_name]
+    args += ["--start", "2020-08-01", "--end", "2020-12-31", "--backtest-days", "7"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+    promote = ["promote", "--model-name", model_name, "--max-mape", "0.2"]
+    result = runner.invoke(app, promote)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "promotion failed: challenger v1 was trained up to 2020-12-31, inside its evaluation "
+        "window 2020-12-04..2020-12-31: train with the default end (it holds the window out) "
+        "or --end 2020-12-03"
+    ]
+    assert version_by_alias(CHAMPION, model_name=model_name) is None
+    tags = MlflowClient().get_model_version(model_name, "1").tags
+    assert "promotion_decision" not in tags
+
+    result = runner.invoke(app, [*promote, "--end-day", "2020-12-31", "--window-days", "1"])
+    assert result.exit_code == 1  # one day is enough: 2020-12-31 is a training day
+    result = runner.invoke(app, [*promote, "--allow-overlap"])
+    assert result.exit_code == 0, result.output
+    tags = MlflowClient().get_model_version(model_name, "1").tags
+    assert tags["promotion_in_sample"] == "true"
 
 
 def test_train_failure_leaves_the_registry_unchanged(

@@ -103,6 +103,30 @@ def test_evaluation_window_is_the_last_complete_days(sample_store: Store) -> Non
         evaluation_window(sample_store, 3, end_day="2030-01-10")
 
 
+def test_the_held_out_window_and_the_default_training_end(sample_store: Store) -> None:
+    """One rule: the default training end is the day before the window promotion judges on."""
+    from edip_ml.config import load_ml_params
+    from edip_ml.evaluation_window import last_complete_day, window_ending
+    from edip_ml.training_data import load_training_data, training_period
+
+    days = load_ml_params().promotion.eval_window_days
+    w = window_ending("2020-12-31", days)
+    assert (str(w.first_day.date()), str(w.train_end.date())) == ("2020-12-04", "2020-12-03")
+    assert w.covered_by(pd.Timestamp("2020-12-04"))
+    assert not w.covered_by(w.train_end)
+    assert last_complete_day(pd.Timestamp("2020-12-31T22:30Z")) == pd.Timestamp("2020-12-31")
+    assert last_complete_day(pd.Timestamp("2020-12-31T22:00Z")) == pd.Timestamp("2020-12-30")
+    with pytest.raises(ValueError, match="at least one day"):
+        window_ending("2020-12-31", 0)
+    data = load_training_data(sample_store, load_ml_params(), weather="none")
+    _start, end = training_period(data, "2020-06-01", None)
+    assert end == w.train_end  # the sample ends 2020-12-31
+    assert training_period(data, "2020-06-01", "2020-12-31")[1] == pd.Timestamp("2020-12-31")
+    held = evaluation_window(sample_store, days)
+    assert held.start_day == w.first_day
+    assert held.end_day == w.last_day
+
+
 def test_challenger_needing_absent_features_is_rejected(
     tracking: str,
     sample_store: Store,

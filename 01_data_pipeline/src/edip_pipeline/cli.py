@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from edip_pipeline.cli_errors import OneLineErrors, check_dates, set_verbose
+from edip_pipeline.runtime import configure as configure_runtime
 
 if TYPE_CHECKING:
     from edip_pipeline.ingest import IngestReport
@@ -309,6 +310,8 @@ def _load_plugins() -> None:
             log.warning("could not load edip plugin %s: %s", ep.name, exc)
 
 
+# threads and OpenMP waits are settled before a plugin loads LightGBM, XGBoost or torch
+configure_runtime()
 _load_plugins()
 
 

@@ -39,7 +39,7 @@ from edip_pipeline.atomic import atomic_write_text
 from edip_pipeline.versions import Versions, share_partition
 
 if TYPE_CHECKING:
-    from edip_pipeline.store import Store
+    from edip_pipeline.store_view import StoreView
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +154,13 @@ def verify_version(
     return damages
 
 
-def verify(store: Store, dataset: str) -> list[Damage]:
+def verify(store: StoreView, dataset: str) -> list[Damage]:
     """The damaged partitions of the dataset's current version (nothing is changed)."""
     base = store.versions.current(dataset)
     return verify_version(dataset, base, store.versions.entry_of(base), store._verified)
 
 
-def check(store: Store, dataset: str, lock_timeout_s: float | None = None) -> list[Damage]:
+def check(store: StoreView, dataset: str, lock_timeout_s: float | None = None) -> list[Damage]:
     """Verify the current version, recovering it when damaged; what is still damaged after.
 
     ``lock_timeout_s``: how long to wait for the write lock to recover (default
@@ -177,7 +177,7 @@ def check(store: Store, dataset: str, lock_timeout_s: float | None = None) -> li
 # recovery
 # ---------------------------------------------------------------------------------------------
 def recover(
-    store: Store, dataset: str, damaged: Path, lock_timeout_s: float | None = None
+    store: StoreView, dataset: str, damaged: Path, lock_timeout_s: float | None = None
 ) -> dict[str, Any] | None:
     """Quarantine the damaged files of ``damaged`` and publish what older versions still hold.
 
@@ -211,7 +211,7 @@ def recover(
 
 
 def _salvage(
-    store: Store,
+    store: StoreView,
     dataset: str,
     damaged: Path,
     entry: Mapping[str, Any],

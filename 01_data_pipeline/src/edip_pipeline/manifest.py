@@ -24,7 +24,7 @@ from edip_pipeline.integrity import file_checksum
 from edip_pipeline.schema import COLUMNS, Flag, empty_frame
 
 if TYPE_CHECKING:
-    from edip_pipeline.store import Store
+    from edip_pipeline.store_view import StoreView
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def data_version_of(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
 
 
-def current_manifest(store: Store) -> dict[str, Any]:
+def current_manifest(store: StoreView) -> dict[str, Any]:
     """Per dataset, the entry of its current version; no lock, never a half-written state.
 
     Each version directory carries its own entry, published with it by the link switch, so a

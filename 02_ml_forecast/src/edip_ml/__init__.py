@@ -1,3 +1,9 @@
 """EDIP classic ML forecasters (day-ahead and rolling 24 h)."""
 
+from edip_pipeline.runtime import configure as _configure_runtime
+
 __version__ = "0.1.0"
+
+# once, before any module of the package imports LightGBM, XGBoost or torch: OpenMP reads its
+# wait policy and thread count when it loads (edip_pipeline.runtime says why)
+_configure_runtime()

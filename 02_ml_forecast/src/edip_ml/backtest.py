@@ -37,7 +37,7 @@ from edip_ml.config import MLParams, Protocol, load_ml_params
 from edip_ml.dataset import check_history
 from edip_ml.folds import Fold, FoldPlan, Window, fold_keys, fold_rows, plan_folds, resolve_window
 from edip_ml.forecast_frame import assemble_forecasts, forecast_frame
-from edip_ml.models import make_model
+from edip_ml.models import OnlineForecaster, make_model
 from edip_ml.online import walk_forward, with_rolling_band
 from edip_ml.training_data import TrainingData, ensure_training_data
 from edip_pipeline.atomic import atomic_write_parquet
@@ -120,7 +120,9 @@ def _rolling_bands(
 
     window = params.combination.interval_window_days
     models = available_models()
-    rolling = {n for n in names if window > 0 or getattr(models.get(n), "online", False)}
+    rolling = {
+        n for n in names if window > 0 or issubclass(models.get(n, object), OnlineForecaster)
+    }
     if not rolling:
         return frames
     merged = pd.concat(frames, ignore_index=True)
@@ -330,8 +332,11 @@ def _fit_predict(
     Xte = X[te]
     t0 = time.perf_counter()
     model = make_model(name, params).fit(X[tr], y[tr], params.calibration_fraction)
-    online = getattr(model, "online", False)
-    pred = walk_forward(model, Xte, y[te], step) if online else model.predict(Xte)
+    pred = (
+        walk_forward(model, Xte, y[te], step)
+        if isinstance(model, OnlineForecaster)
+        else model.predict(Xte)
+    )
     fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
     return forecast_frame(
         Xte.index,

@@ -185,7 +185,11 @@ def backtest(
         typer.Option(help="Comma-separated baselines run alongside ('none': none; params.yaml)."),
     ] = None,
     n_jobs: Annotated[
-        int | None, typer.Option(help="Threads of rf/xgboost/lightgbm (params.yaml).", min=1)
+        int | None,
+        typer.Option(
+            help="Threads per rf/xgboost/lightgbm fit (params.yaml, else EDIP_FIT_THREADS: 1).",
+            min=1,
+        ),
     ] = None,
 ) -> None:
     """Rolling-origin backtest: one row per (origin, target time, model) into a parquet file.
@@ -262,9 +266,21 @@ def promote(
         str | None, typer.Option(help="Last day of the window (default: last complete day).")
     ] = None,
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+    allow_overlap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-overlap",
+            help="Judge a challenger trained on days of the window anyway (IN-SAMPLE, tagged).",
+        ),
+    ] = False,
 ) -> None:
-    """Move ``champion`` to the challenger if it is not worse and passes the gates."""
+    """Move ``champion`` to the challenger if it is not worse and passes the gates.
+
+    The challenger is judged only on days it never saw: one whose training period reaches into
+    the window is refused (exit 1) unless ``--allow-overlap``.
+    """
     from edip_ml.config import load_ml_params
+    from edip_ml.evaluation_window import OverlapError
     from edip_ml.promotion import promote as run_promotion
     from edip_ml.registry import RegistryError
     from edip_ml.tracking_server import configure
@@ -279,8 +295,9 @@ def promote(
             max_mape=max_mape,
             end_day=end_day,
             ml_params=ml,
+            allow_overlap=allow_overlap,
         )
-    except RegistryError as exc:
+    except (RegistryError, OverlapError) as exc:
         typer.echo(f"promotion failed: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     typer.echo(

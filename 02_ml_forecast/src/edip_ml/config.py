@@ -55,7 +55,11 @@ class RandomForestParams(EstimatorParams):
     max_features: float = Field(
         0.5, description="Share of features tried at each split (decorrelates the trees)."
     )
-    n_jobs: int = Field(2, description="Parallel jobs for fitting and prediction.")
+    n_jobs: int | None = Field(
+        None,
+        description="Parallel jobs for fitting and prediction (None = the process's threads, "
+        "EDIP_THREADS or its CPUs: edip_pipeline.runtime).",
+    )
 
 
 class XGBoostParams(EstimatorParams):
@@ -73,7 +77,11 @@ class XGBoostParams(EstimatorParams):
         description="Median objective: squared error (measured better and 10x faster than "
         "reg:absoluteerror on the ratio target); quantiles come from conformal offsets.",
     )
-    n_jobs: int = Field(2, description="Threads.")
+    n_jobs: int | None = Field(
+        None,
+        description="Threads per fit (None = the process's threads, EDIP_THREADS or its CPUs: "
+        "edip_pipeline.runtime).",
+    )
 
 
 class LightGBMParams(EstimatorParams):
@@ -92,7 +100,11 @@ class LightGBMParams(EstimatorParams):
         description="Median objective: squared error (measured better than 'l1' on the ratio "
         "target); quantiles come from conformal offsets.",
     )
-    n_jobs: int = Field(2, description="Threads.")
+    n_jobs: int | None = Field(
+        None,
+        description="Threads per fit (None = the process's threads, EDIP_THREADS or its CPUs: "
+        "edip_pipeline.runtime).",
+    )
 
 
 class RidgeParams(EstimatorParams):
@@ -220,7 +232,7 @@ class MLParams(BaseModel):
         default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"],
         description="Model families trained by default (see edip_ml.models.MODELS); "
         "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
-        "the backtest, trained by edip_ml.combination); the slow RandomForest ('rf') is "
+        "the backtest, built by edip train ml from its experts' fits: edip_ml.models.combination); the slow RandomForest ('rf') is "
         "available but not default.",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")

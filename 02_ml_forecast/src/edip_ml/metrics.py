@@ -19,8 +19,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from edip_ml.models.base import QUANTILE_COLUMNS, QUANTILES
 from edip_pipeline.calendar import PARIS
+from edip_pipeline.contract import QUANTILE_COLUMNS, QUANTILES
 from edip_pipeline.features.holidays import public_holidays
 
 COLUMNS: tuple[str, ...] = (

@@ -15,7 +15,7 @@ percentiles of the residuals of the last ``window_days`` whose outcomes were kno
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,11 +26,23 @@ from edip_pipeline.contract import QUANTILES
 log = logging.getLogger(__name__)
 
 
-def walk_forward(model: Any, X: pd.DataFrame, y: pd.Series, step: pd.Timedelta) -> pd.DataFrame:
-    """P10/P50/P90 of an online ``model`` over ``X`` (one fold), updating it between origins.
+class Absorbing(Protocol):
+    """What :func:`walk_forward` needs of an :class:`edip_ml.models.base.OnlineForecaster` (a
+    protocol: the models import this package's aggregation, so it does not import them back)."""
 
-    ``model`` has ``predict(X)`` and ``update(X, y) -> skipped flags``. Returns the predictions
-    in the order of ``X`` with a ``skipped`` count in ``attrs``.
+    @property
+    def name(self) -> str: ...
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray: ...
+
+
+def walk_forward(
+    model: Absorbing, X: pd.DataFrame, y: pd.Series, step: pd.Timedelta
+) -> pd.DataFrame:
+    """P10/P50/P90 of an online ``model`` over ``X`` (one fold), absorbing outcomes between
+    origins. Returns the predictions in the order of ``X`` with a ``skipped`` count in ``attrs``.
     """
     origins = pd.DatetimeIndex(X.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(X.index.get_level_values("target_time")).as_unit("ns")
@@ -43,7 +55,7 @@ def walk_forward(model: Any, X: pd.DataFrame, y: pd.Series, step: pd.Timedelta) 
         known = int(np.searchsorted(end_ns, origin, side="right"))
         if known > fed:
             rows = order[fed:known]
-            skipped += int(np.sum(model.update(X.iloc[rows], y.iloc[rows])))
+            skipped += int(np.sum(model.absorb(X.iloc[rows], y.iloc[rows])))
             fed = known
         at = np.flatnonzero(origins.asi8 == origin)
         out.iloc[at] = model.predict(X.iloc[at])[["p10", "p50", "p90"]].to_numpy()

@@ -13,8 +13,9 @@ implements the contract of :mod:`edip_ml.models.base`:
 
 The family-specific converter (:mod:`edip_ml.onnx_sklearn`, :mod:`edip_ml.onnx_boosting`) only
 produces the median graph; :func:`edip_ml.onnx_wrap.wrap_median` appends the contract nodes, so a
-new family (the DL package) needs a median graph and nothing else. This module dispatches on the
-family and checks parity.
+new family (the DL package) needs a median graph and nothing else. Each forecaster class picks its
+exporter (:meth:`edip_ml.models.base.Forecaster.export_onnx` / ``median_graph``); this module
+holds the converters it calls and checks parity.
 
 The contract and its onnxruntime runner (:class:`OnnxForecaster`) live in
 :mod:`edip_pipeline.contract`, shared with the API, which must not import this package.
@@ -25,14 +26,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from edip_ml.onnx_boosting import boosting_graph
 from edip_ml.onnx_sklearn import sklearn_graph
-from edip_ml.onnx_wrap import ExportError, column_graph, multiply_by_reference, wrap_median
+from edip_ml.onnx_wrap import ExportError, multiply_by_reference, wrap_median
 from edip_pipeline.contract import (
     FEATURE_PARAMS_KEY,
     ONLINE_STATE_KEY,
@@ -44,19 +45,40 @@ from edip_pipeline.contract import (
 if TYPE_CHECKING:
     import onnx
 
-    from edip_ml.models.base import Forecaster
-
 log = logging.getLogger(__name__)
 
 
 #: parity tolerance between the native model and its ONNX export, MW
 PARITY_TOLERANCE_MW = 1.0
-#: columns that baselines return as their median, by model name (fallback when the forecaster
-#: does not expose a ``column`` attribute)
-BASELINE_COLUMNS: dict[str, str] = {
-    "same_hour_last_week": "load_same_hour_last_week",
-    "same_hour_yesterday": "load_lag_1d",
-}
+
+
+class Forecaster(Protocol):
+    """What export, parity and tracking read of a fitted forecaster.
+
+    Why a protocol and not :class:`edip_ml.models.base.Forecaster`: the models call the exporters
+    (:meth:`~edip_ml.models.base.Forecaster.export_onnx`), so this layer must not import them back
+    (no import cycle, ``make lint``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def family(self) -> str: ...
+
+    feature_names: list[str]
+    feature_params: dict[str, Any] | None
+    offsets: np.ndarray
+    params: dict[str, Any]
+    seed: int
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+    def export_onnx(self) -> onnx.ModelProto: ...
+
+    def log_native(self, tmpdir: Path) -> str | None: ...
+
+    def importances(self) -> pd.Series | None: ...
 
 
 class ParityError(RuntimeError):
@@ -71,22 +93,24 @@ class ParityError(RuntimeError):
 # export
 # ---------------------------------------------------------------------------------------------
 def to_onnx(forecaster: Forecaster) -> onnx.ModelProto:
-    """The fitted ``forecaster`` as one contract ONNX graph (median graph + conformal offsets)."""
-    names = list(forecaster.feature_names)
-    if not names:
+    """The fitted ``forecaster`` as one contract ONNX graph: its own exporter chooses how
+    (:meth:`edip_ml.models.base.Forecaster.export_onnx`)."""
+    if not list(forecaster.feature_names):
         raise ExportError(f"{forecaster.name}: not fitted (no feature_names)")
-    own = getattr(forecaster, "export_onnx", None)
-    if callable(own):  # a family with its own exporter (edip_dl: torch.onnx) returns the contract
-        model: onnx.ModelProto = own()
-        return model
-    median = median_graph(forecaster)
+    return forecaster.export_onnx()
+
+
+def contract_graph(
+    forecaster: Forecaster, median: onnx.ModelProto, online_state: dict[str, Any] | None = None
+) -> onnx.ModelProto:
+    """``median`` (features -> median) wrapped into the contract: conformal offsets, metadata
+    (feature names and params, the online state when the model adapts online)."""
     extra = feature_params_metadata(forecaster)
-    state = getattr(forecaster, "state", None)
-    if state is not None and hasattr(state, "to_dict"):  # online (Kalman) models carry their state
-        extra[ONLINE_STATE_KEY] = json.dumps(state.to_dict())
+    if online_state is not None:
+        extra[ONLINE_STATE_KEY] = json.dumps(online_state)
     return wrap_median(
         median,
-        feature_names=names,
+        feature_names=list(forecaster.feature_names),
         offsets=np.asarray(forecaster.offsets, dtype=float),
         model_name=forecaster.name,
         extra_metadata=extra,
@@ -99,75 +123,26 @@ def feature_params_metadata(forecaster: Forecaster) -> dict[str, str]:
     return {FEATURE_PARAMS_KEY: json.dumps(fparams, sort_keys=True)} if fparams else {}
 
 
-def native_estimator(forecaster: Forecaster) -> Any | None:
-    """The fitted estimator inside a forecaster (``estimator``, or ``model``), if any."""
-    for attr in ("estimator", "model"):
-        est = getattr(forecaster, attr, None)
-        if est is not None:
-            return est
-    return None
+def estimator_graph(
+    family: str, estimator: Any, names: list[str], reference: list[str]
+) -> onnx.ModelProto:
+    """The graph ``features [N, F] -> median [N, 1]`` of a fitted ``estimator`` of ``family``
+    (``sklearn``, ``xgboost``, ``lightgbm``: named by the forecaster class, never guessed).
 
-
-def model_family(forecaster: Forecaster) -> str:
-    """``sklearn``, ``xgboost``, ``lightgbm`` or ``baseline`` (a column as the median); a
-    plugin family names itself with a ``family`` class attribute (e.g. ``torch``)."""
-    own = getattr(forecaster, "family", None)
-    if isinstance(own, str):
-        return own
-    model = native_estimator(forecaster)
-    if model is None:
-        if _baseline_column(forecaster) is not None:
-            return "baseline"
-        raise ExportError(f"{forecaster.name}: no fitted estimator to export (not fitted?)")
-    module = type(model).__module__
-    # dispatch on the module name: importing xgboost/lightgbm just to isinstance-check is wasteful
-    if module.startswith("xgboost"):
-        return "xgboost"
-    if module.startswith("lightgbm"):
-        return "lightgbm"
-    if module.startswith("sklearn"):
-        return "sklearn"
-    raise ExportError(f"{forecaster.name}: no ONNX converter for {type(model).__qualname__}")
-
-
-def _baseline_column(forecaster: Forecaster) -> str | None:
-    column = getattr(forecaster, "column", None)
-    if isinstance(column, str):
-        return column
-    return BASELINE_COLUMNS.get(forecaster.name)
-
-
-def median_graph(forecaster: Forecaster) -> onnx.ModelProto:
-    """The graph ``features [N, F] -> median [N, 1]`` (one output) of a fitted forecaster.
-
-    The family converter produces the estimator's output; forecasters that learn a ratio to a
-    reference load (``reference_features``, see :mod:`edip_ml.models.linear`) get it multiplied
-    back by the first non-NaN reference column, exactly as their native ``_predict_median``.
+    Forecasters that learn a ratio to a reference load (``reference``, see
+    :mod:`edip_ml.models.linear`) get it multiplied back by the first non-NaN reference column,
+    exactly as their native ``_predict_median``.
     """
-    family = model_family(forecaster)
-    names = list(forecaster.feature_names)
-    n_features = len(names)
-    if family == "gam":
-        from edip_ml.models.gam_onnx import gam_graph
-
-        state = getattr(forecaster, "state", None)
-        return gam_graph(forecaster, None if state is None else state.theta)  # type: ignore[arg-type]
-    if family == "baseline":
-        column = _baseline_column(forecaster)
-        if column not in names:
-            raise ExportError(f"{forecaster.name}: baseline column {column!r} not in its features")
-        return column_graph(names.index(column), n_features)
-
-    model: Any = native_estimator(forecaster)
-    if family == "sklearn":
-        onx = sklearn_graph(model, n_features)
-    else:
-        onx = boosting_graph(family, model, n_features)
-    reference = [c for c in getattr(forecaster, "reference_features", None) or [] if c in names]
-    if getattr(forecaster, "reference_features", None) and not reference:
-        raise ExportError(f"{forecaster.name}: none of its reference features is among its inputs")
-    if reference:
-        multiply_by_reference(onx, [names.index(c) for c in reference])
+    onx = (
+        sklearn_graph(estimator, len(names))
+        if family == "sklearn"
+        else boosting_graph(family, estimator, len(names))
+    )
+    present = [c for c in reference if c in names]
+    if reference and not present:
+        raise ExportError(f"none of the reference features {reference} is among the inputs")
+    if present:
+        multiply_by_reference(onx, [names.index(c) for c in present])
     return onx
 
 

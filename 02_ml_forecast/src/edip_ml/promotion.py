@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from edip_ml.evaluation_window import check_out_of_sample, store_last_day, window_ending
 from edip_ml.onnx_export import FeatureContractError, OnnxForecaster
 from edip_ml.registry import (
     CHALLENGER,
@@ -90,8 +91,8 @@ def evaluation_window(
 
     ml = ml_params or load_ml_params()
     params = _window_feature_params(store, ml, model_feature_params)
-    last_day = _window_last_day(store, end_day)
-    first_day = last_day - pd.Timedelta(days=days - 1)
+    held_out = window_ending(_last_day(store, end_day), days)
+    first_day, last_day = held_out.first_day, held_out.last_day
     # the training data's table (the one `edip features` wrote when it is current), its rows of
     # the window: exactly the builder the API serves with
     data = load_training_data(
@@ -120,20 +121,12 @@ def _window_feature_params(
     return params
 
 
-def _window_last_day(store: Store, end_day: pd.Timestamp | str | None) -> pd.Timestamp:
-    """``end_day`` as a naive Paris day, or the last Paris day whose every half-hour is known."""
-    from edip_pipeline.calendar import PARIS
-
-    if end_day is None:
-        last = store.last_timestamp("load_national", "consumption_mw")
-        if last is None:
-            raise RegistryError("the store holds no national load: nothing to evaluate on")
-        end_excl = (last + pd.Timedelta("30min")).tz_convert(PARIS)
-        return end_excl.normalize().tz_localize(None) - pd.Timedelta(days=1)
-    last_day = pd.Timestamp(end_day)
-    if last_day.tzinfo is not None:
-        last_day = last_day.tz_convert(PARIS).tz_localize(None)
-    return last_day.normalize()
+def _last_day(store: Store, end_day: pd.Timestamp | str | None) -> pd.Timestamp:
+    """The window's last day (:func:`~edip_ml.evaluation_window.store_last_day`)."""
+    last_day = store_last_day(store, end_day)
+    if last_day is None:
+        raise RegistryError("the store holds no national load: nothing to evaluate on")
+    return last_day
 
 
 def _window_rows(
@@ -219,6 +212,7 @@ def promote(
     ml_params: MLParams | None = None,
     client: MlflowClient | None = None,
     champion_live_mape: float | None = None,
+    allow_overlap: bool = False,
 ) -> PromotionDecision:
     """Decide whether ``challenger`` becomes ``champion`` (see the module doc).
 
@@ -227,7 +221,9 @@ def promote(
     ``ml_params.promotion`` (default: ``params.yaml``). With no champion yet, a challenger that
     passes the absolute gate becomes champion. ``champion_live_mape`` (the champion's error as
     served, from the log store; :mod:`edip_ml.live.retrain`) replaces its offline MAPE as the
-    reference the challenger is compared with, when given.
+    reference the challenger is compared with, when given. A challenger trained on days of the
+    window raises :class:`~edip_ml.evaluation_window.OverlapError` (aliases unchanged) unless
+    ``allow_overlap`` (then judged in-sample, tagged ``promotion_in_sample``).
     """
     from edip_pipeline.store import Store
 
@@ -243,10 +239,14 @@ def promote(
         return PromotionDecision(
             "unchanged", reason, chal_v, champ_v, None, None, "", max_mape, tolerance
         )
-    windows = _Windows(store or Store(), window_days, end_day, weather, ml_params)
+    store = store or Store()
+    held_out = window_ending(_last_day(store, end_day), window_days)
+    train_end = check_out_of_sample(c, model_name, chal_v, held_out, allow_overlap=allow_overlap)
+    windows = _Windows(store, window_days, end_day, weather, ml_params)
     scores = _score(windows, model_name, chal_v, champ_v)
     decision, basis = _decide(scores, chal_v, champ_v, max_mape, tolerance, champion_live_mape)
-    _record(c, model_name, decision, scores.window, basis)
+    in_sample = train_end is not None and held_out.covered_by(train_end)
+    _record(c, model_name, decision, scores.window, basis, in_sample)
     return decision
 
 
@@ -374,6 +374,7 @@ def _record(
     decision: PromotionDecision,
     window: EvaluationWindow,
     basis: str,
+    in_sample: bool,
 ) -> None:
     """The decision as tags of the challenger version; ``champion`` moved when promoted."""
     chal_v = decision.challenger_version
@@ -386,6 +387,7 @@ def _record(
         "promotion_champion_version": decision.champion_version or "none",
         "promotion_window": window.describe(),
         "promotion_weather_source": window.weather_source,
+        "promotion_in_sample": str(in_sample).lower(),
         "promotion_timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key, value in tags.items():

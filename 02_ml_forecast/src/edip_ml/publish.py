@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edip_ml.onnx_export import check_parity, to_onnx
-from edip_ml.registry import CHALLENGER, REGISTERED_MODEL, register
+from edip_ml.registry import REGISTERED_MODEL, register
 from edip_ml.tracking import LoggedRun, log_training_run
 
 if TYPE_CHECKING:
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow.entities.model_registry import ModelVersion
 
-    from edip_ml.models.base import Forecaster
-    from edip_ml.train import TrainResult
+    from edip_ml.onnx_export import Forecaster
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +62,3 @@ def publish(
         else None
     )
     return Published(run=run, parity_mw=parity, version=version)
-
-
-def best_is_challenger(results: list[TrainResult], model_name: str) -> None:
-    """Of the versions registered by this batch, the best backtest MAPE keeps ``challenger``.
-
-    Each registration moved the alias to its own version; for a batch (``rf,xgboost,lightgbm``)
-    the one ``edip promote`` should judge is the best, not the last trained.
-    """
-    from mlflow import MlflowClient
-
-    registered = [r for r in results if r.ok and r.version is not None]
-    if not registered:
-        return
-    best = min(registered, key=lambda r: r.metrics.get("mape", float("inf")))
-    if len(registered) > 1:
-        MlflowClient().set_registered_model_alias(model_name, CHALLENGER, str(best.version))
-        log.info(
-            "%s v%s (%s) is the challenger of this batch", model_name, best.version, best.model
-        )
-    best.challenger = True

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from edip_ml.onnx_export import model_family, native_estimator
+from edip_ml.onnx_export import Forecaster
 from edip_pipeline.contract import (
     CONTRACT_VERSION,
     HORIZON_GROUPS,
@@ -35,7 +35,6 @@ from edip_pipeline.contract import (
 if TYPE_CHECKING:
     import onnx
 
-    from edip_ml.models.base import Forecaster
     from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -80,15 +79,9 @@ def _pin(*packages: str) -> list[str]:
     return pins
 
 
-def feature_importances(forecaster: Forecaster) -> pd.Series | None:
-    """Importances by feature (trees: the model's own; linear: |coef| on scaled inputs)."""
-    names = list(forecaster.feature_names)
-    model = native_estimator(forecaster)
-    if model is None:
-        column = getattr(forecaster, "column", None)
-        if isinstance(column, str) and column in names:
-            return pd.Series(1.0, index=[column], name="importance")
-        return None
+def estimator_importances(model: Any, names: list[str]) -> pd.Series | None:
+    """Importances by feature of a fitted estimator (trees: their own; linear: |coef| on scaled
+    inputs); what :meth:`edip_ml.models.linear.EstimatorForecaster.importances` returns."""
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
     out_names = names
     if hasattr(model, "steps") and len(model.steps) > 1:
@@ -192,7 +185,7 @@ def log_training_run(
     import mlflow
 
     mlflow.set_experiment(experiment)
-    family = model_family(forecaster)
+    family = forecaster.family
     data_version = store.data_version() if store is not None else None
     all_tags = _run_tags(forecaster, family, weather_source, parity_mw, data_version, tags)
 
@@ -207,7 +200,7 @@ def log_training_run(
         _log_importances(forecaster, tmpdir)
         if store is not None and store.manifest_path.is_file():
             mlflow.log_artifact(str(store.manifest_path), artifact_path="data")
-        native_uri = _log_native(forecaster, family, tmpdir)
+        native_uri = forecaster.log_native(tmpdir)
         pickled = tmpdir / "forecaster.pkl"
         pickled.write_bytes(pickle.dumps(forecaster))
         mlflow.log_artifact(str(pickled), artifact_path="forecaster")
@@ -290,7 +283,7 @@ def _log_importances(forecaster: Forecaster, tmpdir: Path) -> None:
     """Feature importances (CSV and bar chart) under ``importances/``, when the model has some."""
     import mlflow
 
-    importances = feature_importances(forecaster)
+    importances = forecaster.importances()
     if importances is None:
         return
     csv = tmpdir / "feature_importances.csv"
@@ -338,15 +331,10 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def _log_native(forecaster: Forecaster, family: str, tmpdir: Path) -> str | None:
-    """The native model in its MLflow flavour (baselines: a pickle artifact)."""
+def log_estimator(family: str, model: Any) -> str:
+    """A fitted estimator in its MLflow flavour (``family`` named by the forecaster class)."""
     import mlflow
 
-    own = getattr(forecaster, "log_native", None)
-    if callable(own):  # a plugin family logs its own native model (and training curves)
-        uri: str | None = own(tmpdir)
-        return uri
-    model = native_estimator(forecaster)
     if family == "sklearn":
         # cloudpickle, not MLflow 3's default skops: skops refuses to reload tree models
         # (sklearn.tree._tree.Tree is not on its trusted list) and we wrote the file ourselves
@@ -365,8 +353,14 @@ def _log_native(forecaster: Forecaster, family: str, tmpdir: Path) -> str | None
             model, name=NATIVE_MODEL, pip_requirements=_pin("lightgbm", "numpy")
         )
     else:
-        target = tmpdir / f"{forecaster.name}.pkl"
-        target.write_bytes(pickle.dumps(forecaster))
-        mlflow.log_artifact(str(target), artifact_path=NATIVE_MODEL)
-        return None
+        raise ValueError(f"no MLflow flavour for estimator family {family!r}")
     return str(info.model_uri)
+
+
+def log_pickle(forecaster: Forecaster, tmpdir: Path) -> None:
+    """The forecaster pickled under the native-model artifact (families without a flavour)."""
+    import mlflow
+
+    target = tmpdir / f"{forecaster.name}.pkl"
+    target.write_bytes(pickle.dumps(forecaster))
+    mlflow.log_artifact(str(target), artifact_path=NATIVE_MODEL)

@@ -1,27 +1,37 @@
-"""Training entry point: tune, backtest, fit, then publish — per model.
+"""Training entry point: tune, backtest, fit, then publish — per model, each fitted once.
 
 Why one function per step and :func:`~edip_ml.publish.publish` as the last one: a model reaches
 the registry only through ``export → parity → MLflow run → register`` (:mod:`edip_ml.publish`),
 so a failure anywhere before the registration (bad data, a converter error, a parity miss, the
 tracking server down) leaves the registry exactly as it was. Each model is trained in isolation:
 one failing does not stop the others, and its error is reported in its :class:`TrainResult`.
+
+A model made of others (the combination, :meth:`~edip_ml.models.base.Forecaster.members`) is
+built from its members' fits and backtest forecasts: training the default set fits and backtests
+each expert exactly once (the log says how many fits each model had), and the baselines of the
+reports are backtested once for the whole set.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from edip_ml.backtest_files import backtest_figure, write_backtest_report
-from edip_ml.publish import Published, best_is_challenger, publish
+from edip_ml.evaluation_window import tag_training_period
+from edip_ml.train_result import TrainResult, best_is_challenger
+from edip_ml.train_steps import (
+    Batch,
+    Trained,
+    backtest_model,
+    fit_final,
+    publish_trained,
+    tuned_params,
+)
 from edip_ml.training_data import (
     TrainingData,
     TrainingTable,
@@ -29,7 +39,6 @@ from edip_ml.training_data import (
     make_training_table,
     training_period,
 )
-from edip_pipeline.calendar import PARIS
 
 if TYPE_CHECKING:
     from edip_ml.config import MLParams
@@ -37,72 +46,12 @@ if TYPE_CHECKING:
     from edip_pipeline.features import WeatherMode
     from edip_pipeline.store import Store
 
+__all__ = ["DEFAULT_BACKTEST_DAYS", "TrainResult", "train_models", "train_set"]
+
 log = logging.getLogger(__name__)
 
 #: days at the end of the period backtested for the report and the run's metrics
 DEFAULT_BACKTEST_DAYS = 28
-
-
-@dataclass
-class TrainResult:
-    """Outcome of training one model (``ok`` False: ``error`` says why; registry untouched)."""
-
-    model: str
-    ok: bool
-    run_id: str | None = None
-    version: str | None = None
-    parity_mw: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    report: Path | None = None
-    challenger: bool = False
-
-    @classmethod
-    def of(
-        cls, model: str, published: Published, metrics: dict[str, float], **extra: Any
-    ) -> TrainResult:
-        """The result of a model :func:`~edip_ml.publish.publish` logged (and maybe registered)."""
-        version = published.version
-        return cls(
-            model=model,
-            ok=True,
-            run_id=published.run.run_id,
-            version=str(version.version) if version is not None else None,
-            parity_mw=published.parity_mw,
-            metrics=metrics,
-            **extra,
-        )
-
-    def summary(self) -> str:
-        if not self.ok:
-            return f"{self.model}: FAILED — {self.error}"
-        mape = self.metrics.get("mape")
-        figure = f"backtest MAPE {mape * 100:.2f} %, " if mape is not None else ""
-        where = f"version {self.version}" if self.version else "not registered"
-        if self.challenger:
-            where += " (challenger)"
-        return (
-            f"{self.model}: {figure}ONNX parity {self.parity_mw:.3g} MW, run {self.run_id}, {where}"
-        )
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """What every model of one :func:`train_models` call shares."""
-
-    data: TrainingData
-    table: TrainingTable
-    store: Store
-    params: MLParams
-    period: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]  # start, end, backtest start
-    tune: int
-    tuning_storage: str | None
-    report_dir: Path | None
-    register_models: bool
-    model_name: str
-    experiment: str
-    weather: WeatherMode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,14 +107,14 @@ def train_models(
         log.exception("cannot build the training data")
         error = f"{type(exc).__name__}: {exc}"
         return [TrainResult(model=name, ok=False, error=error) for name in models]
-
-    batch = _Batch(
+    batch = Batch(
         data=data, table=table, store=store, params=params, period=period, tune=tune,
         tuning_storage=tuning_storage, report_dir=report_dir, register_models=register_models,
         model_name=model_name, experiment=experiment, weather=weather,
     )  # fmt: skip
-    results = [_train_isolated(name, batch, overrides.get(name, {})) for name in models]
+    results = train_set(list(models), batch, overrides)
     if register_models:
+        tag_training_period(results, model_name, period[0], period[1])
         best_is_challenger(results, model_name)
     return results
 
@@ -187,196 +136,139 @@ def _training_rows(
     return data, make_training_table(data, start_day, end_day), (start_day, end_day, bt_start)
 
 
-def _train_isolated(name: str, batch: _Batch, fixed: dict[str, Any]) -> TrainResult:
-    """One model of the batch; its failure becomes a failed :class:`TrainResult`, not a raise."""
-    t0 = time.perf_counter()
-    try:
-        if name == "combination":  # experts + ML-Poly state (edip_ml.combination)
-            result = _train_combination(batch)
-        else:
-            result = _train_one(name, batch, fixed)
-    except Exception as exc:
-        log.exception("%s: training failed; the registry is unchanged", name)
-        result = TrainResult(model=name, ok=False, error=f"{type(exc).__name__}: {exc}")
-    log.info("%s (%.1fs)", result.summary(), time.perf_counter() - t0)
-    return result
-
-
-def _train_combination(batch: _Batch) -> TrainResult:
-    from edip_ml.combination import train_combination
-
-    result: TrainResult = train_combination(
-        table=batch.table, data=batch.data, store=batch.store, params=batch.params,
-        period=batch.period, register_models=batch.register_models,
-        model_name=batch.model_name, experiment=batch.experiment, weather=batch.weather,
-    )  # fmt: skip
-    return result
-
-
 # ---------------------------------------------------------------------------------------------
-# one model
+# the set: each model fitted and backtested once
 # ---------------------------------------------------------------------------------------------
-def _train_one(name: str, batch: _Batch, fixed: dict[str, Any]) -> TrainResult:
-    """Tune, backtest, fit, write the report files and publish one model."""
-    from edip_ml.models import available_models
+def train_set(
+    names: list[str], batch: Batch, overrides: Mapping[str, dict[str, Any]]
+) -> list[TrainResult]:
+    """Fit and backtest every model ``names`` needs once (members first), then publish ``names``.
+
+    A member not asked for (``--models combination``) is fitted but not published. Errors stay
+    per model: a failed member leaves the composite with the others (two at least).
+    """
+    stages: dict[str, Trained | str] = {}
+    for name in _fit_order(names, batch.params):
+        t0 = time.perf_counter()
+        try:
+            stages[name] = _train_stage(name, batch, dict(overrides.get(name, {})), stages)
+        except Exception as exc:
+            log.exception("%s: training failed; the registry is unchanged", name)
+            stages[name] = f"{type(exc).__name__}: {exc}"
+        log.info("%s: fitted and backtested (%.1fs)", name, time.perf_counter() - t0)
+    reference, baseline_fits = _baselines(batch)
+    log.info("fits: %s%s", _fits_line(stages), baseline_fits)
+    return [_publish_isolated(name, stages, batch, reference) for name in names]
+
+
+def _fit_order(names: list[str], params: MLParams) -> list[str]:
+    """``names`` with each composite's members before it, each once."""
+    from edip_ml.models import make_model
+
+    order: list[str] = []
+    for name in names:
+        try:
+            members = make_model(name, params).members()
+        except Exception:  # unknown: the stage reports it
+            members = []
+        order.extend(m for m in [*members, name] if m not in order)
+    return order
+
+
+def _fits_line(stages: Mapping[str, Trained | str]) -> str:
+    """``lightgbm=1+6 folds, ..., combination=0 (reuses lightgbm, xgboost)``."""
+    parts = []
+    for name, stage in stages.items():
+        if isinstance(stage, str):
+            parts.append(f"{name}=failed")
+            continue
+        f = stage.fits
+        reused = stage.forecaster.members()
+        text = f"{name}={f['final']}+{f['backtest']} folds"
+        if f.get("tuning"):
+            text += f"+{f['tuning']} tuning"
+        if reused:
+            text += f" (reuses {', '.join(reused)})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def _train_stage(
+    name: str, batch: Batch, fixed: dict[str, Any], stages: Mapping[str, Trained | str]
+) -> Trained:
+    """Tune, backtest and fit ``name`` — or, for a composite, build it from its members."""
+    from edip_ml.models import available_models, make_model
+    from edip_ml.models.base import FIT_COUNTS
 
     known = available_models()
     if name not in known:
         raise ValueError(f"unknown model {name!r}; known: {sorted(known)}")
-    params = _tuned_params(name, batch, fixed)
-    forecasts, table_metrics, scores = _backtest_scores(name, batch, params)
-    forecaster, X_parity = _fit(name, batch, params)
-    with tempfile.TemporaryDirectory(prefix=f"edip-{name}-") as tmp:
-        out_dir = (batch.report_dir / name) if batch.report_dir else Path(tmp) / "report"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        files = _write_run_files(name, batch, params, forecasts, table_metrics, out_dir)
-        published = publish(
-            forecaster,
-            X_parity=X_parity,
-            register_model=batch.register_models,
-            model_name=batch.model_name,
-            **_run_record(name, batch, params, scores, known),
-            report_files=files,
-            figures={"backtest_forecasts": backtest_figure(forecasts, name)},
-        )
-        html = next((f for f in files if f.suffix == ".html"), None)
-        report_path = html if batch.report_dir else None
-    return TrainResult.of(name, published, scores, params=params.hyper(name), report=report_path)
-
-
-def _tuned_params(name: str, batch: _Batch, fixed: dict[str, Any]) -> MLParams:
-    """The batch's parameters, with the Optuna study's best for ``name`` when tuning is asked."""
-    params = batch.params
-    if batch.tune <= 0:
-        return params
-    from edip_ml.tuning import DEFAULT_STORAGE, SEARCH_SPACES
-    from edip_ml.tuning import tune as run_tuning
-
-    if name not in SEARCH_SPACES:
-        log.info("%s: no search space, not tuned", name)
-        return params
-    best = run_tuning(
-        name,
-        batch.table.X,
-        batch.table.y,
-        n_trials=batch.tune,
-        storage=batch.tuning_storage or DEFAULT_STORAGE,
-        study_name=f"edip-ml-{name}-{batch.store.data_version()[:8]}",
-        fixed=fixed,
-        seed=params.seed,
-        ml_params=params,
-    )
-    return params.with_overrides({name: best})
-
-
-def _backtest_scores(
-    name: str, batch: _Batch, params: MLParams
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """The backtest of the last days: forecasts, metrics table (baselines alongside), scores."""
-    from edip_ml import metrics
-    from edip_ml.backtest import backtest
-
-    start_day, end_day, bt_start = batch.period
-    bt_params = params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
-    result = backtest(
-        batch.store,
-        [name],
-        bt_start,
-        end_day,
-        params.protocol,
-        bt_params,
-        weather=batch.weather,
-        progress=False,
-        data=batch.data,
-    )
-    forecasts = result.forecasts
-    table_metrics = metrics.summary(forecasts)
-    if name not in table_metrics.index:
-        raise ValueError(f"{name}: the backtest {bt_start.date()}..{end_day.date()} gave no rows")
-    row: dict[Any, Any] = dict(table_metrics.loc[name].to_dict())
-    scores = {str(k): float(v) for k, v in row.items() if _is_number(v)}
-    return forecasts, table_metrics, scores
-
-
-def _fit(name: str, batch: _Batch, params: MLParams) -> tuple[Forecaster, pd.DataFrame]:
-    """The final fit on the whole period, and the rows its ONNX parity is checked on."""
-    from edip_ml.models import make_model
-
-    X, y = batch.table.X, batch.table.y
-    forecaster = make_model(name, params).fit(X, y, params.calibration_fraction)
-    forecaster.feature_params = batch.data.feature_params.model_dump(mode="json")
-    bt_start = batch.period[2]
-    targets = pd.DatetimeIndex(X.index.get_level_values("target_time")).tz_convert(PARIS)
-    in_bt = np.asarray(targets >= bt_start.tz_localize(PARIS))
-    X_parity = X[in_bt] if in_bt.any() else X.tail(500)
-    return forecaster, X_parity
-
-
-def _write_run_files(
-    name: str,
-    batch: _Batch,
-    params: MLParams,
-    forecasts: pd.DataFrame,
-    table_metrics: pd.DataFrame,
-    out_dir: Path,
-) -> list[Path]:
-    """The report (HTML first, markdown), the forecasts parquet and the metrics CSV of the run."""
-    from edip_ml.backtest import weather_label
-
-    start_day, end_day, bt_start = batch.period
-    files = write_backtest_report(
-        forecasts,
-        out_dir,
-        title=f"{name}: {params.protocol} backtest {bt_start.date()}..{end_day.date()}",
-        notes=[
-            f"Model trained on target days {start_day.date()}..{end_day.date()}; the backtest "
-            f"retrains it ({params.backtest.retrain}) on the history before each fold.",
-            f"Weather of the test rows: {weather_label(forecasts.attrs['weather_shares'])}; "
-            f"{100 * batch.table.weather_share:.1f} % of training rows had weather.",
-        ],
-    )
-    parquet = out_dir / "forecasts.parquet"
-    forecasts.to_parquet(parquet)
-    summary_csv = out_dir / "summary.csv"
-    table_metrics.to_csv(summary_csv)
-    return [*files, parquet, summary_csv]
-
-
-def _run_record(
-    name: str, batch: _Batch, params: MLParams, scores: dict[str, float], known: Any
-) -> dict[str, Any]:
-    """What the MLflow run and the registry version record (kwargs of ``publish``)."""
-    start_day, end_day, bt_start = batch.period
-    table = batch.table
-    return {
-        "params": {
-            "model_name": name,
-            "train_start": str(start_day.date()),
-            "train_end": str(end_day.date()),
-            "backtest_start": str(bt_start.date()),
-            "backtest_end": str(end_day.date()),
-            "train_rows": len(table.X),
-            "train_weather_share": round(table.weather_share, 4),
-            "features_from": batch.data.origin,
-            "feature_groups": ",".join(table.groups),
-            "tuned_trials": batch.tune,
-            "ml": params.model_dump(exclude=set(known)),
-        },
-        "metrics": {"backtest_rows" if k == "n" else k: v for k, v in scores.items()},
-        "weather_source": table.weather_source,
-        "store": batch.store,
-        "experiment": batch.experiment,
-        "run_name": f"{name} {start_day.date()}..{end_day.date()}",
-        "tags": {"protocol": params.protocol, "feature_groups": ",".join(table.groups)},
-        "version_tags": {
-            "backtest_mape": f"{scores.get('mape', float('nan')):.6f}",
-            "backtest_period": f"{bt_start.date()}..{end_day.date()}",
-        },
+    proto = make_model(name, batch.params)
+    if proto.members():
+        return _compose(proto, batch, stages)
+    before = FIT_COUNTS[name]
+    params = tuned_params(name, batch, fixed)
+    tuned = FIT_COUNTS[name]
+    forecasts = backtest_model(name, batch, params)
+    backtested = FIT_COUNTS[name]
+    forecaster, X_parity = fit_final(name, batch, params)
+    fits = {
+        "final": FIT_COUNTS[name] - backtested,
+        "backtest": backtested - tuned,
+        "tuning": tuned - before,
     }
+    return Trained(forecaster, params, forecasts, X_parity, fits)
 
 
-def _is_number(value: Any) -> bool:
+def _compose(proto: Forecaster, batch: Batch, stages: Mapping[str, Trained | str]) -> Trained:
+    """A composite from its members' fits and backtest forecasts (no fit of its own)."""
+    members = [s for m in proto.members() if isinstance(s := stages.get(m), Trained)]
+    forecasts = pd.concat([m.forecasts for m in members], ignore_index=True)
+    fitted = [m.forecaster for m in members]
+    own = proto.from_members(fitted, forecasts, pd.Timedelta(batch.params.step))
+    own.attrs = dict(members[0].forecasts.attrs)
+    frame = pd.concat([own, forecasts], ignore_index=True)
+    frame.attrs = dict(own.attrs)
+    fits = {"final": 0, "backtest": 0}
+    return Trained(proto, batch.params, frame, members[0].X_parity, fits)
+
+
+def _baselines(batch: Batch) -> tuple[pd.DataFrame | None, str]:
+    """The reports' reference rows (baselines, RTE's D-1), backtested once for the whole set,
+    and their fits for the log (``; baselines: ridge=1 folds``)."""
+    from edip_ml.backtest import backtest
+    from edip_ml.models.base import FIT_COUNTS
+
+    names = list(batch.params.backtest.baselines)
+    if not names:
+        return None, ""
+    start_day, end_day, bt_start = batch.period
+    bt_params = batch.params.with_overrides({"backtest": {"train_start": str(start_day.date())}})
+    before = {n: FIT_COUNTS[n] for n in names}
     try:
-        return bool(np.isfinite(float(value)))
-    except (TypeError, ValueError):
-        return False
+        frame = backtest(
+            batch.store, names, bt_start, end_day, batch.params.protocol, bt_params,
+            weather=batch.weather, baselines=[], progress=False, data=batch.data,
+        ).forecasts  # fmt: skip
+    except Exception:  # the reports lose their reference rows, the models are unaffected
+        log.exception("baselines: backtest failed; the reports show the models alone")
+        return None, ""
+    fits = ", ".join(f"{n}={FIT_COUNTS[n] - before[n]} folds" for n in names)
+    return frame, f"; report baselines: {fits}"
+
+
+def _publish_isolated(
+    name: str, stages: Mapping[str, Trained | str], batch: Batch, reference: pd.DataFrame | None
+) -> TrainResult:
+    """Publish one trained model; its failure becomes a failed :class:`TrainResult`."""
+    stage = stages.get(name, "not trained")
+    try:
+        if isinstance(stage, str):
+            raise RuntimeError(stage)
+        result = publish_trained(name, stage, batch, reference)
+    except Exception as exc:
+        if not isinstance(stage, str):
+            log.exception("%s: publishing failed; the registry is unchanged", name)
+        result = TrainResult(model=name, ok=False, error=str(exc))
+    log.info("%s", result.summary())
+    return result

@@ -24,6 +24,7 @@ import pandas as pd
 
 from edip_ml.dataset import feature_params as ml_feature_params
 from edip_ml.dataset import load_span, protocol_pairs, select_groups
+from edip_ml.evaluation_window import default_train_end, last_complete_day
 from edip_ml.models.base import ModelError
 from edip_pipeline.calendar import PARIS, paris_day
 from edip_pipeline.config import FeatureParams
@@ -122,8 +123,7 @@ class TrainingData:
 
     def last_complete_day(self) -> pd.Timestamp:
         """The last Paris day whose every half-hour of load is stored."""
-        end_excl = (self.load_last + pd.Timedelta("30min")).tz_convert(PARIS)
-        return end_excl.normalize().tz_localize(None) - pd.Timedelta(days=1)
+        return last_complete_day(self.load_last)
 
     def weather_share(self, X: pd.DataFrame) -> float:
         """Share of the rows of ``X`` with a temperature (0 when the column is not used)."""
@@ -314,7 +314,9 @@ def training_period(
     data: TrainingData, start: str | None, end: str | None
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Target days (Paris, inclusive) to train on; by default all the stored load supports
-    (from the first day with weather when the table has weather: see :mod:`edip_ml.training_data`).
+    (from the first day with weather when the table has weather: see :mod:`edip_ml.training_data`)
+    up to the evaluation window ``ml.promotion.eval_window_days``, held out so that ``edip
+    promote`` judges on days the model never saw (:mod:`edip_ml.evaluation_window`).
     """
     bt = data.params.backtest
     if start:
@@ -323,7 +325,11 @@ def training_period(
         start_day = paris_day(bt.train_start)
     else:
         start_day = data.default_train_start()
-    end_day = paris_day(end) if end else data.last_complete_day()
+    if end:
+        end_day = paris_day(end)
+    else:
+        days = data.params.promotion.eval_window_days
+        end_day = default_train_end(data.last_complete_day(), days)
     if end_day < start_day:
         raise ValueError(f"empty training period: {start_day.date()} .. {end_day.date()}")
     return start_day, end_day

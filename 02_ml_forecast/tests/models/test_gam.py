@@ -73,7 +73,7 @@ def test_update_skips_gaps_and_outliers(data) -> None:  # type: ignore[no-untype
     bad.iloc[0] = np.nan  # a gap
     bad.iloc[1] = 1e7  # a meter glitch
     bad.iloc[2] = -1e7
-    skipped = model.update(X.iloc[-3:], bad)
+    skipped = model.absorb(X.iloc[-3:], bad)
     assert skipped.tolist() == [True, True, True]
     np.testing.assert_array_equal(model.state.theta, before)
     assert model.state.n_skipped >= 3

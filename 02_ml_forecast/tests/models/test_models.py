@@ -13,7 +13,7 @@ from .conftest import SMALL
 def test_registry_names() -> None:
     assert set(MODELS) == {
         "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday",
-        "gam", "gam_kalman",
+        "gam", "gam_kalman", "combination",
     }  # fmt: skip
     for name, cls in MODELS.items():
         assert cls.name == name

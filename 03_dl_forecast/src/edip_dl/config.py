@@ -78,7 +78,12 @@ class SequenceParams(BaseModel):
         4, ge=1, description="Transformer attention heads (must divide hidden_size)."
     )
     device: Device = Field("auto", description="auto (CUDA when present, else CPU), cpu or cuda.")
-    threads: int = Field(2, ge=1, description="torch.set_num_threads on CPU.")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch.set_num_threads on CPU (None = the process's threads, EDIP_THREADS "
+        "or its CPUs: edip_pipeline.runtime).",
+    )
     amp: bool = Field(True, description="bfloat16 mixed precision on CUDA (ignored on CPU).")
     max_missing_share: float = Field(
         0.5,

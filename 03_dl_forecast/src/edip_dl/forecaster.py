@@ -39,7 +39,8 @@ from edip_dl.windows import (
     target_step,
     window_layout,
 )
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import FIT_COUNTS, Forecaster, ModelError
+from edip_pipeline.runtime import threads
 
 if TYPE_CHECKING:
     import onnx
@@ -83,6 +84,7 @@ class SequenceForecaster(Forecaster):
         on_epoch: EpochCallback | None = None,
     ) -> SequenceForecaster:
         """Train with early stopping on the last origins (``calibration_fraction`` unused)."""
+        FIT_COUNTS[self.name] += 1
         cfg = self.config
         split, layout = self._training_rows(X, y)
         self.split = split.bounds
@@ -148,7 +150,7 @@ class SequenceForecaster(Forecaster):
         device = resolve_device(self.config.device)
         self.device_used = device.type
         if device.type == "cpu":
-            torch.set_num_threads(self.config.threads)
+            torch.set_num_threads(self.config.threads or threads())
         return device
 
     def _new_network(self, layout: Layout, scaling: Scaling, device: torch.device) -> SequenceNet:

@@ -63,7 +63,7 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
         metrics.set_model(model.info.name, model.info.version, model.info.source)
 
     models = ModelManager(settings, params.features, on_swap=on_swap)
-    forecasts = ForecastService(settings, StoreView(store), models)
+    forecasts = ForecastService(settings, StoreView(store, settings.store_check_s), models)
     log_store = LogStore(settings.log_database_url)
     writer = PredictionWriter(
         log_store,

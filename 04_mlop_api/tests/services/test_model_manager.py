@@ -171,8 +171,15 @@ def test_no_lost_record_after_shutdown(registry: Registry, store: Store, tmp_pat
     from edip_api.db import LogStore
 
     db = tmp_path / "shutdown.db"
+    # answers that do not wait for their commit (EDIP_LOG_WAL off): rows still queued at the
+    # stop, which must drain them (with it on, each answer waits for its group's commit)
     env = platform_env(
-        store, registry, db, EDIP_LOG_FLUSH_INTERVAL_S="5", EDIP_LOG_BATCH_SIZE="100000"
+        store,
+        registry,
+        db,
+        EDIP_LOG_FLUSH_INTERVAL_S="5",
+        EDIP_LOG_BATCH_SIZE="100000",
+        EDIP_LOG_WAL="false",
     )
     ids: list[str] = []
     with running_api(env) as api:

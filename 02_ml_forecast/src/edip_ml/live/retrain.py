@@ -89,6 +89,7 @@ def retrain_flow() -> dict[str, Any]:
     from mlflow import MlflowClient
 
     from edip_ml.config import load_ml_params
+    from edip_ml.evaluation_window import window_ending
     from edip_ml.promotion import promote
     from edip_ml.registry import CHALLENGER
     from edip_ml.tracking_server import configure
@@ -106,8 +107,7 @@ def retrain_flow() -> dict[str, Any]:
         return {"key": key, "skipped": True, **done}
     window = settings.promotion_window_days
     end_day = today - pd.Timedelta(days=1)
-    train_end = end_day - pd.Timedelta(days=window)
-    results = run_task(train_challengers, str(train_end.date()))
+    results = run_task(train_challengers, str(window_ending(end_day, window).train_end.date()))
     ok = [r for r in results if r.ok and r.version]
     if not ok:
         raise RuntimeError("no challenger trained: " + "; ".join(r.summary() for r in results))

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
-from typing import Any
 
 from edip_ml.config import MLParams
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
+from edip_ml.models.combination import CombinedForecaster
 from edip_ml.models.forest import RandomForestForecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
 from edip_ml.models.linear import EstimatorForecaster, RidgeForecaster
@@ -30,6 +30,7 @@ MODELS: dict[str, type[Forecaster]] = {
     "gam_kalman": GAMKalmanForecaster,
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
+    "combination": CombinedForecaster,
 }
 
 log = logging.getLogger(__name__)
@@ -72,19 +73,20 @@ def make_model(name: str, params: MLParams | None = None, seed: int | None = Non
     except KeyError:
         raise ModelError(f"unknown model {name!r}; known: {sorted(models)}") from None
     params = params or MLParams()
-    hyper: dict[str, Any] = params.hyper(name)
-    return cls(hyper, seed=params.seed if seed is None else seed)
+    return cls.from_params(params, params.seed if seed is None else seed)
 
 
 __all__ = [
     "BASELINES",
     "MODELS",
+    "CombinedForecaster",
     "EstimatorForecaster",
     "Forecaster",
     "GAMForecaster",
     "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",
+    "OnlineForecaster",
     "RandomForestForecaster",
     "RidgeForecaster",
     "SameHourLastWeek",

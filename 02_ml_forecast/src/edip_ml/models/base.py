@@ -13,7 +13,10 @@ ONNX contract (what ``edip_api`` serves without knowing the family): see
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +29,16 @@ from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract l
     QUANTILE_COLUMNS,
     QUANTILES,
 )
+
+if TYPE_CHECKING:
+    import onnx
+
+    from edip_ml.config import MLParams
+
+
+#: fits per model name in this process (every :meth:`Forecaster.fit`): training logs how many
+#: fits each model had, and its test checks that each expert was fitted once per fold plus once
+FIT_COUNTS: Counter[str] = Counter()
 
 
 class ModelError(RuntimeError):
@@ -47,6 +60,9 @@ class Forecaster(ABC):
     """
 
     name: ClassVar[str]
+    #: how it is exported and logged (``sklearn``, ``xgboost``, ``lightgbm``, ``baseline``,
+    #: ``gam``, ``combination``, ``torch``): an MLflow run tag, chosen by the class
+    family: ClassVar[str] = "custom"
     #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
     handles_nan: ClassVar[bool] = False
 
@@ -59,6 +75,11 @@ class Forecaster(ABC):
         self.feature_params: dict[str, Any] | None = None
         #: conformal offsets, shape [n_horizon_groups, 2] (P10 - P50, P90 - P50)
         self.offsets = np.zeros((len(HORIZON_GROUPS), 2))
+
+    @classmethod
+    def from_params(cls, params: MLParams, seed: int) -> Forecaster:
+        """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
+        return cls(params.hyper(cls.name), seed=seed)
 
     # -- to implement -------------------------------------------------------------------------
     @abstractmethod
@@ -82,6 +103,7 @@ class Forecaster(ABC):
             raise ModelError(f"{self.name}: NaN in the target ({int(y.isna().sum())} rows)")
         if len(X) < 100:
             raise ModelError(f"{self.name}: too little history to train ({len(X)} rows < 100)")
+        FIT_COUNTS[self.name] += 1
         self.feature_names = list(X.columns)
         Xa = self._matrix(X)
         ya = y.to_numpy(dtype=float)
@@ -104,6 +126,53 @@ class Forecaster(ABC):
             {"p10": p50 + off[:, 0], "p50": p50, "p90": p50 + off[:, 1]}, index=X.index
         )
 
+    # -- composition --------------------------------------------------------------------------
+    def members(self) -> list[str]:
+        """Names of the forecasters this one is made of (the combination's experts); [] else.
+
+        Why: training a set fits and backtests each member once and hands the fitted members
+        and their backtest forecasts to :meth:`from_members` instead of fitting them again.
+        """
+        return []
+
+    def from_members(
+        self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
+    ) -> pd.DataFrame:
+        """Build this model from its fitted ``members`` and their backtest ``forecasts`` (frame
+        of :func:`edip_ml.backtest.backtest`); returns this model's backtest forecasts."""
+        raise ModelError(f"{self.name} is not made of other forecasters")
+
+    # -- serving ------------------------------------------------------------------------------
+    def online_state(self) -> dict[str, Any] | None:
+        """The state an online model adapts at serve time (JSON-able), None for a static one."""
+        return None
+
+    def median_graph(self) -> onnx.ModelProto:
+        """``features [N, F] -> median [N, 1]``: each family says how (its converter)."""
+        from edip_ml.onnx_wrap import ExportError
+
+        raise ExportError(f"{self.name}: no ONNX converter for family {self.family!r}")
+
+    def export_onnx(self) -> onnx.ModelProto:
+        """This fitted model as one contract ONNX graph: its :meth:`median_graph` wrapped with
+        the conformal offsets and metadata (:func:`edip_ml.onnx_export.contract_graph`); a
+        family with outputs of its own (GAM effects, the combination, torch) overrides it."""
+        from edip_ml.onnx_export import contract_graph
+
+        return contract_graph(self, self.median_graph(), self.online_state())
+
+    # -- tracking -----------------------------------------------------------------------------
+    def log_native(self, tmpdir: Path) -> str | None:
+        """Log the native model in the active MLflow run; its URI, None when only pickled."""
+        from edip_ml.tracking import log_pickle
+
+        log_pickle(self, tmpdir)
+        return None
+
+    def importances(self) -> pd.Series | None:
+        """Importance by feature (logged with the run), None when the family has none."""
+        return None
+
 
 def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Per horizon group, the 10th and 90th residual percentiles, forced to straddle zero."""
@@ -116,3 +185,25 @@ def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
     out[:, 0] = np.minimum(out[:, 0], 0.0)
     out[:, 1] = np.maximum(out[:, 1], 0.0)
     return out
+
+
+class OnlineForecaster(Forecaster):
+    """A forecaster that adapts between refits: a JSON state, absorbing one day at a time.
+
+    Why a class and not an attribute: the backtest walks such a model forward origin by origin
+    (:func:`edip_ml.online.walk_forward`), its export carries the state (``online_state``
+    metadata) and the serving side applies it; all three ask ``isinstance(model,
+    OnlineForecaster)``.
+    """
+
+    @abstractmethod
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+        """Assimilate known outcomes (rows in target order); a bool per row: True = skipped."""
+
+    @abstractmethod
+    def online_state(self) -> dict[str, Any] | None:
+        """The current state (JSON-able); None before the first fit."""
+
+    @abstractmethod
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (what :meth:`online_state` gave, maybe updated since)."""

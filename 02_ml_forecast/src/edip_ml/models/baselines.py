@@ -9,11 +9,15 @@ afternoon targets), never a value from after the origin.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from edip_ml.models.base import Forecaster, ModelError
+
+if TYPE_CHECKING:
+    import onnx
 
 
 class ColumnBaseline(Forecaster):
@@ -21,6 +25,7 @@ class ColumnBaseline(Forecaster):
 
     column: ClassVar[str]
     handles_nan: ClassVar[bool] = True
+    family: ClassVar[str] = "baseline"
 
     def _index(self) -> int:
         try:
@@ -36,6 +41,14 @@ class ColumnBaseline(Forecaster):
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         return X[:, self._index()].astype(float)
+
+    def median_graph(self) -> onnx.ModelProto:
+        from edip_ml.onnx_wrap import column_graph
+
+        return column_graph(self._index(), len(self.feature_names))
+
+    def importances(self) -> pd.Series | None:
+        return pd.Series(1.0, index=[self.column], name="importance")
 
 
 class SameHourLastWeek(ColumnBaseline):

@@ -17,27 +17,34 @@ import xgboost as xgb
 
 from edip_ml.config import LightGBMParams, XGBoostParams
 from edip_ml.models.linear import EstimatorForecaster
+from edip_pipeline.runtime import with_threads
 
 
 class XGBoostForecaster(EstimatorForecaster):
     """``xgboost.XGBRegressor`` with ``tree_method="hist"``; NaN go down learnt default branches."""
 
     name: ClassVar[str] = "xgboost"
+    family: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
     defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
 
     def _build(self) -> xgb.XGBRegressor:
-        return xgb.XGBRegressor(tree_method="hist", random_state=self.seed, **self.estimator_params)
+        return xgb.XGBRegressor(
+            tree_method="hist", random_state=self.seed, **with_threads(self.estimator_params)
+        )
 
 
 class LightGBMForecaster(EstimatorForecaster):
     """``lightgbm.LGBMRegressor`` (leaf-wise trees); NaN handled natively, silent."""
 
     name: ClassVar[str] = "lightgbm"
+    family: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
     #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
     defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()
 
     def _build(self) -> lgb.LGBMRegressor:
-        return lgb.LGBMRegressor(random_state=self.seed, verbose=-1, **self.estimator_params)
+        return lgb.LGBMRegressor(
+            random_state=self.seed, verbose=-1, **with_threads(self.estimator_params)
+        )

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from edip_ml.config import RandomForestParams
 from edip_ml.models.linear import EstimatorForecaster
+from edip_pipeline.runtime import with_threads
 
 
 class RandomForestForecaster(EstimatorForecaster):
@@ -30,6 +31,11 @@ class RandomForestForecaster(EstimatorForecaster):
         return Pipeline(
             [
                 ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                ("forest", RandomForestRegressor(random_state=self.seed, **self.estimator_params)),
+                (
+                    "forest",
+                    RandomForestRegressor(
+                        random_state=self.seed, **with_threads(self.estimator_params)
+                    ),
+                ),
             ]
         )

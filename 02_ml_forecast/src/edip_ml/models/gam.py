@@ -22,33 +22,22 @@ effect (``fallback_rows`` counts them in :meth:`predict`).
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
-from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
+from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
 from edip_pipeline.online import KalmanEffects
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
-EFFECTS: tuple[str, ...] = ("level", "temperature", "calendar", "season", "lag_1d", "lag_7d")
-CALENDAR_FLAGS: tuple[str, ...] = (
-    "is_bridge_day",
-    "is_day_before_holiday",
-    "is_day_after_holiday",
-    "school_holiday_zones",
-    "is_christmas_break",
-    "is_august_break",
-    "is_clock_change_day",
-)
-LAGS: dict[str, str] = {"lag_1d": "load_lag_1d", "lag_7d": "load_same_hour_last_week"}
-
-
-def temperature_columns(names: list[str]) -> list[str]:
-    """Instantaneous then smoothed temperatures among ``names``."""
-    return [c for c in names if c == "temperature_c" or c.startswith("temperature_ewm_")]
+__all__ = ["EFFECTS", "GAMForecaster", "GAMKalmanForecaster", "temperature_columns"]
 
 
 class GAMForecaster(Forecaster):
@@ -181,17 +170,27 @@ class GAMForecaster(Forecaster):
             raise ModelError(f"{self.name}: predict called before fit")
         return self.effects(X).sum(axis=1)
 
+    def export_onnx(self) -> onnx.ModelProto:
+        """The GAM's own graph (:mod:`edip_ml.models.gam_onnx`): basis, per-hour coefficients,
+        effects (the output ``effects`` the Kalman state re-weights at serve time)."""
+        from edip_ml.models.gam_onnx import gam_graph
+        from edip_ml.onnx_export import contract_graph
 
-class GAMKalmanForecaster(GAMForecaster):
+        return contract_graph(self, gam_graph(self, self.theta()), self.online_state())
+
+    def theta(self) -> np.ndarray | None:
+        """The effects' weights applied at export (None: all 1, the static GAM)."""
+        return None
+
+
+class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
     """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.online`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
-    training targets (known at the fold's origin), then :meth:`update` takes each day's outcomes.
+    training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.
     """
 
     name: ClassVar[str] = "gam_kalman"
-    #: the backtest calls :meth:`update` between origins (daily), as production does
-    online: ClassVar[bool] = True
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -212,11 +211,20 @@ class GAMKalmanForecaster(GAMForecaster):
         self.state.update(F[warm][order], y.to_numpy(dtype=float)[warm][order])
         return self
 
-    def update(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
         """Assimilate outcomes (rows in target order); returns the skipped (gap/outlier) flags."""
         if self.state is None:
-            raise ModelError(f"{self.name}: update called before fit")
+            raise ModelError(f"{self.name}: absorb called before fit")
         return self.state.update(self.effects(X), y.to_numpy(dtype=float))
+
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        self.state = KalmanEffects.from_dict(state)
+
+    def theta(self) -> np.ndarray | None:
+        return None if self.state is None else self.state.theta
+
+    def online_state(self) -> dict[str, Any] | None:
+        return None if self.state is None else self.state.to_dict()
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.state is None:

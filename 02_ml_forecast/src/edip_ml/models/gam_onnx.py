@@ -1,7 +1,7 @@
 """The GAM's median graph in plain ONNX operators (no converter library needed).
 
 ``features [N, F] -> median [N, 1]`` plus a second output ``effects [N, J]`` (one column per
-effect of :data:`edip_ml.models.gam.EFFECTS`), exactly the arithmetic of
+effect of :data:`edip_ml.models.gam_terms.EFFECTS`), exactly the arithmetic of
 :meth:`GAMForecaster.effects` in float32: Gather the inputs, Relu hinges, day-type one-hot,
 Fourier recurrences, per-hour coefficient rows (Gather by ``hour``), the no-temperature fallback
 (Where), then ``effects @ θ`` (θ = ones for the GAM, the Kalman state for ``gam_kalman``). The
@@ -10,17 +10,31 @@ serving side re-applies an updated θ to ``effects`` with numpy (:mod:`edip_pipe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from edip_ml.models.gam import CALENDAR_FLAGS, EFFECTS, LAGS
+from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS
 from edip_pipeline.contract import EFFECTS_OUTPUT, ONNX_INPUT
 
 if TYPE_CHECKING:
     import onnx
 
-    from edip_ml.models.gam import GAMForecaster
+    from edip_ml.config import GAMParams
+
+
+class GAMForecaster(Protocol):
+    """What the graph reads of a fitted :class:`edip_ml.models.gam.GAMForecaster` (a protocol:
+    the model calls this module to export itself, so this module does not import it back)."""
+
+    feature_names: list[str]
+    config: GAMParams
+    knots: dict[str, list[float]]
+    coef: np.ndarray
+    coef_fallback: np.ndarray
+    groups: list[int]
+    uses_temperature: bool
+
 
 #: default-domain opset of the graph
 OPSET = 15

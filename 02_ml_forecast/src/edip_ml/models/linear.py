@@ -16,9 +16,11 @@ over ``Gather``-ed inputs, then ``Mul``); the conformal offsets are added after,
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
@@ -27,12 +29,17 @@ from sklearn.preprocessing import StandardScaler
 from edip_ml.config import WRAPPER_KEYS, RidgeParams
 from edip_ml.models.base import Forecaster, ModelError
 
+if TYPE_CHECKING:
+    import onnx
+
 #: keys of a family's params that configure the wrapper, not the estimator
 
 
 class EstimatorForecaster(Forecaster):
     """A regressor with ``fit``/``predict`` learning ``load / reference``."""
 
+    #: scikit-learn pipelines by default; the boosting classes name their own
+    family: ClassVar[str] = "sklearn"
     #: default estimator parameters of the family (overridden by ``params``)
     defaults: ClassVar[dict[str, Any]] = {}
 
@@ -80,6 +87,28 @@ class EstimatorForecaster(Forecaster):
         if self.estimator is None:
             raise ModelError(f"{self.name}: predict called before fit")
         return np.asarray(self.estimator.predict(X), dtype=float) * self.reference(X)
+
+    def _fitted(self) -> Any:
+        if self.estimator is None:
+            raise ModelError(f"{self.name}: not fitted")
+        return self.estimator
+
+    def median_graph(self) -> onnx.ModelProto:
+        from edip_ml.onnx_export import estimator_graph
+
+        return estimator_graph(
+            self.family, self._fitted(), list(self.feature_names), self.reference_features
+        )
+
+    def log_native(self, tmpdir: Path) -> str | None:
+        from edip_ml.tracking import log_estimator
+
+        return log_estimator(self.family, self._fitted())
+
+    def importances(self) -> pd.Series | None:
+        from edip_ml.tracking import estimator_importances
+
+        return estimator_importances(self._fitted(), list(self.feature_names))
 
 
 class RidgeForecaster(EstimatorForecaster):

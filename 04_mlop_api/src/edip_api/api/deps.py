@@ -1,7 +1,9 @@
 """Typed dependencies of the routes (``Annotated`` aliases, full-stack-fastapi-template style).
 
 Everything lives on ``app.state.ctx`` (one :class:`AppContext` per app, built by the lifespan), so
-several apps can live in one process (tests) without module globals.
+several apps can live in one process (tests) without module globals. The dependencies are
+``async``: FastAPI runs a plain ``def`` dependency in the threadpool, a hop per dependency per
+request for an attribute read.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class AppContext:
     log_store_upgraded: bool = False
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext | None = getattr(request.app.state, "ctx", None)
     if ctx is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "service starting")
@@ -47,31 +49,31 @@ def get_context(request: Request) -> AppContext:
 Context = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings(ctx: Context) -> Settings:
+async def get_settings(ctx: Context) -> Settings:
     return ctx.settings
 
 
-def get_models(ctx: Context) -> ModelManager:
+async def get_models(ctx: Context) -> ModelManager:
     return ctx.models
 
 
-def get_forecasts(ctx: Context) -> ForecastService:
+async def get_forecasts(ctx: Context) -> ForecastService:
     return ctx.forecasts
 
 
-def get_store(ctx: Context) -> Store:
+async def get_store(ctx: Context) -> Store:
     return ctx.store
 
 
-def get_log_store(ctx: Context) -> LogStore:
+async def get_log_store(ctx: Context) -> LogStore:
     return ctx.log_store
 
 
-def get_writer(ctx: Context) -> PredictionWriter:
+async def get_writer(ctx: Context) -> PredictionWriter:
     return ctx.writer
 
 
-def get_request_ids(ctx: Context) -> RequestIdGuard:
+async def get_request_ids(ctx: Context) -> RequestIdGuard:
     return ctx.request_ids
 
 
@@ -88,7 +90,7 @@ api_key_header = APIKeyHeader(
 )
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)]
 ) -> None:
     """401 unless X-API-Key matches (constant-time comparison)."""

@@ -107,9 +107,10 @@ class Settings(PipelineSettings):
     )
     log_wal: bool = Field(
         True,
-        description="Append every served forecast to an fsync'd write-ahead file before "
-        "answering (<spill dir>/wal), replayed at start: no acknowledged row is lost to a "
-        "kill -9. Off saves the fsync per request group and loses the queue on a crash.",
+        description="Answer a logged forecast only once its rows are durable: committed (one "
+        "commit and fsync for the requests that arrived together), or, while the database "
+        "refuses them, in an fsync'd write-ahead file (<spill dir>/wal) replayed at start: no "
+        "acknowledged row is lost to a kill -9. Off answers at once and loses the queue on a crash.",
     )
     shutdown_budget_s: float = Field(
         25.0,
@@ -118,6 +119,12 @@ class Settings(PipelineSettings):
         description="Longest graceful stop, SIGTERM to exit: in-flight requests get 40 %, "
         "draining the log queue (database retries included) the rest less 3 s kept for the "
         "model poller and the spill. Keep it under the orchestrator's grace period (Kubernetes default 30 s).",
+    )
+    store_check_s: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between two checks of the store's data version (a readlink per "
+        "dataset and a stat): new data is served at most this late; 0 checks on every request.",
     )
     forecast_cache_size: int = Field(
         512, ge=0, description="Forecasts kept per (origin, horizon, data, model) in the LRU."

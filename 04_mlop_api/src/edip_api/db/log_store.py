@@ -107,6 +107,8 @@ class LogStore:
             cursor.execute("PRAGMA foreign_keys = ON")
             if self._sqlite_path is not None:
                 cursor.execute("PRAGMA journal_mode = WAL")
+                # a commit is on disk when it returns: the API answers after its batch's commit
+                cursor.execute("PRAGMA synchronous = FULL")
         finally:
             cursor.close()
 
@@ -174,6 +176,8 @@ class LogStore:
         """Insert the records in one transaction; existing keys are skipped. Returns rows inserted."""
         if not records:
             return 0
+        if self.dialect == "sqlite":
+            return self._write_predictions_sqlite(records)
         rows = [_as_prediction(r).to_row() for r in records]
         table = predictions_table
         stmt = (
@@ -184,6 +188,14 @@ class LogStore:
         with self.engine.begin() as conn:
             inserted = len(conn.execute(stmt, rows).all())
         return inserted
+
+    def _write_predictions_sqlite(self, records: Sequence[PredictionRecord]) -> int:
+        """One ``executemany`` of plain tuples: the request path's log rows, without the
+        per-value bind processing (records are validated UTC already; times are stored as
+        SQLAlchemy's SQLite ``DateTime`` stores them, naive UTC text)."""
+        rows = _sqlite_rows(records)
+        with self.engine.begin() as conn:
+            return int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
 
     def upsert_actuals(self, records: Sequence[ActualRecord]) -> int:
         """Upsert on timestamp in one transaction; a None never overwrites a stored value.
@@ -329,6 +341,58 @@ class LogStore:
         _check_window(start, end)
         with self.engine.connect() as conn:
             return compute_summary(conn, start, end)
+
+
+#: the order of the tuples of :func:`_sqlite_rows`
+_SQLITE_COLUMNS = (
+    "request_id",
+    "model_name",
+    "model_version",
+    "origin",
+    "target_time",
+    "horizon_h",
+    "p10",
+    "p50",
+    "p90",
+    "latency_ms",
+    "created_at",
+    "endpoint",
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO predictions ({', '.join(_SQLITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "
+    "ON CONFLICT (request_id, target_time) DO NOTHING"
+)
+
+
+def _sqlite_rows(records: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
+    """Plain tuples in ``_SQLITE_COLUMNS`` order; each distinct time formatted once per batch
+    (a batch repeats the same origins and target times: the writer's work is mostly this)."""
+    text: dict[datetime, str] = {}
+
+    def ts(value: datetime) -> str:
+        out = text.get(value)
+        if out is None:
+            out = text[value] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return out
+
+    return [
+        (
+            r.request_id,
+            r.model_name,
+            r.model_version,
+            ts(r.origin),
+            ts(r.target_time),
+            r.horizon_h,
+            r.p10,
+            r.p50,
+            r.p90,
+            r.latency_ms,
+            ts(r.created_at),
+            r.endpoint,
+        )
+        for r in map(_as_prediction, records)
+    ]
 
 
 def _as_prediction(record: Any) -> PredictionRecord:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +81,32 @@ class PredictionRecord:
             set_(self, name, _finite(name, getattr(self, name), optional=optional))
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {self.endpoint!r}")
+
+    @classmethod
+    def copies(
+        cls,
+        templates: Sequence[PredictionRecord],
+        request_id: str,
+        latency_ms: float,
+        created_at: datetime,
+    ) -> list[PredictionRecord]:
+        """The (validated) template points as one request's records: only the request's own
+        values are checked, once. Why: a cached forecast is answered again and again, and
+        validating its 24 unchanged points per request cost more than the answer's JSON."""
+        own = {
+            "request_id": _text("request_id", request_id, allow_empty=False),
+            "latency_ms": _finite("latency_ms", latency_ms, optional=False),
+            "created_at": _aware_utc("created_at", created_at),
+        }
+        out = []
+        for template in templates:
+            if not isinstance(template, PredictionRecord):
+                raise TypeError(f"expected PredictionRecord, got {type(template).__name__}")
+            record = object.__new__(cls)
+            for name in cls.__slots__:
+                object.__setattr__(record, name, own.get(name, getattr(template, name)))
+            out.append(record)
+        return out
 
     def to_row(self) -> dict[str, Any]:
         """Column values of the ``predictions`` table."""

@@ -1,16 +1,21 @@
-"""PredictionWriter: logs served points off the request path, losing none.
+"""PredictionWriter: logs served points, one commit for the requests that arrived together.
 
-Requests only append to an in-memory queue (``submit``); a daemon thread drains it in batches, one
-transaction each, through ``LogStore.write_predictions``. Records leave the queue only once their
-batch is committed. A failed write is retried with exponential backoff (tenacity) for as long as
-the process runs; at ``stop`` whatever still cannot be written is appended to a JSONL spill file
-that ``replay_spill`` re-inserts at the next start-up (the file format: :mod:`.spill`). Keys are
-idempotent, so a record both written and spilled (a write that committed while its connection
-died) is stored once.
+Requests append to an in-memory queue (``submit`` returns their sequence number); a daemon thread
+drains it in batches, one ``LogStore.write_predictions`` transaction each; records leave the queue
+only once committed. Durable mode (a write-ahead file given, ``EDIP_LOG_WAL``) is a group commit:
+the thread writes as soon as records wait (what arrived during a commit is the next batch) and a
+request answers once its records are durable (``until_durable``/``wait_durable``): committed or,
+while the database refuses them, in the ``fsync``-ed write-ahead file replayed after a kill -9.
+Otherwise records wait up to ``flush_interval_s`` for a batch and answers do not wait for them.
+A failed write is retried with exponential backoff (tenacity) as long as the process runs; at
+``stop`` what still cannot be written goes to a JSONL spill file that ``replay_spill`` re-inserts
+at the next start-up (:mod:`.spill`). Keys are idempotent: a record both written and spilled (a
+commit whose connection died) is stored once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import itertools
 import logging
@@ -30,6 +35,7 @@ from tenacity import (
     wait_random,
 )
 
+from .group_commit import DurableWaiters, wake
 from .log_store import LogStore
 from .records import PredictionRecord
 from .spill import default_spill_dir, replay_spill, replay_wal, spill_files, write_spill
@@ -41,6 +47,8 @@ logger = logging.getLogger(__name__)
 _MAX_BACKOFF_S = 5.0
 #: part of stop()'s timeout left for the thread to give up a retry once told to abort
 _ABORT_GRACE_S = 2.0
+#: longest wait of a request for its records' durability before it is refused (503)
+DURABLE_WAIT_S = 30.0
 
 
 class WriterFullError(RuntimeError):
@@ -84,6 +92,10 @@ class PredictionWriter:
         self._spilled = 0
         self._failed_batches = 0
         self._closed = False  # the queue was spilled: the thread must not touch it any more
+        self._wal_seq = 0  # records appended to the write-ahead file (a prefix of the queue)
+        self._wal_synced = 0  # ... and fsync-ed there
+        self._degraded = False  # the last write failed: submits append to the file themselves
+        self._waiters = DurableWaiters()
 
     # -- counters -----------------------------------------------------------------------------
 
@@ -112,6 +124,11 @@ class PredictionWriter:
             return self._spilled
 
     @property
+    def degraded(self) -> bool:
+        """The last write failed: a submit appends and fsyncs the write-ahead file itself."""
+        return self.wal is not None and self._degraded
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -128,8 +145,9 @@ class PredictionWriter:
             self._thread.start()
         atexit.register(self._stop_at_exit)
 
-    def submit(self, records: Sequence[PredictionRecord]) -> None:
-        """Queue records without blocking; WriterFullError when they do not fit (or stopped)."""
+    def submit(self, records: Sequence[PredictionRecord]) -> int:
+        """Queue records without blocking (WriterFullError when they do not fit, or stopped);
+        returns the sequence number ``until_durable``/``wait_durable`` waits for."""
         for record in records:
             if not isinstance(record, PredictionRecord):
                 raise TypeError(f"expected PredictionRecord, got {type(record).__name__}")
@@ -140,22 +158,60 @@ class PredictionWriter:
                 raise WriterFullError(
                     f"prediction log queue full ({len(self._queue)} queued, max {self.max_queue})"
                 )
+            seq = self._submitted + len(records)
             token = 0
-            if self.wal is not None:
+            if self.wal is not None and self._degraded:  # the database refuses: the file
                 try:
-                    token = self.wal.append(records, self._submitted + len(records))
+                    token = self.wal.append(records, seq)
                 except OSError as exc:
                     raise WriterFullError(f"prediction write-ahead file failed: {exc}") from exc
+                self._wal_seq = seq
             was_empty = not self._queue
             self._queue.extend(records)
-            self._submitted += len(records)
-            if was_empty or len(self._queue) >= self.batch_size:
-                self._cond.notify_all()  # start the flush interval, or write a full batch now
-        if self.wal is not None:  # durable before the caller answers (group commit)
+            self._submitted = seq
+            if self.wal is not None or was_empty or len(self._queue) >= self.batch_size:
+                self._cond.notify_all()  # group commit, flush interval, or a full batch now
+        if token:  # durable in the file before the caller answers (fsyncs are shared)
             try:
-                self.wal.sync(token)
+                self.wal.sync(token)  # type: ignore[union-attr]
             except OSError as exc:
                 raise WriterFullError(f"prediction write-ahead file failed: {exc}") from exc
+            with self._cond:
+                self._wal_synced = max(self._wal_synced, seq)
+                self._advance()
+        return seq
+
+    def _durable(self, seq: int) -> bool:
+        """Committed, spilled (an fsync-ed file) or in the fsync-ed write-ahead file."""
+        return self.wal is None or seq <= max(self._done, self._wal_synced)
+
+    def _advance(self) -> None:
+        """Wake the waiters the durable prefix now covers (call under the lock)."""
+        self._cond.notify_all()
+        if self._waiters:
+            wake(self._waiters.pop_ready(max(self._done, self._wal_synced)))
+
+    def wait_durable(self, seq: int, timeout_s: float = DURABLE_WAIT_S) -> None:
+        """Block until the first ``seq`` records are durable; WriterFullError past the timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not self._durable(seq):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WriterFullError(f"prediction log not durable within {timeout_s:.0f} s")
+                self._cond.wait(remaining)
+
+    async def until_durable(self, seq: int, timeout_s: float = DURABLE_WAIT_S) -> None:
+        """Await the durability of the first ``seq`` records (no thread blocked meanwhile)."""
+        with self._cond:
+            if self._durable(seq):
+                return
+            future = self._waiters.add(seq, asyncio.get_running_loop())
+        try:
+            async with asyncio.timeout(timeout_s):
+                await future
+        except TimeoutError as exc:
+            raise WriterFullError(f"prediction log not durable within {timeout_s:.0f} s") from exc
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Write now; True when everything submitted before the call is committed."""
@@ -198,11 +254,11 @@ class PredictionWriter:
         if thread is None and remaining:  # never started: one direct attempt before spilling
             remaining = self._write_directly(remaining)
         if remaining:
-            path = self._spill(remaining)
+            path = write_spill(self.spill_dir, remaining)
             with self._cond:
                 self._spilled += len(remaining)
                 self._done += len(remaining)
-                self._cond.notify_all()
+                self._advance()
             logger.error(
                 "prediction log: %d records could not be written; spilled to %s (replayed at start-up)",
                 len(remaining),
@@ -224,6 +280,7 @@ class PredictionWriter:
             with self._cond:
                 self._written += len(batch)
                 self._done += len(batch)
+                self._advance()
         return []
 
     def _stop_at_exit(self) -> None:
@@ -241,6 +298,7 @@ class PredictionWriter:
                     return []
                 ready = (
                     len(self._queue) >= self.batch_size
+                    or (self.wal is not None and self._queue)  # group commit: write now
                     or self._flush_requested
                     or self._stopping
                     or (self._queue and time.monotonic() >= deadline)
@@ -268,6 +326,7 @@ class PredictionWriter:
             try:
                 self._write_with_retry(batch)
             except Exception as exc:  # keep the thread alive whatever the driver raises
+                self._fall_back_to_wal()
                 consecutive_failures += 1
                 with self._cond:
                     self._failed_batches += 1
@@ -290,10 +349,11 @@ class PredictionWriter:
                     self._queue.popleft()
                 self._written += len(batch)
                 self._done += len(batch)
+                self._degraded = False
                 done = self._done
                 if not self._queue:
                     self._flush_requested = False
-                self._cond.notify_all()
+                self._advance()
             if self.wal is not None:
                 self.wal.release(done)
 
@@ -303,7 +363,7 @@ class PredictionWriter:
             stop=stop_after_attempt(4) | stop_when_event_set(self._abort),
             wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05),
             sleep=self._sleep,
-            before_sleep=self._log_retry,
+            before_sleep=self._on_retry,
             reraise=True,
         )
         for attempt in retrying:
@@ -313,15 +373,37 @@ class PredictionWriter:
     def _sleep(self, seconds: float) -> None:
         self._abort.wait(seconds)
 
-    @staticmethod
-    def _log_retry(state: RetryCallState) -> None:
+    def _on_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         logger.info("prediction log write attempt %d failed: %s", state.attempt_number, exc)
+        self._fall_back_to_wal()  # the waiting requests must not wait for the retries
+
+    def _fall_back_to_wal(self) -> None:
+        """The database refused a batch: make every queued record durable in the write-ahead
+        file (what is not there yet), and let later submits append there themselves."""
+        if self.wal is None:
+            return
+        try:
+            with self._cond:
+                if self._closed:
+                    return
+                self._degraded = True
+                skip = max(self._wal_seq - self._done, 0)
+                fresh = list(itertools.islice(self._queue, skip, None))
+                if not fresh:
+                    return
+                seq = self._submitted
+                token = self.wal.append(fresh, seq)
+                self._wal_seq = seq
+            self.wal.sync(token)
+        except OSError as exc:
+            logger.error("prediction write-ahead file failed: %s", exc)
+            return
+        with self._cond:
+            self._wal_synced = max(self._wal_synced, seq)
+            self._advance()
 
     # -- spill (see .spill) ---------------------------------------------------------------
-
-    def _spill(self, records: Sequence[PredictionRecord]) -> Path:
-        return write_spill(self.spill_dir, records)
 
     def spill_files(self) -> list[Path]:
         """Spill files waiting for a replay."""

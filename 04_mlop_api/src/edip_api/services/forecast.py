@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import TypeAdapter
 
 from edip_api.core.config import Settings
+from edip_api.db.records import PredictionRecord
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.model_manager import ModelManager, ServedModel
@@ -102,6 +103,29 @@ class ForecastResult:
                 _finite_or_none(q[i, 2]),
             )
             for i, (t, tp, h) in enumerate(zip(self.targets, paris, self.horizons_h, strict=True))
+        )
+
+    @cached_property
+    def point_records(self) -> tuple[PredictionRecord, ...]:
+        """The points as validated log records, built once per cached result; each request logs
+        copies under its own id, latency and time (``PredictionRecord.copies``)."""
+        info = self.model.info
+        return tuple(
+            PredictionRecord(
+                request_id="-",  # replaced per request
+                model_name=info.name,
+                model_version=info.version or "",
+                origin=self.origin_datetime,
+                target_time=p.target_time,
+                horizon_h=p.horizon_h,
+                p10=p.p10,
+                p50=p.p50,
+                p90=p.p90,
+                latency_ms=0.0,
+                created_at=self.origin_datetime,
+                endpoint="forecast",
+            )
+            for p in self.points
         )
 
     @cached_property
@@ -187,11 +211,13 @@ class ForecastService:
         self._inflight_lock = threading.Lock()
         self.warm = threading.Event()
         self.warm_error: str | None = None
+        replay = settings.replay_now
+        self._replay_now = pd.Timestamp(replay).tz_convert("UTC") if replay is not None else None
 
     def now(self) -> pd.Timestamp:
         """``EDIP_REPLAY_NOW`` when replaying a past period, else the one EDIP clock (UTC)."""
-        if self.settings.replay_now is not None:
-            return pd.Timestamp(self.settings.replay_now).tz_convert("UTC")
+        if self._replay_now is not None:
+            return self._replay_now
         return clock.now()
 
     def data_age_h(self, snap: DataSnapshot) -> float | None:
@@ -229,17 +255,30 @@ class ForecastService:
 
     def forecast(self, origin: datetime | None, horizon: int) -> ForecastResult:
         """P10/P50/P90 of the ``horizon`` hourly targets from the origin (the first = origin)."""
-        if not 1 <= horizon <= MAX_HORIZON_H:
-            raise InvalidRequestError(f"horizon must be within 1..{MAX_HORIZON_H}, got {horizon}")
-        model = self.models.current
-        snap = self.data_snapshot()
-        o = self.resolve_origin(origin, model.feature_params, snap)
-        key = (o.value, horizon, snap.data_version, model.key)
+        model, snap, o, key = self._request(origin, horizon)
         hit = self.cache.get(key)
         if hit is not None:
             cached: ForecastResult = hit
             return cached
         return self._single_flight(key, lambda: self._build(model, snap, o, horizon, key))
+
+    def cached(self, origin: datetime | None, horizon: int) -> ForecastResult | None:
+        """The forecast when the cache holds it, else None: no feature build, no model run and
+        no disk read but the store check (``EDIP_STORE_CHECK_S``), so the event loop may call it
+        (a cached answer then needs no threadpool hop). Refusals raise as :meth:`forecast`."""
+        hit: ForecastResult | None = self.cache.get(self._request(origin, horizon)[3])
+        return hit
+
+    def _request(
+        self, origin: datetime | None, horizon: int
+    ) -> tuple[ServedModel, DataSnapshot, pd.Timestamp, tuple[Any, ...]]:
+        """The served model, the store snapshot, the checked origin and the cache key."""
+        if not 1 <= horizon <= MAX_HORIZON_H:
+            raise InvalidRequestError(f"horizon must be within 1..{MAX_HORIZON_H}, got {horizon}")
+        model = self.models.current
+        snap = self.data_snapshot()
+        o = self.resolve_origin(origin, model.feature_params, snap)
+        return model, snap, o, (o.value, horizon, snap.data_version, model.key)
 
     def _single_flight(
         self, key: tuple[Any, ...], build: Callable[[], ForecastResult]

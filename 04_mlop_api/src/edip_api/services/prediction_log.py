@@ -7,10 +7,12 @@ queue is a 503); the routes only say what they served.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 
 from edip_api.core.config import AnonymousLogging
 from edip_api.db import LogStore, PredictionRecord, PredictionWriter, WriterFullError
@@ -27,27 +29,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def forecast_records(
     request_id: str, result: ForecastResult, latency_ms: float
 ) -> list[PredictionRecord]:
-    """One record per point of a served ``/v1/forecast``."""
-    info = result.model.info
-    created = datetime.now(UTC)
-    origin = result.origin.to_pydatetime()
-    return [
-        PredictionRecord(
-            request_id=request_id,
-            model_name=info.name,
-            model_version=info.version or "",
-            origin=origin,
-            target_time=p.target_time,
-            horizon_h=p.horizon_h,
-            p10=p.p10,
-            p50=p.p50,
-            p90=p.p90,
-            latency_ms=latency_ms,
-            created_at=created,
-            endpoint="forecast",
-        )
-        for p in result.points
-    ]
+    """One record per point of a served ``/v1/forecast`` (copies of the result's validated
+    points: see :meth:`PredictionRecord.copies`)."""
+    return PredictionRecord.copies(result.point_records, request_id, latency_ms, datetime.now(UTC))
 
 
 def predict_records(
@@ -114,6 +98,26 @@ def logs_answer(policy: AnonymousLogging, *, keyed: bool, endpoint: str) -> bool
     return keyed or policy == "all" or (policy == "forecast" and endpoint == "forecast")
 
 
+def queue_served(
+    writer: PredictionWriter,
+    guard: RequestIdGuard,
+    records: list[PredictionRecord],
+    *,
+    client_request_id: bool,
+) -> int:
+    """Queue the served points; 409 when a client's X-Request-ID names another forecast.
+    Returns the sequence number whose durability the answer waits for."""
+    if client_request_id:
+        try:
+            guard.claim(records)
+        except RequestIdConflictError as exc:
+            raise ServiceError(str(exc), 409) from exc
+    try:
+        return writer.submit(records)
+    except WriterFullError as exc:
+        raise NotReadyError("prediction log is full: try again shortly") from exc
+
+
 def log_served(
     writer: PredictionWriter,
     guard: RequestIdGuard,
@@ -121,16 +125,33 @@ def log_served(
     *,
     client_request_id: bool,
 ) -> None:
-    """Queue the served points; 409 when a client's X-Request-ID names another forecast."""
-    if client_request_id:
-        try:
-            guard.claim(records)
-        except RequestIdConflictError as exc:
-            raise ServiceError(str(exc), 409) from exc
+    """Queue the served points and wait (this thread) until they are durably logged."""
+    seq = queue_served(writer, guard, records, client_request_id=client_request_id)
     try:
-        writer.submit(records)
+        writer.wait_durable(seq)
     except WriterFullError as exc:
-        raise NotReadyError("prediction log is full: try again shortly") from exc
+        raise NotReadyError(f"{exc}: try again shortly") from exc
+
+
+async def log_served_async(
+    writer: PredictionWriter,
+    guard: RequestIdGuard,
+    records: list[PredictionRecord],
+    *,
+    client_request_id: bool,
+) -> None:
+    """:func:`log_served` from the event loop: the wait for the batch's commit is a future, no
+    thread; a claim that reads the database, or a submit that fsyncs (database down), runs in
+    the threadpool."""
+    if client_request_id or writer.degraded:
+        queue = functools.partial(queue_served, client_request_id=client_request_id)
+        seq = await run_in_threadpool(queue, writer, guard, records)
+    else:
+        seq = queue_served(writer, guard, records, client_request_id=False)
+    try:
+        await writer.until_durable(seq)
+    except WriterFullError as exc:
+        raise NotReadyError(f"{exc}: try again shortly") from exc
 
 
 def log_issued(log_store: LogStore, records: list[PredictionRecord]) -> None:

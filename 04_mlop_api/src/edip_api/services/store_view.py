@@ -3,7 +3,9 @@
 Why: every forecast needs the data version (cache key, provenance) and the load's first/last
 stamps (origin checks, freshness). The manifest is re-read only when a dataset's version link
 (or the old-style manifest) changes, never under the pipeline's write lock: an ingest in progress
-does not stall forecasts. Parsed partitions are cached by the store itself
+does not stall forecasts. The links are looked at once per ``check_s`` at most
+(``EDIP_STORE_CHECK_S``): a readlink per dataset and a stat on every request cost the cached
+answer more than its JSON. Parsed partitions are cached by the store itself
 (``Store(cache_reads=True)``).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +42,10 @@ class DataSnapshot:
 class StoreView:
     """The Store plus a snapshot cached on the manifest's modification time."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, check_s: float = 0.0) -> None:
         self.store = store
+        self.check_s = check_s
+        self._checked_at = -float("inf")  # monotonic time of the last look at the links
         self._lock = threading.Lock()
         self._stamp: tuple[Any, ...] | None = None
         self._snapshot = DataSnapshot(False, None, None, None, "not read yet")
@@ -57,11 +62,15 @@ class StoreView:
 
     def snapshot(self) -> DataSnapshot:
         """The current snapshot (re-read when the manifest changed)."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_s:
+            return self._snapshot
         try:
             stamp = self._stamp_now()
         except OSError as exc:
             return DataSnapshot(False, None, None, None, f"store unreadable: {exc}")
         if stamp == self._stamp:
+            self._checked_at = now if self._snapshot.readable else -float("inf")
             return self._snapshot
         with self._lock:
             try:
@@ -83,4 +92,5 @@ class StoreView:
                 log.exception("store snapshot failed")
                 snap = DataSnapshot(False, None, None, None, f"store unreadable: {exc}")
             self._snapshot, self._stamp = snap, stamp
+            self._checked_at = now if snap.readable else -float("inf")
             return snap

@@ -17,7 +17,7 @@ from edip_api.api.deps import ApiKey, ForecastsDep, RequestIdsDep, WriterDep
 from edip_api.api.routes.common import CONFLICT, client_request_id, request_id
 from edip_api.api.routes.forecast import forecast_response
 from edip_api.schemas import Forecast, Instant
-from edip_api.services.fallback import fallback_forecast
+from edip_api.services.fallback_forecast import fallback_forecast
 from edip_api.services.forecast import MAX_HORIZON_H
 from edip_api.services.prediction_log import forecast_records, log_served
 

@@ -6,12 +6,13 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from edip_api.api.deps import ForecastsDep, RequestIdsDep, SettingsDep, WriterDep
+from edip_api.api.deps import Context
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
 from edip_api.services.forecast import MAX_HORIZON_H, ForecastResult, ForecastService
-from edip_api.services.prediction_log import forecast_records, log_served, logs_answer
+from edip_api.services.prediction_log import forecast_records, log_served_async, logs_answer
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
@@ -22,12 +23,9 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
     summary="P10/P50/P90 of the next hours from an origin",
     responses={422: {"description": "origin in the future or far outside the data"}, **CONFLICT},
 )
-def forecast(
+async def forecast(
     request: Request,
-    forecasts: ForecastsDep,
-    writer: WriterDep,
-    guard: RequestIdsDep,
-    settings: SettingsDep,
+    ctx: Context,  # one dependency, not four: each costs its resolution on every request
     origin: Annotated[
         Instant | None,
         Query(
@@ -37,13 +35,20 @@ def forecast(
     ] = None,
     horizon: Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")] = 24,
 ) -> Forecast:
+    """On the event loop when the forecast is cached (the usual load: no threadpool hop); a
+    build (features, model) runs in the threadpool. The answer waits for its log rows' commit."""
     t0 = time.perf_counter()
     rid = request_id(request)
-    result = forecasts.forecast(origin, horizon)
-    logged = logs_answer(settings.anonymous_logging, keyed=holds_key(request), endpoint="forecast")
+    forecasts, writer = ctx.forecasts, ctx.writer
+    result = forecasts.cached(origin, horizon)
+    if result is None:
+        result = await run_in_threadpool(forecasts.forecast, origin, horizon)
+    policy = ctx.settings.anonymous_logging
+    logged = logs_answer(policy, keyed=holds_key(request), endpoint="forecast")
     if logged:
         records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
-        log_served(writer, guard, records, client_request_id=client_request_id(request))
+        from_client = client_request_id(request)
+        await log_served_async(writer, ctx.request_ids, records, client_request_id=from_client)
     return forecast_response(rid, result, horizon, forecasts, logged)  # type: ignore[return-value]
 
 

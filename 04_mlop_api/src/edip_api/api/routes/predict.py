@@ -13,7 +13,7 @@ from edip_api.api.deps import ModelsDep, RequestIdsDep, SettingsDep, WriterDep
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import PredictRequest, PredictResponse, Quantiles
 from edip_api.services.errors import InvalidRequestError
-from edip_api.services.prediction_log import log_served, logs_answer, predict_records
+from edip_api.services.prediction_log import log_served_async, logs_answer, predict_records
 
 #: the model runs in float32: a value finite in float64 but past this is infinite there
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -64,9 +64,7 @@ async def predict(
         horizons = frame["horizon_h"].to_numpy() if "horizon_h" in frame else np.zeros(len(frame))
         records = predict_records(rid, info, preds, horizons, (time.perf_counter() - t0) * 1000.0)
         from_client = client_request_id(request)
-        await run_in_threadpool(  # fsync: off the loop
-            lambda: log_served(writer, guard, records, client_request_id=from_client)
-        )
+        await log_served_async(writer, guard, records, client_request_id=from_client)
     return PredictResponse(
         request_id=rid, model=info, logged=logged, feature_names=names, predictions=preds
     )

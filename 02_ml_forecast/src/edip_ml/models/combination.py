@@ -1,0 +1,299 @@
+"""The combination, a forecaster made of forecasters: experts' graphs merged into one ONNX file.
+
+What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ahead forecasts,
+:mod:`edip_ml.aggregation`) is what :class:`CombinedForecaster` serves: every expert fitted on
+the training period, exported to its contract graph, the graphs merged side by side into one
+model whose extra output ``experts`` [N, K] holds each expert's P50 (``effects_<k>`` too for a
+Kalman expert), and the ML-Poly state reached at the end of the backtest stored as the
+``online_state`` metadata (weights per hour, the rolling band, the experts' Kalman states).
+:class:`edip_pipeline.contract.OnnxForecaster` applies it with numpy; the graph's own
+``quantiles`` output computes the same with the weights at export.
+
+Why built from its members (:meth:`CombinedForecaster.from_members`) and not refitted: training
+the default set fits and backtests each expert once; the combination reuses those fitted experts
+and their backtest forecasts (the ML-Poly state is replayed over them), as the backtest did.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from edip_ml.aggregation import aggregate
+from edip_ml.config import CombinationParams, MLParams
+from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
+from edip_ml.onnx_export import feature_params_metadata
+from edip_ml.onnx_wrap import TARGET_OPSET, contract_metadata
+from edip_pipeline.contract import (
+    EFFECTS_OUTPUT,
+    EXPERTS_OUTPUT,
+    HOUR_COLUMN,
+    ONLINE_STATE_KEY,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+)
+from edip_pipeline.online import MLPoly, combine
+
+if TYPE_CHECKING:
+    import onnx
+
+log = logging.getLogger(__name__)
+
+
+class CombinedForecaster(OnlineForecaster):
+    """Fitted experts + an ML-Poly state; ``predict`` and :meth:`export_onnx` agree."""
+
+    name: ClassVar[str] = "combination"
+    family: ClassVar[str] = "combination"
+    handles_nan: ClassVar[bool] = True
+
+    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        self.config = CombinationParams.model_validate(self.params)
+        self.experts: list[Forecaster] = []
+        self.state: MLPoly | None = None
+        self.band = (0.0, 0.0)
+        #: the experts' hyper-parameters (their sections of params.yaml) for :meth:`fit`
+        self.member_params = MLParams()
+
+    @classmethod
+    def from_params(cls, params: MLParams, seed: int) -> CombinedForecaster:
+        model = cls(params.hyper(cls.name), seed=seed)
+        model.member_params = params
+        return model
+
+    def members(self) -> list[str]:
+        return list(self.config.experts)
+
+    def fit(
+        self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15
+    ) -> CombinedForecaster:
+        """Fit on its own, with no backtest at hand (a new model family's checks, a notebook):
+        the experts on the first rows, ML-Poly over their forecasts of the last
+        ``calibration_fraction`` (in time order), the band from those rows' residuals; then the
+        experts refitted on every row. Training a set uses :meth:`from_members` instead."""
+        from edip_ml.models import make_model  # the registry imports this module
+
+        n_cal = int(len(X) * calibration_fraction)
+        if n_cal < 50:
+            raise ModelError(f"{self.name}: too few calibration rows for the weights ({n_cal})")
+        fit, cal = slice(0, len(X) - n_cal), slice(len(X) - n_cal, len(X))
+        experts = [
+            make_model(n, self.member_params, self.seed).fit(X.iloc[fit], y.iloc[fit])
+            for n in self.members()
+        ]
+        E = np.column_stack([e.predict(X.iloc[cal])["p50"].to_numpy(dtype=float) for e in experts])
+        hours = _hours(X.iloc[cal])
+        state = MLPoly(len(experts))
+        state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
+        resid = y.iloc[cal].to_numpy(dtype=float) - combine(E, state.weights(), hours)
+        band = _band(resid)
+        for expert in experts:
+            expert.fit(X, y, calibration_fraction)
+        self.set_experts(experts, state, band)
+        return self
+
+    def from_members(
+        self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
+    ) -> pd.DataFrame:
+        """ML-Poly replayed over the members' backtest ``forecasts`` (leak-free, origin by origin);
+        the state it ends with and the fitted members are what is served. Returns the
+        combination's backtest forecasts."""
+        frame, state = aggregate(
+            forecasts, [m.name for m in fitted], step, self.name, self.config.interval_window_days
+        )
+        if state is None or frame.empty:
+            raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
+        kept = list(frame.attrs.get("experts", []))
+        by_name = {m.name: m for m in fitted}
+        self.set_experts([by_name[n] for n in kept], state, _recent_band(frame))
+        return frame
+
+    def set_experts(
+        self, experts: Sequence[Forecaster], state: MLPoly, band: tuple[float, float]
+    ) -> None:
+        """Take fitted ``experts`` (same features) and the ML-Poly ``state`` over them."""
+        if len({tuple(e.feature_names) for e in experts}) != 1:
+            raise ModelError(f"{self.name}: the experts were not fitted on the same features")
+        self.experts = list(experts)
+        self.state = state
+        self.band = (float(band[0]), float(band[1]))
+        self.feature_names = list(self.experts[0].feature_names)
+        self.feature_params = self.experts[0].feature_params
+        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        self.params["experts"] = [e.name for e in self.experts]
+
+    def _fit_median(self, X: np.ndarray, y: np.ndarray) -> None:
+        raise ModelError(f"{self.name}: built from its fitted members (from_members), not fitted")
+
+    def _predict_median(self, X: np.ndarray) -> np.ndarray:
+        return self.predict(pd.DataFrame(X, columns=self.feature_names))["p50"].to_numpy()
+
+    def expert_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([e.predict(X)["p50"].to_numpy(dtype=float) for e in self.experts])
+
+    def _weights(self) -> np.ndarray:
+        if self.state is None:
+            raise ModelError(f"{self.name}: not built (no experts)")
+        return self.state.weights()
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        p50 = combine(self.expert_matrix(X), self._weights(), _hours(X))
+        lo, hi = self.band
+        return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
+
+    def online_state(self) -> dict[str, Any] | None:
+        if self.state is None:
+            return None
+        state = self.state.to_dict()
+        state["band"] = list(self.band)
+        state["experts"] = [e.name for e in self.experts]
+        kalman = {str(k): s for k, e in enumerate(self.experts) if (s := e.online_state())}
+        if kalman:
+            state["expert_states"] = kalman
+        return state
+
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+        """The weights learn from the experts as served, then each online expert absorbs the
+        rows (the order :func:`edip_ml.online.absorb` follows on the served state)."""
+        if self.state is None:
+            raise ModelError(f"{self.name}: absorb called before it was built")
+        values = y.to_numpy(dtype=float)
+        self.state.update(self.expert_matrix(X), values, _hours(X))
+        for expert in self.experts:
+            if isinstance(expert, OnlineForecaster):
+                expert.absorb(X, y)
+        return ~np.isfinite(values)
+
+    def load_online_state(self, state: dict[str, Any]) -> None:
+        self.state = MLPoly.from_dict(state)
+        lo, hi = state.get("band", self.band)
+        self.band = (float(lo), float(hi))
+        self.offsets = np.tile(np.asarray(self.band), (len(self.offsets), 1))
+        for k, sub in (state.get("expert_states") or {}).items():
+            expert = self.experts[int(k)]
+            if isinstance(expert, OnlineForecaster):
+                expert.load_online_state(sub)
+
+    def export_onnx(self) -> onnx.ModelProto:
+        return merged_graph(self)
+
+
+def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
+    """One ONNX model: every expert's graph under a prefix, ``experts`` and ``quantiles`` outputs."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    opsets: dict[str, int] = {"": TARGET_OPSET}
+    nodes, inits, outputs = _expert_nodes(model, opsets)
+    w_nodes, w_inits = _weighting_nodes(model)
+    nodes += w_nodes
+    inits += w_inits
+    n_features = len(model.feature_names)
+    graph = helper.make_graph(
+        nodes,
+        "edip_combination",
+        [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", n_features])],
+        [
+            helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info(
+                EXPERTS_OUTPUT, TensorProto.FLOAT, ["N", len(model.experts)]
+            ),
+            *outputs,
+        ],
+        initializer=inits,
+    )
+    out = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())]
+    )
+    out.producer_name = "edip_ml"
+    meta = contract_metadata(model.feature_names, model.name, model.offsets)
+    meta.update(feature_params_metadata(model))
+    meta[ONLINE_STATE_KEY] = json.dumps(model.online_state())
+    onnx.helper.set_model_props(out, meta)
+    onnx.checker.check_model(out, full_check=True)
+    return out
+
+
+def _expert_nodes(
+    model: CombinedForecaster, opsets: dict[str, int]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """(nodes, initializers, extra outputs): each expert's contract graph under ``x<k>_``, its P50
+    gathered into the ``experts`` [N, K] output, a Kalman expert's ``effects_<k>`` exposed.
+    ``opsets`` collects the highest version per domain."""
+    from onnx import TensorProto, compose, helper, numpy_helper
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    outputs: list[Any] = []
+    columns: list[str] = []
+    for k, expert in enumerate(model.experts):
+        sub = compose.add_prefix(expert.export_onnx(), f"x{k}_")
+        for op in sub.opset_import:
+            domain = "" if op.domain == "ai.onnx" else op.domain
+            opsets[domain] = max(opsets.get(domain, 0), op.version)
+        nodes.append(helper.make_node("Identity", [ONNX_INPUT], [f"x{k}_{ONNX_INPUT}"]))
+        nodes.extend(sub.graph.node)
+        inits.extend(sub.graph.initializer)
+        idx = numpy_helper.from_array(np.asarray([1], dtype=np.int64), f"c{k}_median_idx")
+        inits.append(idx)
+        nodes.append(
+            helper.make_node("Gather", [f"x{k}_{ONNX_OUTPUT}", idx.name], [f"c{k}_p50"], axis=1)
+        )
+        columns.append(f"c{k}_p50")
+        if expert.online_state() is not None:
+            name = f"{EFFECTS_OUTPUT}_{k}"
+            nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
+    nodes.append(helper.make_node("Concat", columns, [EXPERTS_OUTPUT], axis=1))
+    return nodes, inits, outputs
+
+
+def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
+    """(nodes, initializers) of ``quantiles = experts · weights[hour] + band`` (weights at export)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    hour_idx = model.feature_names.index(HOUR_COLUMN)
+    consts: dict[str, np.ndarray] = {
+        "c_hour_idx": np.asarray([hour_idx], dtype=np.int64),
+        "c_lo": np.asarray(0.0, dtype=np.float32),
+        "c_hi": np.asarray(23.0, dtype=np.float32),
+        "c_shape": np.asarray([-1], dtype=np.int64),
+        "c_axes": np.asarray([1], dtype=np.int64),
+        "c_weights": model._weights().astype(np.float32),
+        "c_band": np.asarray([[model.band[0], 0.0, model.band[1]]], dtype=np.float32),
+    }
+    inits = [numpy_helper.from_array(v, n) for n, v in consts.items()]
+    nodes = [
+        helper.make_node("Gather", [ONNX_INPUT, "c_hour_idx"], ["c_hour"], axis=1),
+        helper.make_node("Clip", ["c_hour", "c_lo", "c_hi"], ["c_hour_clip"]),
+        helper.make_node("Cast", ["c_hour_clip"], ["c_hour_int"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["c_hour_int", "c_shape"], ["c_hour_flat"]),
+        helper.make_node("Gather", ["c_weights", "c_hour_flat"], ["c_w"], axis=0),
+        helper.make_node("Mul", ["c_w", EXPERTS_OUTPUT], ["c_wx"]),
+        helper.make_node("ReduceSum", ["c_wx", "c_axes"], ["c_p50"], keepdims=1),
+        helper.make_node("Add", ["c_p50", "c_band"], [ONNX_OUTPUT]),
+    ]
+    return nodes, inits
+
+
+def _hours(X: pd.DataFrame) -> np.ndarray:
+    """The weight group of each row: its ``hour`` feature (what the ONNX graph gathers)."""
+    return np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
+
+
+def _recent_band(frame: pd.DataFrame) -> tuple[float, float]:
+    """P10/P90 offsets of the combination's residuals over its last 56 days (containing 0)."""
+    recent = frame[frame["target_time"] >= frame["target_time"].max() - pd.Timedelta(days=56)]
+    return _band((recent["actual"] - recent["p50"]).to_numpy(dtype=float))
+
+
+def _band(resid: np.ndarray) -> tuple[float, float]:
+    """10th and 90th percentiles of the finite residuals, forced to straddle zero."""
+    r = resid[np.isfinite(resid)]
+    return (min(float(np.quantile(r, 0.1)), 0.0), max(float(np.quantile(r, 0.9)), 0.0))

@@ -87,7 +87,7 @@ pytest-ml:
 pytest-dl:
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 03_dl_forecast/tests
 pytest-api:
-	$(BIN)/pytest $(PYTEST_ARGS) 04_mlop_api/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 04_mlop_api/tests
 pytest-dashboard:
 	$(BIN)/pytest $(PYTEST_ARGS) 05_monitoring_dashboard/tests
 

@@ -100,7 +100,9 @@ class CombinedForecaster(OnlineForecaster):
         hours = _hours(X.iloc[cal])
         state = MLPoly(len(experts))
         state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
-        band = ConformalBand(window=self.band.window, gamma=self.band.gamma)
+        # a short calibration slice: a band from the few rows each hour has (at least one)
+        per_hour = max(1, min(self.band.min_count, n_cal // 24))
+        band = ConformalBand(window=self.band.window, gamma=self.band.gamma, min_count=per_hour)
         band.update(combine(E, state.weights(), hours), y.iloc[cal].to_numpy(dtype=float), hours)
         for expert in experts:
             expert.fit(X, y, calibration_fraction)

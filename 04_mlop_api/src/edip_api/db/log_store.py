@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from importlib.resources import files
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -343,21 +345,9 @@ class LogStore:
             return compute_summary(conn, start, end)
 
 
-#: the order of the tuples of :func:`_sqlite_rows`
-_SQLITE_COLUMNS = (
-    "request_id",
-    "model_name",
-    "model_version",
-    "origin",
-    "target_time",
-    "horizon_h",
-    "p10",
-    "p50",
-    "p90",
-    "latency_ms",
-    "created_at",
-    "endpoint",
-)
+#: the columns of the log, in the order of the tuples of :func:`_sqlite_rows`: the record's fields
+_SQLITE_COLUMNS = tuple(f.name for f in fields(PredictionRecord))
+_SQLITE_VALUES = attrgetter(*_SQLITE_COLUMNS)
 _SQLITE_INSERT = (
     f"INSERT INTO predictions ({', '.join(_SQLITE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "
@@ -377,20 +367,7 @@ def _sqlite_rows(records: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
         return out
 
     return [
-        (
-            r.request_id,
-            r.model_name,
-            r.model_version,
-            ts(r.origin),
-            ts(r.target_time),
-            r.horizon_h,
-            r.p10,
-            r.p50,
-            r.p90,
-            r.latency_ms,
-            ts(r.created_at),
-            r.endpoint,
-        )
+        tuple(ts(v) if isinstance(v, datetime) else v for v in _SQLITE_VALUES(r))
         for r in map(_as_prediction, records)
     ]
 

@@ -120,7 +120,7 @@ def score_rows(
 ) -> list[dict[str, object]]:
     """One table row per model of one backtest, with its wall time: fits and forecasts over the
     folds (the backtest's ``fit_seconds``; the combinations are computed after, in seconds)."""
-    from edip_ml.metrics import breakdown, summary
+    from edip_ml.evaluation.metrics import breakdown, summary
     from edip_pipeline.calendar import PARIS
 
     table = summary(forecasts)
@@ -176,7 +176,7 @@ def base_params(n_jobs: int | None) -> Any:
     from edip_ml.config import load_ml_params
 
     # calibration_fraction 0: one fit per refit; the backtest's P10/P90 are the rolling bands
-    # (edip_ml.online), so the calibration slice's second fit would only feed their fallback
+    # (edip_ml.models.online), so the calibration slice's second fit would only feed their fallback
     return load_ml_params().with_overrides(
         {
             "lightgbm": {"n_jobs": n_jobs},
@@ -197,7 +197,7 @@ def backtest_year(
     train_start: str | None,
 ) -> tuple[Any, str]:
     """One setting's backtest of one test year, and its "weather used" line (with its time)."""
-    from edip_ml.backtest import backtest
+    from edip_ml.evaluation.backtest import backtest
 
     end = f"{year}-01-14" if quick else f"{year}-12-31"
     t1 = time.perf_counter()
@@ -221,7 +221,7 @@ def backtest_year(
 
 def monthly_bias(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Bias (MW) per month and model, rounded."""
-    from edip_ml.metrics import breakdown
+    from edip_ml.evaluation.metrics import breakdown
 
     m = breakdown(forecasts, "month").pivot(index="month", columns="model", values="bias")
     return m.round(0)
@@ -329,7 +329,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/accuracy"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("edip_ml.backtest").setLevel(logging.INFO)  # one line per fold: progress
+    logging.getLogger("edip_ml.evaluation.backtest").setLevel(
+        logging.INFO
+    )  # one line per fold: progress
     if not (DEV_LOAD.is_file() and DEV_TEMP.is_file() and RTE_20H.is_file()):
         print(f"## accuracy: skipped — development files absent under {SHARED}")  # noqa: T201
         return

@@ -112,9 +112,9 @@ def _worker_lightgbm(months: int, trees: int) -> None:
     """Build the sample's features, wait for ``go``, time the backtest's fits, print seconds."""
     import pandas as pd
 
-    from edip_ml.backtest import backtest
     from edip_ml.config import load_ml_params
-    from edip_ml.training_data import load_training_data
+    from edip_ml.data.training_data import load_training_data
+    from edip_ml.evaluation.backtest import backtest
     from edip_pipeline.store import Store
 
     store = Store()
@@ -136,7 +136,7 @@ def _worker_xgboost(trees: int) -> None:
     import xgboost as xgb
 
     from edip_ml.config import load_ml_params
-    from edip_ml.training_data import load_training_data
+    from edip_ml.data.training_data import load_training_data
     from edip_pipeline.runtime import fit_threads
     from edip_pipeline.store import Store
 

@@ -50,8 +50,8 @@ def _sample_store():  # type: ignore[no-untyped-def]
 
 def run(setting: str, models: list[str], epochs: int, start: str | None, end: str | None) -> None:
     from edip_dl.config import load_dl_params, to_ml_params
-    from edip_ml.backtest import backtest
     from edip_ml.config import load_ml_params
+    from edip_ml.evaluation.backtest import backtest
 
     if setting == "dev" and bench_ml.DEV_LOAD.is_file() and bench_ml.DEV_TEMP.is_file():
         store = _dev_store()
@@ -113,8 +113,8 @@ def epoch_and_latency(store, models: list[str], ml, dl, epochs: int = 2) -> None
 
     from edip_dl.config import to_ml_params
     from edip_dl.forecaster import FORECASTERS
-    from edip_ml.dataset import feature_params, make_xy, protocol_pairs
-    from edip_ml.onnx_export import OnnxForecaster, check_parity, to_onnx
+    from edip_ml.data.dataset import feature_params, make_xy, protocol_pairs
+    from edip_ml.export.onnx_export import OnnxForecaster, check_parity, to_onnx
 
     params = to_ml_params(dl.for_all(epochs=min(2, epochs)), ml)
     last = pd.Timestamp(store.last_timestamp("load_national", "consumption_mw")).tz_convert(None)

@@ -49,7 +49,7 @@ def _store(name: str):  # type: ignore[no-untyped-def]
 
 
 def _table(result, title: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    from edip_ml.metrics import summary
+    from edip_ml.evaluation.metrics import summary
 
     table = summary(result.forecasts)
     out = pd.DataFrame(
@@ -70,8 +70,8 @@ def _table(result, title: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def run_sample(models: list[str], out: Path) -> None:
-    from edip_ml.backtest import backtest
-    from edip_ml.report import write_report
+    from edip_ml.evaluation.backtest import backtest
+    from edip_ml.evaluation.report import write_report
     from edip_pipeline.sources.sample import sample_frame
 
     store = _store("sample")
@@ -93,8 +93,8 @@ def run_dev(models: list[str], out: Path) -> None:
     if not (DEV_LOAD.is_file() and DEV_TEMP.is_file()):
         print(f"\n## dev: skipped — development files absent under {SHARED}")  # noqa: T201
         return
-    from edip_ml.backtest import backtest
-    from edip_ml.report import write_report
+    from edip_ml.evaluation.backtest import backtest
+    from edip_ml.evaluation.report import write_report
     from edip_pipeline.ingest import write_batches
     from edip_pipeline.sources.odre import parse_file
 
@@ -130,8 +130,8 @@ def run_hourly_vs_daily(out: Path) -> None:
     if not any(DEV_SYNOP.glob("synop.*.csv.gz")):
         print(f"\n## hourly vs daily temperature: skipped — no SYNOP files in {DEV_SYNOP}")  # noqa: T201
         return
-    from edip_ml.backtest import backtest
     from edip_ml.config import load_ml_params
+    from edip_ml.evaluation.backtest import backtest
     from edip_pipeline.ingest import write_batches
     from edip_pipeline.sources.meteofrance import parse_file as parse_synop
     from edip_pipeline.sources.odre import parse_file
@@ -170,9 +170,9 @@ def run_hourly_vs_daily(out: Path) -> None:
 def latency(store, models: list[str], reps: int = 200) -> None:  # type: ignore[no-untyped-def]
     """Median prediction latency, native versus onnxruntime, for 1 and 24 rows."""
     from edip_ml.config import load_ml_params
-    from edip_ml.dataset import feature_params, make_xy, protocol_pairs
+    from edip_ml.data.dataset import feature_params, make_xy, protocol_pairs
+    from edip_ml.export.onnx_export import OnnxForecaster, check_parity, to_onnx
     from edip_ml.models import make_model
-    from edip_ml.onnx_export import OnnxForecaster, check_parity, to_onnx
 
     params = load_ml_params()
     pairs = protocol_pairs(

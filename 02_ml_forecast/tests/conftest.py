@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edip_ml.backtest import BacktestResult, backtest
 from edip_ml.config import MLParams
+from edip_ml.evaluation.backtest import BacktestResult, backtest
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store

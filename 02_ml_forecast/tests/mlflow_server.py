@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from edip_ml.export.onnx_export import estimator_graph
+from edip_ml.export.onnx_wrap import column_graph
 from edip_ml.models.base import Forecaster
-from edip_ml.onnx_export import estimator_graph
-from edip_ml.onnx_wrap import column_graph
-from edip_ml.tracking import estimator_importances, log_estimator
-from edip_ml.tracking_server import MlflowServer, configure, start_server
+from edip_ml.registry.tracking import estimator_importances, log_estimator
+from edip_ml.registry.tracking_server import MlflowServer, configure, start_server
 from edip_pipeline.config import Settings, get_settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edip_ml.publish import publish
+from edip_ml.registry.publish import publish
 from edip_pipeline.store import Store
 
 from .mlflow_server import ColumnForecaster, sample_xy

@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from edip_ml import cli
-from edip_ml.publish import publish
-from edip_ml.registry import CHALLENGER, CHAMPION, version_by_alias
+from edip_ml.registry.publish import publish
+from edip_ml.registry.versions import CHALLENGER, CHAMPION, version_by_alias
 from edip_pipeline.store import Store
 
 from . import mlflow_server as fixtures
@@ -208,7 +208,7 @@ def test_train_failure_leaves_the_registry_unchanged(
     tracking: str, sample_store: Store, model_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model whose export fails parity is reported, not registered; the others still are."""
-    from edip_ml import publish as publishing
+    from edip_ml.registry.versions import publish as publishing
 
     real = publishing.to_onnx
 
@@ -230,7 +230,7 @@ def test_train_failure_leaves_the_registry_unchanged(
 
 
 def test_backtest_command(sample_store: Store, tmp_path: Path) -> None:
-    from edip_ml.metrics import COLUMNS
+    from edip_ml.evaluation.metrics import COLUMNS
 
     out = tmp_path / "forecasts.parquet"
     args = ["backtest", "--family", "ml", "--models", "same_hour_yesterday", "--start"]

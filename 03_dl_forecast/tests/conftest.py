@@ -13,7 +13,7 @@ import yaml
 
 from edip_dl.config import DLParams, load_dl_params, to_ml_params
 from edip_ml.config import MLParams, load_ml_params
-from edip_ml.dataset import feature_params, make_xy, protocol_pairs
+from edip_ml.data.dataset import feature_params, make_xy, protocol_pairs
 from edip_pipeline.config import Settings, load_params, reset_settings_cache
 from edip_pipeline.sources.sample import sample_frame
 from edip_pipeline.store import Store

@@ -12,11 +12,11 @@ import torch
 from edip_dl.config import ARCHITECTURES
 from edip_dl.forecaster import FORECASTERS, SequenceForecaster
 from edip_ml.config import MLParams
-from edip_ml.dataset import feature_params, make_xy, protocol_pairs
-from edip_ml.metrics import mape
+from edip_ml.data.dataset import feature_params, make_xy, protocol_pairs
+from edip_ml.evaluation.metrics import mape
+from edip_ml.export.onnx_export import check_parity, to_onnx
 from edip_ml.models import available_models, make_model
 from edip_ml.models.base import ModelError
-from edip_ml.onnx_export import check_parity, to_onnx
 from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.store import Store
 

@@ -11,9 +11,9 @@ import pytest
 
 from edip_dl.device import DeviceError
 from edip_dl.train import check_models, train_dl
-from edip_ml import train as ml_train
-from edip_ml import training_data
 from edip_ml.config import load_ml_params
+from edip_ml.data import training_data
+from edip_ml.training import train as ml_train
 from edip_pipeline.store import Store
 
 from .conftest import PARAMS_FILE, tiny_dl

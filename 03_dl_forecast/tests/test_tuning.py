@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from edip_dl.tuning import TCN_EXTRA_LAYERS, make_pruner, suggest, tune_arch
-from edip_ml.tuning import TuningError
+from edip_ml.training.tuning import TuningError
 
 from .conftest import tiny_dl
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from edip_ml.train import TrainResult
+    from edip_ml.training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,8 @@ def train_ml(
     model_name: ModelNameOption = None,
 ) -> None:
     """Train day-ahead models, export ONNX, log to MLflow, register each as challenger."""
-    from edip_ml.tracking_server import configure
-    from edip_ml.train import train_models
+    from edip_ml.registry.tracking_server import configure
+    from edip_ml.training.train import train_models
 
     uri = configure()
     log.info("MLflow tracking at %s", uri)
@@ -243,7 +243,7 @@ def _backtest_ml(
     report_dir: Path | None,
     **options: Any,
 ) -> None:
-    from edip_ml.backtest_files import backtest_to_files
+    from edip_ml.evaluation.backtest_files import backtest_to_files
 
     paths = backtest_to_files(
         models, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
@@ -280,10 +280,10 @@ def promote(
     the window is refused (exit 1) unless ``--allow-overlap``.
     """
     from edip_ml.config import load_ml_params
-    from edip_ml.evaluation_window import OverlapError
-    from edip_ml.promotion import promote as run_promotion
-    from edip_ml.registry import RegistryError
-    from edip_ml.tracking_server import configure
+    from edip_ml.data.evaluation_window import OverlapError
+    from edip_ml.evaluation.promotion import promote as run_promotion
+    from edip_ml.registry.tracking_server import configure
+    from edip_ml.registry.versions import RegistryError
 
     configure()
     ml = load_ml_params()
@@ -323,7 +323,7 @@ def mlflow_server(
     ] = "mlartifacts",
 ) -> None:
     """Run the MLflow tracking server (SQLite backend, local artifacts) until Ctrl-C."""
-    from edip_ml.tracking_server import start_server
+    from edip_ml.registry.tracking_server import start_server
 
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM (make demo-stop, docker stop) stops like Ctrl-C

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from edip_ml.config import MLParams
-from edip_ml.dataset import make_xy
+from edip_ml.data.dataset import make_xy
 from edip_pipeline.features import day_ahead_pairs
 from edip_pipeline.store import Store
 

@@ -53,7 +53,7 @@ def test_kalman_absorbs_a_level_shift_within_days() -> None:
     n_fit = 24 * 399
     static = GAMForecaster().fit(X.iloc[:n_fit], y.iloc[:n_fit])
     online = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n_fit], y.iloc[:n_fit])
-    from edip_ml.online import walk_forward
+    from edip_ml.models.online import walk_forward
 
     test = slice(n_fit, None)
     pred = walk_forward(online, X.iloc[test], y.iloc[test], pd.Timedelta(hours=1))

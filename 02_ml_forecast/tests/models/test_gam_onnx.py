@@ -8,9 +8,9 @@ import numpy as np
 import onnx
 import pytest
 
+from edip_ml.export.onnx_export import OnnxForecaster, parity_delta, to_onnx
 from edip_ml.models import make_model
 from edip_ml.models.gam import EFFECTS, GAMKalmanForecaster
-from edip_ml.onnx_export import OnnxForecaster, parity_delta, to_onnx
 from edip_testkit.synthetic import heating_rows
 
 

@@ -88,7 +88,7 @@ def train_dl(
     """Train sequence models, export ONNX (parity ≤ 1 MW), log to MLflow, register as challenger."""
     from edip_dl.device import DeviceError, resolve_device
     from edip_dl.train import train_dl as run
-    from edip_ml.tracking_server import configure
+    from edip_ml.registry.tracking_server import configure
 
     if device is not None and device not in DEVICES:
         raise typer.BadParameter(f"--device must be one of {list(DEVICES)}")

@@ -3,7 +3,7 @@
 Why here: only this package sees both families. Fairness is enforced, not assumed: every input
 must come from the same data version and protocol, and the ranking is computed on the
 (origin, target_time) rows that *every* model forecast (baselines appearing in several inputs
-are kept once). Metrics and the report are :mod:`edip_ml.metrics` / :mod:`edip_ml.report`.
+are kept once). Metrics and the report are :mod:`edip_ml.evaluation.metrics` / :mod:`edip_ml.evaluation.report`.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def ranking(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Models ranked by MAPE (best first) with the family and every score of edip_ml.metrics."""
-    from edip_ml.metrics import summary
+    """Models ranked by MAPE (best first) with the family and every score of edip_ml.evaluation.metrics."""
+    from edip_ml.evaluation.metrics import summary
 
     table = summary(forecasts).sort_values("mape")
     table.insert(0, "family", [family_of(m) for m in table.index])
@@ -113,9 +113,9 @@ def run_compare(
     Fresh backtests run on the same store, period and protocol (ML with ``ml:``, DL with ``dl:``
     folded in); files must share their data version and protocol.
     """
-    from edip_ml.backtest import backtest, read_forecasts, write_forecasts
     from edip_ml.config import load_ml_params
-    from edip_ml.report import write_report
+    from edip_ml.evaluation.backtest import backtest, read_forecasts, write_forecasts
+    from edip_ml.evaluation.report import write_report
     from edip_pipeline.store import Store
 
     frames = [read_forecasts(p) for p in forecasts_files]

@@ -12,7 +12,7 @@ registry), ``edip promote`` and the reports then work unchanged for DL. What dif
 * a NaN/inf loss stops training with :class:`edip_dl.training_loop.TrainingDivergedError`
   (nothing is registered);
 * ONNX export is ``torch.onnx.export`` of the same module (:meth:`export_onnx`), with the contract
-  metadata of :mod:`edip_ml.onnx_export`.
+  metadata of :mod:`edip_ml.export.onnx_export`.
 """
 
 from __future__ import annotations
@@ -187,13 +187,13 @@ class SequenceForecaster(Forecaster):
         q = self._predict_array(self._matrix(X))
         return pd.DataFrame(q, index=X.index, columns=["p10", "p50", "p90"])
 
-    # -- export and logging hooks (called by edip_ml.onnx_export / edip_ml.tracking) -----------
+    # -- export and logging hooks (called by edip_ml.export.onnx_export / edip_ml.registry.tracking) -----------
     def export_onnx(self) -> onnx.ModelProto:
         """The module as a contract ONNX graph (dynamic batch axis, opset 17)."""
         import onnx
 
-        from edip_ml.onnx_export import feature_params_metadata
-        from edip_ml.onnx_wrap import contract_metadata
+        from edip_ml.export.onnx_export import feature_params_metadata
+        from edip_ml.export.onnx_wrap import contract_metadata
         from edip_pipeline.contract import ONNX_INPUT, ONNX_OUTPUT
 
         if self.net is None:

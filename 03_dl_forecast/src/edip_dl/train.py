@@ -1,7 +1,7 @@
 """``edip train dl`` and ``edip backtest --family dl``: edip_ml's harness with the DL sections.
 
 Why no training loop of its own here: the sequence models are ``edip.models`` plugins, so
-:func:`edip_ml.train.train_models` backtests, fits, exports (``export_onnx``), checks parity,
+:func:`edip_ml.training.train.train_models` backtests, fits, exports (``export_onnx``), checks parity,
 logs and registers them exactly like the trees; this module only folds ``dl:`` into the ML
 parameters and runs the DL-specific Optuna search first.
 """
@@ -18,8 +18,8 @@ from edip_dl.device import resolve_device
 
 if TYPE_CHECKING:
     from edip_ml.config import MLParams
-    from edip_ml.train import TrainResult
-    from edip_ml.training_data import TrainingData
+    from edip_ml.data.training_data import TrainingData
+    from edip_ml.training.train import TrainResult
     from edip_pipeline.features import WeatherMode
     from edip_pipeline.store import Store
 
@@ -55,8 +55,8 @@ def train_dl(
     weather: WeatherMode | None = None,
 ) -> list[TrainResult]:
     """Tune (optional), backtest, fit, export, check parity, log and register each architecture."""
-    from edip_ml.train import train_models
-    from edip_ml.training_data import load_training_data
+    from edip_ml.data.training_data import load_training_data
+    from edip_ml.training.train import train_models
     from edip_pipeline.store import Store
 
     names = check_models(models)
@@ -105,7 +105,7 @@ def tune_sections(
     """``dl`` with each architecture's section replaced by its best Optuna trial (one study per
     architecture and data version) on the training rows of ``start``..``end``."""
     from edip_dl.tuning import tune_arch
-    from edip_ml.training_data import make_training_table, training_period
+    from edip_ml.data.training_data import make_training_table, training_period
 
     start_day, end_day = training_period(data, start, end)
     table = make_training_table(data, start_day, end_day)
@@ -136,7 +136,7 @@ def backtest_dl_to_files(
     dl_params: DLParams | None = None,
 ) -> list[Path]:
     """``edip backtest --family dl``: edip_ml's backtest files with the DL parameters."""
-    from edip_ml.backtest_files import backtest_to_files
+    from edip_ml.evaluation.backtest_files import backtest_to_files
 
     names = check_models(models)
     ml = to_ml_params(dl_params or load_dl_params())

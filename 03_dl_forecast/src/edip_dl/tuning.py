@@ -3,7 +3,7 @@ batch size; pruned on the per-epoch validation loss.
 
 Why per-epoch pruning: one DL trial is one (long) fit, so the intermediate values are its epochs'
 validation pinball losses on the slice that precedes nothing it was trained on (see
-:meth:`edip_dl.forecaster.SequenceForecaster.fit`). Storage is an RDB like ``edip_ml.tuning``
+:meth:`edip_dl.forecaster.SequenceForecaster.fit`). Storage is an RDB like ``edip_ml.training.tuning``
 (SQLite by default, PostgreSQL for several workers sharing one study).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from edip_dl.config import DLParams
 from edip_dl.forecaster import FORECASTERS
-from edip_ml.tuning import DEFAULT_STORAGE, TuningError, make_storage
+from edip_ml.training.tuning import DEFAULT_STORAGE, TuningError, make_storage
 
 if TYPE_CHECKING:
     import optuna

@@ -222,8 +222,8 @@ REGISTERED = "edip-load-fr"
 
 @pytest.fixture(scope="module")
 def gam_kalman() -> tuple[bytes, pd.DataFrame, pd.Series]:
+    from edip_ml.export.onnx_export import to_onnx
     from edip_ml.models.gam import GAMKalmanForecaster
-    from edip_ml.onnx_export import to_onnx
 
     X, y = heating_rows(70, start="2019-01-01")
     n = len(X) - 48

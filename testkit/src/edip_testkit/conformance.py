@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from edip_ml.export.onnx_export import PARITY_TOLERANCE_MW, parity_delta, to_onnx
 from edip_ml.models.base import Forecaster, OnlineForecaster
-from edip_ml.onnx_export import PARITY_TOLERANCE_MW, parity_delta, to_onnx
 from edip_pipeline.contract import QUANTILE_COLUMNS
 from edip_testkit.synthetic import heating_rows
 
@@ -105,8 +105,8 @@ def check_online_round_trip(model: OnlineForecaster, X: pd.DataFrame, y: pd.Seri
 def check_mlflow_round_trip(model: Forecaster, X: pd.DataFrame, model_name: str) -> None:
     """Published (export, parity, run, registered version) then loaded back from the registry,
     the served graph forecasts what the native model does."""
-    from edip_ml.publish import publish
-    from edip_ml.registry import load_version
+    from edip_ml.registry.publish import publish
+    from edip_ml.registry.versions import load_version
 
     published = publish(model, X_parity=X, model_name=model_name, experiment=model_name)
     assert published.version is not None

@@ -73,9 +73,9 @@ def train_champion(store: Store, tracking_uri: str, end: str) -> str:
     """A small real LightGBM on the last ``HISTORY_DAYS`` before ``end``, made champion."""
     from mlflow import MlflowClient
 
-    from edip_ml.registry import CHAMPION
-    from edip_ml.tracking_server import configure
-    from edip_ml.train import train_models
+    from edip_ml.registry.tracking_server import configure
+    from edip_ml.registry.versions import CHAMPION
+    from edip_ml.training.train import train_models
 
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri

@@ -113,7 +113,7 @@ class Registry:
     url: str
     model_name: str
     champion_version: str
-    server: Any  # edip_ml.tracking_server.MlflowServer
+    server: Any  # edip_ml.registry.tracking_server.MlflowServer
     root: Path
     versions: list[str] = field(default_factory=list)
 
@@ -124,7 +124,7 @@ class Registry:
 
 def start_mlflow(root: Path, port: int | None = None, timeout_s: float = 180.0) -> Any:
     """The real ``mlflow server`` (SQLite backend, proxied artifacts under ``root``)."""
-    from edip_ml.tracking_server import start_server
+    from edip_ml.registry.tracking_server import start_server
 
     root.mkdir(parents=True, exist_ok=True)
     return start_server(
@@ -149,16 +149,16 @@ def train_champion(
 ) -> str:
     """Train a small real LightGBM with ``edip_ml``, register it, make it champion; its version.
 
-    ``promote=True`` goes through ``edip_ml.promotion.promote`` (evaluated on December, data the
+    ``promote=True`` goes through ``edip_ml.evaluation.promotion.promote`` (evaluated on December, data the
     model never saw; ``max_mape`` is loose: the harness is under test, not the accuracy) and
     then forces the alias if the gate said no, so callers always get a champion.
     """
     from mlflow import MlflowClient
 
-    from edip_ml.promotion import promote as ml_promote
-    from edip_ml.registry import CHAMPION
-    from edip_ml.tracking_server import configure
-    from edip_ml.train import train_models
+    from edip_ml.evaluation.promotion import promote as ml_promote
+    from edip_ml.registry.tracking_server import configure
+    from edip_ml.registry.versions import CHAMPION
+    from edip_ml.training.train import train_models
 
     with temporary_env({"MLFLOW_TRACKING_URI": tracking_uri}):
         configure(tracking_uri)

@@ -2,9 +2,9 @@
 
 Weekly. The promotion window is the last ``promotion_window_days`` complete days at the loop's now;
 the challengers (``retrain_models``) are trained up to the day before it with
-:func:`edip_ml.train.train_models` (MLflow runs, ONNX, registry) — so the gate judges them on days
+:func:`edip_ml.training.train.train_models` (MLflow runs, ONNX, registry) — so the gate judges them on days
 they never saw — the best by backtest MAPE becomes ``challenger``, and
-:func:`edip_ml.promotion.promote` decides on that window. What this adds is the champion's **live** error: its n-weighted MAPE as served
+:func:`edip_ml.evaluation.promotion.promote` decides on that window. What this adds is the champion's **live** error: its n-weighted MAPE as served
 over the same window (``/v1/metrics/summary``) replaces its offline MAPE as the reference once at
 least ``live_min_days`` days have been scored — the champion is judged on what users got. The
 decision and its reason are tags of the challenger version (``promotion_*``, the dashboard's
@@ -68,7 +68,7 @@ def recorded_decision(model_name: str, key: str) -> dict[str, Any] | None:
 
 @task(cache_policy=NONE)
 def train_challengers(end_day: str) -> list[Any]:
-    from edip_ml.train import train_models
+    from edip_ml.training.train import train_models
 
     settings = live_settings()
     days = settings.retrain_history_days
@@ -89,10 +89,10 @@ def retrain_flow() -> dict[str, Any]:
     from mlflow import MlflowClient
 
     from edip_ml.config import load_ml_params
-    from edip_ml.evaluation_window import window_ending
-    from edip_ml.promotion import promote
-    from edip_ml.registry import CHALLENGER
-    from edip_ml.tracking_server import configure
+    from edip_ml.data.evaluation_window import window_ending
+    from edip_ml.evaluation.promotion import promote
+    from edip_ml.registry.tracking_server import configure
+    from edip_ml.registry.versions import CHALLENGER
 
     settings = live_settings()
     configure()

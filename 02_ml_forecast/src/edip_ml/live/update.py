@@ -9,7 +9,7 @@ the champion's level) plug in here; a plain ONNX champion has none and the step 
 is found, in order, as
 
 1. an entry point of the group ``edip.online`` named after the champion's family, or
-2. ``edip_ml.online.live_update`` when that module exists,
+2. ``edip_ml.models.online.live_update`` when that module exists,
 
 and is called as ``hook(UpdateContext) -> str | None`` (a one-line summary, ``None`` when it does
 not apply to this champion). It must be idempotent per day: ``update`` may run twice for a day.
@@ -36,7 +36,7 @@ from edip_pipeline.store import Store
 log = logging.getLogger(__name__)
 
 ONLINE_GROUP = "edip.online"
-ONLINE_MODULE = "edip_ml.online"
+ONLINE_MODULE = "edip_ml.models.online"
 
 
 @dataclass

@@ -154,7 +154,7 @@ class Forecaster(ABC):
         self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
     ) -> pd.DataFrame:
         """Build this model from its fitted ``members`` and their backtest ``forecasts`` (frame
-        of :func:`edip_ml.backtest.backtest`); returns this model's backtest forecasts."""
+        of :func:`edip_ml.evaluation.backtest.backtest`); returns this model's backtest forecasts."""
         raise ModelError(f"{self.name} is not made of other forecasters")
 
     # -- serving ------------------------------------------------------------------------------
@@ -164,22 +164,22 @@ class Forecaster(ABC):
 
     def median_graph(self) -> onnx.ModelProto:
         """``features [N, F] -> median [N, 1]``: each family says how (its converter)."""
-        from edip_ml.onnx_wrap import ExportError
+        from edip_ml.export.onnx_wrap import ExportError
 
         raise ExportError(f"{self.name}: no ONNX converter for family {self.family!r}")
 
     def export_onnx(self) -> onnx.ModelProto:
         """This fitted model as one contract ONNX graph: its :meth:`median_graph` wrapped with
-        the conformal offsets and metadata (:func:`edip_ml.onnx_export.contract_graph`); a
+        the conformal offsets and metadata (:func:`edip_ml.export.onnx_export.contract_graph`); a
         family with outputs of its own (GAM effects, the combination, torch) overrides it."""
-        from edip_ml.onnx_export import contract_graph
+        from edip_ml.export.onnx_export import contract_graph
 
         return contract_graph(self, self.median_graph(), self.online_state())
 
     # -- tracking -----------------------------------------------------------------------------
     def log_native(self, tmpdir: Path) -> str | None:
         """Log the native model in the active MLflow run; its URI, None when only pickled."""
-        from edip_ml.tracking import log_pickle
+        from edip_ml.registry.tracking import log_pickle
 
         log_pickle(self, tmpdir)
         return None
@@ -206,7 +206,7 @@ class OnlineForecaster(Forecaster):
     """A forecaster that adapts between refits: a JSON state, absorbing one day at a time.
 
     Why a class and not an attribute: the backtest walks such a model forward origin by origin
-    (:func:`edip_ml.online.walk_forward`), its export carries the state (``online_state``
+    (:func:`edip_ml.models.online.walk_forward`), its export carries the state (``online_state``
     metadata) and the serving side applies it; all three ask ``isinstance(model,
     OnlineForecaster)``.
     """

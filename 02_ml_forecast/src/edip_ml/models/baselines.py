@@ -43,7 +43,7 @@ class ColumnBaseline(Forecaster):
         return X[:, self._index()].astype(float)
 
     def median_graph(self) -> onnx.ModelProto:
-        from edip_ml.onnx_wrap import column_graph
+        from edip_ml.export.onnx_wrap import column_graph
 
         return column_graph(self._index(), len(self.feature_names))
 

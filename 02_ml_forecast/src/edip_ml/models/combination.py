@@ -1,7 +1,7 @@
 """The combination, a forecaster made of forecasters: experts' graphs merged into one ONNX file.
 
 What the backtest evaluates as ``combination`` (ML-Poly over the experts' day-ahead forecasts,
-:mod:`edip_ml.aggregation`) is what :class:`CombinedForecaster` serves: every expert fitted on
+:mod:`edip_ml.models.aggregation`) is what :class:`CombinedForecaster` serves: every expert fitted on
 the training period, exported to its contract graph, the graphs merged side by side into one
 model whose extra output ``experts`` [N, K] holds each expert's P50 (``effects_<k>`` too for a
 Kalman expert), and the ML-Poly state reached at the end of the backtest stored as the
@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from edip_ml.aggregation import aggregate
 from edip_ml.config import CombinationParams, MLParams
+from edip_ml.export.onnx_export import feature_params_metadata
+from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
+from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
-from edip_ml.onnx_export import feature_params_metadata
-from edip_ml.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
@@ -179,7 +179,7 @@ class CombinedForecaster(OnlineForecaster):
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
         """The band learns from the P50 as served, the weights from the experts, then each
-        online expert absorbs the rows (the order :func:`edip_ml.online.absorb` follows on the
+        online expert absorbs the rows (the order :func:`edip_ml.models.online.absorb` follows on the
         served state)."""
         if self.state is None:
             raise ModelError(f"{self.name}: absorb called before it was built")

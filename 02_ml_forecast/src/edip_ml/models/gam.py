@@ -14,7 +14,7 @@ closed form, seconds on 10 years):
 
 Why this form: linear in a fixed basis, it exports to a small ONNX graph (Gather, Relu, MatMul:
 :mod:`edip_ml.models.gam_onnx`) and its per-effect contributions are the regressors of the Kalman
-adaptation (:class:`GAMKalmanForecaster`, :mod:`edip_ml.online`). Rows without temperature (weather
+adaptation (:class:`GAMKalmanForecaster`, :mod:`edip_ml.models.online`). Rows without temperature (weather
 missing at a target) use the documented fallback: the same model fitted without the temperature
 effect (``fallback_rows`` counts them in :meth:`predict`).
 """
@@ -173,8 +173,8 @@ class GAMForecaster(Forecaster):
     def export_onnx(self) -> onnx.ModelProto:
         """The GAM's own graph (:mod:`edip_ml.models.gam_onnx`): basis, per-hour coefficients,
         effects (the output ``effects`` the Kalman state re-weights at serve time)."""
+        from edip_ml.export.onnx_export import contract_graph
         from edip_ml.models.gam_onnx import gam_graph
-        from edip_ml.onnx_export import contract_graph
 
         return contract_graph(self, gam_graph(self, self.theta()), self.online_state())
 
@@ -184,7 +184,7 @@ class GAMForecaster(Forecaster):
 
 
 class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
-    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.online`).
+    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.online`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
     training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.

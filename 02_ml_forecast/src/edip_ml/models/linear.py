@@ -94,19 +94,19 @@ class EstimatorForecaster(Forecaster):
         return self.estimator
 
     def median_graph(self) -> onnx.ModelProto:
-        from edip_ml.onnx_export import estimator_graph
+        from edip_ml.export.onnx_export import estimator_graph
 
         return estimator_graph(
             self.family, self._fitted(), list(self.feature_names), self.reference_features
         )
 
     def log_native(self, tmpdir: Path) -> str | None:
-        from edip_ml.tracking import log_estimator
+        from edip_ml.registry.tracking import log_estimator
 
         return log_estimator(self.family, self._fitted())
 
     def importances(self) -> pd.Series | None:
-        from edip_ml.tracking import estimator_importances
+        from edip_ml.registry.tracking import estimator_importances
 
         return estimator_importances(self._fitted(), list(self.feature_names))
 

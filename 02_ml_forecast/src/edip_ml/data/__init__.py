@@ -1,0 +1,1 @@
+"""What the forecasters learn from: the feature matrix, training periods and CV folds."""

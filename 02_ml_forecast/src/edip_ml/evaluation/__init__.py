@@ -1,0 +1,1 @@
+"""Judging forecasters: walk-forward backtests, metrics, reports and the promotion gate."""

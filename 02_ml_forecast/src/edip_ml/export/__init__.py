@@ -1,0 +1,1 @@
+"""ONNX export: one graph per model family, the serving contract and the parity check."""

@@ -1,0 +1,1 @@
+"""MLflow integration: the tracking server, run logging, registry versions and aliases."""

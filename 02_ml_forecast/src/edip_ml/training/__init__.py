@@ -1,0 +1,1 @@
+"""Training: `edip train ml` step by step, hyper-parameter tuning, what a run returns."""

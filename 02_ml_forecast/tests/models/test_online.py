@@ -1,0 +1,167 @@
+"""Online walk-forward: only outcomes known at each origin are assimilated; rolling bands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edip_ml.config import MLParams
+from edip_ml.data.dataset import feature_params as dataset_feature_params
+from edip_ml.data.dataset import make_xy, protocol_pairs
+from edip_ml.export.onnx_export import to_onnx
+from edip_ml.live.update import UpdateContext
+from edip_ml.models.gam import GAMKalmanForecaster
+from edip_ml.models.online import conformal_replay, live_update, raw_outputs, walk_forward
+from edip_pipeline.config import FeatureParams
+from edip_pipeline.conformal import ConformalBand
+from edip_pipeline.contract import OnnxForecaster
+from edip_pipeline.features import build_features, day_ahead_pairs, load_target
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
+from edip_pipeline.store import Store
+from edip_testkit.synthetic import heating_rows
+from tests.conftest import make_store, sample_load_rows
+
+STEP = pd.Timedelta(hours=1)
+
+
+def test_walk_forward_is_leak_free() -> None:
+    X, y = heating_rows(days=260)
+    n = 24 * 240
+    test_X, test_y = X.iloc[n:], y.iloc[n:]
+    model_a = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n], y.iloc[:n])
+    model_b = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n], y.iloc[:n])
+    a = walk_forward(model_a, test_X, test_y, STEP)
+    origins = pd.DatetimeIndex(test_X.index.get_level_values("origin"))
+    targets = pd.DatetimeIndex(test_X.index.get_level_values("target_time"))
+    cut = origins.unique()[10]
+    later = test_y.copy()
+    later[np.asarray(targets >= cut)] *= 1.02  # change every outcome after that origin
+    b = walk_forward(model_b, test_X, later, STEP)
+    upto = np.asarray(origins <= cut)
+    np.testing.assert_allclose(a.loc[upto, "p50"], b.loc[upto, "p50"])
+    assert not np.allclose(a.loc[~upto, "p50"], b.loc[~upto, "p50"])
+
+
+def test_conformal_replay_uses_only_past_residuals_and_widens() -> None:
+    """The band at an origin depends only on outcomes known then; a regime shift widens it."""
+    targets = pd.date_range("2019-01-01", periods=24 * 40, freq="h", tz="UTC")
+    origins = targets.floor("D") - pd.Timedelta(hours=12)
+    p50 = np.full(len(targets), 60_000.0)
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 1, len(targets)) * np.where(targets >= "2019-01-25", 3_000.0, 600.0)
+    args = (pd.DatetimeIndex(origins), targets, p50)
+    a = conformal_replay(*args, p50 + noise, STEP, ConformalBand(window=14, min_count=7))
+    later = p50 + noise * np.where(targets >= "2019-01-30", 5.0, 1.0)
+    b = conformal_replay(*args, later, STEP, ConformalBand(window=14, min_count=7))
+    assert np.isnan(a[: 24 * 7][:, [0, 2]]).all()  # < 7 outcomes an hour: the caller's fallback
+    upto = np.asarray(origins <= pd.Timestamp("2019-01-30", tz="UTC"))
+    np.testing.assert_array_equal(a[upto], b[upto])
+    width = a[:, 2] - a[:, 0]
+    days = pd.DatetimeIndex(targets).floor("D")
+    assert width[days == "2019-02-08"].mean() > 3 * width[days == "2019-01-20"].mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# live_update: the daily production update of the champion's state
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gam_onnx(sample_store: Store, small_params: MLParams) -> bytes:
+    """A GAM-Kalman fitted on a short sample period, exported to its contract ONNX."""
+    pairs = protocol_pairs(
+        "2019-09-01",
+        "2019-11-30",
+        "day-ahead",
+        small_params,
+        dataset_feature_params(sample_store, small_params),
+    )
+    X, y, _ft = make_xy(sample_store, pairs, small_params)
+    model = GAMKalmanForecaster({"q": 1e-5, "warmup_days": 14}).fit(X, y)
+    model.feature_params = dataset_feature_params(sample_store, small_params).model_dump(
+        mode="json"
+    )
+    return bytes(to_onnx(model).SerializeToString())
+
+
+def _ctx(store: Store, day: str, version: str = "3") -> UpdateContext:
+    model = {"name": "gam_kalman", "version": version, "source": "registry",
+             "registered_model": "edip-load-fr", "family": "gam"}  # fmt: skip
+    return UpdateContext(model, day, pd.Timestamp("2019-12-03T08:00Z"), store)
+
+
+def _served(store: Store, onnx: bytes, day: str, state: dict[str, Any] | None) -> np.ndarray:
+    """P50 the API would serve for Paris day ``day`` (day-ahead origin) with ``state`` applied."""
+    f = OnnxForecaster(onnx)
+    if state is not None:
+        f.online_state = state
+    fparams = FeatureParams.model_validate(f.feature_params)
+    pairs = day_ahead_pairs(day, day, fparams.step, fparams.origin_hour_local)
+    o = pd.Timestamp(pairs["origin"].iloc[0])
+    ft = build_features(store, o, pd.DatetimeIndex(pairs["target_time"]), fparams)
+    return np.asarray(f.predict(ft.frame)["p50"].to_numpy(), dtype=float)
+
+
+def test_live_update_absorbs_a_day_as_the_backtest_does(
+    sample_store: Store, gam_onnx: bytes, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path / "live")
+    store.write("load_national", sample_load_rows())
+    f = OnnxForecaster(gam_onnx)
+    embedded = dict(f.online_state or {})
+    day = "2019-12-02"
+    summary = live_update(_ctx(store, day), forecaster=f)
+    assert summary
+    assert "absorbed 2019-12-02" in summary
+    path = state_path(store.root, "edip-load-fr", "3")
+    saved = load_state(path)
+    assert saved is not None
+    assert saved[LAST_DAY_KEY] == day
+
+    # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
+    fparams = FeatureParams.model_validate(f.feature_params)
+    pairs = day_ahead_pairs(day, day, fparams.step, fparams.origin_hour_local)
+    targets = pd.DatetimeIndex(pairs["target_time"])
+    ft = build_features(store, pd.Timestamp(pairs["origin"].iloc[0]), targets, fparams)
+    effects = raw_outputs(f, ft.frame)["effects"]
+    expected = KalmanEffects.from_dict(embedded)
+    expected.update(effects, load_target(store, targets, fparams.step).to_numpy(dtype=float))
+    np.testing.assert_allclose(saved["theta"], expected.theta)
+    np.testing.assert_allclose(saved["P"], expected.P)
+
+    nxt = "2019-12-03"
+    before = _served(store, gam_onnx, nxt, embedded)
+    after = _served(store, gam_onnx, nxt, saved)
+    want = {**embedded, **expected.to_dict()}
+    np.testing.assert_allclose(after, _served(store, gam_onnx, nxt, want))
+    assert not np.allclose(before, after)
+
+    # the same day again: nothing changes
+    mtime = path.stat().st_mtime_ns
+    again = live_update(_ctx(store, day), forecaster=OnnxForecaster(gam_onnx))
+    assert again
+    assert "already absorbed" in again
+    assert path.stat().st_mtime_ns == mtime
+    assert load_state(path) == saved
+
+
+def test_live_update_skips_a_day_without_actuals(
+    sample_store: Store, gam_onnx: bytes, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path / "gap")
+    rows = sample_load_rows()
+    ts = pd.DatetimeIndex(rows["timestamp"])
+    gap = (ts >= pd.Timestamp("2019-12-01T23:00Z")) & (ts < pd.Timestamp("2019-12-02T23:00Z"))
+    store.write("load_national", rows[~np.asarray(gap)])
+    summary = live_update(_ctx(store, "2019-12-02"), forecaster=OnnxForecaster(gam_onnx))
+    assert summary
+    assert "skipped" in summary
+    assert not state_path(store.root, "edip-load-fr", "3").exists()
+
+
+def test_live_update_ignores_a_champion_without_state(sample_store: Store) -> None:
+    fallback = {"name": "same_hour_last_week", "version": None, "source": "fallback"}
+    ctx = UpdateContext(fallback, "2019-12-02", pd.Timestamp("2019-12-03T08:00Z"), sample_store)
+    assert live_update(ctx) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -27,7 +28,7 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0002_issuances"
+        assert store.current_revision() == _head(store) == "0003_issuance_kinds"
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -92,7 +93,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0002_issuances"}
+        assert {s.current_revision() for s in stores} == {"0003_issuance_kinds"}
     finally:
         for s in stores:
             s.dispose()
@@ -117,7 +118,7 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0002_issuances"
+        assert out.strip() == "0003_issuance_kinds"
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:
@@ -127,5 +128,40 @@ def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) ->
         assert (location / "env.py").is_file()
         assert (location / "versions" / "0001_initial.py").is_file()
         assert (location / "script.py.mako").is_file()
+    finally:
+        store.dispose()
+
+
+def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
+    """A log store at 0002 with an issuance upgrades to head: the row is a day-ahead one, and
+    an intraday re-issue of the same day can then be written beside it."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+
+    store = LogStore(db_url)
+    try:
+        cfg = store.alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002_issuances")
+            conn.execute(
+                text(
+                    "INSERT INTO issuances (target_day, status, due_at, late, fallback, points,"
+                    " gate_checks, created_at) VALUES ('2020-11-03', 'on_time', :t, false,"
+                    " false, 24, '[]', :t)"
+                ),
+                {"t": datetime(2020, 11, 2, 11)},
+            )
+        store.upgrade()
+        assert store.current_revision() == "0003_issuance_kinds"
+        [old] = list_issuances(store)
+        assert (old.target_day, old.kind, old.lead_h) == ("2020-11-03", "day-ahead", None)
+        at = datetime(2020, 11, 3, 8, tzinfo=UTC)
+        reissue = IssuanceRecord(target_day="2020-11-03", status="on_time", due_at=at,
+                                 kind="intraday D 09:00", lead_h=-8.0)  # fmt: skip
+        assert insert_issuance(store, reissue)[1]
+        assert len(list_issuances(store, kind=None)) == 2
     finally:
         store.dispose()

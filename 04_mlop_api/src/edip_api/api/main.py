@@ -11,6 +11,7 @@ from edip_api.api.routes import (
     forecast,
     health,
     issuances,
+    issued,
     metrics,
     model,
     predict,
@@ -29,5 +30,6 @@ for module in (
     model,
     data,
     issuances,
+    issued,
 ):
     api_router.include_router(module.router)

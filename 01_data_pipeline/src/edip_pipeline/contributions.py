@@ -73,7 +73,9 @@ def contribution_of(feature: str) -> str:
     return OTHER
 
 
-def grouped(values: np.ndarray, features: Sequence[str], index: pd.Index | None = None) -> pd.DataFrame:
+def grouped(
+    values: np.ndarray, features: Sequence[str], index: pd.Index | None = None
+) -> pd.DataFrame:
     """``[N, F]`` contributions of ``features`` (or of named parts) → ``[N, C]`` named ones.
 
     Columns are every name of :data:`CONTRIBUTIONS` in order (0 where nothing maps to it), so
@@ -90,4 +92,3 @@ def grouped(values: np.ndarray, features: Sequence[str], index: pd.Index | None 
 def unknown_names(names: Sequence[str]) -> list[str]:
     """Names that are not named contributions (the API refuses them)."""
     return [n for n in names if n not in CONTRIBUTIONS]
-

@@ -31,7 +31,6 @@ from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
-from edip_pipeline.contributions import CONTRIBUTIONS
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
     EXPERTS_OUTPUT,
@@ -40,6 +39,7 @@ from edip_pipeline.contract import (
     ONNX_INPUT,
     ONNX_OUTPUT,
 )
+from edip_pipeline.contributions import CONTRIBUTIONS
 from edip_pipeline.online import MLPoly, combine
 
 if TYPE_CHECKING:

@@ -148,13 +148,16 @@ def explanation_body(
         parts, method = decompose(forecaster, store, origin, served)
     except UnexplainedError as exc:
         return {**body, "available": False, "reason": str(exc)}
+    values = parts[list(CONTRIBUTIONS)].to_numpy(dtype=float)
     points = [
         {
             "target_time": t.isoformat(),
-            "p50": float(served[t]),
-            "contributions": {c: round(float(parts.at[t, c]), 3) for c in CONTRIBUTIONS},
+            "p50": p50,
+            "contributions": {
+                c: round(float(v), 3) for c, v in zip(CONTRIBUTIONS, row, strict=True)
+            },
         }
-        for t in served.index
+        for t, p50, row in zip(served.index, served.to_numpy(dtype=float), values, strict=True)
     ]
     return {**body, "method": method, "available": True, "points": points}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -27,7 +28,7 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0002_issuances"
+        assert store.current_revision() == _head(store) == "0003_prediction_variant"
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -92,7 +93,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0002_issuances"}
+        assert {s.current_revision() for s in stores} == {"0003_prediction_variant"}
     finally:
         for s in stores:
             s.dispose()
@@ -117,7 +118,7 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0002_issuances"
+        assert out.strip() == "0003_prediction_variant"
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:
@@ -127,5 +128,38 @@ def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) ->
         assert (location / "env.py").is_file()
         assert (location / "versions" / "0001_initial.py").is_file()
         assert (location / "script.py.mako").is_file()
+    finally:
+        store.dispose()
+
+
+def test_0003_adds_the_variant_keeping_older_rows(db_url: str) -> None:
+    """A log at 0002 with a served point: the upgrade adds ``variant``, the old row reads NULL
+    (unknown), new rows carry theirs."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from .conftest import point
+
+    store = LogStore(db_url)
+    try:
+        cfg = store.alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002_issuances")
+            conn.exec_driver_sql(
+                "INSERT INTO predictions (request_id, endpoint, model_name, model_version, "
+                "origin, target_time, horizon_h, p50, latency_ms, created_at) VALUES "
+                "('old', 'forecast', 'lightgbm', '1', '2020-03-01 11:00:00', "
+                "'2020-03-01 12:00:00', 1.0, 60000.0, 5.0, '2020-03-01 11:00:01')"
+            )
+        store.upgrade()
+        assert store.current_revision() == "0003_prediction_variant"
+        origin = datetime(2020, 3, 1, 11, tzinfo=UTC)
+        new = point("new", ("combination_rte", "2"), origin, origin.replace(hour=13), 61000.0)
+        store.write_predictions([replace(new, variant="with_rte")])
+        start, end = origin.replace(hour=0), origin.replace(hour=23)
+        rows, _ = store.list_predictions(start, end)
+        assert {r.request_id: r.variant for r in rows} == {"old": None, "new": "with_rte"}
     finally:
         store.dispose()

@@ -166,6 +166,10 @@ class CombinedRteForecaster(CombinedForecaster):
         q = np.where(np.isnan(q), p50[:, None], q)
         return pd.DataFrame(q, index=X.index, columns=["p10", "p50", "p90"])
 
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """None: RTE's forecast, one of the experts, has no decomposition into named parts."""
+        return None
+
     def _absorb_weights(self, E: np.ndarray, values: np.ndarray, hours: np.ndarray) -> None:
         """Both states learn: with RTE (where it is known) and without it."""
         super()._absorb_weights(E, values, hours)

@@ -78,7 +78,7 @@ class Prediction(Base):
     p90: Mapped[float | None] = mapped_column(Float(), nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float(), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    #: with_rte / without_rte (migration 0003; NULL in rows logged before it)
+    #: with_rte / without_rte (migration 0004; NULL in rows logged before it)
     variant: Mapped[str | None] = mapped_column(String(), nullable=True)
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 ENDPOINTS = ("forecast", "predict")
-#: which combination a point is (``edip_pipeline.contract``); None in rows logged before 0003
+#: which combination a point is (``edip_pipeline.contract``); None in rows logged before 0004
 VARIANTS = ("with_rte", "without_rte")
 
 

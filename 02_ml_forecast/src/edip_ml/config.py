@@ -151,6 +151,12 @@ class CombinationParams(BaseModel):
         "extra expert in the 'combination_rte' variant when it is stored.",
     )
     enabled: bool = Field(True, description="Add the combination(s) to day-ahead backtests.")
+    rte_source: Literal["auto", "odre", "entsoe"] = Field(
+        "auto",
+        description="Where the served 'combination_rte' (edip train ml --models "
+        "combination_rte) reads RTE's D-1 forecast: 'auto' = the store's source covering most of "
+        "its backtest (ODRÉ on a tie); the source is then fixed in its feature_params.",
+    )
     interval_window_days: int = Field(
         56,
         description="Residuals per Paris hour (one a day: days) behind every model's P10/P90, "

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import onnx
 
     from edip_ml.config import MLParams
+    from edip_pipeline.store import Store
 
 
 #: fits per model name in this process (every :meth:`Forecaster.fit`): training logs how many
@@ -156,6 +157,14 @@ class Forecaster(ABC):
         """Build this model from its fitted ``members`` and their backtest ``forecasts`` (frame
         of :func:`edip_ml.evaluation.backtest.backtest`); returns this model's backtest forecasts."""
         raise ModelError(f"{self.name} is not made of other forecasters")
+
+    def store_inputs(
+        self, store: Store, forecasts: pd.DataFrame, X: pd.DataFrame, step: pd.Timedelta
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The members' backtest ``forecasts`` and parity rows ``X`` with whatever else this
+        composite reads from the store (``combination_rte``: RTE's D-1 forecast); unchanged here.
+        """
+        return forecasts, X
 
     # -- explanation --------------------------------------------------------------------------
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:

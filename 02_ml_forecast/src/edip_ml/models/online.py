@@ -155,7 +155,12 @@ def absorb(
     expert's Kalman state absorbs its effects. The conformal band (``conformal``) absorbs the
     day's residuals against the P50 the state gave before the update.
     """
-    from edip_pipeline.contract import EFFECTS_OUTPUT, EXPERTS_OUTPUT
+    from edip_pipeline.contract import (
+        EFFECTS_OUTPUT,
+        EXPERTS_OUTPUT,
+        RTE_EXPERT_KEY,
+        WITHOUT_RTE_KEY,
+    )
     from edip_pipeline.online import KalmanEffects, MLPoly, state_from_dict
 
     new = dict(state)
@@ -172,6 +177,9 @@ def absorb(
     for k, kf in kalmans.items():
         experts[:, int(k)] = kf.predict(outputs[f"{EFFECTS_OUTPUT}_{k}"])
     skipped = int((~np.isfinite(y)).sum())
+    if WITHOUT_RTE_KEY in state:  # combination_rte: its no-RTE fallback learns the day too
+        plain = np.delete(experts, int(state[RTE_EXPERT_KEY]), axis=1)
+        new[WITHOUT_RTE_KEY] = absorb(state[WITHOUT_RTE_KEY], {EXPERTS_OUTPUT: plain}, y, hours)[0]
     _absorb_band(new, parsed.combine(experts, hours), y, hours)
     parsed.update(experts, y, hours)
     for k, kf in kalmans.items():

@@ -170,6 +170,16 @@ class Forecaster(ABC):
         of :func:`edip_ml.evaluation.backtest.backtest`); returns this model's backtest forecasts."""
         raise ModelError(f"{self.name} is not made of other forecasters")
 
+    # -- explanation --------------------------------------------------------------------------
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The P50 of each row split into the named contributions of
+        :data:`edip_pipeline.contributions.CONTRIBUTIONS` (MW; a row adds up to its P50), or
+        ``None`` when the family has no exact decomposition (the baselines, RF, a network).
+
+        Why a method: each family decomposes with its own arithmetic (the GAM's effects, the
+        trees' TreeSHAP values from their library, the combination's weighted experts)."""
+        return None
+
     # -- serving ------------------------------------------------------------------------------
     def online_state(self) -> dict[str, Any] | None:
         """The state an online model adapts at serve time (JSON-able), None for a static one."""

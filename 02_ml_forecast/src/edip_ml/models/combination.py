@@ -40,6 +40,7 @@ from edip_pipeline.contract import (
     ONNX_INPUT,
     ONNX_OUTPUT,
 )
+from edip_pipeline.contributions import CONTRIBUTIONS
 from edip_pipeline.online import MLPoly, combine
 
 if TYPE_CHECKING:
@@ -167,6 +168,19 @@ class CombinedForecaster(OnlineForecaster):
         q = self.band.interval(p50, hours)
         q = np.where(np.isnan(q), p50[:, None], q)  # an hour without a band yet: none
         return pd.DataFrame(q, index=X.index, columns=["p10", "p50", "p90"])
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """Each named contribution combined like the P50: the experts' decompositions weighted
+        by the weights of the row's hour (as served now), an expert without a P50 left out."""
+        parts = [e.contributions(X) for e in self.experts]
+        if any(p is None for p in parts):
+            return None
+        E, hours, weights = self.expert_matrix(X), _hours(X), self._weights()
+        out = {}
+        for c in CONTRIBUTIONS:
+            D = np.column_stack([p[c].to_numpy(dtype=float) for p in parts if p is not None])
+            out[c] = combine(np.where(np.isfinite(E), D, np.nan), weights, hours)
+        return pd.DataFrame(out, index=X.index)
 
     def online_state(self) -> dict[str, Any] | None:
         if self.state is None:

@@ -29,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from edip_ml.config import WRAPPER_KEYS, RidgeParams
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError
+from edip_pipeline.contributions import RECENT_LOAD, grouped
 
 if TYPE_CHECKING:
     import onnx
@@ -83,6 +84,21 @@ class EstimatorForecaster(Forecaster):
         if self.estimator is None:
             raise ModelError(f"{self.name}: predict called before fit")
         return np.asarray(self.estimator.predict(X), dtype=float) * self.reference(X)
+
+    def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
+        """``[N, F + 1]`` TreeSHAP values of the ratio (last column: the expected value) from
+        the estimator's own library, or ``None`` (a family without them)."""
+        return None
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The trees' TreeSHAP values times the reference load (the model is ``ratio × r``); the
+        expected ratio times ``r`` counts as the recent load level."""
+        Xa = self._matrix(X)
+        phi = self.tree_contributions(Xa)
+        if phi is None:
+            return None
+        values = np.asarray(phi, dtype=float) * self.reference(Xa)[:, None]
+        return grouped(values, [*self.feature_names, RECENT_LOAD], X.index)
 
     def _fitted(self) -> Any:
         if self.estimator is None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from edip_ml.hyperparams import ModelParams
 from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract lives there)
     CONTRACT_VERSION,
     HORIZON_GROUPS,
@@ -67,9 +68,12 @@ class Forecaster(ABC):
     family: ClassVar[str] = "custom"
     #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
     handles_nan: ClassVar[bool] = False
+    #: its hyper-parameters (defaults, documentation, Optuna search space): one typed object
+    params_class: ClassVar[type[ModelParams]] = ModelParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
-        self.params = dict(params or {})
+        #: every hyper-parameter, the class's defaults filled in (validated: a typo raises)
+        self.params: dict[str, Any] = self.params_class.model_validate(params or {}).model_dump()
         self.seed = seed
         self.feature_names: list[str] = []
         #: the FeatureParams (dict) of the table it was fitted on: the API builds features with
@@ -82,6 +86,15 @@ class Forecaster(ABC):
     def from_params(cls, params: MLParams, seed: int) -> Forecaster:
         """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
         return cls(params.hyper(cls.name), seed=seed)
+
+    @classmethod
+    def from_logged(cls, run_params: Mapping[str, str]) -> Self:
+        """The unfitted model an MLflow run logged, from the run's params (``model.*``, strings):
+        what makes a registered version reproducible from its run."""
+        from edip_ml.registry.tracking import logged_model_params
+
+        params, seed = logged_model_params(run_params)
+        return cls(cls.params_class.from_logged(params).model_dump(), seed=seed)
 
     def get_params(self) -> dict[str, Any]:
         """What rebuilds it unfitted (scikit-learn's semantics): its hyper-parameters and seed."""

@@ -28,6 +28,7 @@ import pandas as pd
 from edip_ml.config import CombinationParams, MLParams
 from edip_ml.export.onnx_export import feature_params_metadata
 from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
@@ -54,6 +55,7 @@ class CombinedForecaster(OnlineForecaster):
     name: ClassVar[str] = "combination"
     family: ClassVar[str] = "combination"
     handles_nan: ClassVar[bool] = True
+    params_class: ClassVar[type[ModelParams]] = CombinationParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)

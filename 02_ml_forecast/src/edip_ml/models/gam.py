@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
 from edip_pipeline.contributions import BASELINE, ONLINE_CORRECTION, grouped
@@ -47,6 +48,7 @@ class GAMForecaster(Forecaster):
     name: ClassVar[str] = "gam"
     handles_nan: ClassVar[bool] = True
     family: ClassVar[str] = "gam"
+    params_class: ClassVar[type[ModelParams]] = GAMParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -213,6 +215,7 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
     """
 
     name: ClassVar[str] = "gam_kalman"
+    params_class: ClassVar[type[ModelParams]] = GAMKalmanParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)

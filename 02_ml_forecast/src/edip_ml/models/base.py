@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from edip_ml.hyperparams import ModelParams
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract lives there)
     CONTRACT_VERSION,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import onnx
 
     from edip_ml.config import MLParams
+    from edip_pipeline.store import Store
 
 
 #: fits per model name in this process (every :meth:`Forecaster.fit`): training logs how many
@@ -69,9 +71,12 @@ class Forecaster(ABC):
     family: ClassVar[str] = "custom"
     #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
     handles_nan: ClassVar[bool] = False
+    #: its hyper-parameters (defaults, documentation, Optuna search space): one typed object
+    params_class: ClassVar[type[ModelParams]] = ModelParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
-        self.params = dict(params or {})
+        #: every hyper-parameter, the class's defaults filled in (validated: a typo raises)
+        self.params: dict[str, Any] = self.params_class.model_validate(params or {}).model_dump()
         self.seed = seed
         self.feature_names: list[str] = []
         #: the FeatureParams (dict) of the table it was fitted on: the API builds features with
@@ -84,6 +89,15 @@ class Forecaster(ABC):
     def from_params(cls, params: MLParams, seed: int) -> Forecaster:
         """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
         return cls(params.hyper(cls.name), seed=seed)
+
+    @classmethod
+    def from_logged(cls, run_params: Mapping[str, str]) -> Self:
+        """The unfitted model an MLflow run logged, from the run's params (``model.*``, strings):
+        what makes a registered version reproducible from its run."""
+        from edip_ml.registry.tracking import logged_model_params
+
+        params, seed = logged_model_params(run_params)
+        return cls(cls.params_class.from_logged(params).model_dump(), seed=seed)
 
     def get_params(self) -> dict[str, Any]:
         """What rebuilds it unfitted (scikit-learn's semantics): its hyper-parameters and seed."""
@@ -159,6 +173,24 @@ class Forecaster(ABC):
         """Build this model from its fitted ``members`` and their backtest ``forecasts`` (frame
         of :func:`edip_ml.evaluation.backtest.backtest`); returns this model's backtest forecasts."""
         raise ModelError(f"{self.name} is not made of other forecasters")
+
+    def store_inputs(
+        self, store: Store, forecasts: pd.DataFrame, X: pd.DataFrame, step: pd.Timedelta
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The members' backtest ``forecasts`` and parity rows ``X`` with whatever else this
+        composite reads from the store (``combination_rte``: RTE's D-1 forecast); unchanged here.
+        """
+        return forecasts, X
+
+    # -- explanation --------------------------------------------------------------------------
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The P50 of each row split into the named contributions of
+        :data:`edip_pipeline.contributions.CONTRIBUTIONS` (MW; a row adds up to its P50), or
+        ``None`` when the family has no exact decomposition (the baselines, RF, a network).
+
+        Why a method: each family decomposes with its own arithmetic (the GAM's effects, the
+        trees' TreeSHAP values from their library, the combination's weighted experts)."""
+        return None
 
     # -- serving ------------------------------------------------------------------------------
     def online_state(self) -> dict[str, Any] | None:

@@ -62,7 +62,13 @@ class ServedOnline:
         return self.forecaster.predict(X)
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
-        from edip_pipeline.contract import EFFECTS_OUTPUT, EXPERTS_OUTPUT, HOUR_COLUMN
+        from edip_pipeline.contract import (
+            EFFECTS_OUTPUT,
+            EXPERTS_OUTPUT,
+            HOUR_COLUMN,
+            RTE_EXPERT_KEY,
+            WITHOUT_RTE_KEY,
+        )
         from edip_pipeline.online import KalmanEffects, MLPoly, state_from_dict
 
         outputs = raw_outputs(self.forecaster, X)
@@ -79,6 +85,11 @@ class ServedOnline:
             kalmans = {k: KalmanEffects.from_dict(v) for k, v in subs.items()}
             for k, kf in kalmans.items():
                 experts[:, int(k)] = kf.predict(outputs[f"{EFFECTS_OUTPUT}_{k}"])
+            if WITHOUT_RTE_KEY in self.state:  # combination_rte: its no-RTE fallback learns too
+                plain = np.delete(experts, int(self.state[RTE_EXPERT_KEY]), axis=1)
+                self.state[WITHOUT_RTE_KEY] = _absorb_plain(
+                    self.state[WITHOUT_RTE_KEY], plain, values, hours
+                )
             parsed.update(experts, values, hours)
             for k, kf in kalmans.items():
                 kf.update(outputs[f"{EFFECTS_OUTPUT}_{k}"], values)
@@ -96,6 +107,24 @@ class ServedOnline:
         if self.band is not None:
             out[CONFORMAL_KEY] = self.band.to_dict()
         return out
+
+
+def _absorb_plain(
+    state: dict[str, Any], experts: np.ndarray, y: np.ndarray, hours: np.ndarray
+) -> dict[str, Any]:
+    """A nested ML-Poly state (``combination_rte``'s no-RTE fallback) after one day: its own band
+    against its P50 before the day (one engine step on it), then its weights."""
+    from edip_pipeline.online import MLPoly
+
+    new = dict(state)
+    weights = MLPoly.from_dict(state)
+    if CONFORMAL_KEY in state:
+        band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        band.update(weights.combine(experts, hours), y, hours)
+        new[CONFORMAL_KEY] = band.to_dict()
+    weights.update(experts, y, hours)
+    new.update(weights.to_dict())
+    return new
 
 
 def served_walk(forecaster: OnnxForecaster) -> WalkForward:

@@ -102,10 +102,10 @@ def tuned_params(name: str, batch: Batch, fixed: dict[str, Any]) -> MLParams:
     params = batch.params
     if batch.tune <= 0:
         return params
-    from edip_ml.training.tuning import DEFAULT_STORAGE, SEARCH_SPACES
+    from edip_ml.training.tuning import DEFAULT_STORAGE, tunable_models
     from edip_ml.training.tuning import tune as run_tuning
 
-    if name not in SEARCH_SPACES:
+    if name not in tunable_models():
         log.info("%s: no search space, not tuned", name)
         return params
     best = run_tuning(

@@ -31,8 +31,9 @@ from edip_ml.config import GAMKalmanParams, GAMParams
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contributions import BASELINE, ONLINE_CORRECTION, grouped
-from edip_pipeline.online import KalmanEffects
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects
 
 if TYPE_CHECKING:
     import onnx
@@ -208,7 +209,7 @@ class GAMForecaster(Forecaster):
 
 
 class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
-    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.online`).
+    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.walk_forward`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
     training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.
@@ -224,6 +225,8 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
 
     def fit(self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15) -> Forecaster:
         self.state = None
+        self.band = None
+        self.last_day = None
         super().fit(X, y, calibration_fraction)
         cfg = self.kalman_config
         F = self.effects(X)
@@ -244,6 +247,9 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
 
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = KalmanEffects.from_dict(state)
+        if CONFORMAL_KEY in state:
+            self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        self.last_day = state.get(LAST_DAY_KEY)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
         """The fitted GAM's terms, plus ``online_correction`` = Σ (θ_j − 1) · effect_j."""
@@ -258,7 +264,12 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
         return None if self.state is None else self.state.theta
 
     def online_state(self) -> dict[str, Any] | None:
-        return None if self.state is None else self.state.to_dict()
+        if self.state is None:
+            return None
+        return self.stamped(self.state.to_dict())
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.with_band(super().predict(X), X)
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.state is None:

@@ -323,6 +323,11 @@ class DailyScores(ModelScores):
 
 class MetricsSummaryOut(BaseModel):
     window: str
+    actual: str = Field(
+        description="The actual every score here (the models' and rte_d1's) is computed against: "
+        "ODRÉ's consumption, the models' label. ENTSO-E's actual load is ~600 MW lower (another "
+        "perimeter): a score against it is not comparable."
+    )
     start: datetime
     end: datetime
     models: list[ModelScores]

@@ -85,6 +85,8 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     saved = load_state(path)
     assert saved is not None
     assert saved[LAST_DAY_KEY] == day
+    # the state of each absorbed day is kept: the loop explains a forecast served with it
+    assert load_state(state_path(store.root, "edip-load-fr", "3", day)) == saved
 
     # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
     fparams = FeatureParams.model_validate(f.feature_params)

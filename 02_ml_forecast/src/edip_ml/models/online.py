@@ -215,5 +215,6 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     new[LAST_DAY_KEY] = label
     new["updated_at"] = pd.Timestamp(ctx.now).isoformat()
     save_state(path, new)
+    save_state(state_path(ctx.store.root, registered, version, label), new)  # kept: explanations
     flag = f", {skipped} of {len(y)} hours skipped (gaps/outliers)" if skipped else ""
     return f"{tag}: absorbed {label} ({len(y) - skipped} hours{flag}) -> {path}"

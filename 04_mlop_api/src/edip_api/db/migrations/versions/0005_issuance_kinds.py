@@ -1,7 +1,7 @@
 """Intraday re-issues: an issuance is one (target day, kind), with its lead time.
 
-Revision ID: 0003_issuance_kinds
-Revises: 0002_issuances
+Revision ID: 0005_issuance_kinds
+Revises: 0004_prediction_variant
 Create Date: 2026-12-07
 
 Rows written before this revision are day-ahead issuances: they get ``kind = 'day-ahead'``.
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_issuance_kinds"
-down_revision: str | None = "0002_issuances"
+revision: str = "0005_issuance_kinds"
+down_revision: str | None = "0004_prediction_variant"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -321,6 +321,20 @@ class DailyScores(ModelScores):
     date: str
 
 
+class DailyPeak(BaseModel):
+    """The forecast peak of one day and its score (:mod:`edip_pipeline.peak`)."""
+
+    day: str = Field(description="Paris day.")
+    peak_mw: float = Field(description="Largest hourly P50 of the day, MW.")
+    peak_hour: int = Field(description="Its Paris hour.")
+    peak_p10: float | None = Field(description="P10 at the peak hour (a conservative peak P10).")
+    peak_p90: float | None = Field(description="P90 at the peak hour.")
+    actual_peak_mw: float | None = Field(description="Measured peak (whole day measured).")
+    actual_peak_hour: int | None
+    error_mw: float | None = Field(description="Forecast peak − measured peak, MW.")
+    hit: float | None = Field(description="1 when the peak hour was right, 0 when not.")
+
+
 class MetricsSummaryOut(BaseModel):
     window: str
     actual: str = Field(
@@ -333,6 +347,10 @@ class MetricsSummaryOut(BaseModel):
     models: list[ModelScores]
     rte_d1: ErrorScores | None
     daily: list[DailyScores]
+    peaks: list[DailyPeak] = Field(
+        default_factory=list,
+        description="Per Paris day of the window, the day-ahead issue's peak, scored once measured.",
+    )
 
 
 class TrainedOn(BaseModel):

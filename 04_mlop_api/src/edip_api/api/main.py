@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from edip_api.api.routes import (
     actuals,
     data,
+    explain,
     fallback,
     forecast,
     health,
@@ -21,6 +22,7 @@ api_router = APIRouter()
 for module in (
     health,
     forecast,
+    explain,
     fallback,
     predict,
     actuals,

@@ -29,6 +29,12 @@ from sqlalchemy.engine import Connection
 
 from .models import actuals_table, predictions_table
 
+#: the actual every served forecast and RTE's D-1 are scored against (ENTSO-E's actual, another
+#: perimeter, sits about 600 MW below it: a comparison names its actual)
+ACTUAL_SCORED = (
+    "actuals.consumption_mw: ODRÉ éCO2mix consumption, hourly mean of "
+    "load_national/consumption_mw (the models' label)"
+)
 #: a forecast is day-ahead when issued at least this long before its target
 DAY_AHEAD_MIN_LEAD = timedelta(hours=12)
 
@@ -42,9 +48,11 @@ class MetricsSummary:
     models: list[dict[str, Any]] = field(default_factory=list)
     rte_d1: dict[str, Any] | None = None
     daily: list[dict[str, Any]] = field(default_factory=list)
+    actual: str = ACTUAL_SCORED
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "actual": self.actual,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "models": [dict(m) for m in self.models],

@@ -40,7 +40,7 @@ from edip_api.services.errors import NotReadyError
 from edip_api.services.fallback import FALLBACK_COLUMN, FALLBACK_NAME, fallback_quantiles
 from edip_api.services.registry import ModelVersion, RegistryReader
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.contract import FeatureContractError, OnnxForecaster
+from edip_pipeline.contract import RTE_FEATURE, WITHOUT_RTE, FeatureContractError, OnnxForecaster
 from edip_pipeline.features import feature_names as buildable_feature_names
 from edip_pipeline.online import LAST_DAY_KEY, load_state, state_path
 
@@ -84,6 +84,18 @@ class ServedModel:
             self.info.loaded_at.isoformat(),
             self.info.online_last_day or "",
         )
+
+    @property
+    def takes_rte(self) -> bool:
+        """Whether the model takes RTE's D-1 forecast as an expert (``combination_rte``)."""
+        return RTE_FEATURE in self.feature_names
+
+    def variant(self, X: pd.DataFrame) -> str:
+        """``with_rte`` / ``without_rte``: how :meth:`predict` serves these rows (a model
+        without RTE's forecast, or rows lacking it: ``without_rte``, the model's own fallback)."""
+        if self.forecaster is None or not self.takes_rte:
+            return WITHOUT_RTE
+        return self.forecaster.variant(X[self.feature_names].to_numpy(dtype=float))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """``[N, 3]`` P10/P50/P90 (NaN where the fallback claims nothing)."""

@@ -97,7 +97,8 @@ def fit_predict(store: Any, params: Any, pairs: pd.DataFrame, test_start: str) -
     out = model.predict(X[~train])
     out["actual"] = y[~train].to_numpy()
     out = out.reset_index()
-    out["lead_h"] = (out["target_time"] - out["origin"]) / pd.Timedelta(hours=1)
+    lead = pd.DatetimeIndex(out["target_time"]) - pd.DatetimeIndex(out["origin"])
+    out["lead_h"] = lead.total_seconds().to_numpy() / 3600.0
     return out
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from edip_api.schemas_peak import DailyPeak
+
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
 #: the largest load a body may carry, MW (France peaks near 100 GW)
@@ -319,20 +321,6 @@ class ModelScores(ErrorScores):
 
 class DailyScores(ModelScores):
     date: str
-
-
-class DailyPeak(BaseModel):
-    """The forecast peak of one day and its score (:mod:`edip_pipeline.peak`)."""
-
-    day: str = Field(description="Paris day.")
-    peak_mw: float = Field(description="Largest hourly P50 of the day, MW.")
-    peak_hour: int = Field(description="Its Paris hour.")
-    peak_p10: float | None = Field(description="P10 at the peak hour (a conservative peak P10).")
-    peak_p90: float | None = Field(description="P90 at the peak hour.")
-    actual_peak_mw: float | None = Field(description="Measured peak (whole day measured).")
-    actual_peak_hour: int | None
-    error_mw: float | None = Field(description="Forecast peak − measured peak, MW.")
-    hit: float | None = Field(description="1 when the peak hour was right, 0 when not.")
 
 
 class MetricsSummaryOut(BaseModel):

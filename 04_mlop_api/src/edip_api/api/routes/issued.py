@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from edip_api.api.deps import ForecastsDep, LogStoreDep
 from edip_api.db.issuances import DAY_AHEAD, KIND_PATTERN
-from edip_api.schemas import DAY_PATTERN, DailyPeak, Instant
+from edip_api.schemas import DAY_PATTERN, Instant
+from edip_api.schemas_peak import DailyPeak
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import utc
 from edip_api.services.issued import MAX_DAYS, day_history, latest_issued, peaks

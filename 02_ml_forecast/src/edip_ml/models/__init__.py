@@ -19,6 +19,7 @@ from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
 from edip_ml.models.combination import CombinedForecaster
 from edip_ml.models.forest import RandomForestForecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
+from edip_ml.models.gam_dynamic import GAMKalmanDynamicForecaster
 from edip_ml.models.linear import EstimatorForecaster, RidgeForecaster
 
 MODELS: dict[str, type[Forecaster]] = {
@@ -28,6 +29,7 @@ MODELS: dict[str, type[Forecaster]] = {
     "ridge": RidgeForecaster,
     "gam": GAMForecaster,
     "gam_kalman": GAMKalmanForecaster,
+    "gam_kalman_dynamic": GAMKalmanDynamicForecaster,
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
     "combination": CombinedForecaster,
@@ -83,6 +85,7 @@ __all__ = [
     "EstimatorForecaster",
     "Forecaster",
     "GAMForecaster",
+    "GAMKalmanDynamicForecaster",
     "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",

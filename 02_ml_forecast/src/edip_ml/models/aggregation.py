@@ -35,11 +35,13 @@ def aggregate(
     name: str = COMBINATION,
     window_days: int = 56,
     gamma: float = 0.01,
+    forget: float = 0.0,
 ) -> tuple[pd.DataFrame, MLPoly | None]:
     """The combination's forecasts frame (columns of ``forecasts``) and its final state
     (``attrs``: the experts kept and the final state of its conformal band).
 
     ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
+    ``forget``: the ML-Poly discount of past regrets (:class:`edip_pipeline.online.MLPoly`).
     """
     present = [e for e in experts if e in set(forecasts["model"])]
     if len(present) < 2:
@@ -50,7 +52,7 @@ def aggregate(
     origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
     y = actual.to_numpy(dtype=float)
-    p50, state = _replay(wide.to_numpy(dtype=float), y, origins, targets, step)
+    p50, state = _replay(wide.to_numpy(dtype=float), y, origins, targets, step, forget)
     frame = pd.DataFrame(
         {
             "origin": origins,
@@ -91,11 +93,12 @@ def _replay(
     origins: pd.DatetimeIndex,
     targets: pd.DatetimeIndex,
     step: pd.Timedelta,
+    forget: float = 0.0,
 ) -> tuple[np.ndarray, MLPoly]:
     """Combined P50 per row, origin by origin, after feeding the state every outcome whose
     target interval had ended by that origin (leak-free); returns the final state too."""
     hours = paris_hours(targets)
-    state = MLPoly(E.shape[1])
+    state = MLPoly(E.shape[1], forget=forget)
     end_ns = np.asarray(targets.asi8) + step.value
     order = np.argsort(end_ns, kind="stable")
     p50 = np.full(len(E), np.nan)

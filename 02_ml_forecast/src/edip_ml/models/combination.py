@@ -98,7 +98,7 @@ class CombinedForecaster(OnlineForecaster):
         ]
         E = np.column_stack([e.predict(X.iloc[cal])["p50"].to_numpy(dtype=float) for e in experts])
         hours = _hours(X.iloc[cal])
-        state = MLPoly(len(experts))
+        state = MLPoly(len(experts), forget=self.config.forget)
         state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
         # a short calibration slice: a band from the few rows each hour has (at least one)
         per_hour = max(1, min(self.band.min_count, n_cal // 24))
@@ -122,6 +122,7 @@ class CombinedForecaster(OnlineForecaster):
             self.name,
             self.config.interval_window_days,
             self.config.interval_gamma,
+            self.config.forget,
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")

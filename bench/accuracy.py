@@ -57,6 +57,17 @@ DEV_LOAD = SHARED / "odre/consommation-quotidienne-brute_2012-2020.csv.gz"
 DEV_TEMP = SHARED / "odre/temperature-quotidienne-regionale_2016-2020.csv.gz"
 RTE_20H = SHARED / "rte/rte_forecasts_20h_2013-2020.csv"
 SYNOP_DIR = SHARED / "meteofrance"
+#: the actuals each figure is scored against (ENTSO-E's actual, another perimeter, is ~600 MW
+#: lower: a comparison always names its actual)
+MODELS_SCORED_AGAINST = (
+    "every row's MAPE/MAE/bias/coverage (rte_d1 and both combinations included): "
+    "load_national/consumption_mw, ODRÉ consommation brute (hourly means), the models' label"
+)
+RTE_SCORED_AGAINST = (
+    "'RTE D-1 20:00 %': RTE's 20:00 D-1 forecast against load_mw of "
+    "rte/rte_forecasts_20h_2013-2020.csv (the same ODRÉ consumption series at 20:00, the "
+    "label's perimeter); 'MAPE 20:00 %': the model against the label on the same days"
+)
 #: XGBoost is left out by default to fit the 20-minute budget on a shared 2-core machine
 #: (``--models lightgbm,xgboost,gam,gam_kalman`` adds it; it tracked LightGBM closely)
 MODELS = "lightgbm,gam,gam_kalman,gam_kalman_dynamic"
@@ -294,6 +305,10 @@ def report_text(
         "### every setting, whole test year",
         "",
         table.to_markdown(index=False),
+        "",
+        "scored against:",
+        f"- {MODELS_SCORED_AGAINST}",
+        f"- {RTE_SCORED_AGAINST}",
         "",
         "weather used (observed weather standing in for forecasts is an ORACLE):",
         *[f"- {w}" for w in weather_used],

@@ -32,6 +32,7 @@ def test_accuracy_benchmark_prints_its_table(tmp_path: Path) -> None:
         assert "skipped — development files absent" in out
         pytest.skip(f"development data absent under {SHARED}: the benchmark skipped cleanly")
     for label in ("## accuracy", "ORACLE", "load only", "RTE D-1 20:00 %", "combination", "wall s",
-                  "gam_kalman", "### monthly bias", "### targets", "whole benchmark"):  # fmt: skip
+                  "gam_kalman", "### monthly bias", "### targets", "whole benchmark",
+                  "scored against:", "load_national/consumption_mw"):  # fmt: skip
         assert label in out, label
     assert (tmp_path / "accuracy.md").is_file()

@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
+
 from edip_testkit.browser import (
     check_pages,
     chromium_path,
@@ -42,6 +44,11 @@ def platform_api(root: Path, start: str, end: str) -> Iterator[str]:
         )
         with testing.running_api(env) as api, api.client() as client:
             log.info(run_replay(client, store, start, end).summary())
+            from edip_testkit.explained import issue_explained
+
+            day = pd.Timestamp(end) + pd.Timedelta(days=1)  # the Why page's default day
+            for d in (day, day - pd.Timedelta(days=7)):
+                issue_explained(api, registry, store, str(d.date()))
             yield api.url
 
 

@@ -2,7 +2,8 @@
 
 One per pytest process (module-level singleton, like ``02_ml_forecast/tests/mlflow_server.py``):
 the sample store, a real MLflow server with a LightGBM champion trained to 2020-11-30, a real
-``edip serve`` whose clock is 2020-12-25 00:00 Paris, and five replayed days (2020-12-20..24).
+``edip serve`` whose clock is 2020-12-25 00:00 Paris, replayed days (2020-12-13..24), and
+the day-ahead forecasts of 2020-12-25 and 2020-12-18 issued with their explanations.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ REPLAY_START, REPLAY_END = "2020-12-13", "2020-12-24"
 API_NOW = "2020-12-25T00:00:00+01:00"
 #: the dashboard's derived now: the hour after the last replayed actual (2020-12-24 23:00 Paris)
 EXPECTED_NOW = "2020-12-24T23:00:00+00:00"
+#: days issued and explained as the loop would (the Paris day of the API's now, a week before)
+EXPLAINED_DAYS = ("2020-12-25", "2020-12-18")
 
 
 @dataclass
@@ -67,6 +70,10 @@ def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         # the log writer batches; wait until the API says its queue is empty
         testing.wait_ready(api.url)
         _drain(client)
+    from edip_testkit.explained import issue_explained
+
+    for day in EXPLAINED_DAYS:  # the Why page's default day and the same day a week before
+        issue_explained(api, registry, store, day)
     _warm(api.url)
     _STACK = stack
     _PLATFORM = Platform(api.url, api, store, env, registry.champion_version, report, root)

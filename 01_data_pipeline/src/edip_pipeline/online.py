@@ -207,9 +207,14 @@ def state_from_dict(d: dict[str, Any]) -> KalmanEffects | MLPoly:
 # ------------------------------------------------------------------------------------------------
 # persisted states: what the daily ``update`` writes and the API reads (JSON beside the store)
 # ------------------------------------------------------------------------------------------------
-def state_path(data_dir: str | Path, model_name: str, version: str | int) -> Path:
-    """``<data_dir>/online/<model name>/v<version>.json``: the live state of one served version."""
-    return Path(data_dir) / "online" / str(model_name) / f"v{version}.json"
+def state_path(
+    data_dir: str | Path, model_name: str, version: str | int, day: str | None = None
+) -> Path:
+    """``<data_dir>/online/<model name>/v<version>.json``: the live state of one served version;
+    with ``day``, ``v<version>@<day>.json``, the state as it stood once it had absorbed ``day``
+    (kept so that the loop can decompose a forecast served with a state since replaced)."""
+    name = f"v{version}.json" if day is None else f"v{version}@{day}.json"
+    return Path(data_dir) / "online" / str(model_name) / name
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> Path:

@@ -148,6 +148,24 @@ def test_one_issuance_per_day_at_the_right_origin(loop: Any) -> None:
         assert i["model_version"] is not None
 
 
+def test_every_issued_forecast_says_why(loop: Any) -> None:
+    """Each champion issuance carries its decomposition (adding up to the P50 served); the
+    fallback and the missed day say plainly that they have none."""
+    with loop.api.client() as c:
+        for day in DAYS_ISSUED:
+            r = c.get("/v1/forecast/explain", params={"target_day": day})
+            assert r.status_code == 200, (day, r.text)
+            out = r.json()
+            if day in (FALLBACK_DAY, MISSED_DAY):
+                assert out["available"] is False, day
+                assert ("fallback" if day == FALLBACK_DAY else "missed") in out["reason"]
+                continue
+            assert out["available"] is True, (day, out["reason"])
+            assert len(out["points"]) == 48
+            for p in out["points"]:
+                assert abs(sum(p["contributions"].values()) - p["p50"]) < 1.0
+
+
 def test_no_duplicate_points_after_the_kill(loop: Any) -> None:
     assert loop.kill_report["killed_after_issuances"] < len(DAYS_ISSUED)
     from sqlalchemy import create_engine, text

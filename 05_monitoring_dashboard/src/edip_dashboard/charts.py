@@ -215,3 +215,39 @@ def drift_figure(
         title=f"{column} — {score}",
     )
     return fig  # fmt: skip
+
+
+def explanation_waterfall(
+    table: pd.DataFrame, reference_p50: float, p50: float, reference: str, day: str
+) -> go.Figure:
+    """From the reference day's P50 to the day's, one bar per contribution difference
+    (``table``: label and difference in MW, as :func:`edip_dashboard.explanation.compare`)."""
+    labels = [f"{reference} forecast", *table["label"], f"{day} forecast"]
+    values = [reference_p50, *table["difference"], p50]
+    measure = ["absolute", *["relative"] * len(table), "total"]
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels,
+            y=values,
+            measure=measure,
+            text=[
+                f"{v:,.0f}" if m != "relative" else f"{v:+,.0f}"
+                for v, m in zip(values, measure, strict=True)
+            ],
+            textposition="outside",
+            increasing={"marker": {"color": "#d62728"}},
+            decreasing={"marker": {"color": "#2ca02c"}},
+            totals={"marker": {"color": FORECAST}},
+            connector={"line": {"color": "#999999"}},
+        )
+    )
+    steps = [reference_p50, *(reference_p50 + table["difference"].cumsum()).tolist(), p50]
+    low, high = min(steps), max(steps)
+    pad = 0.2 * (high - low) + 500.0  # the bars' labels fit; the totals are cut, the steps shown
+    fig.update_layout(
+        **{**LAYOUT, "hovermode": "closest"},
+        title=f"From {reference} to {day}: what changed (MW)",
+        yaxis={"title": "MW", "range": [max(0.0, low - pad), high + pad]},
+        showlegend=False,
+    )
+    return fig

@@ -238,6 +238,16 @@ class ApiClient:
             raise ApiError(f"{self.base_url}/v1/issuances", "GET /v1/issuances: expected a list")
         return body
 
+    def explanation(self, target_day: str) -> dict[str, Any]:
+        """``/v1/forecast/explain`` of a Paris day: its issued forecast's P50 in named
+        contributions; a day with none issued comes back ``available: false`` with the reason."""
+        response = self._request("/v1/forecast/explain", {"target_day": target_day}, (200, 404))
+        if response.status_code == 404:
+            return {"target_day": target_day, "available": False, "reason": _detail(response),
+                    "points": [], "contributions": []}  # fmt: skip
+        body: dict[str, Any] = response.json()
+        return body
+
     def prometheus(self) -> str:
         """The API's ``/metrics`` (Prometheus text)."""
         return self._request("/metrics").text

@@ -159,6 +159,12 @@ def fingerprint(fired: list[dict[str, Any]]) -> str:
     return hashlib.sha256("\n".join(key).encode()).hexdigest()[:16]
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def explanation(base_url: str, target_day: str) -> dict[str, Any]:
+    with client() as c:
+        return c.explanation(target_day)
+
+
 # -- page helpers ---------------------------------------------------------------------------------
 def call(fn: Callable[..., T], *args: Any, what: str = "the API") -> T:
     """``fn(*args)``; an unreachable API or an API error stops the page with a message."""

@@ -90,6 +90,11 @@ class LoopApi:
         body: dict[str, Any] = self._call("POST", "/v1/issuances", json=issuance)
         return body
 
+    def post_explanation(self, explanation: dict[str, Any]) -> dict[str, Any]:
+        """Store why an issued forecast says what it says (``/v1/forecast/explain``, key)."""
+        body: dict[str, Any] = self._call("POST", "/v1/forecast/explain", json=explanation)
+        return body
+
     def post_actuals(self, rows: list[dict[str, Any]]) -> int:
         return int(self._call("POST", "/v1/actuals", json={"actuals": rows})["upserted"])
 

@@ -28,6 +28,7 @@ from prefect.cache_policies import NONE
 
 from edip_ml.live.api import LoopApi, LoopApiError
 from edip_ml.live.config import LiveSettings, live_settings
+from edip_ml.live.explain import explain_issued
 from edip_ml.live.gate import Check, GateResult, data_quality_gate
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, local_day_bounds
@@ -157,6 +158,7 @@ def issue_day(
     body = {**_base(item, now), "origin": origin.isoformat(), "request_id": rid,
             "gate_ok": gate.ok, "gate_checks": gate.as_json()}  # fmt: skip
     reason = None if gate.ok else f"data-quality gate failed: {gate.failures()}"
+    fc: dict[str, Any] | None = None
     if gate.ok:
         try:
             fc = api.forecast(origin.isoformat(), settings.horizon_h, rid)
@@ -179,6 +181,8 @@ def issue_day(
     else:
         body["status"] = "late" if item.late else "on_time"
     stored = dict(api.record_issuance(body)["issuance"])
+    if fc is not None and reason is None:  # the champion's forecast: why it says what it says
+        explain_issued(api, fc, item.label, store)
     log.info("issuance of %s: %s (%s v%s, %d points)", item.label, stored["status"],
              stored["model_name"], stored["model_version"], stored["points"])  # fmt: skip
     return stored

@@ -17,6 +17,7 @@ from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
 from edip_ml.models.combination import CombinedForecaster
+from edip_ml.models.combination_rte import CombinedRteForecaster
 from edip_ml.models.forest import RandomForestForecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
 from edip_ml.models.gam_dynamic import GAMKalmanDynamicForecaster
@@ -33,6 +34,7 @@ MODELS: dict[str, type[Forecaster]] = {
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
     "combination": CombinedForecaster,
+    "combination_rte": CombinedRteForecaster,
 }
 
 log = logging.getLogger(__name__)

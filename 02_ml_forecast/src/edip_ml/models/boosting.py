@@ -10,12 +10,14 @@ which also keeps the ONNX graph a tree ensemble plus constants.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import lightgbm as lgb
+import numpy as np
 import xgboost as xgb
 
 from edip_ml.config import LightGBMParams, XGBoostParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.linear import EstimatorForecaster
 from edip_pipeline.runtime import with_threads
 
@@ -26,13 +28,17 @@ class XGBoostForecaster(EstimatorForecaster):
     name: ClassVar[str] = "xgboost"
     family: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
-    defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = XGBoostParams
 
     def _build(self) -> xgb.XGBRegressor:
         return xgb.XGBRegressor(
             tree_method="hist", random_state=self.seed, **with_threads(self.estimator_params)
         )
+
+    def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
+        """XGBoost's exact TreeSHAP (``pred_contribs=True``) on the booster."""
+        booster = self._fitted().get_booster()
+        return np.asarray(booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True))
 
 
 class LightGBMForecaster(EstimatorForecaster):
@@ -41,10 +47,13 @@ class LightGBMForecaster(EstimatorForecaster):
     name: ClassVar[str] = "lightgbm"
     family: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
-    defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = LightGBMParams
 
     def _build(self) -> lgb.LGBMRegressor:
         return lgb.LGBMRegressor(
             random_state=self.seed, verbose=-1, **with_threads(self.estimator_params)
         )
+
+    def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
+        """LightGBM's TreeSHAP (``pred_contrib=True``)."""
+        return np.asarray(self._fitted().predict(X, pred_contrib=True))

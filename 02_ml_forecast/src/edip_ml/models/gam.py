@@ -29,9 +29,12 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
-from edip_pipeline.online import KalmanEffects
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
+from edip_pipeline.contributions import BASELINE, ONLINE_CORRECTION, grouped
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects
 
 if TYPE_CHECKING:
     import onnx
@@ -50,6 +53,7 @@ class GAMForecaster(Forecaster):
     name: ClassVar[str] = "gam"
     handles_nan: ClassVar[bool] = True
     family: ClassVar[str] = "gam"
+    params_class: ClassVar[type[ModelParams]] = GAMParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -69,25 +73,35 @@ class GAMForecaster(Forecaster):
 
     def basis(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Design matrix [N, P] (NaN where an input is) and each column's effect index."""
+        B, groups, _ = self.named_basis(X)
+        return B, groups
+
+    def named_basis(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """:meth:`basis` and the feature each column is made of (``baseline`` for the level):
+        what :meth:`contributions` groups into named contributions."""
         cols: list[np.ndarray] = [np.ones(len(X))]
         groups = [0]
+        names = [BASELINE]
         for c, knots in self.knots.items():
             v = self._col(X, c)
             cols += [v, *(np.maximum(v - k, 0.0) for k in knots)]
             groups += [1] * (1 + len(knots))
-        names = self.feature_names
-        if "dow" in names:
+            names += [c] * (1 + len(knots))
+        features = self.feature_names
+        if "dow" in features:
             dow = self._col(X, "dow")
-            hol = self._col(X, "is_holiday") if "is_holiday" in names else np.zeros(len(X))
+            hol = self._col(X, "is_holiday") if "is_holiday" in features else np.zeros(len(X))
             dtype = np.where(hol > 0, 6.0, dow)
             for d in range(1, 7):
                 cols.append(np.where(np.isnan(dtype), np.nan, (dtype == d).astype(float)))
                 groups.append(2)
+                names.append("dow")
         for c in CALENDAR_FLAGS:
-            if c in names:
+            if c in features:
                 cols.append(self._col(X, c))
                 groups.append(2)
-        if "doy_sin" in names and "doy_cos" in names:
+                names.append(c)
+        if "doy_sin" in features and "doy_cos" in features:
             sin1, cos1 = self._col(X, "doy_sin"), self._col(X, "doy_cos")
             sk = sin1
             ck = cos1
@@ -96,11 +110,13 @@ class GAMForecaster(Forecaster):
                     sk, ck = sk * cos1 + ck * sin1, ck * cos1 - sk * sin1
                 cols += [sk, ck]
                 groups += [3, 3]
+                names += ["doy_sin", "doy_cos"]
         for effect, c in LAGS.items():
-            if c in names:
+            if c in features:
                 cols.append(self._col(X, c))
                 groups.append(EFFECTS.index(effect))
-        return np.column_stack(cols), np.asarray(groups)
+                names.append(c)
+        return np.column_stack(cols), np.asarray(groups), names
 
     def _hours(self, X: np.ndarray) -> np.ndarray:
         if "hour" not in self.feature_names:
@@ -149,10 +165,9 @@ class GAMForecaster(Forecaster):
             else:
                 self.coef[h] = self.coef_fallback[h]
 
-    def effects(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
-        """Per-row contribution of each effect of :data:`EFFECTS`, [N, J] (sums to the median)."""
-        Xa = self._matrix(X) if isinstance(X, pd.DataFrame) else X
-        B, groups = self.basis(Xa)
+    def _column_contributions(self, Xa: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Per row, each basis column's term [N, P] (its effect index and feature too)."""
+        B, groups, names = self.named_basis(Xa)
         hours = self._hours(Xa)
         W = self.coef[hours]
         if self.uses_temperature and (groups == 1).any():
@@ -160,9 +175,19 @@ class GAMForecaster(Forecaster):
             no_temp = ~np.isfinite(B[:, groups == 1]).all(1)
             W = np.where(no_temp[:, None], self.coef_fallback[hours], W)
             B = np.where(no_temp[:, None] & (groups == 1)[None, :], 0.0, B)
-        contrib = np.where(W == 0.0, 0.0, B * W)  # an unused NaN input contributes 0
+        return np.where(W == 0.0, 0.0, B * W), groups, names  # an unused NaN input: 0
+
+    def effects(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Per-row contribution of each effect of :data:`EFFECTS`, [N, J] (sums to the median)."""
+        Xa = self._matrix(X) if isinstance(X, pd.DataFrame) else X
+        contrib, groups, _ = self._column_contributions(Xa)
         G = np.eye(len(EFFECTS))[groups]
         return contrib @ G
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The fitted effects, term by term, grouped by the feature each term reads."""
+        contrib, _, names = self._column_contributions(self._matrix(X))
+        return grouped(contrib, names, X.index)
 
     def fallback_rows(self, X: pd.DataFrame) -> int:
         """Rows that would be served by the no-temperature fallback (weather missing)."""
@@ -190,21 +215,26 @@ class GAMForecaster(Forecaster):
 
 
 class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
-    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.online`).
+    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.walk_forward`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
     training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.
     """
 
     name: ClassVar[str] = "gam_kalman"
+    params_class: ClassVar[type[ModelParams]] = GAMKalmanParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
-        self.kalman_config = GAMKalmanParams.model_validate(self.params)
+        self.kalman_config = GAMKalmanParams.model_validate(
+            {k: v for k, v in self.params.items() if k in GAMKalmanParams.model_fields}
+        )
         self.state: KalmanEffects | None = None
 
     def fit(self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15) -> Forecaster:
         self.state = None
+        self.band = None
+        self.last_day = None
         super().fit(X, y, calibration_fraction)
         cfg = self.kalman_config
         F = self.effects(X)
@@ -225,12 +255,29 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
 
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = KalmanEffects.from_dict(state)
+        if CONFORMAL_KEY in state:
+            self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        self.last_day = state.get(LAST_DAY_KEY)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The fitted GAM's terms, plus ``online_correction`` = Σ (θ_j − 1) · effect_j."""
+        static = super().contributions(X)
+        if static is None or self.state is None:
+            return static
+        correction = self.effects(X) @ (self.state.theta - 1.0)
+        static[ONLINE_CORRECTION] += np.nan_to_num(correction)
+        return static
 
     def theta(self) -> np.ndarray | None:
         return None if self.state is None else self.state.theta
 
     def online_state(self) -> dict[str, Any] | None:
-        return None if self.state is None else self.state.to_dict()
+        if self.state is None:
+            return None
+        return self.stamped(self.state.to_dict())
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.with_band(super().predict(X), X)
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.state is None:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanDynamicParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
 from edip_ml.models.gam_terms import EFFECTS
@@ -85,6 +86,7 @@ class GAMKalmanDynamicForecaster(GAMKalmanForecaster):
     """``gam_kalman`` with ``q`` and ``σ²`` re-estimated by likelihood at each refit (module doc)."""
 
     name: ClassVar[str] = "gam_kalman_dynamic"
+    params_class: ClassVar[type[ModelParams]] = GAMKalmanDynamicParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)

@@ -27,12 +27,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from edip_ml.config import WRAPPER_KEYS, RidgeParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError
+from edip_pipeline.contributions import RECENT_LOAD, grouped
 
 if TYPE_CHECKING:
     import onnx
-
-#: keys of a family's params that configure the wrapper, not the estimator
 
 
 class EstimatorForecaster(Forecaster):
@@ -40,8 +40,6 @@ class EstimatorForecaster(Forecaster):
 
     #: scikit-learn pipelines by default; the boosting classes name their own
     family: ClassVar[str] = "sklearn"
-    #: default estimator parameters of the family (overridden by ``params``)
-    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -50,9 +48,8 @@ class EstimatorForecaster(Forecaster):
 
     @property
     def estimator_params(self) -> dict[str, Any]:
-        """Family defaults updated with ``params`` (wrapper keys removed)."""
-        given = {k: v for k, v in self.params.items() if k not in WRAPPER_KEYS}
-        return {**self.defaults, **given}
+        """The estimator's keyword arguments: ``params`` without the wrapper's keys."""
+        return {k: v for k, v in self.params.items() if k not in WRAPPER_KEYS}
 
     @abstractmethod
     def _build(self) -> Any:
@@ -88,6 +85,21 @@ class EstimatorForecaster(Forecaster):
             raise ModelError(f"{self.name}: predict called before fit")
         return np.asarray(self.estimator.predict(X), dtype=float) * self.reference(X)
 
+    def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
+        """``[N, F + 1]`` TreeSHAP values of the ratio (last column: the expected value) from
+        the estimator's own library, or ``None`` (a family without them)."""
+        return None
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """The trees' TreeSHAP values times the reference load (the model is ``ratio × r``); the
+        expected ratio times ``r`` counts as the recent load level."""
+        Xa = self._matrix(X)
+        phi = self.tree_contributions(Xa)
+        if phi is None:
+            return None
+        values = np.asarray(phi, dtype=float) * self.reference(Xa)[:, None]
+        return grouped(values, [*self.feature_names, RECENT_LOAD], X.index)
+
     def _fitted(self) -> Any:
         if self.estimator is None:
             raise ModelError(f"{self.name}: not fitted")
@@ -115,8 +127,7 @@ class RidgeForecaster(EstimatorForecaster):
     """Ridge regression on the same features (imputed, standardised): the linear baseline."""
 
     name: ClassVar[str] = "ridge"
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.RidgeParams`
-    defaults: ClassVar[dict[str, Any]] = RidgeParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = RidgeParams
 
     def _build(self) -> Pipeline:
         return Pipeline(

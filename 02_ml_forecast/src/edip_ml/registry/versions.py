@@ -13,7 +13,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edip_ml.export.onnx_export import OnnxForecaster
 from edip_ml.registry.tracking import ONNX_URI_TAG
@@ -123,3 +123,27 @@ def load_version(
     if not files:
         raise RegistryError(f"{model_name} version {version} holds no .onnx file")
     return OnnxForecaster(files[0])
+
+
+def load_native(
+    version: str, *, model_name: str = REGISTERED_MODEL, client: MlflowClient | None = None
+) -> Any:
+    """The pickled forecaster a registered version was exported from (its training run's
+    ``forecaster/forecaster.pkl``): what the loop decomposes with the model library, since the
+    ONNX graph the API serves carries no per-feature contributions. Unpickling needs the
+    training stack (and ``edip_dl`` for a network)."""
+    import pickle
+
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mv = mlflow_client(client).get_model_version(model_name, version)
+    run_id = mv.run_id or mv.tags.get("run_id")
+    if not run_id:
+        raise RegistryError(f"{model_name} version {version} names no training run")
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run_id,
+        artifact_path="forecaster/forecaster.pkl",
+        dst_path=tempfile.mkdtemp(prefix="edip-native-"),
+    )
+    return pickle.loads(Path(local).read_bytes())

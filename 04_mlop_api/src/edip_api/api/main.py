@@ -7,10 +7,12 @@ from fastapi import APIRouter
 from edip_api.api.routes import (
     actuals,
     data,
+    explain,
     fallback,
     forecast,
     health,
     issuances,
+    issued,
     metrics,
     model,
     predict,
@@ -21,6 +23,7 @@ api_router = APIRouter()
 for module in (
     health,
     forecast,
+    explain,
     fallback,
     predict,
     actuals,
@@ -29,5 +32,6 @@ for module in (
     model,
     data,
     issuances,
+    issued,
 ):
     api_router.include_router(module.router)

@@ -1,5 +1,6 @@
 """The prediction log of the API: every served point and the actuals, on SQLite or PostgreSQL."""
 
+from .explanations import ExplanationRecord
 from .issuances import IssuanceRecord
 from .log_store import LogStore
 from .metrics import MetricsSummary
@@ -8,6 +9,7 @@ from .writer import PredictionWriter, WriterFullError
 
 __all__ = [
     "ActualRecord",
+    "ExplanationRecord",
     "IssuanceRecord",
     "LogStore",
     "MetricsSummary",

@@ -315,7 +315,8 @@ class MLParams(BaseModel):
         description="Model families trained by default (see edip_ml.models.MODELS); "
         "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
         "the backtest, built by edip train ml from its experts' fits: edip_ml.models.combination); the slow RandomForest ('rf') is "
-        "available but not default.",
+        "available but not default, and so is 'combination_rte' (the combination with RTE's D-1 "
+        "forecast as an expert, read from the store when served: edip_ml.models.combination_rte).",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")

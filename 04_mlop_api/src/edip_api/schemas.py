@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from edip_pipeline.registry_names import CHAMPION
+
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
 #: the largest load a body may carry, MW (France peaks near 100 GW)
@@ -69,7 +71,7 @@ _MODEL_EXAMPLE: dict[str, Any] = {
     "version": "3",
     "source": "registry",
     "family": "lightgbm",
-    "alias": "champion",
+    "alias": CHAMPION,
     "loaded_at": "2020-12-20T11:00:00+00:00",
     "reason": None,
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -189,6 +189,12 @@ class FeatureParams(BaseModel):
         description="Weather points of the national weather features, recorded as "
         "'<preset or path>#<content hash>' (default: EDIP_WEATHER_POINTS); a model is served "
         "the points it was trained with, and a changed preset is refused.",
+    )
+    rte_forecast: Literal["none", "odre", "entsoe"] = Field(
+        "none",
+        description="RTE's D-1 forecast as feature 'rte_d1_mw' (the store's ODRÉ or ENTSO-E "
+        "series, known at 10:00 Paris on D-1): only the 'combination_rte' model turns it on, "
+        "with the source its backtest used; 'none' = no such column (every other model).",
     )
     start: str | None = Field(None, description="First target day of the DVC feature table.")
     end: str | None = Field(None, description="Last target day of the DVC feature table.")

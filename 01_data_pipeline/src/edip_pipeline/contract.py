@@ -19,6 +19,11 @@ definition keeps both sides honest.
   of its experts (``expert_states``: index → state, applied to outputs ``effects_<index>``).
   :class:`OnnxForecaster` applies the state with numpy, so an updated state (a new metadata JSON)
   changes the forecast without retraining or any training library.
+* RTE variant (optional): a model whose ``feature_names`` hold :data:`RTE_FEATURE` takes RTE's
+  D-1 forecast as an expert (``combination_rte``); its state then carries
+  :data:`WITHOUT_RTE_KEY`, the state of the same experts combined without it (the
+  ``combination`` variant). A batch in which any row lacks RTE's forecast is served wholly by
+  that state (:meth:`OnnxForecaster.variant` says which): never a mix of the two in one answer.
 """
 
 from __future__ import annotations
@@ -48,6 +53,24 @@ ONLINE_STATE_KEY = "online_state"
 EFFECTS_OUTPUT = "effects"
 EXPERTS_OUTPUT = "experts"
 HOUR_COLUMN = "hour"
+#: RTE's D-1 forecast as a feature (known at 10:00 Paris on D-1): ``edip_pipeline.features.rte``
+RTE_FEATURE = "rte_d1_mw"
+#: the two served variants of the combination: with and without RTE's D-1 forecast as an expert
+WITH_RTE = "with_rte"
+WITHOUT_RTE = "without_rte"
+#: online-state key of the no-RTE state a ``with_rte`` model falls back to
+WITHOUT_RTE_KEY = "without_rte"
+#: online-state key of the expert column holding RTE's forecast
+RTE_EXPERT_KEY = "rte_expert"
+
+
+def variant_of(feature_names: Sequence[str], matrix: np.ndarray) -> str:
+    """``with_rte`` when the model takes RTE's forecast and every row of ``matrix`` has it, else
+    ``without_rte`` (a model without the feature, or RTE's forecast missing at the origin)."""
+    if RTE_FEATURE not in feature_names:
+        return WITHOUT_RTE
+    column = np.asarray(matrix, dtype=float)[:, list(feature_names).index(RTE_FEATURE)]
+    return WITH_RTE if len(column) and bool(np.isfinite(column).all()) else WITHOUT_RTE
 
 
 class FeatureContractError(ValueError):
@@ -116,6 +139,11 @@ class OnnxForecaster:
         have = set(columns)
         return [c for c in self.feature_names if c not in have]
 
+    def variant(self, X: pd.DataFrame | np.ndarray) -> str:
+        """Which variant :meth:`predict` serves these rows with (:func:`variant_of`)."""
+        matrix = X[self.feature_names].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
+        return variant_of(self.feature_names, matrix)
+
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Raw ``[N, F]`` float32 (contract order) → ``[N, 3]`` float64 P10/P50/P90."""
         if matrix.ndim != 2 or matrix.shape[1] != len(self.feature_names):
@@ -160,6 +188,10 @@ class OnnxForecaster:
             for k, sub in (state_dict.get("expert_states") or {}).items():
                 effects = np.asarray(got[f"{EFFECTS_OUTPUT}_{k}"], dtype=float)
                 experts[:, int(k)] = KalmanEffects.from_dict(sub).predict(effects)
+            if WITHOUT_RTE_KEY in state_dict and self.variant(data) == WITHOUT_RTE:
+                experts = np.delete(experts, int(state_dict[RTE_EXPERT_KEY]), axis=1)
+                state_dict = {**state_dict, **state_dict[WITHOUT_RTE_KEY]}
+                state = MLPoly.from_dict(state_dict)
             p50 = combine(experts, state.weights(), np.minimum(hours, state.n_groups - 1))
         else:  # pragma: no cover - state_from_dict only returns the two kinds
             raise FeatureContractError(f"unknown online state {type(state).__name__}")

@@ -8,9 +8,9 @@ publishes ``load_entsoe/entsoe_forecast_d1_mw`` (hourly) for every year since 20
 own actual, about 600 MW below ODRÉ's consumption (another perimeter). A forecast is only
 compared with the actual of its own source, so :class:`RteD1` carries both and names them.
 
-Availability: the forecast for Paris day D is taken as known at :data:`KNOWN_HOUR` (10:00) Paris
-on D-1 (:func:`known_at`): it is published at least two hours before the day-ahead gate closure
-(12:00 CET). Values for targets whose origin is earlier are NaN.
+Availability: the forecast for Paris day D is taken as known at 10:00 Paris on D-1
+(:func:`edip_pipeline.features.rte.known_at`): it is published at least two hours before the
+day-ahead gate closure (12:00 CET). Values for targets whose origin is earlier are NaN.
 """
 
 from __future__ import annotations
@@ -22,35 +22,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from edip_pipeline.calendar import PARIS, as_utc_index, step_timedelta
+from edip_pipeline.calendar import as_utc_index, step_timedelta
 from edip_pipeline.features.load import load_target
+from edip_pipeline.features.rte import SOURCES, at_targets, known_at, rte_forecast_at
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
-KNOWN_HOUR = 10
+__all__ = ["SOURCES", "RteD1", "RteSourceName", "known_at", "rte_d1"]
+
 RteSourceName = Literal["auto", "odre", "entsoe"]
-
-
-@dataclass(frozen=True)
-class RteSpec:
-    """Where one source keeps RTE's D-1 forecast and the actual to score it against."""
-
-    name: str
-    dataset: str
-    forecast: str
-    actual: str
-    step: pd.Timedelta
-
-
-SOURCES: dict[str, RteSpec] = {
-    "odre": RteSpec(
-        "odre", "load_national", "forecast_d1_mw", "consumption_mw", pd.Timedelta("30min")
-    ),
-    "entsoe": RteSpec(
-        "entsoe", "load_entsoe", "entsoe_forecast_d1_mw", "entsoe_actual_mw", pd.Timedelta("1h")
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -70,31 +51,6 @@ class RteD1:
 
     def coverage(self) -> float:
         return float(np.mean(~np.isnan(self.forecast))) if len(self.forecast) else 0.0
-
-
-def known_at(targets: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """When RTE's forecast of each target was known: 10:00 Paris the day before its Paris day."""
-    local = pd.DatetimeIndex(targets).tz_convert(PARIS).tz_localize(None).normalize()
-    naive = local - pd.Timedelta(days=1) + pd.Timedelta(hours=KNOWN_HOUR)
-    return pd.DatetimeIndex(naive.tz_localize(PARIS).tz_convert("UTC")).as_unit("ns")
-
-
-def _at_targets(
-    store: Store, spec: RteSpec, variable: str, targets: pd.DatetimeIndex, step: pd.Timedelta
-) -> np.ndarray:
-    """Mean of the source's values over each ``[t, t + step)``; a step finer than the source's
-    takes the value of the source interval holding ``t``."""
-    t0, t1 = targets.min().floor(spec.step), targets.max() + max(step, spec.step)
-    raw = store.series(spec.dataset, variable, "FR", t0, t1).dropna()
-    if raw.empty:
-        return np.full(len(targets), np.nan)
-    raw.index = pd.DatetimeIndex(raw.index).as_unit("ns")
-    raw = raw[~raw.index.duplicated(keep="last")].sort_index()
-    if step >= spec.step:
-        at = raw.resample(step, origin="epoch").mean().reindex(targets)
-    else:
-        at = raw.reindex(targets, method="ffill", tolerance=spec.step - pd.Timedelta(1, "ns"))
-    return at.to_numpy(dtype=float, copy=True)
 
 
 def rte_d1(
@@ -119,9 +75,7 @@ def rte_d1(
     names = list(SOURCES) if source == "auto" else [source]
     best: tuple[float, str, np.ndarray] = (0.0, "none", empty)
     for name in names:
-        forecast = _at_targets(store, SOURCES[name], SOURCES[name].forecast, idx, td)
-        if origins is not None:
-            forecast[known_at(idx).asi8 > as_utc_index(origins).asi8] = np.nan
+        forecast = rte_forecast_at(store, name, idx, td, origins)
         share = float(np.mean(~np.isnan(forecast)))
         if share > best[0]:
             best = (share, name, forecast)
@@ -133,7 +87,7 @@ def rte_d1(
     if name == "odre":  # the label's own definition: one bucket rule for models and RTE
         actual = load_target(store, idx, td).to_numpy(dtype=float)
     else:
-        actual = _at_targets(store, spec, spec.actual, idx, td)
+        actual = at_targets(store, spec, spec.actual, idx, td)
     out = RteD1(name, forecast, actual, f"{spec.dataset}/{spec.actual}")
     log.info("%s: %.1f%% of targets", out.label, 100 * out.coverage())
     return out

@@ -219,4 +219,4 @@ def test_two_year_batch_is_fast(sample_store: Store, caplog: pytest.LogCaptureFi
     logging.getLogger(__name__).info("2-year day-ahead batch: %d rows in %.2fs", len(ft), elapsed)
     assert elapsed < 5.0
     assert ft.frame[ft.groups["load"]].notna().all().all()
-    assert set(ft.available_groups) == set(GROUPS)
+    assert set(ft.available_groups) == set(GROUPS) - {"rte"}  # off by default

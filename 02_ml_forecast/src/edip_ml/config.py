@@ -153,6 +153,12 @@ class GAMParams(ModelParams):
     alpha: float = Field(
         1.0, description="Ridge penalty on standardised basis columns (per 1000 rows)."
     )
+    cold_knots: list[float] = Field(
+        default_factory=list,
+        description="Fixed hinge knots (°C) added to every temperature column's quantile knots, "
+        "where enough training rows lie below them: the steeper response of electric heating "
+        "in the cold (below 0 °C), which quantile knots rarely reach ([] = quantile knots only).",
+    )
 
 
 class GAMKalmanParams(GAMParams):
@@ -172,6 +178,31 @@ class GAMKalmanParams(GAMParams):
     )
 
 
+class GAMKalmanDynamicParams(GAMKalmanParams):
+    """The GAM-Kalman whose noise variances are re-estimated by likelihood at each refit
+    (:class:`~edip_ml.models.gam_dynamic.GAMKalmanDynamicForecaster`)."""
+
+    tune_window_days: int = Field(
+        120,
+        ge=14,
+        description="Most recent training days on which the random-walk variance q and the "
+        "noise variance are chosen by maximum likelihood at each refit.",
+    )
+    q_grid: list[float] = Field(
+        default_factory=lambda: [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
+        min_length=1,
+        description="Candidate random-walk variances per hour, as a share of the residual "
+        "variance by which each effect's contribution may drift; the one of highest day-ahead "
+        "likelihood on the recent window is kept (0 = a frozen filter after its warm-up).",
+    )
+    p0_share: float = Field(
+        1e-2,
+        gt=0.0,
+        description="Initial variance of each effect's contribution, as a share of the "
+        "residual variance (the filter's P0, scaled per effect as Q is).",
+    )
+
+
 class CombinationParams(ModelParams):
     """Online expert aggregation (ML-Poly, gradient trick, per-hour weights)."""
 
@@ -181,6 +212,12 @@ class CombinationParams(ModelParams):
         "extra expert in the 'combination_rte' variant when it is stored.",
     )
     enabled: bool = Field(True, description="Add the combination(s) to day-ahead backtests.")
+    rte_source: Literal["auto", "odre", "entsoe"] = Field(
+        "auto",
+        description="Where the served 'combination_rte' (edip train ml --models "
+        "combination_rte) reads RTE's D-1 forecast: 'auto' = the store's source covering most of "
+        "its backtest (ODRÉ on a tie); the source is then fixed in its feature_params.",
+    )
     interval_window_days: int = Field(
         56,
         description="Residuals per Paris hour (one a day: days) behind every model's P10/P90, "
@@ -194,6 +231,14 @@ class CombinationParams(ModelParams):
         le=1.0,
         description="ACI step of the band: how fast its miscoverage level reacts to misses "
         "(0 = plain split conformal on the rolling residuals).",
+    )
+    forget: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="ML-Poly discount of each hour's past regrets per daily update, so the "
+        "weights follow the expert that is right this week (0 = the whole history, opera's "
+        "ML-Poly; 0.1 = about ten days of memory).",
     )
 
 
@@ -290,6 +335,10 @@ class MLParams(BaseModel):
     gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
     gam_kalman: GAMKalmanParams = Field(
         default_factory=GAMKalmanParams, description="GAM with Kalman-adapted effects."
+    )
+    gam_kalman_dynamic: GAMKalmanDynamicParams = Field(
+        default_factory=GAMKalmanDynamicParams,
+        description="GAM-Kalman with variances re-estimated by likelihood at each refit.",
     )
     combination: CombinationParams = Field(
         default_factory=CombinationParams, description="Online expert aggregation."

@@ -42,6 +42,7 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
     names = [(r.at.tz_convert("Europe/Paris").strftime("%H:%M"), r.job.name) for r in runs]
     assert names == [
         ("03:00", "retrain"),
+        ("07:05", "ingest"),
         ("07:30", "update"),
         ("11:05", "ingest"),
         ("11:10", "sync-actuals"),

@@ -9,6 +9,7 @@ from edip_ml.models import MODELS, EstimatorForecaster, make_model
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.combination import CombinedForecaster
 from edip_pipeline.conformal import ConformalBand
+from edip_pipeline.contract import RTE_FEATURE
 from edip_pipeline.contributions import CONTRIBUTIONS, ONLINE_CORRECTION, RECENT_LOAD
 from edip_pipeline.online import MLPoly
 from edip_testkit.synthetic import heating_rows
@@ -19,7 +20,7 @@ from .conftest import SMALL
 def test_registry_names() -> None:
     assert set(MODELS) == {
         "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday",
-        "gam", "gam_kalman", "combination",
+        "gam", "gam_kalman", "combination", "combination_rte",
     }  # fmt: skip
     for name, cls in MODELS.items():
         assert cls.name == name
@@ -28,6 +29,9 @@ def test_registry_names() -> None:
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_fit_predict_shapes_and_quantiles(name: str, xy: tuple) -> None:
     X, y, Xt = xy
+    if name == "combination_rte":  # RTE's D-1 forecast is an input column of its own
+        X = X.assign(**{RTE_FEATURE: y.to_numpy() + 500})
+        Xt = Xt.assign(**{RTE_FEATURE: 60_000.0})
     model = make_model(name, SMALL).fit(X, y)
     out = model.predict(Xt)
     assert isinstance(model, Forecaster)

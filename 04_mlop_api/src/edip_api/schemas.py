@@ -51,6 +51,10 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
+#: the two served variants of the combination (``edip_pipeline.contract``)
+Variant = Literal["with_rte", "without_rte"]
+
+
 class ValidationIssue(BaseModel):
     """One problem found in the request (FastAPI's validation error, trimmed)."""
 
@@ -185,6 +189,17 @@ class Forecast(BaseModel):
     logged: bool = Field(
         True, description="Written to the prediction log under request_id (EDIP_ANONYMOUS_LOGGING)."
     )
+    variant: Variant = Field(
+        "without_rte",
+        description="Which combination this forecast is: 'with_rte' (RTE's D-1 forecast, known at "
+        "10:00 Paris on D-1, is one of the experts) or 'without_rte' (EDIP's experts alone: every "
+        "other model, or combination_rte when RTE's forecast is missing for a target).",
+    )
+    variant_note: str | None = Field(
+        None,
+        description="Set when a model that takes RTE's forecast served without it (the fallback "
+        "of combination_rte): the whole forecast is the no-RTE combination, never a mix.",
+    )
     data: DataFreshness
     points: list[ForecastPoint]
 
@@ -210,6 +225,11 @@ class Quantiles(BaseModel):
 class PredictResponse(BaseModel):
     request_id: str
     model: ModelInfo
+    variant: Variant = Field(
+        "without_rte",
+        description="'with_rte' when the model takes RTE's D-1 forecast (rte_d1_mw) and every row "
+        "has it; else 'without_rte' (all rows served by the no-RTE combination).",
+    )
     logged: bool = Field(
         True, description="Written to the prediction log under request_id (EDIP_ANONYMOUS_LOGGING)."
     )
@@ -261,6 +281,9 @@ class PredictionItem(BaseModel):
     p90: float | None
     latency_ms: float
     created_at: datetime
+    variant: Variant | None = Field(
+        None, description="with_rte / without_rte; null for points logged before it was recorded."
+    )
 
 
 class Page(BaseModel):
@@ -302,6 +325,11 @@ class DailyScores(ModelScores):
 
 class MetricsSummaryOut(BaseModel):
     window: str
+    actual: str = Field(
+        description="The actual every score here (the models' and rte_d1's) is computed against: "
+        "ODRÉ's consumption, the models' label. ENTSO-E's actual load is ~600 MW lower (another "
+        "perimeter): a score against it is not comparable."
+    )
     start: datetime
     end: datetime
     models: list[ModelScores]

@@ -38,6 +38,7 @@ from edip_pipeline.features.load import (
     lookback,
     read_load_history,
 )
+from edip_pipeline.features.rte import RTE_FEATURE, rte_forecast_at
 from edip_pipeline.features.weather import (
     WeatherChoice,
     WeatherMode,
@@ -51,7 +52,7 @@ from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
 
-GROUPS: tuple[str, ...] = ("calendar", "holidays", "load", "temperature", "weather")
+GROUPS: tuple[str, ...] = ("calendar", "holidays", "load", "temperature", "weather", "rte")
 INDEX: list[str] = ["origin", "target_time"]
 #: parquet column of the per-row weather label (not a feature)
 WEATHER_ROW = "weather_row_source"
@@ -65,6 +66,7 @@ def feature_groups(params: FeatureParams) -> dict[str, list[str]]:
         "load": load_feature_names(params),
         "temperature": temperature_feature_names(params),
         "weather": weather_feature_names(),
+        "rte": [RTE_FEATURE] if params.rte_forecast != "none" else [],
     }
 
 
@@ -84,7 +86,8 @@ class FeatureFrame:
         sorted), columns :attr:`feature_names`, all float64 (NaN where a value is unavailable).
     groups
         Group name → its columns (``calendar``, ``holidays``, ``load``, ``temperature``,
-        ``weather``); always all five, so the columns do not depend on what data exists.
+        ``weather``, ``rte``); always all six, so the columns do not depend on what data exists
+        (``rte`` is empty unless ``params.rte_forecast`` names a source).
     available_groups
         Groups with at least one non-NaN value in this table.
     weather_source
@@ -201,6 +204,8 @@ def build_feature_table(
     wx = weather_features(choice, uniq_targets, params)
     for c in groups["temperature"] + groups["weather"]:
         parts[c] = wx[c].to_numpy(dtype=float)[inv_t] if len(p) else np.array([], dtype=float)
+    if groups["rte"]:  # known at 10:00 Paris on D-1 (features.rte): per (origin, target)
+        parts[RTE_FEATURE] = rte_forecast_at(store, params.rte_forecast, targets, step, origins)
 
     index = pd.MultiIndex.from_arrays([origins, targets], names=INDEX)
     frame = pd.DataFrame({c: np.asarray(parts[c], dtype=float) for c in names}, index=index)

@@ -93,9 +93,10 @@ class LiveSettings(BaseSettings):
         60.0, gt=0, description="Minutes between a failed run and its retry."
     )
     sim_hours: dict[str, list[int]] = Field(
-        default_factory=lambda: {"ingest": [11], "sync-actuals": [11], "alerts": [13]},
+        default_factory=lambda: {"ingest": [7, 11], "sync-actuals": [11], "alerts": [13]},
         description="Simulation: the hours at which the hourly deployments run (the rest are "
-        "skipped so that a day takes seconds).",
+        "skipped so that a day takes seconds); ingest at 07:05 too, so that the 07:30 update "
+        "finds yesterday whole, as the hourly ingest gives it in production.",
     )
     sim_alerts: bool = Field(True, description="Simulation: run the alerts deployment too.")
 

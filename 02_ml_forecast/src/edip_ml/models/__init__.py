@@ -17,8 +17,10 @@ from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
 from edip_ml.models.combination import CombinedForecaster
+from edip_ml.models.combination_rte import CombinedRteForecaster
 from edip_ml.models.forest import RandomForestForecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
+from edip_ml.models.gam_dynamic import GAMKalmanDynamicForecaster
 from edip_ml.models.linear import EstimatorForecaster, RidgeForecaster
 
 MODELS: dict[str, type[Forecaster]] = {
@@ -28,9 +30,11 @@ MODELS: dict[str, type[Forecaster]] = {
     "ridge": RidgeForecaster,
     "gam": GAMForecaster,
     "gam_kalman": GAMKalmanForecaster,
+    "gam_kalman_dynamic": GAMKalmanDynamicForecaster,
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
     "combination": CombinedForecaster,
+    "combination_rte": CombinedRteForecaster,
 }
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ __all__ = [
     "EstimatorForecaster",
     "Forecaster",
     "GAMForecaster",
+    "GAMKalmanDynamicForecaster",
     "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",

@@ -31,6 +31,7 @@ from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
+from edip_ml.models.walk_forward import new_band
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
@@ -41,7 +42,7 @@ from edip_pipeline.contract import (
     ONNX_OUTPUT,
 )
 from edip_pipeline.contributions import CONTRIBUTIONS
-from edip_pipeline.online import MLPoly, combine
+from edip_pipeline.online import LAST_DAY_KEY, MLPoly, combine
 
 if TYPE_CHECKING:
     import onnx
@@ -62,8 +63,8 @@ class CombinedForecaster(OnlineForecaster):
         self.config = CombinationParams.model_validate(self.params)
         self.experts: list[Forecaster] = []
         self.state: MLPoly | None = None
-        self.band = ConformalBand(
-            window=self.config.interval_window_days or 56, gamma=self.config.interval_gamma
+        self.band: ConformalBand = new_band(
+            self.config.interval_window_days or 56, self.config.interval_gamma
         )
         #: the experts' hyper-parameters (their sections of params.yaml) for :meth:`fit`
         self.member_params = MLParams()
@@ -76,6 +77,11 @@ class CombinedForecaster(OnlineForecaster):
 
     def members(self) -> list[str]:
         return list(self.config.experts)
+
+    @property
+    def rte_column(self) -> int | None:
+        """Index of the input column holding RTE's D-1 forecast (an expert); none here."""
+        return None
 
     def clone(self) -> Self:
         twin = super().clone()
@@ -95,22 +101,37 @@ class CombinedForecaster(OnlineForecaster):
         if n_cal < 50:
             raise ModelError(f"{self.name}: too few calibration rows for the weights ({n_cal})")
         fit, cal = slice(0, len(X) - n_cal), slice(len(X) - n_cal, len(X))
+        plain = self._expert_input(X)
         experts = [
-            make_model(n, self.member_params, self.seed).fit(X.iloc[fit], y.iloc[fit])
+            make_model(n, self.member_params, self.seed).fit(plain.iloc[fit], y.iloc[fit])
             for n in self.members()
         ]
-        E = np.column_stack([e.predict(X.iloc[cal])["p50"].to_numpy(dtype=float) for e in experts])
-        hours = _hours(X.iloc[cal])
-        state = MLPoly(len(experts))
-        state.update(E, y.iloc[cal].to_numpy(dtype=float), hours)
-        # a short calibration slice: a band from the few rows each hour has (at least one)
-        per_hour = max(1, min(self.band.min_count, n_cal // 24))
-        band = ConformalBand(window=self.band.window, gamma=self.band.gamma, min_count=per_hour)
-        band.update(combine(E, state.weights(), hours), y.iloc[cal].to_numpy(dtype=float), hours)
+        E = self._calibration_matrix(experts, X.iloc[cal])
+        state, band = self._calibrate(E, y.iloc[cal].to_numpy(dtype=float), _hours(X.iloc[cal]))
         for expert in experts:
-            expert.fit(X, y, calibration_fraction)
+            expert.fit(plain, y, calibration_fraction)
         self.set_experts(experts, state, band)
         return self
+
+    def _expert_input(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The columns the experts are fitted on (all here)."""
+        return X
+
+    def _calibration_matrix(self, experts: Sequence[Forecaster], X: pd.DataFrame) -> np.ndarray:
+        """The experts' P50 on the calibration rows, one column each."""
+        return np.column_stack([e.predict(X)["p50"].to_numpy(dtype=float) for e in experts])
+
+    def _calibrate(
+        self, E: np.ndarray, y: np.ndarray, hours: np.ndarray
+    ) -> tuple[MLPoly, ConformalBand]:
+        """ML-Poly over the calibration rows, and a band from the few rows each hour has (at
+        least one: a short calibration slice)."""
+        state = MLPoly(E.shape[1], forget=self.config.forget)
+        state.update(E, y, hours)
+        per_hour = max(1, min(self.band.min_count, len(y) // 24))
+        band = ConformalBand(window=self.band.window, gamma=self.band.gamma, min_count=per_hour)
+        band.update(combine(E, state.weights(), hours), y, hours)
+        return state, band
 
     def from_members(
         self, fitted: Sequence[Forecaster], forecasts: pd.DataFrame, step: pd.Timedelta
@@ -125,6 +146,7 @@ class CombinedForecaster(OnlineForecaster):
             self.name,
             self.config.interval_window_days,
             self.config.interval_gamma,
+            self.config.forget,
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
@@ -185,8 +207,7 @@ class CombinedForecaster(OnlineForecaster):
     def online_state(self) -> dict[str, Any] | None:
         if self.state is None:
             return None
-        state = self.state.to_dict()
-        state[CONFORMAL_KEY] = self.band.to_dict()
+        state = self.stamped(self.state.to_dict())
         state["experts"] = [e.name for e in self.experts]
         kalman = {str(k): s for k, e in enumerate(self.experts) if (s := e.online_state())}
         if kalman:
@@ -194,23 +215,28 @@ class CombinedForecaster(OnlineForecaster):
         return state
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
-        """The band learns from the P50 as served, the weights from the experts, then each
-        online expert absorbs the rows (the order :func:`edip_ml.models.online.absorb` follows on the
-        served state)."""
+        """The weights learn from the experts, then each online expert absorbs the rows (the
+        order :class:`edip_ml.models.online.ServedOnline` follows on the served state; the band
+        is the engine's)."""
         if self.state is None:
             raise ModelError(f"{self.name}: absorb called before it was built")
         values, hours, E = y.to_numpy(dtype=float), _hours(X), self.expert_matrix(X)
-        self.band.update(combine(E, self.state.weights(), hours), values, hours)  # P50 served
-        self.state.update(E, values, hours)
+        self._absorb_weights(E, values, hours)
         for expert in self.experts:
             if isinstance(expert, OnlineForecaster):
                 expert.absorb(X, y)
         return ~np.isfinite(values)
 
+    def _absorb_weights(self, E: np.ndarray, values: np.ndarray, hours: np.ndarray) -> None:
+        """The weights learn from the experts (the band is the walk-forward engine's)."""
+        assert self.state is not None
+        self.state.update(E, values, hours)
+
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = MLPoly.from_dict(state)
         if CONFORMAL_KEY in state:
             self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        self.last_day = state.get(LAST_DAY_KEY)
         for k, sub in (state.get("expert_states") or {}).items():
             expert = self.experts[int(k)]
             if isinstance(expert, OnlineForecaster):
@@ -231,15 +257,14 @@ def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
     nodes += w_nodes
     inits += w_inits
     n_features = len(model.feature_names)
+    n_experts = len(model.experts) + (model.rte_column is not None)
     graph = helper.make_graph(
         nodes,
         "edip_combination",
         [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, ["N", n_features])],
         [
             helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ["N", 3]),
-            helper.make_tensor_value_info(
-                EXPERTS_OUTPUT, TensorProto.FLOAT, ["N", len(model.experts)]
-            ),
+            helper.make_tensor_value_info(EXPERTS_OUTPUT, TensorProto.FLOAT, ["N", n_experts]),
             *outputs,
         ],
         initializer=inits,
@@ -268,12 +293,18 @@ def _expert_nodes(
     inits: list[onnx.TensorProto] = []
     outputs: list[onnx.ValueInfoProto] = []
     columns: list[str] = []
+    source = ONNX_INPUT
+    if model.rte_column is not None:  # the experts read the columns before RTE's forecast
+        source = "c_expert_features"
+        bounds = {"c_in_start": [0], "c_in_end": [model.rte_column], "c_in_axes": [1]}
+        inits += [numpy_helper.from_array(np.asarray(v, np.int64), n) for n, v in bounds.items()]
+        nodes.append(helper.make_node("Slice", [ONNX_INPUT, *bounds], [source]))
     for k, expert in enumerate(model.experts):
         sub = compose.add_prefix(expert.export_onnx(), f"x{k}_")
         for op in sub.opset_import:
             domain = "" if op.domain == "ai.onnx" else op.domain
             opsets[domain] = max(opsets.get(domain, 0), op.version)
-        nodes.append(helper.make_node("Identity", [ONNX_INPUT], [f"x{k}_{ONNX_INPUT}"]))
+        nodes.append(helper.make_node("Identity", [source], [f"x{k}_{ONNX_INPUT}"]))
         nodes.extend(sub.graph.node)
         inits.extend(sub.graph.initializer)
         idx = numpy_helper.from_array(np.asarray([1], dtype=np.int64), f"c{k}_median_idx")
@@ -286,6 +317,11 @@ def _expert_nodes(
             name = f"{EFFECTS_OUTPUT}_{k}"
             nodes.append(helper.make_node("Identity", [f"x{k}_{EFFECTS_OUTPUT}"], [name]))
             outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None]))
+    if model.rte_column is not None:  # RTE's forecast, the last expert, read from the input
+        idx = numpy_helper.from_array(np.asarray([model.rte_column], np.int64), "c_rte_idx")
+        inits.append(idx)
+        nodes.append(helper.make_node("Gather", [ONNX_INPUT, idx.name], ["c_rte"], axis=1))
+        columns.append("c_rte")
     nodes.append(helper.make_node("Concat", columns, [EXPERTS_OUTPUT], axis=1))
     return nodes, inits, outputs
 

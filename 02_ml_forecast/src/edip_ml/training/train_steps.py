@@ -152,6 +152,22 @@ def fit_final(name: str, batch: Batch, params: MLParams) -> tuple[Forecaster, pd
     return forecaster, X_parity
 
 
+def continue_walk(forecaster: Forecaster, forecasts: pd.DataFrame, last_day: pd.Timestamp) -> None:
+    """An online model serves the band its backtest's walk ended with (every outcome in) and
+    says it absorbed up to ``last_day`` (its last training day), so that the live loop's update
+    continues the walk the backtest evaluated (:mod:`edip_ml.models.walk_forward`)."""
+    from edip_ml.evaluation.backtest import WALKS_KEY
+    from edip_ml.models.base import OnlineForecaster
+    from edip_pipeline.conformal import ConformalBand
+
+    if not isinstance(forecaster, OnlineForecaster):
+        return
+    band = ((forecasts.attrs.get(WALKS_KEY) or {}).get(forecaster.name) or {}).get("band")
+    if band:
+        forecaster.band = ConformalBand.from_dict(band)
+    forecaster.last_day = str(last_day.date())
+
+
 def _write_run_files(
     name: str,
     batch: Batch,

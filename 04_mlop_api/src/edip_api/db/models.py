@@ -78,6 +78,8 @@ class Prediction(Base):
     p90: Mapped[float | None] = mapped_column(Float(), nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float(), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: with_rte / without_rte (migration 0004; NULL in rows logged before it)
+    variant: Mapped[str | None] = mapped_column(String(), nullable=True)
 
 
 class Actual(Base):

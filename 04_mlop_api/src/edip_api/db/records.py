@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 ENDPOINTS = ("forecast", "predict")
+#: which combination a point is (``edip_pipeline.contract``); None in rows logged before 0004
+VARIANTS = ("with_rte", "without_rte")
 
 
 def _aware_utc(name: str, value: Any) -> datetime:
@@ -63,6 +65,8 @@ class PredictionRecord:
     latency_ms: float
     created_at: datetime
     endpoint: str = "forecast"
+    #: ``with_rte`` / ``without_rte``: with or without RTE's D-1 forecast as an expert
+    variant: str | None = "without_rte"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -81,6 +85,8 @@ class PredictionRecord:
             set_(self, name, _finite(name, getattr(self, name), optional=optional))
         if self.endpoint not in ENDPOINTS:
             raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {self.endpoint!r}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
 
     @classmethod
     def copies(

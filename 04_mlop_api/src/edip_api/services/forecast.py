@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +24,12 @@ from edip_api.core.config import Settings
 from edip_api.db.records import PredictionRecord
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
+from edip_api.services.lru import LRU
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, paris_day
+from edip_pipeline.contract import WITH_RTE, WITHOUT_RTE
 from edip_pipeline.features import (
     build_feature_table,
     day_ahead_pairs,
@@ -63,6 +64,21 @@ def weather_note(trained: str | None, served: str) -> str | None:
     return f"model trained with weather '{trained}', served with '{served}'"
 
 
+def variant_note(takes_rte: bool, variant: str) -> str | None:
+    """What a response says when a model made to take RTE's D-1 forecast served without it.
+
+    Why: RTE publishes its forecast of day D at 10:00 Paris on D-1 (ENTSO-E); an earlier origin,
+    or a day the store lacks, has none. The model then serves the combination of the same experts
+    without RTE (its fallback state) for the whole forecast, never a mix, and says so.
+    """
+    if not takes_rte or variant == WITH_RTE:
+        return None
+    return (
+        "RTE's D-1 forecast is missing for at least one target at this origin (it is known "
+        "from 10:00 Paris on D-1): served the combination without it (variant without_rte)"
+    )
+
+
 @dataclass(frozen=True)
 class ForecastResult:
     """A forecast as the route serialises it (arrays, not objects: cheap to cache)."""
@@ -73,10 +89,16 @@ class ForecastResult:
     quantiles: np.ndarray  # [N, 3]
     weather_source: str
     data: DataSnapshot
+    #: ``with_rte`` / ``without_rte`` (:meth:`ServedModel.variant`): the whole forecast is one
+    variant: str = WITHOUT_RTE
 
     @property
     def weather_note(self) -> str | None:
         return weather_note(self.model.trained_weather_source, self.weather_source)
+
+    @property
+    def variant_note(self) -> str | None:
+        return variant_note(self.model.takes_rte, self.variant)
 
     @cached_property
     def origin_datetime(self) -> datetime:
@@ -124,6 +146,7 @@ class ForecastResult:
                 latency_ms=0.0,
                 created_at=self.origin_datetime,
                 endpoint="forecast",
+                variant=self.variant,
             )
             for p in self.points
         )
@@ -151,31 +174,6 @@ class PointValues(NamedTuple):
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None  # NaN / inf → null
-
-
-class LRU:
-    """A small thread-safe LRU of computed results."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Any | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
 
 
 def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
@@ -331,7 +329,8 @@ class ForecastService:
                 f"{model.info.name} cannot forecast {n} of {len(targets)} targets from "
                 f"origin {o.isoformat()}: the load history it needs is missing"
             )
-        result = ForecastResult(model, o, targets, quantiles, ft.weather_source, snap)
+        variant = model.variant(ft.frame)
+        result = ForecastResult(model, o, targets, quantiles, ft.weather_source, snap, variant)
         self.cache.put(key, result)
         return result
 

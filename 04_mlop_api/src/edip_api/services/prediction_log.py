@@ -40,6 +40,7 @@ def predict_records(
     predictions: Sequence[Quantiles],
     horizons: np.ndarray,
     latency_ms: float,
+    variant: str = "without_rte",
 ) -> list[PredictionRecord]:
     """One record per answered ``/v1/predict`` row (rows without a P50 are not logged)."""
     created = datetime.now(UTC)
@@ -57,6 +58,7 @@ def predict_records(
             latency_ms=latency_ms,
             created_at=created,
             endpoint="predict",
+            variant=variant,
         )
         for i, p in enumerate(predictions)
         if p.p50 is not None

@@ -12,7 +12,8 @@ def test_metrics_summary_and_prometheus(client: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["window"] == "28d"
-    assert set(body) >= {"start", "end", "models", "rte_d1", "daily"}
+    assert set(body) >= {"start", "end", "models", "rte_d1", "daily", "actual"}
+    assert "load_national/consumption_mw" in body["actual"]  # every score names its actual
     for bad in ("7x", "100d", "0h", ""):
         assert client.get("/v1/metrics/summary", params={"window": bad}).status_code == 422
     text = client.get("/metrics").text

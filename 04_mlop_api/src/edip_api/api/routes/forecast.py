@@ -64,6 +64,8 @@ def forecast_response(
         horizon_h=horizon,
         weather_source=result.weather_source,
         weather_note=result.weather_note,
+        variant=result.variant,
+        variant_note=result.variant_note,
         logged=logged,
         data=DataFreshness(
             last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,

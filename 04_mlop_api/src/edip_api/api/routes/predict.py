@@ -57,17 +57,19 @@ async def predict(
             "in float32) or null"
         )
     q = await run_in_threadpool(model.predict, frame)
-    info = model.info
+    info, variant = model.info, model.variant(frame)
     preds = [Quantiles(p10=_num(a), p50=_num(b), p90=_num(c)) for a, b, c in q.tolist()]
     logged = logs_answer(settings.anonymous_logging, keyed=holds_key(request), endpoint="predict")
     if logged:
         horizons = frame["horizon_h"].to_numpy() if "horizon_h" in frame else np.zeros(len(frame))
-        records = predict_records(rid, info, preds, horizons, (time.perf_counter() - t0) * 1000.0)
+        latency = (time.perf_counter() - t0) * 1000.0
+        records = predict_records(rid, info, preds, horizons, latency, variant)
         from_client = client_request_id(request)
         await log_served_async(writer, guard, records, client_request_id=from_client)
     return PredictResponse(
-        request_id=rid, model=info, logged=logged, feature_names=names, predictions=preds
-    )
+        request_id=rid, model=info, variant=variant, logged=logged, feature_names=names,
+        predictions=preds,
+    )  # fmt: skip
 
 
 def _num(value: float) -> float | None:

@@ -134,7 +134,7 @@ demo: setup
 	@echo "Prefect UI:      http://127.0.0.1:$(PREFECT_PORT)   (the loop's flow runs)"
 	@echo "MLflow UI:       $(MLFLOW_TRACKING_URI)"
 	@echo "API docs:        $(EDIP_API_URL)/docs"
-	@echo "Dashboard:       http://127.0.0.1:$(DASHBOARD_PORT)"
+	@echo "Dashboard:       http://127.0.0.1:$(DASHBOARD_PORT)   (why each forecast: /why)"
 	@echo "Reports:         reports/eda.html, reports/ml/, reports/dl/"
 	@echo "Logs:            logs/        (make demo-stop stops everything)"
 	@$(SHELL) report $(EDIP_PHASE_LOG)

@@ -91,6 +91,20 @@ def test_param_overrides_and_bad_options() -> None:
     assert result.exit_code != 0
 
 
+def test_show_params_prints_values_and_search_ranges() -> None:
+    """``--show-params``: the effective values (``--param`` applied) and each tunable field's
+    range, read from the params class; nothing is trained."""
+    args = ["train", "ml", "--models", "xgboost,gam", "--param", "xgboost.max_depth=4"]
+    result = runner.invoke(_app(), [*args, "--show-params"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()}
+    assert lines["max_depth"][:2] == ["4", "3..10"]
+    assert lines["learning_rate"][:3] == ["0.05", "0.01..0.2", "log"]
+    assert lines["knots"][:2] == ["8", "-"]  # the GAM is not tuned
+    result = runner.invoke(_app(), ["train", "ml", "--models", "nope", "--show-params"])
+    assert result.exit_code != 0
+
+
 def test_promote_command(
     tracking: str, sample_store: Store, model_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,7 +45,7 @@ def tiny_dl() -> DLParams:
             "gru": TINY,
             "tcn": TINY_TCN,
             "transformer": {**TINY, "window_h": None},
-            "tuning": {"epochs": 2, "hidden_sizes": [8, 16], "window_hs": [24, 48]},
+            "tuning": {"epochs": 2},
         }
     )
 

@@ -14,6 +14,7 @@ from edip_dl.config import SequenceParams
 from edip_dl.forecaster import FORECASTERS
 from edip_dl.networks import SequenceNet, pinball_loss
 from edip_dl.training_loop import (
+    ONECYCLE_MIN_STEPS,
     OriginBatches,
     TrainingDivergedError,
     TrainingLoop,
@@ -117,6 +118,16 @@ def test_schedules(schedule: str, kind: type) -> None:
     if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR):
         assert sched.total_steps == 12
     assert make_scheduler(opt, SequenceParams(lr_schedule="constant"), 3, 4) is None
+
+
+def test_too_few_steps_for_a_one_cycle_keep_a_constant_rate() -> None:
+    """Two epochs of two batches (a short table in big batches): torch's OneCycle would divide
+    by zero; the rate stays constant instead."""
+    cfg = SequenceParams(lr_schedule="onecycle")
+    opt = torch.optim.AdamW(torch.nn.Linear(2, 1).parameters(), lr=cfg.learning_rate)
+    for steps in range(1, ONECYCLE_MIN_STEPS):
+        assert make_scheduler(opt, cfg, epochs=1, steps_per_epoch=steps) is None
+    assert make_scheduler(opt, cfg, epochs=1, steps_per_epoch=ONECYCLE_MIN_STEPS) is not None
 
 
 def test_nan_loss_stops_training(train_test: Data) -> None:

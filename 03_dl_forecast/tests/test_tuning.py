@@ -10,12 +10,20 @@ import optuna
 import pandas as pd
 import pytest
 
-from edip_dl.tuning import TCN_EXTRA_LAYERS, make_pruner, suggest, tune_arch
+from edip_dl.config import SequenceParams, TCNParams
+from edip_dl.tuning import make_pruner, search_space, suggest, tune_arch
+from edip_ml.hyperparams import Search
 from edip_ml.training.tuning import TuningError
 
 from .conftest import tiny_dl
 
 Data = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
+#: the TCN's declared space, narrowed to small encoders (the search machinery is under test)
+SMALL_SPACE = {
+    **TCNParams.search_space(),
+    "hidden_size": Search(choices=(8, 16)),
+    "window_h": Search(choices=(24, 48, 96)),
+}
 
 
 def _check(storage: str, data: Data, pruner: str = "median") -> None:
@@ -24,7 +32,9 @@ def _check(storage: str, data: Data, pruner: str = "median") -> None:
     X, y = X[recent], y[recent]  # a short table: the search machinery is under test
     dl = tiny_dl().with_overrides({"tuning": {"pruner": pruner}})
     name = f"dl-test-{uuid.uuid4().hex[:6]}"
-    best = tune_arch("tcn", X, y, n_trials=2, dl=dl, storage=storage, study_name=name, seed=0)
+    best = tune_arch(
+        "tcn", X, y, n_trials=2, dl=dl, storage=storage, study_name=name, seed=0, space=SMALL_SPACE
+    )
     assert set(best) == {
         "hidden_size",
         "layers",
@@ -54,21 +64,22 @@ def _choices(trial: optuna.Trial, name: str) -> tuple[object, ...]:
     return tuple(dist.choices)
 
 
-def test_search_space_fits_the_table_and_deepens_the_tcn() -> None:
-    dl = tiny_dl().with_overrides({"tuning": {"window_hs": [24, 48, 96], "layers": [1, 2]}})
+def test_search_space_is_the_params_class_s_capped_to_the_table() -> None:
+    dl = tiny_dl()  # a 48 h feature table
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     trial = study.ask()
-    params = suggest(trial, "tcn", dl)
+    params = suggest(trial, "tcn", dl, space=SMALL_SPACE)
     assert _choices(trial, "window_h") == (24, 48)  # never longer than the table's 48 h window
-    assert _choices(trial, "layers") == (1 + TCN_EXTRA_LAYERS, 2 + TCN_EXTRA_LAYERS)
+    assert _choices(trial, "layers") == TCNParams.search_space()["layers"].choices == (6, 7)
     lr = trial.distributions["learning_rate"]
     assert isinstance(lr, optuna.distributions.FloatDistribution)
     assert lr.log
     assert 0.0 <= params["dropout"] <= 0.3
-    gru = optuna.create_study().ask()  # another space: another study
-    suggest(gru, "gru", dl.with_overrides({"tuning": {"window_hs": [96]}}))
-    assert _choices(gru, "layers") == (1, 2)
+    gru = optuna.create_study().ask()  # the declared space: its windows (72, 168) do not fit
+    suggest(gru, "gru", dl)
+    assert _choices(gru, "layers") == SequenceParams.search_space()["layers"].choices
     assert _choices(gru, "window_h") == (48,)  # none fits: the table's window
+    assert set(search_space("lstm", dl)) == set(SequenceParams.search_space())
     assert isinstance(make_pruner("halving"), optuna.pruners.SuccessiveHalvingPruner)
 
 

@@ -1,6 +1,6 @@
 """``edip`` commands of the ML package (entry point ``edip.cli`` → :func:`register`).
 
-* ``edip train ml [--models rf,xgboost,lightgbm] [--tune N] [--start] [--end]``
+* ``edip train ml [--models rf,xgboost,lightgbm] [--tune N] [--start] [--end] [--show-params]``
 * ``edip backtest --family ml --models … --start … --end … --out forecasts.parquet
   [--protocol day-ahead|rolling-24h] [--report-dir reports/]``
 * ``edip promote`` — challenger vs champion on the most recent days
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from edip_ml.config import MLParams
     from edip_ml.training.train import TrainResult
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,14 @@ RegisterOption = Annotated[
 ExperimentOption = Annotated[str | None, typer.Option(help="MLflow experiment name.")]
 ModelNameOption = Annotated[
     str | None, typer.Option(help="Registered model name (default edip-load-fr).")
+]
+ShowParamsOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-params",
+        help="Print each model's hyper-parameters (params.yaml and --param applied) with the "
+        "Optuna search range of the tunable ones, and exit.",
+    ),
 ]
 
 
@@ -130,11 +139,16 @@ def train_ml(
     register_models: RegisterOption = True,
     experiment: ExperimentOption = None,
     model_name: ModelNameOption = None,
+    show_params: ShowParamsOption = False,
 ) -> None:
     """Train day-ahead models, export ONNX, log to MLflow, register each as challenger."""
+    from edip_ml.config import load_ml_params
     from edip_ml.registry.tracking_server import configure
     from edip_ml.training.train import train_models
 
+    if show_params:
+        echo_params(_split(models), load_ml_params().with_overrides(parse_overrides(param)))
+        return
     uri = configure()
     log.info("MLflow tracking at %s", uri)
     results = train_models(
@@ -151,6 +165,20 @@ def train_ml(
         model_name=model_name,
     )
     echo_results(results)
+
+
+def echo_params(names: Sequence[str], params: MLParams) -> None:
+    """Each model's hyper-parameters: value, search range (``-``: not tuned), description."""
+    from edip_ml.models import available_models
+
+    models = available_models()
+    for name in names:
+        if name not in models:
+            raise typer.BadParameter(f"unknown model {name!r}; known: {sorted(models)}")
+        cls = models[name]
+        typer.echo(f"{name} ({cls.params_class.__module__}.{cls.params_class.__name__}):")
+        for line in cls.params_class.model_validate(params.hyper(name)).describe():
+            typer.echo(line)
 
 
 def echo_results(results: Sequence[TrainResult]) -> None:

@@ -8,11 +8,12 @@ Every knob is documented by its ``Field(description=...)``; defaults train in se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from edip_ml.hyperparams import ModelParams, Search
 from edip_pipeline.config import get_settings
 
 Protocol = Literal["day-ahead", "rolling-24h"]
@@ -33,7 +34,7 @@ def _reference() -> list[str]:
 WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference"})
 
 
-class EstimatorParams(BaseModel):
+class EstimatorParams(ModelParams):
     """Knobs every estimator-backed model shares; subclasses add the estimator's own."""
 
     target_reference: list[str] = Field(
@@ -41,18 +42,20 @@ class EstimatorParams(BaseModel):
         description="Learn load / reference (first non-NaN of these columns); [] = raw MW.",
     )
 
-    def estimator_defaults(self) -> dict[str, Any]:
-        """The estimator's keyword arguments (what the wrapper consumes left out)."""
-        return self.model_dump(exclude=set(WRAPPER_KEYS))
-
 
 class RandomForestParams(EstimatorParams):
     """``sklearn.ensemble.RandomForestRegressor`` after a median imputer."""
 
-    n_estimators: int = Field(100, description="Number of trees.")
-    max_depth: int | None = Field(14, description="Maximum tree depth (None = unlimited).")
-    min_samples_leaf: int = Field(2, description="Minimum rows per leaf.")
-    max_features: float = Field(
+    n_estimators: Annotated[int, Search(low=100, high=400, step=50)] = Field(
+        100, description="Number of trees."
+    )
+    max_depth: Annotated[int | None, Search(low=8, high=30)] = Field(
+        14, description="Maximum tree depth (None = unlimited)."
+    )
+    min_samples_leaf: Annotated[int, Search(low=1, high=20, log=True)] = Field(
+        2, description="Minimum rows per leaf."
+    )
+    max_features: Annotated[float, Search(low=0.3, high=1.0)] = Field(
         0.5, description="Share of features tried at each split (decorrelates the trees)."
     )
     n_jobs: int | None = Field(
@@ -65,13 +68,25 @@ class RandomForestParams(EstimatorParams):
 class XGBoostParams(EstimatorParams):
     """``xgboost.XGBRegressor`` (``tree_method="hist"``, NaN handled natively)."""
 
-    n_estimators: int = Field(500, description="Boosting rounds.")
-    learning_rate: float = Field(0.05, description="Shrinkage per round.")
-    max_depth: int = Field(6, description="Maximum tree depth.")
-    subsample: float = Field(0.8, description="Row subsampling per tree.")
-    colsample_bytree: float = Field(0.8, description="Feature subsampling per tree.")
-    min_child_weight: float = Field(1.0, description="Minimum hessian sum per leaf.")
-    reg_lambda: float = Field(1.0, description="L2 regularisation of leaf weights.")
+    n_estimators: Annotated[int, Search(low=200, high=1200, step=100)] = Field(
+        500, description="Boosting rounds."
+    )
+    learning_rate: Annotated[float, Search(low=0.01, high=0.2, log=True)] = Field(
+        0.05, description="Shrinkage per round."
+    )
+    max_depth: Annotated[int, Search(low=3, high=10)] = Field(6, description="Maximum tree depth.")
+    subsample: Annotated[float, Search(low=0.6, high=1.0)] = Field(
+        0.8, description="Row subsampling per tree."
+    )
+    colsample_bytree: Annotated[float, Search(low=0.5, high=1.0)] = Field(
+        0.8, description="Feature subsampling per tree."
+    )
+    min_child_weight: Annotated[float, Search(low=1.0, high=20.0, log=True)] = Field(
+        1.0, description="Minimum hessian sum per leaf."
+    )
+    reg_lambda: Annotated[float, Search(low=1e-3, high=10.0, log=True)] = Field(
+        1.0, description="L2 regularisation of leaf weights."
+    )
     objective: str = Field(
         "reg:squarederror",
         description="Median objective: squared error (measured better and 10x faster than "
@@ -87,14 +102,28 @@ class XGBoostParams(EstimatorParams):
 class LightGBMParams(EstimatorParams):
     """``lightgbm.LGBMRegressor`` (NaN handled natively, ``verbose=-1``)."""
 
-    n_estimators: int = Field(500, description="Boosting rounds.")
-    learning_rate: float = Field(0.05, description="Shrinkage per round.")
-    num_leaves: int = Field(31, description="Maximum leaves per tree.")
-    min_child_samples: int = Field(20, description="Minimum rows per leaf.")
-    subsample: float = Field(0.8, description="Row subsampling (bagging) fraction.")
+    n_estimators: Annotated[int, Search(low=200, high=1200, step=100)] = Field(
+        500, description="Boosting rounds."
+    )
+    learning_rate: Annotated[float, Search(low=0.01, high=0.2, log=True)] = Field(
+        0.05, description="Shrinkage per round."
+    )
+    num_leaves: Annotated[int, Search(low=15, high=255, log=True)] = Field(
+        31, description="Maximum leaves per tree."
+    )
+    min_child_samples: Annotated[int, Search(low=5, high=100, log=True)] = Field(
+        20, description="Minimum rows per leaf."
+    )
+    subsample: Annotated[float, Search(low=0.6, high=1.0)] = Field(
+        0.8, description="Row subsampling (bagging) fraction (searched: keep subsample_freq > 0)."
+    )
     subsample_freq: int = Field(1, description="Bagging every k rounds (0 disables bagging).")
-    colsample_bytree: float = Field(0.8, description="Feature subsampling per tree.")
-    reg_lambda: float = Field(0.0, description="L2 regularisation of leaf weights.")
+    colsample_bytree: Annotated[float, Search(low=0.5, high=1.0)] = Field(
+        0.8, description="Feature subsampling per tree."
+    )
+    reg_lambda: Annotated[float, Search(low=1e-3, high=10.0, log=True)] = Field(
+        0.0, description="L2 regularisation of leaf weights."
+    )
     objective: str = Field(
         "l2",
         description="Median objective: squared error (measured better than 'l1' on the ratio "
@@ -113,7 +142,7 @@ class RidgeParams(EstimatorParams):
     alpha: float = Field(1.0, description="L2 penalty.")
 
 
-class GAMParams(BaseModel):
+class GAMParams(ModelParams):
     """Spline + ridge GAM, one fit per hour of day (:mod:`edip_ml.models.gam`)."""
 
     knots: int = Field(
@@ -122,6 +151,12 @@ class GAMParams(BaseModel):
     fourier: int = Field(4, description="Harmonics of the cyclic time-of-year effect.")
     alpha: float = Field(
         1.0, description="Ridge penalty on standardised basis columns (per 1000 rows)."
+    )
+    cold_knots: list[float] = Field(
+        default_factory=list,
+        description="Fixed hinge knots (°C) added to every temperature column's quantile knots, "
+        "where enough training rows lie below them: the steeper response of electric heating "
+        "in the cold (below 0 °C), which quantile knots rarely reach ([] = quantile knots only).",
     )
 
 
@@ -142,7 +177,32 @@ class GAMKalmanParams(GAMParams):
     )
 
 
-class CombinationParams(BaseModel):
+class GAMKalmanDynamicParams(GAMKalmanParams):
+    """The GAM-Kalman whose noise variances are re-estimated by likelihood at each refit
+    (:class:`~edip_ml.models.gam_dynamic.GAMKalmanDynamicForecaster`)."""
+
+    tune_window_days: int = Field(
+        120,
+        ge=14,
+        description="Most recent training days on which the random-walk variance q and the "
+        "noise variance are chosen by maximum likelihood at each refit.",
+    )
+    q_grid: list[float] = Field(
+        default_factory=lambda: [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
+        min_length=1,
+        description="Candidate random-walk variances per hour, as a share of the residual "
+        "variance by which each effect's contribution may drift; the one of highest day-ahead "
+        "likelihood on the recent window is kept (0 = a frozen filter after its warm-up).",
+    )
+    p0_share: float = Field(
+        1e-2,
+        gt=0.0,
+        description="Initial variance of each effect's contribution, as a share of the "
+        "residual variance (the filter's P0, scaled per effect as Q is).",
+    )
+
+
+class CombinationParams(ModelParams):
     """Online expert aggregation (ML-Poly, gradient trick, per-hour weights)."""
 
     experts: list[str] = Field(
@@ -170,6 +230,14 @@ class CombinationParams(BaseModel):
         le=1.0,
         description="ACI step of the band: how fast its miscoverage level reacts to misses "
         "(0 = plain split conformal on the rolling residuals).",
+    )
+    forget: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="ML-Poly discount of each hour's past regrets per daily update, so the "
+        "weights follow the expert that is right this week (0 = the whole history, opera's "
+        "ML-Poly; 0.1 = about ten days of memory).",
     )
 
 
@@ -268,6 +336,10 @@ class MLParams(BaseModel):
     gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
     gam_kalman: GAMKalmanParams = Field(
         default_factory=GAMKalmanParams, description="GAM with Kalman-adapted effects."
+    )
+    gam_kalman_dynamic: GAMKalmanDynamicParams = Field(
+        default_factory=GAMKalmanDynamicParams,
+        description="GAM-Kalman with variances re-estimated by likelihood at each refit.",
     )
     combination: CombinationParams = Field(
         default_factory=CombinationParams, description="Online expert aggregation."

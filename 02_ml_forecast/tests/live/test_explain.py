@@ -23,7 +23,11 @@ from edip_ml.live.explain import (
     served_model,
 )
 from edip_ml.models import make_model
+from edip_ml.models.base import OnlineForecaster
 from edip_pipeline.contributions import CONTRIBUTIONS, RECENT_LOAD
+from edip_pipeline.online import LAST_DAY_KEY, save_state, state_path
+from edip_pipeline.store import Store
+from edip_testkit.synthetic import heating_rows
 
 ORIGIN = "2020-12-14T12:00:00+01:00"
 DAY = "2020-12-15"
@@ -94,3 +98,34 @@ def test_no_decomposition_is_recorded_with_its_reason(platform: Any, api: LoopAp
     rf = make_model("rf")
     with pytest.raises(UnexplainedError, match="no exact decomposition"):
         decompose(rf, platform.store, pd.Timestamp(fc["origin"]), served)
+
+
+def test_the_online_state_is_the_one_the_forecast_was_served_with(
+    empty_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Kalman champion is decomposed with the state of the day the API served (kept by the
+    update), not a newer one written since; a state no longer on disk is said, not guessed."""
+    from edip_ml.live import explain
+
+    X, y = heating_rows(days=200, shift_from=150)
+    model = make_model("gam_kalman").fit(X.iloc[: 24 * 140], y.iloc[: 24 * 140])
+    assert isinstance(model, OnlineForecaster)
+    embedded = model.online_state()
+    assert embedded is not None
+    model.absorb(X.iloc[24 * 140 : 24 * 170], y.iloc[24 * 140 : 24 * 170])
+    served = {**model.online_state(), LAST_DAY_KEY: "2018-06-20"}  # type: ignore[dict-item]
+    model.absorb(X.iloc[24 * 170 :], y.iloc[24 * 170 :])
+    newer = {**model.online_state(), LAST_DAY_KEY: "2018-07-20"}  # type: ignore[dict-item]
+    save_state(state_path(empty_store.root, "m", "3", "2018-06-20"), served)
+    save_state(state_path(empty_store.root, "m", "3"), newer)
+    monkeypatch.setattr(explain, "_native", lambda *_: (model, embedded))
+    info = {"name": "gam_kalman", "version": "3", "source": "registry"}
+    got = served_model({**info, "online_last_day": "2018-06-20"}, "m", empty_store)
+    assert isinstance(got, OnlineForecaster)
+    assert got.online_state()["theta"] == served["theta"]  # type: ignore[index]
+    got = served_model({**info, "online_last_day": "2018-07-20"}, "m", empty_store)
+    assert got.online_state()["theta"] == newer["theta"]  # type: ignore[index]
+    got = served_model({**info, "online_last_day": None}, "m", empty_store)
+    assert got.online_state()["theta"] == embedded["theta"]  # type: ignore[index]
+    with pytest.raises(UnexplainedError, match="no longer on disk"):
+        served_model({**info, "online_last_day": "2018-06-01"}, "m", empty_store)

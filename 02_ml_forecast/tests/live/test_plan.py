@@ -42,11 +42,14 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
     names = [(r.at.tz_convert("Europe/Paris").strftime("%H:%M"), r.job.name) for r in runs]
     assert names == [
         ("03:00", "retrain"),
+        ("07:05", "ingest"),
         ("07:30", "update"),
+        ("09:00", "issue-intraday"),
         ("11:05", "ingest"),
         ("11:10", "sync-actuals"),
         ("12:00", "issue-forecast"),
         ("13:15", "alerts"),
+        ("18:00", "issue-intraday"),
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from edip_ml.models import make_model
@@ -53,10 +52,10 @@ def test_kalman_absorbs_a_level_shift_within_days() -> None:
     n_fit = 24 * 399
     static = GAMForecaster().fit(X.iloc[:n_fit], y.iloc[:n_fit])
     online = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n_fit], y.iloc[:n_fit])
-    from edip_ml.models.online import walk_forward
+    from edip_ml.models.walk_forward import walk_forward
 
     test = slice(n_fit, None)
-    pred = walk_forward(online, X.iloc[test], y.iloc[test], pd.Timedelta(hours=1))
+    pred = walk_forward(online, X.iloc[test], y.iloc[test])
     err_online = (pred["p50"] - y.iloc[test]).to_numpy()
     err_static = (static.predict(X.iloc[test])["p50"] - y.iloc[test]).to_numpy()
     last_week = slice(-24 * 7, None)

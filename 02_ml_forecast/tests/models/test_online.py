@@ -1,4 +1,4 @@
-"""Online walk-forward: only outcomes known at each origin are assimilated; rolling bands."""
+"""The live loop's daily update: one step of the walk-forward engine on the served model."""
 
 from __future__ import annotations
 
@@ -15,54 +15,16 @@ from edip_ml.data.dataset import make_xy, protocol_pairs
 from edip_ml.export.onnx_export import to_onnx
 from edip_ml.live.update import UpdateContext
 from edip_ml.models.gam import GAMKalmanForecaster
-from edip_ml.models.online import conformal_replay, live_update, raw_outputs, walk_forward
+from edip_ml.models.online import live_update, raw_outputs
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.conformal import ConformalBand
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.features import build_features, day_ahead_pairs, load_target
 from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
 from edip_pipeline.store import Store
-from edip_testkit.synthetic import heating_rows
 from tests.conftest import make_store, sample_load_rows
 
 STEP = pd.Timedelta(hours=1)
-
-
-def test_walk_forward_is_leak_free() -> None:
-    X, y = heating_rows(days=260)
-    n = 24 * 240
-    test_X, test_y = X.iloc[n:], y.iloc[n:]
-    model_a = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n], y.iloc[:n])
-    model_b = GAMKalmanForecaster({"q": 1e-5}).fit(X.iloc[:n], y.iloc[:n])
-    a = walk_forward(model_a, test_X, test_y, STEP)
-    origins = pd.DatetimeIndex(test_X.index.get_level_values("origin"))
-    targets = pd.DatetimeIndex(test_X.index.get_level_values("target_time"))
-    cut = origins.unique()[10]
-    later = test_y.copy()
-    later[np.asarray(targets >= cut)] *= 1.02  # change every outcome after that origin
-    b = walk_forward(model_b, test_X, later, STEP)
-    upto = np.asarray(origins <= cut)
-    np.testing.assert_allclose(a.loc[upto, "p50"], b.loc[upto, "p50"])
-    assert not np.allclose(a.loc[~upto, "p50"], b.loc[~upto, "p50"])
-
-
-def test_conformal_replay_uses_only_past_residuals_and_widens() -> None:
-    """The band at an origin depends only on outcomes known then; a regime shift widens it."""
-    targets = pd.date_range("2019-01-01", periods=24 * 40, freq="h", tz="UTC")
-    origins = targets.floor("D") - pd.Timedelta(hours=12)
-    p50 = np.full(len(targets), 60_000.0)
-    rng = np.random.default_rng(1)
-    noise = rng.normal(0, 1, len(targets)) * np.where(targets >= "2019-01-25", 3_000.0, 600.0)
-    args = (pd.DatetimeIndex(origins), targets, p50)
-    a = conformal_replay(*args, p50 + noise, STEP, ConformalBand(window=14, min_count=7))
-    later = p50 + noise * np.where(targets >= "2019-01-30", 5.0, 1.0)
-    b = conformal_replay(*args, later, STEP, ConformalBand(window=14, min_count=7))
-    assert np.isnan(a[: 24 * 7][:, [0, 2]]).all()  # < 7 outcomes an hour: the caller's fallback
-    upto = np.asarray(origins <= pd.Timestamp("2019-01-30", tz="UTC"))
-    np.testing.assert_array_equal(a[upto], b[upto])
-    width = a[:, 2] - a[:, 0]
-    days = pd.DatetimeIndex(targets).floor("D")
-    assert width[days == "2019-02-08"].mean() > 3 * width[days == "2019-01-20"].mean()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,6 +42,10 @@ def gam_onnx(sample_store: Store, small_params: MLParams) -> bytes:
     )
     X, y, _ft = make_xy(sample_store, pairs, small_params)
     model = GAMKalmanForecaster({"q": 1e-5, "warmup_days": 14}).fit(X, y)
+    model.band = ConformalBand(window=14, min_count=7)  # the band a backtest walk ended with
+    last = slice(-24 * 14, None)
+    hours = X["hour"].to_numpy(dtype=int)[last]
+    model.band.update(model.predict(X.iloc[last])["p50"].to_numpy(), y.to_numpy()[last], hours)
     model.feature_params = dataset_feature_params(sample_store, small_params).model_dump(
         mode="json"
     )
@@ -119,6 +85,8 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     saved = load_state(path)
     assert saved is not None
     assert saved[LAST_DAY_KEY] == day
+    # the state of each absorbed day is kept: the loop explains a forecast served with it
+    assert load_state(state_path(store.root, "edip-load-fr", "3", day)) == saved
 
     # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
     fparams = FeatureParams.model_validate(f.feature_params)
@@ -130,11 +98,18 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     expected.update(effects, load_target(store, targets, fparams.step).to_numpy(dtype=float))
     np.testing.assert_allclose(saved["theta"], expected.theta)
     np.testing.assert_allclose(saved["P"], expected.P)
+    # the band learnt the day's residuals against the P50 served before the update
+    band = ConformalBand.from_dict(embedded[CONFORMAL_KEY])
+    y_day = load_target(store, targets, fparams.step).to_numpy(dtype=float)
+    band.update(
+        _served(store, gam_onnx, day, embedded), y_day, targets.tz_convert("Europe/Paris").hour
+    )
+    assert saved[CONFORMAL_KEY] == band.to_dict()
 
     nxt = "2019-12-03"
     before = _served(store, gam_onnx, nxt, embedded)
     after = _served(store, gam_onnx, nxt, saved)
-    want = {**embedded, **expected.to_dict()}
+    want = {**embedded, **expected.to_dict(), CONFORMAL_KEY: band.to_dict()}
     np.testing.assert_allclose(after, _served(store, gam_onnx, nxt, want))
     assert not np.allclose(before, after)
 

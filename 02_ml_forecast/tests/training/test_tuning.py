@@ -12,14 +12,16 @@ import optuna
 import pandas as pd
 import pytest
 
-from edip_ml.config import MLParams
+from edip_ml.config import MLParams, XGBoostParams
+from edip_ml.hyperparams import Search
 from edip_ml.models.base import Forecaster
 from edip_ml.training.tuning import (
-    SEARCH_SPACES,
     TuningError,
     make_storage,
+    params_class,
     suggest,
     time_series_folds,
+    tunable_models,
     tune,
 )
 
@@ -56,17 +58,30 @@ def test_folds_are_expanding_and_leak_free(data: tuple[pd.DataFrame, pd.Series])
         time_series_folds(X.iloc[: 24 * 10], n_folds=3, fold_days=3)
 
 
-def test_search_spaces_and_fixed_params() -> None:
-    assert set(SEARCH_SPACES) == {"rf", "xgboost", "lightgbm"}
+def test_search_spaces_come_from_the_params_classes() -> None:
+    """The tuned families are those whose params declare ``Search`` fields; fixed values stay."""
+    assert {"rf", "xgboost", "lightgbm"} <= set(tunable_models())
+    assert not {"ridge", "gam", "combination", "same_hour_last_week"} & set(tunable_models())
+    assert params_class("xgboost") is XGBoostParams
     study = optuna.create_study()
-    for name in SEARCH_SPACES:
+    for name in ("rf", "xgboost", "lightgbm"):
         trial = study.ask()
         params = suggest(trial, name, fixed={"n_estimators": 7})
         assert params["n_estimators"] == 7
         assert "n_estimators" not in trial.params
-        assert set(SEARCH_SPACES[name]) <= set(params)
+        assert set(params_class(name).search_space()) <= set(params)
+    lr = XGBoostParams.search_space()["learning_rate"]
+    trial = study.ask()
+    suggest(trial, "xgboost")
+    dist = trial.distributions["learning_rate"]
+    assert isinstance(dist, optuna.distributions.FloatDistribution)
+    assert (dist.low, dist.high, dist.log) == (lr.low, lr.high, True)
+    narrowed = suggest(study.ask(), "xgboost", space={"max_depth": Search(low=2, high=2)})
+    assert narrowed == {"max_depth": 2}  # a given space replaces the declared one
     with pytest.raises(TuningError, match="no search space"):
         suggest(study.ask(), "ridge")
+    with pytest.raises(TuningError, match="unknown model"):
+        suggest(study.ask(), "nope")
 
 
 def _tiny_tune(data: tuple[pd.DataFrame, pd.Series], storage: str, study: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """``edip`` commands of the DL package (entry point ``edip.cli`` → :func:`register`).
 
-* ``edip train dl [--models lstm,gru,tcn,transformer] [--epochs N] [--tune N] [--device …]``
+* ``edip train dl [--models lstm,gru,tcn,transformer] [--epochs N] [--tune N] [--device …]
+  [--show-params]``
 * ``edip backtest --family dl --models lstm … --out forecasts.parquet``
 * ``edip compare [--ml rf,xgboost,lightgbm] [--dl lstm] [--forecasts a.parquet,b.parquet]``
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,14 +26,19 @@ from edip_ml.cli import (
     ModelNameOption,
     RegisterOption,
     ReportDirOption,
+    ShowParamsOption,
     StartOption,
     StorageOption,
     _split,
+    echo_params,
     echo_results,
     get_or_create_group,
     has_command,
     parse_overrides,
 )
+
+if TYPE_CHECKING:
+    from edip_dl.config import DLParams
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,9 @@ def register(app: typer.Typer) -> None:
         app.command("compare")(compare)
 
 
-def _dl_params(param: list[str] | None, epochs: int | None = None, device: str | None = None):  # type: ignore[no-untyped-def]
+def _dl_params(
+    param: list[str] | None, epochs: int | None = None, device: str | None = None
+) -> DLParams:
     from edip_dl.config import load_dl_params
 
     dl = load_dl_params()
@@ -59,6 +67,25 @@ def _dl_params(param: list[str] | None, epochs: int | None = None, device: str |
     if overrides:
         dl = dl.with_overrides(overrides)
     return dl.for_all(epochs=epochs, device=device)
+
+
+def _resolve(
+    models: str | None, param: list[str] | None, epochs: int | None, device: str | None
+) -> tuple[DLParams, list[str]]:
+    """The DL params (params.yaml, ``--param``, ``--epochs``, ``--device``) and the names to
+    train; a clear error (exit code 2) for an unusable device or a bad override."""
+    from edip_dl.device import DeviceError, resolve_device
+
+    if device is not None and device not in DEVICES:
+        raise typer.BadParameter(f"--device must be one of {list(DEVICES)}")
+    try:
+        if device is not None:
+            resolve_device(device)
+        dl = _dl_params(param, epochs, device)
+        return dl, (_split(models) if models else list(dl.models))
+    except (DeviceError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def train_dl(
@@ -84,22 +111,18 @@ def train_dl(
     register_models: RegisterOption = True,
     experiment: ExperimentOption = None,
     model_name: ModelNameOption = None,
+    show_params: ShowParamsOption = False,
 ) -> None:
     """Train sequence models, export ONNX (parity ≤ 1 MW), log to MLflow, register as challenger."""
-    from edip_dl.device import DeviceError, resolve_device
     from edip_dl.train import train_dl as run
     from edip_ml.registry.tracking_server import configure
 
-    if device is not None and device not in DEVICES:
-        raise typer.BadParameter(f"--device must be one of {list(DEVICES)}")
-    try:
-        if device is not None:
-            resolve_device(device)
-        dl = _dl_params(param, epochs, device)
-        names = _split(models) if models else list(dl.models)
-    except (DeviceError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+    dl, names = _resolve(models, param, epochs, device)
+    if show_params:
+        from edip_dl.config import to_ml_params
+
+        echo_params(names, to_ml_params(dl))
+        return
     uri = configure()
     log.info("MLflow tracking at %s", uri)
     try:

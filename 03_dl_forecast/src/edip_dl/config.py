@@ -9,11 +9,12 @@ which is how the sequence models run on the very same backtest, tracking and reg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
 
+from edip_ml.hyperparams import ModelParams, Search
 from edip_pipeline.config import get_settings
 
 if TYPE_CHECKING:
@@ -24,23 +25,28 @@ ARCHITECTURES: tuple[str, ...] = ("lstm", "gru", "tcn", "transformer")
 Device = Literal["auto", "cpu", "cuda"]
 
 
-class SequenceParams(BaseModel):
-    """Knobs of one sequence forecaster (encoder over the past window + quantile head)."""
+class SequenceParams(ModelParams):
+    """Knobs of one sequence forecaster (encoder over the past window + quantile head); the
+    ``Search`` ranges are what ``edip train dl --tune N`` samples."""
 
-    hidden_size: int = Field(
+    hidden_size: Annotated[int, Search(choices=(16, 32, 64))] = Field(
         32, ge=4, description="Encoder width (LSTM/GRU state, TCN channels, d_model)."
     )
-    layers: int = Field(1, ge=1, description="Encoder depth (TCN: dilation levels 1, 2, 4, …).")
-    dropout: float = Field(
+    layers: Annotated[int, Search(choices=(1, 2))] = Field(
+        1, ge=1, description="Encoder depth (TCN: dilation levels 1, 2, 4, …)."
+    )
+    dropout: Annotated[float, Search(low=0.0, high=0.3)] = Field(
         0.0,
         ge=0.0,
         lt=1.0,
         description="Dropout in the encoder and the head (CPU dropout is slow; early stopping "
         "and the linear path regularise enough on the sample).",
     )
-    learning_rate: float = Field(3e-3, gt=0.0, description="AdamW learning rate.")
+    learning_rate: Annotated[float, Search(low=1e-3, high=1e-2, log=True)] = Field(
+        3e-3, gt=0.0, description="AdamW learning rate."
+    )
     weight_decay: float = Field(1e-4, ge=0.0, description="AdamW weight decay.")
-    batch_size: int = Field(
+    batch_size: Annotated[int, Search(choices=(16, 32, 64))] = Field(
         8, ge=1, description="Forecast origins per batch (each with its whole horizon)."
     )
     epochs: int = Field(12, ge=1, description="Maximum training epochs.")
@@ -59,8 +65,11 @@ class SequenceParams(BaseModel):
         "for the best epoch count: the most recent history is the most telling.",
     )
     grad_clip: float = Field(1.0, gt=0.0, description="Gradient-norm clipping threshold.")
-    window_h: int | None = Field(
-        None, ge=1, description="Hours of the table's past window the encoder reads (None = all)."
+    window_h: Annotated[int | None, Search(choices=(72, 168))] = Field(
+        None,
+        ge=1,
+        description="Hours of the table's past window the encoder reads (None = all; the "
+        "search keeps to choices within dl.window_h).",
     )
     head_hidden: int = Field(64, ge=4, description="Width of the quantile head's hidden layer.")
     linear_skip: bool = Field(
@@ -94,12 +103,28 @@ class SequenceParams(BaseModel):
     )
 
 
-def _arch(**kw: Any) -> Any:
-    return lambda: SequenceParams(**kw)
+class TCNParams(SequenceParams):
+    """The TCN: deeper by default (dilation levels 1..32 reach 63 hours back with kernel 3)."""
+
+    layers: Annotated[int, Search(choices=(6, 7))] = Field(
+        6, ge=1, description="Dilation levels 1, 2, 4, … (the receptive field grows as 2^layers)."
+    )
 
 
-class DLTuningParams(BaseModel):
-    """Optuna search of ``edip train dl --tune N``."""
+class TransformerParams(SequenceParams):
+    """The transformer: a 72-hour window by default (attention is quadratic in it)."""
+
+    window_h: Annotated[int | None, Search(choices=(72, 168))] = Field(
+        72,
+        ge=1,
+        description="Hours of the table's past window the encoder reads (None = all; the "
+        "search keeps to choices within dl.window_h).",
+    )
+
+
+class DLStudyParams(BaseModel):
+    """How ``edip train dl --tune N`` runs its Optuna study (the space itself is declared on
+    each architecture's params: :class:`SequenceParams`)."""
 
     storage: str = Field(
         "sqlite:///optuna.db", description="RDB storage (PostgreSQL URL for parallel workers)."
@@ -108,22 +133,6 @@ class DLTuningParams(BaseModel):
         "median", description="Median pruner or successive halving on per-epoch validation loss."
     )
     epochs: int = Field(8, ge=1, description="Epoch budget of one trial.")
-    hidden_sizes: list[int] = Field(
-        default_factory=lambda: [16, 32, 64], description="hidden_size choices."
-    )
-    layers: list[int] = Field(
-        default_factory=lambda: [1, 2], description="layers choices (TCN: +5)."
-    )
-    window_hs: list[int] = Field(
-        default_factory=lambda: [72, 168], description="window_h choices (≤ dl.window_h)."
-    )
-    dropout: tuple[float, float] = Field((0.0, 0.3), description="dropout range.")
-    learning_rate: tuple[float, float] = Field(
-        (1e-3, 1e-2), description="learning rate range (log)."
-    )
-    batch_sizes: list[int] = Field(
-        default_factory=lambda: [16, 32, 64], description="batch_size choices."
-    )
 
 
 class DLParams(BaseModel):
@@ -140,16 +149,15 @@ class DLParams(BaseModel):
         default_factory=lambda: ["same_hour_last_week", "same_hour_yesterday"],
         description="Baselines run beside the DL models in their backtests.",
     )
-    lstm: SequenceParams = Field(default_factory=_arch(), description="LSTM encoder.")
-    gru: SequenceParams = Field(default_factory=_arch(), description="GRU encoder.")
-    tcn: SequenceParams = Field(
-        default_factory=_arch(hidden_size=32, layers=6), description="TCN (dilated causal conv)."
+    lstm: SequenceParams = Field(default_factory=SequenceParams, description="LSTM encoder.")
+    gru: SequenceParams = Field(default_factory=SequenceParams, description="GRU encoder.")
+    tcn: TCNParams = Field(default_factory=TCNParams, description="TCN (dilated causal conv).")
+    transformer: TransformerParams = Field(
+        default_factory=TransformerParams, description="Transformer encoder."
     )
-    transformer: SequenceParams = Field(
-        default_factory=_arch(hidden_size=32, layers=1, window_h=72),
-        description="Transformer encoder.",
+    tuning: DLStudyParams = Field(
+        default_factory=DLStudyParams, description="How the Optuna study runs."
     )
-    tuning: DLTuningParams = Field(default_factory=DLTuningParams, description="Optuna search.")
 
     def section(self, arch: str) -> SequenceParams:
         if arch not in ARCHITECTURES:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from edip_dl.config import SequenceParams
+from edip_dl.config import SequenceParams, TCNParams, TransformerParams
 from edip_dl.device import resolve_device
 from edip_dl.networks import Layout, Scaling, SequenceNet
 from edip_dl.training_loop import EpochCallback, OriginBatches, TrainingLoop
@@ -57,9 +57,10 @@ class SequenceForecaster(Forecaster):
     arch: ClassVar[str] = "lstm"
     family: ClassVar[str] = "torch"
     handles_nan: ClassVar[bool] = True
+    params_class: ClassVar[type[SequenceParams]] = SequenceParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
-        self.config = SequenceParams.model_validate(params or {})
+        self.config = self.params_class.model_validate(params or {})
         super().__init__(self.config.model_dump(), seed)
         self.net: SequenceNet | None = None
         self.history: list[dict[str, float]] = []
@@ -298,6 +299,7 @@ class TCNForecaster(SequenceForecaster):
 
     name: ClassVar[str] = "tcn"
     arch: ClassVar[str] = "tcn"
+    params_class: ClassVar[type[SequenceParams]] = TCNParams
 
 
 class TransformerForecaster(SequenceForecaster):
@@ -305,6 +307,7 @@ class TransformerForecaster(SequenceForecaster):
 
     name: ClassVar[str] = "transformer"
     arch: ClassVar[str] = "transformer"
+    params_class: ClassVar[type[SequenceParams]] = TransformerParams
 
 
 FORECASTERS: dict[str, type[SequenceForecaster]] = {

@@ -33,12 +33,21 @@ class TrainingDivergedError(ModelError):
     """The loss became NaN or infinite: the model is unusable and must not be registered."""
 
 
+#: fewest optimiser steps a OneCycle schedule runs over (else a constant rate)
+ONECYCLE_MIN_STEPS = 8
+
+
 def make_scheduler(
     opt: torch.optim.Optimizer, cfg: SequenceParams, epochs: int, steps_per_epoch: int
 ) -> Scheduler | None:
-    """Per-batch learning-rate schedule over the whole epoch budget (early stopping may cut it)."""
+    """Per-batch learning-rate schedule over the whole epoch budget (early stopping may cut it).
+
+    OneCycle needs a few steps to warm up and anneal (torch divides by zero when its warm-up is
+    a single step: a short table in big batches, as a tuning trial may sample): below
+    :data:`ONECYCLE_MIN_STEPS` the rate stays constant.
+    """
     total = max(1, epochs * steps_per_epoch)
-    if cfg.lr_schedule == "onecycle":
+    if cfg.lr_schedule == "onecycle" and total >= ONECYCLE_MIN_STEPS:
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=cfg.learning_rate, total_steps=total, pct_start=0.25
         )

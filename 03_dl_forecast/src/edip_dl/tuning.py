@@ -1,5 +1,6 @@
-"""Optuna search per architecture: hidden size, layers, window length, dropout, learning rate,
-batch size; pruned on the per-epoch validation loss.
+"""Optuna search per architecture over the space its params class declares (hidden size, layers,
+window length, dropout, learning rate, batch size: the ``Search`` fields of
+:class:`edip_dl.config.SequenceParams`); pruned on the per-epoch validation loss.
 
 Why per-epoch pruning: one DL trial is one (long) fit, so the intermediate values are its epochs'
 validation pinball losses on the slice that precedes nothing it was trained on (see
@@ -10,12 +11,14 @@ validation pinball losses on the slice that precedes nothing it was trained on (
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edip_dl.config import DLParams
 from edip_dl.forecaster import FORECASTERS
+from edip_ml.hyperparams import Search
 from edip_ml.training.tuning import DEFAULT_STORAGE, TuningError, make_storage
 
 if TYPE_CHECKING:
@@ -24,23 +27,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: TCN needs more dilation levels than a recurrent encoder needs layers (receptive field)
-TCN_EXTRA_LAYERS = 5
+
+def search_space(
+    arch: str, dl: DLParams, space: Mapping[str, Search] | None = None
+) -> dict[str, Search]:
+    """``arch``'s declared space (or ``space``), its window never longer than the table's."""
+    if arch not in FORECASTERS:
+        raise TuningError(f"no DL architecture {arch!r} (have {sorted(FORECASTERS)})")
+    searched = dict(FORECASTERS[arch].params_class.search_space() if space is None else space)
+    if "window_h" in searched:
+        searched["window_h"] = searched["window_h"].capped(dl.window_h)
+    return searched
 
 
-def suggest(trial: optuna.Trial, arch: str, dl: DLParams) -> dict[str, Any]:
-    """Sample one configuration of ``arch`` from ``dl.tuning``."""
-    space = dl.tuning
-    layers = [n + (TCN_EXTRA_LAYERS if arch == "tcn" else 0) for n in space.layers]
-    windows = [w for w in space.window_hs if w <= dl.window_h] or [dl.window_h]
-    return {
-        "hidden_size": trial.suggest_categorical("hidden_size", space.hidden_sizes),
-        "layers": trial.suggest_categorical("layers", layers),
-        "window_h": trial.suggest_categorical("window_h", windows),
-        "dropout": trial.suggest_float("dropout", *space.dropout),
-        "learning_rate": trial.suggest_float("learning_rate", *space.learning_rate, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", space.batch_sizes),
-    }
+def suggest(
+    trial: optuna.Trial, arch: str, dl: DLParams, space: Mapping[str, Search] | None = None
+) -> dict[str, Any]:
+    """Sample one configuration of ``arch`` (:func:`search_space`)."""
+    return FORECASTERS[arch].params_class.suggest(trial, space=search_space(arch, dl, space))
 
 
 def make_pruner(kind: str) -> optuna.pruners.BasePruner:
@@ -62,19 +66,21 @@ def tune_arch(
     study_name: str | None = None,
     seed: int = 0,
     timeout_s: float | None = None,
+    space: Mapping[str, Search] | None = None,
 ) -> dict[str, Any]:
-    """Best sampled hyper-parameters of ``arch`` (minimum validation pinball loss)."""
+    """Best sampled hyper-parameters of ``arch`` (minimum validation pinball loss); ``space``
+    replaces the space ``arch``'s params class declares."""
     import optuna
 
-    if arch not in FORECASTERS:
-        raise TuningError(f"no DL architecture {arch!r} (have {sorted(FORECASTERS)})")
+    searched = search_space(arch, dl, space)
     if n_trials < 1:
         raise TuningError("n_trials must be at least 1")
     base = dl.section(arch).model_dump()
     cls = FORECASTERS[arch]
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**base, **suggest(trial, arch, dl), "epochs": dl.tuning.epochs, "refit": False}
+        sampled = cls.params_class.suggest(trial, space=searched)
+        params = {**base, **sampled, "epochs": dl.tuning.epochs, "refit": False}
 
         def report(epoch: int, val: float) -> None:
             trial.report(val, step=epoch)

@@ -241,11 +241,13 @@ def explanation_waterfall(
             connector={"line": {"color": "#999999"}},
         )
     )
-    low = min(reference_p50, p50) - table["difference"].abs().sum()
+    steps = [reference_p50, *(reference_p50 + table["difference"].cumsum()).tolist(), p50]
+    low, high = min(steps), max(steps)
+    pad = 0.2 * (high - low) + 500.0  # the bars' labels fit; the totals are cut, the steps shown
     fig.update_layout(
         **{**LAYOUT, "hovermode": "closest"},
         title=f"From {reference} to {day}: what changed (MW)",
-        yaxis={"title": "MW", "range": [max(0.0, low * 0.98), None]},
+        yaxis={"title": "MW", "range": [max(0.0, low - pad), high + pad]},
         showlegend=False,
     )
     return fig

@@ -68,6 +68,9 @@ def compare(day: dict[str, Any], reference: dict[str, Any], hour: int | None) ->
         for c in day.get("contributions") or []
     ]
     table = pd.DataFrame(rows, columns=["name", "label", "day", "reference"])
+    # a contribution the model does not have (0 on both days: the trees' baseline) is left out
+    table = table[(table["day"].abs() >= 0.5) | (table["reference"].abs() >= 0.5)]
+    table = table.reset_index(drop=True)
     table["difference"] = table["day"] - table["reference"]
     scope = "the day on average" if hour is None else f"at {hour:02d}:00"
     return Comparison(

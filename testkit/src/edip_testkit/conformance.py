@@ -3,7 +3,8 @@
 Like scikit-learn's ``check_estimator``: the ML and DL tests run :func:`check_forecaster` over
 every name of the model registry (``edip_ml.models.available_models``), so a new family is added
 by writing one class and passing these checks — fit on a small synthetic frame, clone and
-parameters as scikit-learn's, ordered quantiles, ONNX export with parity, log and load back from a real MLflow registry, and, for an
+parameters as scikit-learn's, ordered quantiles, ONNX export with parity, log and load back from a
+real MLflow registry, rebuild from the run's logged params, and, for an
 :class:`~edip_ml.models.base.OnlineForecaster`, the round-trip of its online state.
 """
 
@@ -104,12 +105,19 @@ def check_online_round_trip(model: OnlineForecaster, X: pd.DataFrame, y: pd.Seri
 
 def check_mlflow_round_trip(model: Forecaster, X: pd.DataFrame, model_name: str) -> None:
     """Published (export, parity, run, registered version) then loaded back from the registry,
-    the served graph forecasts what the native model does."""
+    the served graph forecasts what the native model does; the run's logged params rebuild the
+    model (``get_params`` equal: scikit-learn's clone semantics through MLflow)."""
+    import mlflow
+
     from edip_ml.registry.publish import publish
     from edip_ml.registry.versions import load_version
 
     published = publish(model, X_parity=X, model_name=model_name, experiment=model_name)
     assert published.version is not None
+    run = mlflow.get_run(published.run.run_id)
+    rebuilt = type(model).from_logged(run.data.params)
+    assert run.data.tags["edip.model"] == model.name
+    assert rebuilt.get_params() == model.get_params(), f"{model.name}: not rebuilt from its run"
     served = load_version(str(published.version.version), model_name=model_name)
     got = served.predict(X)[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
     want = model.predict(X)[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)

@@ -25,7 +25,7 @@ def issue_explained(
     from edip_ml.live.explain import explain_issued
 
     origin = (pd.Timestamp(day) - pd.Timedelta(hours=12)).tz_localize("Europe/Paris")
-    settings = LiveSettings(api_url=api.url, api_key=api.api_key)  # type: ignore[arg-type]
+    settings = LiveSettings(api_url=api.url, api_key=api.api_key)
     with temporary_env(registry.env()), LoopApi(settings) as client:
         forecast = client.forecast(origin.isoformat(), horizon, f"issue-{day}")
         return explain_issued(client, forecast, day, store)

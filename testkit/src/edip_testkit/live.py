@@ -69,8 +69,8 @@ def cut_sample_store(data_dir: Path, until: pd.Timestamp) -> Store:
     return store
 
 
-def train_champion(store: Store, tracking_uri: str, end: str) -> str:
-    """A small real LightGBM on the last ``HISTORY_DAYS`` before ``end``, made champion."""
+def train_champion(store: Store, tracking_uri: str, end: str, model: str = "lightgbm") -> str:
+    """A small real ``model`` (LightGBM) on the last ``HISTORY_DAYS`` before ``end``, champion."""
     from mlflow import MlflowClient
 
     from edip_ml.registry.tracking_server import configure
@@ -82,7 +82,7 @@ def train_champion(store: Store, tracking_uri: str, end: str) -> str:
     try:
         configure(tracking_uri)
         start = str((pd.Timestamp(end) - pd.Timedelta(days=HISTORY_DAYS)).date())
-        result = train_models(["lightgbm"], start=start, end=end, store=store,
+        result = train_models([model], start=start, end=end, store=store,
                               model_params=RETRAIN_PARAMS, backtest_days=7)[0]  # fmt: skip
     finally:
         if previous is None:
@@ -102,8 +102,10 @@ def loop_platform(
     prefect_api_url: str,
     *,
     extra_env: Mapping[str, str] | None = None,
+    champion: str = "lightgbm",
 ) -> Iterator[LoopPlatform]:
-    """Everything the loop needs, real, under ``root``; the simulation starts on Paris day ``start``."""
+    """Everything the loop needs, real, under ``root``; the simulation starts on Paris day
+    ``start``, ``champion`` trained up to the day before."""
     from edip_testkit import platform as testing
 
     first = pd.Timestamp(start).normalize().tz_localize(PARIS).tz_convert("UTC")
@@ -112,7 +114,7 @@ def loop_platform(
     train_end = str((pd.Timestamp(start) - pd.Timedelta(days=1)).date())
     server = testing.start_mlflow(root / "mlflow")
     try:
-        version = train_champion(store, server.url, train_end)
+        version = train_champion(store, server.url, train_end, champion)
         registry = testing.Registry(
             server.url, testing.DEFAULT_MODEL_NAME, version, server, root / "mlflow", [version]
         )

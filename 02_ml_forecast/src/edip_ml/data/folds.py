@@ -2,8 +2,10 @@
 
 Why its own module: which rows a fold trains on is the leak-free guarantee of
 :mod:`edip_ml.evaluation.backtest`, so it is kept apart from fitting and assembling forecasts. A fold trains
-on every row whose target interval had ended by the fold's first test origin
-(``target_time + step <= first_origin``) and records ``train_end`` to prove it.
+on every row of the Paris days over by the fold's first test origin (the whole day known, as the
+walk-forward engine absorbs it: :func:`edip_ml.models.walk_forward.day_ends`), so a fold's model
+is what ``edip train`` fits on the days up to the eve of that origin, and records ``train_end``
+(end of its last target interval, ``<= first_origin``) to prove it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from edip_ml.config import BacktestParams, Protocol
 from edip_ml.models.base import ModelError
+from edip_ml.models.walk_forward import day_ends
 from edip_ml.data.training_data import TrainingData
 from edip_pipeline.calendar import PARIS, paris_day
 
@@ -140,7 +143,7 @@ def fold_rows(plan: FoldPlan, k: int, step: pd.Timedelta) -> tuple[Fold, np.ndar
     origins, targets = plan.origins, plan.targets
     te = plan.is_test & (plan.fold_of == k)
     cutoff = origins[te].min()
-    tr = np.asarray(targets + step <= cutoff) & plan.has_y
+    tr = (day_ends(targets) <= cutoff.as_unit("ns").value) & plan.has_y
     fold = Fold(
         index=k,
         test_start=str(plan.keys[te].min().date()),

@@ -7,10 +7,13 @@ Protocol
   to what was known at its own origin.
 * Test rows are grouped into folds by retraining date (``backtest.retrain``, monthly by default,
   on Paris days: the target day for day-ahead, the origin day for rolling-24h).
-* Each fold retrains every model on **all** rows (expanding window) whose target interval had
-  ended by the fold's first test origin: ``target_time + step <= first_origin``. So no label the
-  forecaster could not have known when issuing the fold's first forecast is used; the fold records
-  ``train_end`` (end of the last training target) to prove it.
+* Each fold retrains every model on **all** rows (expanding window) of the Paris days over by the
+  fold's first test origin (``data.folds``). So no label the forecaster could not have known when
+  issuing the fold's first forecast is used; the fold records ``train_end`` (end of the last
+  training target) to prove it.
+* Each model is walked forward over its test rows by the one engine
+  (:mod:`edip_ml.models.walk_forward`, the live loop's too): before each origin the days over by
+  it are absorbed (online state, adaptive P10–P90 band), then the origin is forecast.
 * Baselines (same hour last week / yesterday, ridge) run on the same harness; the RTE D-1
   forecast, when ``load_national`` holds ``forecast_d1_mw``, is added as pseudo-model ``rte_d1``
   (day-ahead protocol only; no quantiles).
@@ -25,7 +28,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,8 +49,9 @@ from edip_ml.data.training_data import TrainingData, ensure_training_data
 from edip_ml.evaluation.forecast_frame import assemble_forecasts, forecast_frame
 from edip_ml.models import OnlineForecaster, make_model
 from edip_ml.models.aggregation import COMBINATION, COMBINATION_RTE, aggregate
-from edip_ml.models.online import walk_forward, with_conformal_band
-from edip_pipeline.atomic import atomic_write_parquet
+from edip_ml.models.base import Forecaster
+from edip_ml.models.walk_forward import Static, Stepping, WalkForward, new_band
+from edip_pipeline.conformal import CONFORMAL_KEY
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.rte_forecast import rte_d1
 from edip_pipeline.store import Store
@@ -56,6 +59,8 @@ from edip_pipeline.store import Store
 log = logging.getLogger(__name__)
 
 RTE_D1 = "rte_d1"
+#: ``attrs`` key of each model's end of walk (:func:`_end_of_walks`)
+WALKS_KEY = "walks"
 
 
 @dataclass
@@ -114,34 +119,6 @@ def _rte_d1(
     return out[out["p50"].notna()]
 
 
-def _rolling_bands(
-    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
-) -> list[pd.DataFrame]:
-    """P10/P90 from each model's adaptive conformal band over the residuals known at the origin
-    (:func:`edip_ml.models.online.with_conformal_band`, the rule the served models apply).
-
-    Why: a refit's calibration slice (its last months) misses the season being forecast, so
-    static conformal offsets under-cover in winter and over-cover in summer; the adaptive band
-    follows the season and the online adaptation. ``combination.interval_window_days = 0``
-    keeps the static offsets for models that are not online.
-    """
-    from edip_ml.models import available_models
-
-    window = params.combination.interval_window_days
-    models = available_models()
-    rolling = {
-        n for n in names if window > 0 or issubclass(models.get(n, object), OnlineForecaster)
-    }
-    if not rolling:
-        return frames
-    merged = pd.concat(frames, ignore_index=True)
-    out = [merged[~merged["model"].isin(rolling)]]
-    for name in sorted(rolling):
-        sub = merged[merged["model"] == name]
-        out.append(with_conformal_band(sub, step, window, params.combination.interval_gamma))
-    return out
-
-
 def _combinations(
     frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
 ) -> tuple[list[pd.DataFrame], list[str]]:
@@ -155,7 +132,7 @@ def _combinations(
         variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
     for label, experts in variants:
         frame, _ = aggregate(
-            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma
+            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
         )
         if len(frame):
             frames.append(frame)
@@ -203,8 +180,7 @@ def backtest(
     _log_weather(window, weather_share, ft.weather_source, test_weather)
 
     plan = plan_folds(X, y, protocol, window, bt.retrain, data)
-    frames, folds, fit_seconds = _run_folds(plan, X, y, names, params, step, protocol, progress)
-    frames = _rolling_bands(frames, names, params, step)
+    frames, folds, fit_seconds, walks = _run_folds(plan, X, y, names, params, progress)
     if protocol == "day-ahead":
         frames, names = _benchmark_and_combinations(
             frames, names, store, X[plan.is_test], y[plan.is_test], params, step
@@ -222,6 +198,7 @@ def backtest(
         seconds=time.perf_counter() - t_start,
     )
     _annotate(result, window, weather_share, test_weather, data.origin)
+    result.forecasts.attrs[WALKS_KEY] = walks
     return result
 
 
@@ -288,30 +265,31 @@ def _run_folds(
     y: pd.Series,
     names: list[str],
     params: MLParams,
-    step: pd.Timedelta,
-    protocol: Protocol,
     progress: bool | None,
-) -> tuple[list[pd.DataFrame], list[Fold], dict[str, float]]:
-    """Retrain every model per fold and forecast its test rows (progress bar over the fits)."""
+) -> tuple[list[pd.DataFrame], list[Fold], dict[str, float], dict[str, dict[str, Any]]]:
+    """Retrain every model per fold and walk it forward over the fold's test rows, one engine
+    per model across the folds (its band runs on, the refit replaces the model); returns the
+    frames, the folds, the fit seconds and each model's band at the end of the walk."""
     frames: list[pd.DataFrame] = []
     folds: list[Fold] = []
     fit_seconds: dict[str, float] = dict.fromkeys(names, 0.0)
+    walks: dict[str, WalkForward] = {}
     bar = tqdm(
         total=len(plan.fold_ids) * len(names),
-        desc=f"backtest {protocol}",
+        desc=f"backtest {params.protocol}",
         unit="fit",
         disable=None if progress is None else not progress,
     )
     try:
         for k in plan.fold_ids:
-            fold, te, tr = fold_rows(plan, k, step)
+            fold, te, tr = fold_rows(plan, k, pd.Timedelta(params.step))
             label = f"fold {k} ({plan.bounds[k].date()})"
             check_history(y[tr], params.backtest.min_train_days, label)
             if fold.train_end > fold.first_origin:  # structural; kept as a loud guard
                 raise AssertionError(f"{label}: training target after the first test origin")
             for name in names:
                 bar.set_postfix_str(f"{label} {name}")
-                frames.append(_fit_predict(name, params, fold, X, y, tr, te, step))
+                frames.append(_fit_walk(name, params, fold, X, y, tr, te, walks))
                 fit_seconds[name] += fold.fit_seconds[name]
                 bar.update(1)
             log.info(
@@ -326,10 +304,31 @@ def _run_folds(
             folds.append(fold)
     finally:
         bar.close()
-    return frames, folds, fit_seconds
+    return frames, folds, fit_seconds, _end_of_walks(walks)
 
 
-def _fit_predict(
+def _end_of_walks(walks: dict[str, WalkForward]) -> dict[str, dict[str, Any]]:
+    """Per model, ``state``: its online state and band at the last origin (what a version
+    deployed then would serve), ``band``: the band once every outcome is in (what training
+    hands to the final model: :func:`edip_ml.training.train_steps.serve_band`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, walk in walks.items():
+        end: dict[str, Any] = {}
+        model = walk.model
+        if isinstance(model, OnlineForecaster) and (state := model.online_state()):
+            end["state"] = {**state, **({CONFORMAL_KEY: walk.band.to_dict()} if walk.band else {})}
+        walk.finish()
+        if walk.band is not None:
+            end["band"] = walk.band.to_dict()
+        out[name] = end
+    return out
+
+
+def _stepping(model: Forecaster) -> Stepping:
+    return model if isinstance(model, OnlineForecaster) else Static(model)
+
+
+def _fit_walk(
     name: str,
     params: MLParams,
     fold: Fold,
@@ -337,18 +336,32 @@ def _fit_predict(
     y: pd.Series,
     tr: np.ndarray,
     te: np.ndarray,
-    step: pd.Timedelta,
+    walks: dict[str, WalkForward],
 ) -> pd.DataFrame:
-    """Fit ``name`` on the fold's training rows and forecast its test rows (walking forward, with
-    daily state updates, for online models); records the fold's fit time."""
+    """Fit ``name`` on the fold's training rows and walk it over its test rows (the engine of
+    :mod:`edip_ml.models.walk_forward`: the days over by each origin absorbed, the band
+    adapting); records the fold's fit time.
+
+    The band: the adaptive conformal band, the rule the served models apply. Why for static
+    models too: a refit's calibration slice (its last months) misses the season being forecast,
+    so static offsets under-cover in winter and over-cover in summer.
+    ``combination.interval_window_days = 0`` keeps the static offsets of models not online.
+    """
     Xte = X[te]
     t0 = time.perf_counter()
     model = make_model(name, params).fit(X[tr], y[tr], params.calibration_fraction)
-    pred = (
-        walk_forward(model, Xte, y[te], step)
-        if isinstance(model, OnlineForecaster)
-        else model.predict(Xte)
-    )
+    walk = walks.get(name)
+    if walk is None:
+        cfg = params.combination
+        online = isinstance(model, OnlineForecaster)
+        band = new_band(cfg.interval_window_days, cfg.interval_gamma)
+        walks[name] = walk = WalkForward(
+            _stepping(model), band if cfg.interval_window_days > 0 or online else None
+        )
+    else:  # a refit: the days known at its first origin are absorbed with the model before it
+        walk.advance(fold.first_origin)
+        walk.model = _stepping(model)
+    pred = walk.run(Xte, y[te])
     fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
     return forecast_frame(
         Xte.index,
@@ -392,19 +405,3 @@ def run_backtest(
     ``train_end`` / ``first_origin``, timings.
     """
     return backtest(store, models, start, end, protocol, params, **kwargs).forecasts
-
-
-def write_forecasts(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the forecasts frame to parquet (atomic; ``attrs`` kept in the file metadata)."""
-    path = Path(path)
-    atomic_write_parquet(df, path)
-    log.info("forecasts: %d rows -> %s", len(df), path)
-    return path
-
-
-def read_forecasts(path: str | Path) -> pd.DataFrame:
-    """Read back :func:`write_forecasts` (timestamps as UTC)."""
-    df = pd.read_parquet(path)
-    for c in ("origin", "target_time"):
-        df[c] = pd.to_datetime(df[c], utc=True)
-    return df

@@ -3,7 +3,8 @@
 Why: the API serves ``models:/edip-load-fr@champion``; moving that alias is the one production
 decision this package takes, so it is made on evidence, in one place, and written down.
 :func:`promote` evaluates ``challenger`` and ``champion`` — both as served, i.e. their ONNX files
-under onnxruntime — on the same most recent days of the store (day-ahead protocol, features from
+under onnxruntime, walked forward by the one engine (:mod:`edip_ml.models.walk_forward`) — on the
+same most recent days of the store (day-ahead protocol, features from
 :mod:`edip_pipeline.features`, actuals from ``load_target``) and moves ``champion`` only if the
 challenger passes the absolute gate (MAPE ≤ ``max_mape``) and is not worse than the champion by
 more than ``tolerance`` (relative). The decision and its figures are written as tags of the
@@ -310,17 +311,25 @@ def _score(windows: _Windows, model_name: str, chal_v: str, champ_v: str | None)
             # a champion that cannot be scored is an error, not a reason to replace it blindly
             champ_window = windows.for_model(champ_model)
             try:
-                mape_champ = mape(champ_window.y, champ_model.predict(champ_window.X)["p50"])
+                mape_champ = mape(champ_window.y, served_p50(champ_model, champ_window))
             except FeatureContractError as exc:
                 raise RegistryError(
                     f"{CHAMPION} v{champ_v} cannot be evaluated on {window.describe()}: {exc}"
                 ) from exc
         try:
-            mape_chal: float | None = mape(window.y, chal_model.predict(window.X)["p50"])
+            mape_chal: float | None = mape(window.y, served_p50(chal_model, window))
             failure = None
         except FeatureContractError as exc:
             mape_chal, failure = None, str(exc)
     return _Scores(window, mape_chal, failure, mape_champ)
+
+
+def served_p50(model: OnnxForecaster, window: EvaluationWindow) -> pd.Series:
+    """The P50 the version would serve over the window, walked forward by the one engine (an
+    online state absorbs each day once it is over, as the live loop's ``update`` does)."""
+    from edip_ml.models.online import served_walk
+
+    return served_walk(model).run(window.X, window.y)["p50"]
 
 
 def _decide(

@@ -3,8 +3,8 @@
 The API serves ONNX graphs and has no training library, so the loop — which has it — decomposes
 every forecast it issues: right after the champion's forecast was served and logged, it loads
 the same registered version natively (:func:`edip_ml.registry.versions.load_native`) with the
-online state the API serves (the daily update's state file beside the store, else the one
-embedded at training), builds the same feature rows from the store at the same origin, and asks
+online state the API served it with (the daily update's state of the day it names, kept
+beside the store, else the one embedded at training), builds the same feature rows from the store at the same origin, and asks
 the model for its contributions (:meth:`edip_ml.models.base.Forecaster.contributions`: the GAM's
 terms, the trees' TreeSHAP, the Kalman correction, the combination's weighted experts). Each
 point must add up to the P50 the API served (within 1 MW); the API checks it again and stores
@@ -84,13 +84,13 @@ def served_model(
         return forecaster
     served_day = model.get("online_last_day")
     state = embedded
-    if served_day:
-        state = load_state(state_path(store.root, registered, version))
+    if served_day:  # the state of that day (the update keeps each), else the live one if it is
+        state = load_state(state_path(store.root, registered, version, served_day))
+        state = state or load_state(state_path(store.root, registered, version))
         if state is None or state.get(LAST_DAY_KEY) != served_day:
-            found = None if state is None else state.get(LAST_DAY_KEY)
             raise UnexplainedError(
-                f"the online state served ({served_day}) is no longer on disk ({found}): the "
-                "decomposition would not be of the forecast issued"
+                f"the online state served (absorbed up to {served_day}) is no longer on disk: "
+                "the decomposition would not be of the forecast issued"
             )
     if state is not None:
         forecaster.load_online_state(state)
@@ -148,13 +148,16 @@ def explanation_body(
         parts, method = decompose(forecaster, store, origin, served)
     except UnexplainedError as exc:
         return {**body, "available": False, "reason": str(exc)}
+    values = parts[list(CONTRIBUTIONS)].to_numpy(dtype=float)
     points = [
         {
             "target_time": t.isoformat(),
-            "p50": float(served[t]),
-            "contributions": {c: round(float(parts.at[t, c]), 3) for c in CONTRIBUTIONS},
+            "p50": p50,
+            "contributions": {
+                c: round(float(v), 3) for c, v in zip(CONTRIBUTIONS, row, strict=True)
+            },
         }
-        for t in served.index
+        for t, p50, row in zip(served.index, served.to_numpy(dtype=float), values, strict=True)
     ]
     return {**body, "method": method, "available": True, "points": points}
 

@@ -2,9 +2,9 @@
 
 No maintained Python port of the R package ``opera`` is on PyPI, so the algorithm is the small,
 documented :class:`edip_pipeline.online.MLPoly` (numpy only, shared with the serving side). Here
-it is replayed leak-free over a backtest: the weights used for the forecasts issued at origin
-``o`` have seen only outcomes whose target interval had ended by ``o`` (the day-ahead rows of
-earlier origins). The state runs across refits (the weights, not the experts, are online).
+it is walked forward over a backtest by the one engine (:mod:`edip_ml.models.walk_forward`): the
+weights and the band used for the forecasts issued at origin ``o`` have seen only the days over by
+``o``. The state runs across refits (the weights, not the experts, are online).
 
 Two variants are reported: ``combination`` over EDIP's own models, and ``combination_rte`` that
 adds RTE's D-1 forecast (published before the 12:00 D-1 origin, data-sources §5.3) as an expert
@@ -19,13 +19,35 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from edip_ml.models.online import paris_hours, with_conformal_band
+from edip_ml.models.walk_forward import WalkForward, new_band, paris_hours, targets_of
 from edip_pipeline.online import MLPoly
 
 log = logging.getLogger(__name__)
 
 COMBINATION = "combination"
 COMBINATION_RTE = "combination_rte"
+
+
+class ExpertWeights:
+    """ML-Poly over the experts' P50 columns, as the engine steps it (``X``: one column per
+    expert, then ``lo``/``hi``, the experts' mean band: the fallback until the band has one)."""
+
+    def __init__(self, name: str, experts: list[str], forget: float = 0.0) -> None:
+        self.name = name
+        self.experts = experts
+        self.state = MLPoly(len(experts), forget=forget)
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        hours = paris_hours(targets_of(X))
+        p50 = self.state.combine(X[self.experts].to_numpy(dtype=float), hours)
+        lo, hi = X["lo"].to_numpy(dtype=float), X["hi"].to_numpy(dtype=float)
+        return pd.DataFrame({"p10": p50 + lo, "p50": p50, "p90": p50 + hi}, index=X.index)
+
+    def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+        values = y.to_numpy(dtype=float)
+        E = X[self.experts].to_numpy(dtype=float)
+        self.state.update(E, values, paris_hours(targets_of(X)))
+        return ~np.isfinite(values)
 
 
 def aggregate(
@@ -35,11 +57,13 @@ def aggregate(
     name: str = COMBINATION,
     window_days: int = 56,
     gamma: float = 0.01,
+    forget: float = 0.0,
 ) -> tuple[pd.DataFrame, MLPoly | None]:
     """The combination's forecasts frame (columns of ``forecasts``) and its final state
-    (``attrs``: the experts kept and the final state of its conformal band).
+    (``attrs``: the experts kept and the final state of its conformal band, every outcome in).
 
     ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
+    ``forget``: the ML-Poly discount of past regrets (:class:`edip_pipeline.online.MLPoly`).
     """
     present = [e for e in experts if e in set(forecasts["model"])]
     if len(present) < 2:
@@ -47,31 +71,31 @@ def aggregate(
         return forecasts.iloc[:0], None
     sub = forecasts[forecasts["model"].isin(present)]
     wide, actual = _wide(sub, present)
+    wide = wide.join(_experts_band(sub, wide.index))
     origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
-    y = actual.to_numpy(dtype=float)
-    p50, state = _replay(wide.to_numpy(dtype=float), y, origins, targets, step)
+    weights = ExpertWeights(name, present, forget)
+    engine = WalkForward(weights, new_band(window_days, gamma))
+    q = engine.run(wide, actual)
+    engine.finish()
     frame = pd.DataFrame(
         {
             "origin": origins,
             "target_time": targets,
             "model": name,
             "horizon_h": np.asarray((targets - origins) / pd.Timedelta(hours=1), dtype=float),
-            "p10": np.nan,
-            "p50": p50,
-            "p90": np.nan,
-            "actual": y,
+            "p10": q["p10"].to_numpy(),
+            "p50": q["p50"].to_numpy(),
+            "p90": q["p90"].to_numpy(),
+            "actual": actual.to_numpy(dtype=float),
         }
     )
-    # until enough combination residuals are known, the experts' mean band is the fallback
-    band = _experts_band(sub, wide.index)
-    frame["p10"] = p50 + band["lo"].to_numpy()
-    frame["p90"] = p50 + band["hi"].to_numpy()
-    frame = with_conformal_band(frame, step, window_days, gamma)
+    state = weights.state
     w = state.weights().mean(axis=0)
     log.info("%s: mean final weights %s", name, dict(zip(present, np.round(w, 3), strict=True)))
     out = frame[forecasts.columns]
-    out.attrs.update(experts=present, conformal=frame.attrs["conformal"])
+    assert engine.band is not None
+    out.attrs.update(experts=present, conformal=engine.band.to_dict())
     return out, state
 
 
@@ -81,34 +105,9 @@ def _wide(sub: pd.DataFrame, present: list[str]) -> tuple[pd.DataFrame, pd.Serie
         index=["origin", "target_time"], columns="model", values="p50", aggfunc="first"
     )
     wide = wide.reindex(columns=present)
+    wide.columns = pd.Index(present)
     actual = sub.groupby(["origin", "target_time"])["actual"].first().reindex(wide.index)
     return wide, actual
-
-
-def _replay(
-    E: np.ndarray,
-    y: np.ndarray,
-    origins: pd.DatetimeIndex,
-    targets: pd.DatetimeIndex,
-    step: pd.Timedelta,
-) -> tuple[np.ndarray, MLPoly]:
-    """Combined P50 per row, origin by origin, after feeding the state every outcome whose
-    target interval had ended by that origin (leak-free); returns the final state too."""
-    hours = paris_hours(targets)
-    state = MLPoly(E.shape[1])
-    end_ns = np.asarray(targets.asi8) + step.value
-    order = np.argsort(end_ns, kind="stable")
-    p50 = np.full(len(E), np.nan)
-    fed = 0
-    for origin in np.unique(origins.asi8):
-        known = int(np.searchsorted(end_ns[order], origin, side="right"))
-        if known > fed:
-            rows = order[fed:known]
-            state.update(E[rows], y[rows], hours[rows])
-            fed = known
-        at = np.flatnonzero(origins.asi8 == origin)
-        p50[at] = state.combine(E[at], hours[at])
-    return p50, state
 
 
 def _experts_band(sub: pd.DataFrame, index: pd.Index) -> pd.DataFrame:

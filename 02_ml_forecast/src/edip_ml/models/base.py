@@ -15,21 +15,25 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from edip_ml.hyperparams import ModelParams
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (  # noqa: F401  (re-exported: the contract lives there)
     CONTRACT_VERSION,
     HORIZON_GROUPS,
+    HOUR_COLUMN,
     ONNX_INPUT,
     ONNX_OUTPUT,
     QUANTILE_COLUMNS,
     QUANTILES,
 )
+from edip_pipeline.online import LAST_DAY_KEY
 
 if TYPE_CHECKING:
     import onnx
@@ -67,9 +71,12 @@ class Forecaster(ABC):
     family: ClassVar[str] = "custom"
     #: whether the model accepts NaN features natively (else it imputes inside its pipeline)
     handles_nan: ClassVar[bool] = False
+    #: its hyper-parameters (defaults, documentation, Optuna search space): one typed object
+    params_class: ClassVar[type[ModelParams]] = ModelParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
-        self.params = dict(params or {})
+        #: every hyper-parameter, the class's defaults filled in (validated: a typo raises)
+        self.params: dict[str, Any] = self.params_class.model_validate(params or {}).model_dump()
         self.seed = seed
         self.feature_names: list[str] = []
         #: the FeatureParams (dict) of the table it was fitted on: the API builds features with
@@ -82,6 +89,15 @@ class Forecaster(ABC):
     def from_params(cls, params: MLParams, seed: int) -> Forecaster:
         """An unfitted model with its section of ``params`` (params.yaml's ``ml:``)."""
         return cls(params.hyper(cls.name), seed=seed)
+
+    @classmethod
+    def from_logged(cls, run_params: Mapping[str, str]) -> Self:
+        """The unfitted model an MLflow run logged, from the run's params (``model.*``, strings):
+        what makes a registered version reproducible from its run."""
+        from edip_ml.registry.tracking import logged_model_params
+
+        params, seed = logged_model_params(run_params)
+        return cls(cls.params_class.from_logged(params).model_dump(), seed=seed)
 
     def get_params(self) -> dict[str, Any]:
         """What rebuilds it unfitted (scikit-learn's semantics): its hyper-parameters and seed."""
@@ -224,15 +240,24 @@ def conformal_offsets(resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
 class OnlineForecaster(Forecaster):
     """A forecaster that adapts between refits: a JSON state, absorbing one day at a time.
 
-    Why a class and not an attribute: the backtest walks such a model forward origin by origin
-    (:func:`edip_ml.models.online.walk_forward`), its export carries the state (``online_state``
+    Why a class and not an attribute: the walk-forward engine steps such a model origin by origin
+    (:mod:`edip_ml.models.walk_forward`), its export carries the state (``online_state``
     metadata) and the serving side applies it; all three ask ``isinstance(model,
-    OnlineForecaster)``.
+    OnlineForecaster)``. :attr:`band` is the adaptive P10–P90 band the engine's walk ended with
+    (set by training): carried in the state, applied by :meth:`predict` as the API applies it.
     """
+
+    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        self.band: ConformalBand | None = None
+        #: the last Paris day (YYYY-MM-DD) the state absorbed (training: its last day), so that
+        #: the live update continues the walk from the next one
+        self.last_day: str | None = None
 
     @abstractmethod
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
-        """Assimilate known outcomes (rows in target order); a bool per row: True = skipped."""
+        """Assimilate known outcomes (rows in target order); a bool per row: True = skipped.
+        The band is the engine's to update (it needs the P50 before the state moves)."""
 
     @abstractmethod
     def online_state(self) -> dict[str, Any] | None:
@@ -241,3 +266,21 @@ class OnlineForecaster(Forecaster):
     @abstractmethod
     def load_online_state(self, state: dict[str, Any]) -> None:
         """Continue from ``state`` (what :meth:`online_state` gave, maybe updated since)."""
+
+    def stamped(self, state: dict[str, Any]) -> dict[str, Any]:
+        """``state`` with the band and the last day absorbed (what the export carries)."""
+        out = dict(state)
+        if self.band is not None:
+            out[CONFORMAL_KEY] = self.band.to_dict()
+        if self.last_day is not None:
+            out[LAST_DAY_KEY] = self.last_day
+        return out
+
+    def with_band(self, pred: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
+        """``pred`` with P10/P90 from :attr:`band` where its hour has one (as served)."""
+        if self.band is None or not len(pred):
+            return pred
+        hours = np.clip(np.nan_to_num(X[HOUR_COLUMN].to_numpy(dtype=float)), 0, 23).astype(int)
+        aci = self.band.interval(pred["p50"].to_numpy(dtype=float), hours)
+        q = np.where(np.isnan(aci), pred[list(QUANTILE_COLUMNS)].to_numpy(dtype=float), aci)
+        return pd.DataFrame(q, index=pred.index, columns=list(QUANTILE_COLUMNS))

@@ -10,13 +10,14 @@ which also keeps the ONNX graph a tree ensemble plus constants.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
 from edip_ml.config import LightGBMParams, XGBoostParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.linear import EstimatorForecaster
 from edip_pipeline.runtime import with_threads
 
@@ -27,8 +28,7 @@ class XGBoostForecaster(EstimatorForecaster):
     name: ClassVar[str] = "xgboost"
     family: ClassVar[str] = "xgboost"
     handles_nan: ClassVar[bool] = True
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.XGBoostParams`
-    defaults: ClassVar[dict[str, Any]] = XGBoostParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = XGBoostParams
 
     def _build(self) -> xgb.XGBRegressor:
         return xgb.XGBRegressor(
@@ -47,8 +47,7 @@ class LightGBMForecaster(EstimatorForecaster):
     name: ClassVar[str] = "lightgbm"
     family: ClassVar[str] = "lightgbm"
     handles_nan: ClassVar[bool] = True
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.LightGBMParams`
-    defaults: ClassVar[dict[str, Any]] = LightGBMParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = LightGBMParams
 
     def _build(self) -> lgb.LGBMRegressor:
         return lgb.LGBMRegressor(

@@ -28,8 +28,10 @@ import pandas as pd
 from edip_ml.config import CombinationParams, MLParams
 from edip_ml.export.onnx_export import feature_params_metadata
 from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
+from edip_ml.models.walk_forward import new_band
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
@@ -40,7 +42,7 @@ from edip_pipeline.contract import (
     ONNX_OUTPUT,
 )
 from edip_pipeline.contributions import CONTRIBUTIONS
-from edip_pipeline.online import MLPoly, combine
+from edip_pipeline.online import LAST_DAY_KEY, MLPoly, combine
 
 if TYPE_CHECKING:
     import onnx
@@ -54,14 +56,15 @@ class CombinedForecaster(OnlineForecaster):
     name: ClassVar[str] = "combination"
     family: ClassVar[str] = "combination"
     handles_nan: ClassVar[bool] = True
+    params_class: ClassVar[type[ModelParams]] = CombinationParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
         self.config = CombinationParams.model_validate(self.params)
         self.experts: list[Forecaster] = []
         self.state: MLPoly | None = None
-        self.band = ConformalBand(
-            window=self.config.interval_window_days or 56, gamma=self.config.interval_gamma
+        self.band: ConformalBand = new_band(
+            self.config.interval_window_days or 56, self.config.interval_gamma
         )
         #: the experts' hyper-parameters (their sections of params.yaml) for :meth:`fit`
         self.member_params = MLParams()
@@ -123,7 +126,7 @@ class CombinedForecaster(OnlineForecaster):
     ) -> tuple[MLPoly, ConformalBand]:
         """ML-Poly over the calibration rows, and a band from the few rows each hour has (at
         least one: a short calibration slice)."""
-        state = MLPoly(E.shape[1])
+        state = MLPoly(E.shape[1], forget=self.config.forget)
         state.update(E, y, hours)
         per_hour = max(1, min(self.band.min_count, len(y) // 24))
         band = ConformalBand(window=self.band.window, gamma=self.band.gamma, min_count=per_hour)
@@ -143,6 +146,7 @@ class CombinedForecaster(OnlineForecaster):
             self.name,
             self.config.interval_window_days,
             self.config.interval_gamma,
+            self.config.forget,
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
@@ -203,8 +207,7 @@ class CombinedForecaster(OnlineForecaster):
     def online_state(self) -> dict[str, Any] | None:
         if self.state is None:
             return None
-        state = self.state.to_dict()
-        state[CONFORMAL_KEY] = self.band.to_dict()
+        state = self.stamped(self.state.to_dict())
         state["experts"] = [e.name for e in self.experts]
         kalman = {str(k): s for k, e in enumerate(self.experts) if (s := e.online_state())}
         if kalman:
@@ -212,9 +215,9 @@ class CombinedForecaster(OnlineForecaster):
         return state
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
-        """The band learns from the P50 as served, the weights from the experts, then each
-        online expert absorbs the rows (the order :func:`edip_ml.models.online.absorb` follows on the
-        served state)."""
+        """The weights learn from the experts, then each online expert absorbs the rows (the
+        order :class:`edip_ml.models.online.ServedOnline` follows on the served state; the band
+        is the engine's)."""
         if self.state is None:
             raise ModelError(f"{self.name}: absorb called before it was built")
         values, hours, E = y.to_numpy(dtype=float), _hours(X), self.expert_matrix(X)
@@ -225,15 +228,15 @@ class CombinedForecaster(OnlineForecaster):
         return ~np.isfinite(values)
 
     def _absorb_weights(self, E: np.ndarray, values: np.ndarray, hours: np.ndarray) -> None:
-        """The band learns from the P50 as served, then the weights from the experts."""
+        """The weights learn from the experts (the band is the walk-forward engine's)."""
         assert self.state is not None
-        self.band.update(combine(E, self.state.weights(), hours), values, hours)
         self.state.update(E, values, hours)
 
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = MLPoly.from_dict(state)
         if CONFORMAL_KEY in state:
             self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        self.last_day = state.get(LAST_DAY_KEY)
         for k, sub in (state.get("expert_states") or {}).items():
             expert = self.experts[int(k)]
             if isinstance(expert, OnlineForecaster):

@@ -9,13 +9,14 @@ family here it is one model over all horizons (``horizon_h`` is a feature; see
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
 from edip_ml.config import RandomForestParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.linear import EstimatorForecaster
 from edip_pipeline.runtime import with_threads
 
@@ -24,8 +25,7 @@ class RandomForestForecaster(EstimatorForecaster):
     """Bagged deep trees: a robust, low-tuning reference among the tree models."""
 
     name: ClassVar[str] = "rf"
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.RandomForestParams`
-    defaults: ClassVar[dict[str, Any]] = RandomForestParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = RandomForestParams
 
     def _build(self) -> Pipeline:
         return Pipeline(

@@ -4,8 +4,9 @@ Pierrot & Goude (2011): load at each hour is a sum of smooth effects. Here each 
 basis of the pipeline's features and the smooth is a ridge fit per Paris hour of day (24 models,
 closed form, seconds on 10 years):
 
-* ``temperature`` — piecewise-linear splines (hinges ``max(0, T − k)`` at training quantiles) of
-  the instantaneous and every exponentially smoothed temperature (building inertia);
+* ``temperature`` — piecewise-linear splines (hinges ``max(0, T − k)`` at training quantiles, plus
+  the fixed ``cold_knots`` the training data reaches: the steeper response below 0 °C) of the
+  instantaneous and every exponentially smoothed temperature (building inertia);
 * ``calendar`` — day type (Monday … Sunday, public holidays as Sunday) and the bridge, eve/after
   holiday, school, Christmas, August and clock-change flags present;
 * ``season`` — cyclic time of year, Fourier harmonics of ``doy_sin``/``doy_cos`` (order ``fourier``);
@@ -28,15 +29,20 @@ import numpy as np
 import pandas as pd
 
 from edip_ml.config import GAMKalmanParams, GAMParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.gam_terms import CALENDAR_FLAGS, EFFECTS, LAGS, temperature_columns
+from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contributions import BASELINE, ONLINE_CORRECTION, grouped
-from edip_pipeline.online import KalmanEffects
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects
 
 if TYPE_CHECKING:
     import onnx
 
 log = logging.getLogger(__name__)
+
+#: training rows a fixed cold knot needs below it to be kept (ten days of hours)
+COLD_MIN_ROWS = 240
 
 __all__ = ["EFFECTS", "GAMForecaster", "GAMKalmanForecaster", "temperature_columns"]
 
@@ -47,6 +53,7 @@ class GAMForecaster(Forecaster):
     name: ClassVar[str] = "gam"
     handles_nan: ClassVar[bool] = True
     family: ClassVar[str] = "gam"
+    params_class: ClassVar[type[ModelParams]] = GAMParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -135,7 +142,9 @@ class GAMForecaster(Forecaster):
             v = v[np.isfinite(v)]
             if len(v) >= 100:
                 qs = np.linspace(0, 1, self.config.knots + 2)[1:-1]
-                self.knots[c] = sorted(set(np.round(np.quantile(v, qs), 2).tolist()))
+                cold = [k for k in self.config.cold_knots if (v < k).sum() >= COLD_MIN_ROWS]
+                knots = np.round(np.quantile(v, qs), 2).tolist() + cold
+                self.knots[c] = sorted(set(knots))
         B, groups = self.basis(X)
         self.groups = groups.tolist()
         hours = self._hours(X)
@@ -206,21 +215,26 @@ class GAMForecaster(Forecaster):
 
 
 class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
-    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.online`).
+    """The GAM with its effects re-weighted online by a Kalman filter (see :mod:`edip_ml.models.walk_forward`).
 
     After each (re)fit the filter starts at θ = 1 and assimilates the last ``warmup_days`` of
     training targets (known at the fold's origin), then :meth:`absorb` takes each day's outcomes.
     """
 
     name: ClassVar[str] = "gam_kalman"
+    params_class: ClassVar[type[ModelParams]] = GAMKalmanParams
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
-        self.kalman_config = GAMKalmanParams.model_validate(self.params)
+        self.kalman_config = GAMKalmanParams.model_validate(
+            {k: v for k, v in self.params.items() if k in GAMKalmanParams.model_fields}
+        )
         self.state: KalmanEffects | None = None
 
     def fit(self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15) -> Forecaster:
         self.state = None
+        self.band = None
+        self.last_day = None
         super().fit(X, y, calibration_fraction)
         cfg = self.kalman_config
         F = self.effects(X)
@@ -241,6 +255,9 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
 
     def load_online_state(self, state: dict[str, Any]) -> None:
         self.state = KalmanEffects.from_dict(state)
+        if CONFORMAL_KEY in state:
+            self.band = ConformalBand.from_dict(state[CONFORMAL_KEY])
+        self.last_day = state.get(LAST_DAY_KEY)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame | None:
         """The fitted GAM's terms, plus ``online_correction`` = Σ (θ_j − 1) · effect_j."""
@@ -255,7 +272,12 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
         return None if self.state is None else self.state.theta
 
     def online_state(self) -> dict[str, Any] | None:
-        return None if self.state is None else self.state.to_dict()
+        if self.state is None:
+            return None
+        return self.stamped(self.state.to_dict())
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.with_band(super().predict(X), X)
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.state is None:

@@ -27,13 +27,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from edip_ml.config import WRAPPER_KEYS, RidgeParams
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster, ModelError
 from edip_pipeline.contributions import RECENT_LOAD, grouped
 
 if TYPE_CHECKING:
     import onnx
-
-#: keys of a family's params that configure the wrapper, not the estimator
 
 
 class EstimatorForecaster(Forecaster):
@@ -41,8 +40,6 @@ class EstimatorForecaster(Forecaster):
 
     #: scikit-learn pipelines by default; the boosting classes name their own
     family: ClassVar[str] = "sklearn"
-    #: default estimator parameters of the family (overridden by ``params``)
-    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -51,9 +48,8 @@ class EstimatorForecaster(Forecaster):
 
     @property
     def estimator_params(self) -> dict[str, Any]:
-        """Family defaults updated with ``params`` (wrapper keys removed)."""
-        given = {k: v for k, v in self.params.items() if k not in WRAPPER_KEYS}
-        return {**self.defaults, **given}
+        """The estimator's keyword arguments: ``params`` without the wrapper's keys."""
+        return {k: v for k, v in self.params.items() if k not in WRAPPER_KEYS}
 
     @abstractmethod
     def _build(self) -> Any:
@@ -131,8 +127,7 @@ class RidgeForecaster(EstimatorForecaster):
     """Ridge regression on the same features (imputed, standardised): the linear baseline."""
 
     name: ClassVar[str] = "ridge"
-    #: one source of truth: the documented defaults of :class:`edip_ml.config.RidgeParams`
-    defaults: ClassVar[dict[str, Any]] = RidgeParams().estimator_defaults()
+    params_class: ClassVar[type[ModelParams]] = RidgeParams
 
     def _build(self) -> Pipeline:
         return Pipeline(

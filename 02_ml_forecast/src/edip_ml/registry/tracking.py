@@ -44,6 +44,9 @@ DEFAULT_EXPERIMENT = "edip-day-ahead"
 NATIVE_MODEL = "model"
 ONNX_MODEL = "onnx"
 FEATURE_CONTRACT = "feature_contract.json"
+#: run params ``model.<name>``: the forecaster's own hyper-parameters (and ``model.seed``), what
+#: :meth:`edip_ml.models.base.Forecaster.from_logged` rebuilds it from
+MODEL_PARAMS_PREFIX = "model."
 #: run tag holding the ONNX logged-model URI (what :func:`edip_ml.registry.versions.register` registers)
 ONNX_URI_TAG = "edip.onnx_model_uri"
 
@@ -111,16 +114,28 @@ def _importance_figure(importances: pd.Series, model_name: str) -> Any:
     return fig
 
 
-def _flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested params as MLflow stores them: dotted names, strings as is, the rest as JSON."""
     out: dict[str, str] = {}
     for key, value in params.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(_flat_params(value, f"{name}."))
+            out.update(flat_params(value, f"{name}."))
         else:
             text = value if isinstance(value, str) else json.dumps(value, default=str)
             out[name] = text[:6000]
     return out
+
+
+def logged_model_params(run_params: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """The forecaster's hyper-parameters (prefix removed) and seed among a run's params."""
+    own = {
+        k.removeprefix(MODEL_PARAMS_PREFIX): v
+        for k, v in run_params.items()
+        if k.startswith(MODEL_PARAMS_PREFIX)
+    }
+    seed = own.pop("seed", None) or run_params.get("seed") or "0"
+    return own, int(seed)
 
 
 def feature_contract(forecaster: Forecaster) -> dict[str, Any]:
@@ -245,8 +260,9 @@ def _log_params_and_metrics(
     """Flattened parameters (``model.*``: the forecaster's own) and the finite metrics."""
     import mlflow
 
-    logged_params = _flat_params(params or {})
-    logged_params.update(_flat_params(forecaster.params, "model."))
+    logged_params = flat_params(params or {})
+    own = {**forecaster.params, "seed": forecaster.seed}
+    logged_params.update(flat_params(own, MODEL_PARAMS_PREFIX))
     logged_params.setdefault("seed", str(forecaster.seed))
     logged_params.setdefault("n_features", str(len(forecaster.feature_names)))
     if data_version:

@@ -35,6 +35,7 @@ from edip_ml.training.train_steps import (
     Batch,
     Trained,
     backtest_model,
+    continue_walk,
     fit_final,
     publish_trained,
     tuned_params,
@@ -212,6 +213,7 @@ def _train_stage(
     forecasts = backtest_model(name, batch, params)
     backtested = FIT_COUNTS[name]
     forecaster, X_parity = fit_final(name, batch, params)
+    continue_walk(forecaster, forecasts, batch.period[1])
     fits = {
         "final": FIT_COUNTS[name] - backtested,
         "backtest": backtested - tuned,
@@ -222,12 +224,16 @@ def _train_stage(
 
 def _compose(proto: Forecaster, batch: Batch, stages: Mapping[str, Trained | str]) -> Trained:
     """A composite from its members' fits and backtest forecasts (no fit of its own)."""
+    from edip_ml.models.base import OnlineForecaster
+
     members = [s for m in proto.members() if isinstance(s := stages.get(m), Trained)]
     forecasts = pd.concat([m.forecasts for m in members], ignore_index=True)
     fitted = [m.forecaster for m in members]
     step = pd.Timedelta(batch.params.step)
     forecasts, X_parity = proto.store_inputs(batch.store, forecasts, members[0].X_parity, step)
     own = proto.from_members(fitted, forecasts, step)
+    if isinstance(proto, OnlineForecaster):
+        proto.last_day = str(batch.period[1].date())
     own.attrs = dict(members[0].forecasts.attrs)
     frame = pd.concat([own, forecasts], ignore_index=True)
     frame.attrs = dict(own.attrs)

@@ -102,10 +102,10 @@ def tuned_params(name: str, batch: Batch, fixed: dict[str, Any]) -> MLParams:
     params = batch.params
     if batch.tune <= 0:
         return params
-    from edip_ml.training.tuning import DEFAULT_STORAGE, SEARCH_SPACES
+    from edip_ml.training.tuning import DEFAULT_STORAGE, tunable_models
     from edip_ml.training.tuning import tune as run_tuning
 
-    if name not in SEARCH_SPACES:
+    if name not in tunable_models():
         log.info("%s: no search space, not tuned", name)
         return params
     best = run_tuning(
@@ -150,6 +150,22 @@ def fit_final(name: str, batch: Batch, params: MLParams) -> tuple[Forecaster, pd
     in_bt = np.asarray(targets >= bt_start.tz_localize(PARIS))
     X_parity = X[in_bt] if in_bt.any() else X.tail(500)
     return forecaster, X_parity
+
+
+def continue_walk(forecaster: Forecaster, forecasts: pd.DataFrame, last_day: pd.Timestamp) -> None:
+    """An online model serves the band its backtest's walk ended with (every outcome in) and
+    says it absorbed up to ``last_day`` (its last training day), so that the live loop's update
+    continues the walk the backtest evaluated (:mod:`edip_ml.models.walk_forward`)."""
+    from edip_ml.evaluation.backtest import WALKS_KEY
+    from edip_ml.models.base import OnlineForecaster
+    from edip_pipeline.conformal import ConformalBand
+
+    if not isinstance(forecaster, OnlineForecaster):
+        return
+    band = ((forecasts.attrs.get(WALKS_KEY) or {}).get(forecaster.name) or {}).get("band")
+    if band:
+        forecaster.band = ConformalBand.from_dict(band)
+    forecaster.last_day = str(last_day.date())
 
 
 def _write_run_files(

@@ -6,6 +6,9 @@ fold's first forecast origin, validate on the ``fold_days`` of origins that foll
 ``n_folds`` periods of the table are the folds. Each fold's MAPE is reported as an intermediate
 value so that :class:`optuna.pruners.MedianPruner` stops hopeless trials after one fold.
 
+The space searched is the one the model's params class declares (``Search`` metadata on its
+fields, :mod:`edip_ml.hyperparams`): e.g. :class:`edip_ml.config.XGBoostParams`.
+
 Studies live in an RDB storage: SQLite (``sqlite:///optuna.db``) by default; a PostgreSQL URL
 (``postgresql+psycopg2://user@host:5432/db``) lets several ``edip train ml --tune N`` workers
 share one study (same study name → ``load_if_exists``).
@@ -25,42 +28,12 @@ if TYPE_CHECKING:
     import optuna
 
     from edip_ml.config import MLParams
+    from edip_ml.hyperparams import ModelParams, Search
     from edip_ml.models.base import Forecaster
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///optuna.db"
-
-#: search spaces: name → (kind, low, high, log, step); ``fixed`` params are never sampled
-SearchSpace = dict[str, tuple[str, float, float, bool, float | None]]
-SEARCH_SPACES: dict[str, SearchSpace] = {
-    "rf": {
-        "n_estimators": ("int", 100, 400, False, 50),
-        "max_depth": ("int", 8, 30, False, None),
-        "min_samples_leaf": ("int", 1, 20, True, None),
-        "max_features": ("float", 0.3, 1.0, False, None),
-    },
-    "xgboost": {
-        "n_estimators": ("int", 200, 1200, False, 100),
-        "learning_rate": ("float", 0.01, 0.2, True, None),
-        "max_depth": ("int", 3, 10, False, None),
-        "min_child_weight": ("float", 1.0, 20.0, True, None),
-        "subsample": ("float", 0.6, 1.0, False, None),
-        "colsample_bytree": ("float", 0.5, 1.0, False, None),
-        "reg_lambda": ("float", 1e-3, 10.0, True, None),
-    },
-    "lightgbm": {
-        "n_estimators": ("int", 200, 1200, False, 100),
-        "learning_rate": ("float", 0.01, 0.2, True, None),
-        "num_leaves": ("int", 15, 255, True, None),
-        "min_child_samples": ("int", 5, 100, True, None),
-        "subsample": ("float", 0.6, 1.0, False, None),
-        "colsample_bytree": ("float", 0.5, 1.0, False, None),
-        "reg_lambda": ("float", 1e-3, 10.0, True, None),
-    },
-}
-#: params that go with a sampled space (LightGBM only bags when subsample_freq > 0)
-SPACE_CONSTANTS: dict[str, dict[str, Any]] = {"lightgbm": {"subsample_freq": 1}}
 
 ModelFactory = Callable[[dict[str, Any], int], "Forecaster"]
 
@@ -125,25 +98,36 @@ def time_series_folds(X: pd.DataFrame, n_folds: int = 3, fold_days: int = 30) ->
     return folds
 
 
+def params_class(model_name: str) -> type[ModelParams]:
+    """The params class of ``model_name`` (raises when it declares no search space)."""
+    from edip_ml.models import available_models
+
+    models = available_models()
+    if model_name not in models:
+        raise TuningError(f"unknown model {model_name!r} (have {sorted(models)})")
+    cls = models[model_name].params_class
+    if not cls.search_space():
+        tuned = sorted(n for n, m in models.items() if m.params_class.search_space())
+        raise TuningError(f"no search space for {model_name!r} (have {tuned})")
+    return cls
+
+
+def tunable_models() -> list[str]:
+    """The model families whose params declare a search space."""
+    from edip_ml.models import available_models
+
+    return sorted(n for n, m in available_models().items() if m.params_class.search_space())
+
+
 def suggest(
-    trial: optuna.Trial, model_name: str, fixed: Mapping[str, Any] | None = None
+    trial: optuna.Trial,
+    model_name: str,
+    fixed: Mapping[str, Any] | None = None,
+    space: Mapping[str, Search] | None = None,
 ) -> dict[str, Any]:
-    """Sample the model's search space; ``fixed`` values are kept as given and not sampled."""
-    if model_name not in SEARCH_SPACES:
-        raise TuningError(f"no search space for {model_name!r} (have {sorted(SEARCH_SPACES)})")
-    fixed = dict(fixed or {})
-    params: dict[str, Any] = dict(SPACE_CONSTANTS.get(model_name, {}))
-    for name, (kind, low, high, log_scale, step) in SEARCH_SPACES[model_name].items():
-        if name in fixed:
-            continue
-        if kind == "int":
-            params[name] = trial.suggest_int(
-                name, int(low), int(high), log=log_scale, step=int(step or 1)
-            )
-        else:
-            params[name] = trial.suggest_float(name, low, high, log=log_scale)
-    params.update(fixed)
-    return params
+    """Sample the model's search space (``space`` replaces the declared one); ``fixed`` values
+    are kept as given and not sampled."""
+    return params_class(model_name).suggest(trial, fixed, space)
 
 
 def make_storage(url: str = DEFAULT_STORAGE) -> optuna.storages.RDBStorage:
@@ -192,8 +176,10 @@ def tune(
     timeout_s: float | None = None,
     factory: ModelFactory | None = None,
     ml_params: MLParams | None = None,
+    space: Mapping[str, Search] | None = None,
 ) -> dict[str, Any]:
-    """Best hyper-parameters of ``model_name`` (sampled space merged with ``fixed``).
+    """Best hyper-parameters of ``model_name`` (sampled space merged with ``fixed``; ``space``
+    replaces the space its params class declares).
 
     Minimises the mean MAPE (fraction) of the median over :func:`time_series_folds`.
     ``factory(params, seed)`` builds the forecaster (default: :func:`edip_ml.models.make_model`
@@ -201,20 +187,19 @@ def tune(
     Re-running with the same ``study_name`` and ``storage`` continues the study (that is also how
     parallel workers share it).
     """
-    if model_name not in SEARCH_SPACES:
-        raise TuningError(f"no search space for {model_name!r} (have {sorted(SEARCH_SPACES)})")
+    params_class(model_name)  # raises when the model has no search space
     if n_trials < 1:
         raise TuningError("n_trials must be at least 1")
     folds = time_series_folds(X, n_folds, fold_days)
     build = factory or default_factory(model_name, ml_params)
-    objective = _objective(model_name, X, y, folds, build, fixed, seed)
+    objective = _objective(model_name, X, y, folds, build, fixed, seed, space)
     name = study_name or f"edip-ml-{model_name}"
     study = _open_study(name, storage, seed)
     study.set_user_attr("model", model_name)
     study.set_user_attr("n_folds", n_folds)
     study.set_user_attr("fold_days", fold_days)
     study.optimize(objective, n_trials=n_trials, timeout=timeout_s, gc_after_trial=True)
-    return _best_params(study, name, model_name, fixed)
+    return _best_params(study, name, fixed)
 
 
 def _objective(
@@ -225,6 +210,7 @@ def _objective(
     build: ModelFactory,
     fixed: Mapping[str, Any] | None,
     seed: int,
+    space: Mapping[str, Search] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """Mean validation MAPE over the folds, reported per fold so the pruner can stop early."""
     import optuna
@@ -232,7 +218,7 @@ def _objective(
     y_all = y.to_numpy(dtype=float)
 
     def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, model_name, fixed)
+        params = suggest(trial, model_name, fixed, space)
         scores: list[float] = []
         for k, fold in enumerate(folds):
             model = build(dict(params), seed)
@@ -264,18 +250,15 @@ def _open_study(name: str, storage: str, seed: int) -> optuna.Study:
     )
 
 
-def _best_params(
-    study: optuna.Study, name: str, model_name: str, fixed: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The best trial's params with the space constants and ``fixed`` values merged in."""
+def _best_params(study: optuna.Study, name: str, fixed: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The best trial's params with the ``fixed`` values merged in."""
     import optuna
 
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise TuningError(f"study {name}: no trial completed")
     best = study.best_trial
-    params = dict(SPACE_CONSTANTS.get(model_name, {}))
-    params.update(best.params)
+    params = dict(best.params)
     params.update(fixed or {})
     log.info(
         "study %s: best MAPE %.4f (trial %d of %d) %s",

@@ -234,7 +234,7 @@ def get_explanation(
         Query(pattern=DAY_PATTERN, description="Paris day: its latest issued forecast."),
     ] = None,
     request_id: Annotated[
-        str | None, Query(max_length=64, description="A forecast's request id instead.")
+        Text | None, Query(max_length=64, description="A forecast's request id instead.")
     ] = None,
 ) -> ForecastExplanation:
     if target_day is None and request_id is None:

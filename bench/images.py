@@ -32,7 +32,7 @@ TIMES = ROOT / "build/images/build-times.tsv"
 REGISTRY = os.environ.get("IMAGE_REGISTRY", "ghcr.io/edip")
 TAG = os.environ.get("IMAGE_TAG", "latest")
 NAMES = ("edip-api", "edip-dashboard", "edip-mlflow", "edip-flows")
-TRAINING_STACK = ("torch", "xgboost", "lightgbm", "sklearn", "prefect", "plotly", "dvc")
+TRAINING_STACK = ("torch", "xgboost", "lightgbm", "sklearn", "prefect", "plotly", "dvc", "mlflow")
 API_TARGET_MB = 450
 MB = 1_000_000
 

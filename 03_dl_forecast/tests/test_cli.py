@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from edip_dl import cli as dl_cli
 from edip_ml import cli as ml_cli
-from edip_ml.evaluation.backtest import read_forecasts
+from edip_ml.evaluation.backtest_files import read_forecasts
 from edip_ml.evaluation.promotion import promote
 from edip_ml.registry.versions import CHALLENGER, load_version, version_by_alias
 from edip_pipeline.config import reset_settings_cache

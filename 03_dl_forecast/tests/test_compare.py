@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from edip_dl.compare import CompareError, combine, family_of, ranking, ranking_markdown, run_compare
-from edip_ml.evaluation.backtest import write_forecasts
+from edip_ml.evaluation.backtest_files import write_forecasts
 
 
 def _frame(model: str, hours: int, error_mw: float, version: str = "v1") -> pd.DataFrame:

@@ -13,10 +13,9 @@ from edip_ml.config import MLParams
 from edip_ml.evaluation.backtest import (
     BacktestResult,
     backtest,
-    read_forecasts,
     run_backtest,
-    write_forecasts,
 )
+from edip_ml.evaluation.backtest_files import read_forecasts, write_forecasts
 from edip_ml.evaluation.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import Forecaster, ModelError

@@ -114,7 +114,8 @@ def run_compare(
     folded in); files must share their data version and protocol.
     """
     from edip_ml.config import load_ml_params
-    from edip_ml.evaluation.backtest import backtest, read_forecasts, write_forecasts
+    from edip_ml.evaluation.backtest import backtest
+    from edip_ml.evaluation.backtest_files import read_forecasts, write_forecasts
     from edip_ml.evaluation.report import write_report
     from edip_pipeline.store import Store
 

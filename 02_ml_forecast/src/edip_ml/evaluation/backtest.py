@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +51,6 @@ from edip_ml.models import OnlineForecaster, make_model
 from edip_ml.models.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.models.base import Forecaster
 from edip_ml.models.walk_forward import Static, Stepping, WalkForward, new_band
-from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.conformal import CONFORMAL_KEY
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.rte_forecast import rte_d1
@@ -134,7 +132,7 @@ def _combinations(
         variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
     for label, experts in variants:
         frame, _ = aggregate(
-            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma
+            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
         )
         if len(frame):
             frames.append(frame)
@@ -407,19 +405,3 @@ def run_backtest(
     ``train_end`` / ``first_origin``, timings.
     """
     return backtest(store, models, start, end, protocol, params, **kwargs).forecasts
-
-
-def write_forecasts(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the forecasts frame to parquet (atomic; ``attrs`` kept in the file metadata)."""
-    path = Path(path)
-    atomic_write_parquet(df, path)
-    log.info("forecasts: %d rows -> %s", len(df), path)
-    return path
-
-
-def read_forecasts(path: str | Path) -> pd.DataFrame:
-    """Read back :func:`write_forecasts` (timestamps as UTC)."""
-    df = pd.read_parquet(path)
-    for c in ("origin", "target_time"):
-        df[c] = pd.to_datetime(df[c], utc=True)
-    return df

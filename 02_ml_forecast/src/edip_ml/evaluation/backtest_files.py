@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.calendar import PARIS
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def backtest_to_files(
     params.yaml; ``weather`` the backtest's weather mode.
     """
     from edip_ml.config import load_ml_params
-    from edip_ml.evaluation.backtest import run_backtest, write_forecasts
+    from edip_ml.evaluation.backtest import run_backtest
     from edip_pipeline.store import Store
 
     store = store or Store()
@@ -140,3 +141,19 @@ def _weather_note(forecasts: pd.DataFrame) -> str:
         f"{'-' if share is None else f'{100 * share:.1f} %'} of training rows had weather "
         f"(source {forecasts.attrs.get('weather_source')})."
     )
+
+
+def write_forecasts(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write the forecasts frame to parquet (atomic; ``attrs`` kept in the file metadata)."""
+    path = Path(path)
+    atomic_write_parquet(df, path)
+    log.info("forecasts: %d rows -> %s", len(df), path)
+    return path
+
+
+def read_forecasts(path: str | Path) -> pd.DataFrame:
+    """Read back :func:`write_forecasts` (timestamps as UTC)."""
+    df = pd.read_parquet(path)
+    for c in ("origin", "target_time"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df

@@ -2,8 +2,8 @@
 
 Why this shape:
 
-* the champion is loaded with the MLflow *client* only (download the version's artifacts, find the
-  ``.onnx`` file) and run by :class:`edip_pipeline.contract.OnnxForecaster`: no training library
+* the champion is read from the registry's REST API (:mod:`.registry`: the version, its run and
+  its ``.onnx`` artifact; no MLflow client in the serving install) and run by :class:`edip_pipeline.contract.OnnxForecaster`: no training library
   is imported in the serving process;
 * the feature contract is verified before a model is served: every feature it expects must be
   buildable by ``edip_pipeline.features`` with the ``feature_params`` it was trained with
@@ -25,13 +25,10 @@ import copy
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +38,7 @@ from edip_api.core.config import Settings
 from edip_api.schemas import ModelInfo
 from edip_api.services.errors import NotReadyError
 from edip_api.services.fallback import FALLBACK_COLUMN, FALLBACK_NAME, fallback_quantiles
+from edip_api.services.registry import ModelVersion, RegistryReader
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.contract import RTE_FEATURE, WITHOUT_RTE, FeatureContractError, OnnxForecaster
 from edip_pipeline.features import feature_names as buildable_feature_names
@@ -160,10 +158,8 @@ class ModelManager:
         self._thread: threading.Thread | None = None
         self._current = fallback_model(settings, default_params, "not loaded yet")
         self.last_error: str | None = None
-        # registry calls must fail fast: a dead registry means "serve the fallback", not a hang
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", f"{settings.registry_timeout_s:g}")
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        # registry calls fail fast: a dead registry means "serve the fallback", not a hang
+        self.registry = RegistryReader(settings.mlflow_tracking_uri, settings.registry_timeout_s)
 
     # ------------------------------------------------------------------ state
     @property
@@ -184,37 +180,25 @@ class ModelManager:
             self.on_swap(model)
 
     # ------------------------------------------------------------------ registry
-    def _client(self) -> Any:
-        from mlflow import MlflowClient
-
-        uri = self.settings.mlflow_tracking_uri
-        return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
     def alias_version(self) -> str:
         """The version the alias points at now (raises when the registry cannot say)."""
-        mv = self._client().get_model_version_by_alias(
-            self.settings.model_name, self.settings.model_alias
-        )
-        return str(mv.version)
+        mv = self.registry.version_by_alias(self.settings.model_name, self.settings.model_alias)
+        return mv.version
 
     def _load(self, version: str | None = None) -> ServedModel:
         """``version`` (else the alias's) downloaded, contract-checked, with its provenance."""
-        client = self._client()
+        registry = self.registry
         name, alias = self.settings.model_name, self.settings.model_alias
-        mv = (
-            client.get_model_version(name, version)
-            if version
-            else client.get_model_version_by_alias(name, alias)
-        )
-        forecaster = self._download(name, str(mv.version))
+        mv = registry.version(name, version) if version else registry.version_by_alias(name, alias)
+        forecaster = self._download(name, mv.version)
         raw = forecaster.feature_params
         params = FeatureParams.model_validate(raw) if raw else self.default_params
         check_contract(forecaster, params)
-        tags = {str(k): str(v) for k, v in (mv.tags or {}).items()}
-        metrics, trained, run_tags = self._run_provenance(client, name, mv)
+        tags = {str(k): str(v) for k, v in mv.tags.items()}
+        metrics, trained, run_tags = self._run_provenance(registry, name, mv)
         info = ModelInfo(
             name=forecaster.model_name,
-            version=str(mv.version),
+            version=mv.version,
             source="registry",
             family=tags.get("edip.family") or run_tags.get("edip.family") or None,
             alias=alias,
@@ -238,43 +222,30 @@ class ModelManager:
         return self.with_online_state(served)
 
     def _download(self, name: str, version: str) -> OnnxForecaster:
-        """The version's ``.onnx`` artifact as a forecaster (the MLflow client only)."""
-        import mlflow
-
-        uri = self.settings.mlflow_tracking_uri
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        with tempfile.TemporaryDirectory(prefix="edip-api-model-") as tmp:
-            local = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{name}/{version}", dst_path=tmp
-                )
-            )
-            files = sorted(local.rglob("*.onnx")) if local.is_dir() else [local]
-            files = [f for f in files if f.suffix == ".onnx"]
-            if not files:
-                raise ModelLoadError(f"{name} v{version} holds no .onnx file")
-            try:
-                return OnnxForecaster(files[0].read_bytes(), intra_op_threads=1)
-            except FeatureContractError:
-                raise
-            except Exception as exc:  # onnxruntime refuses a corrupt graph with its own errors
-                raise ModelLoadError(
-                    f"{name} v{version}: ONNX file unreadable ({type(exc).__name__}: {exc})"
-                ) from exc
+        """The version's ``.onnx`` artifact as a forecaster."""
+        files = self.registry.artifact_files(name, version, ".onnx")
+        if not files:
+            raise ModelLoadError(f"{name} v{version} holds no .onnx file")
+        try:
+            return OnnxForecaster(files[0][1], intra_op_threads=1)
+        except FeatureContractError:
+            raise
+        except Exception as exc:  # onnxruntime refuses a corrupt graph with its own errors
+            raise ModelLoadError(
+                f"{name} v{version}: ONNX file unreadable ({type(exc).__name__}: {exc})"
+            ) from exc
 
     @staticmethod
     def _run_provenance(
-        client: Any, name: str, mv: Any
+        registry: RegistryReader, name: str, mv: ModelVersion
     ) -> tuple[dict[str, float], tuple[str | None, str | None], dict[str, str]]:
         """Backtest metrics, training span and tags of the version's run (empty if unreadable)."""
         if not mv.run_id:
             return {}, (None, None), {}
         try:
-            run = client.get_run(mv.run_id)
-            metrics = {k: float(v) for k, v in run.data.metrics.items()}
-            trained = (run.data.params.get("train_start"), run.data.params.get("train_end"))
-            return metrics, trained, dict(run.data.tags)
+            run = registry.run(mv.run_id)
+            trained = (run.params.get("train_start"), run.params.get("train_end"))
+            return run.metrics, trained, run.tags
         except Exception as exc:  # provenance is nice to have, the model is what matters
             log.warning("run %s of %s v%s unreadable: %s", mv.run_id, name, mv.version, exc)
             return {}, (None, None), {}
@@ -356,13 +327,12 @@ class ModelManager:
     def _ref(self) -> str:
         return f"models:/{self.settings.model_name}@{self.settings.model_alias}"
 
-    def versions(self) -> list[tuple[Any, list[str]]]:
+    def versions(self) -> list[tuple[ModelVersion, list[str]]]:
         """Every version (newest first) with its aliases; raises NotReadyError when the registry is down."""
         name = self.settings.model_name
         try:
-            client = self._client()
-            found = client.search_model_versions(f"name='{name}'")
-            aliases: dict[str, str] = dict(client.get_registered_model(name).aliases or {})
+            found = self.registry.versions(name)
+            aliases = self.registry.aliases(name)
         except Exception as exc:
             raise NotReadyError(f"model registry unreachable: {type(exc).__name__}") from exc
         by_version: dict[str, list[str]] = {}

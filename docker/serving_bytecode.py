@@ -1,0 +1,84 @@
+"""Bytecode for what a serving process imports, and nothing else (the API image's builder stage).
+
+The API image installs with ``pip install --no-compile`` (the bytecode of every installed module
+is several times what a serving process imports) and then runs this: it starts the real app (``create_app``
+and its lifespan through a test client, on an empty data directory, with an MLflow URI that
+refuses at once), asks the routes a probe asks, and imports what the serving path loads lazily
+(onnxruntime, the PostgreSQL driver, uvicorn's
+uvloop/httptools protocol, the calendars the features read). Python writes the ``.pyc`` of every
+module so imported; the edip packages are compiled whole. A module this misses is compiled in
+memory when first imported (the image's user cannot write the virtualenv): a slower first
+import, never a failure.
+
+    python serving_bytecode.py      (PYTHONDONTWRITEBYTECODE unset; run as the venv's owner)
+"""
+
+from __future__ import annotations
+
+import compileall
+import importlib
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+LAZY_MODULES = (
+    "edip_api.cli",
+    "onnxruntime",
+    "psycopg2",
+    "sqlalchemy.dialects.postgresql.psycopg2",
+    "sqlalchemy.dialects.sqlite.pysqlite",
+    "alembic.command",
+    "uvicorn.main",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.websockets.websockets_impl",
+    "uvicorn.lifespan.on",
+    "vacances_scolaires_france",
+)
+PROBES = ("/health", "/ready", "/v1/model", "/metrics", "/openapi.json")
+
+log = logging.getLogger("serving_bytecode")
+
+
+def run_app(data_dir: Path) -> None:
+    """The app's start-up, a few requests and its shutdown, as a served process does them."""
+    os.environ.update(
+        EDIP_ENVIRONMENT="development",
+        EDIP_DATA_DIR=str(data_dir),
+        MLFLOW_TRACKING_URI="http://127.0.0.1:9",  # refused at once: the fallback path
+        EDIP_REGISTRY_TIMEOUT_S="2",
+    )
+    from fastapi.testclient import TestClient
+
+    from edip_api.main import create_app
+
+    with TestClient(create_app()) as client:
+        for path in PROBES:
+            log.info("GET %s -> %d", path, client.get(path).status_code)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if sys.dont_write_bytecode:
+        log.error("PYTHONDONTWRITEBYTECODE is set: nothing would be written")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="edip-bytecode-") as tmp:
+        run_app(Path(tmp))
+    for name in LAZY_MODULES:
+        importlib.import_module(name)
+    import holidays
+
+    holidays.country_holidays("FR", years=2020)
+    import edip_api
+    import edip_pipeline
+
+    for package in (edip_api, edip_pipeline):
+        compileall.compile_dir(Path(str(package.__file__)).parent, quiet=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data"
+#: the development data (``EDIP_SHARED_DATA`` overrides it, e.g. from a git worktree elsewhere)
+SHARED = Path(
+    os.environ.get("EDIP_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared/data"
+)
 
 
 @pytest.mark.slow

@@ -13,6 +13,9 @@ Both states serialise to JSON (:meth:`to_dict`), stored in the ONNX ``metadata_p
   (hour of day), weights ∝ η_k (R_k)₊ over the cumulative regrets R_k, η_k = 1 / Σ r_k², with the
   gradient trick on the square loss (r_k = 2(ŷ − y)(ŷ − x_k)), so the convex combination can beat
   the best expert. An expert missing at an instant (NaN) gets no weight there and no regret.
+  ``forget`` (0 = opera's ML-Poly) discounts a group's past regrets by ``1 − forget`` at each of
+  its updates, so its learning rates follow the expert that is right *this* week (one update a
+  day per hour: 0.1 ≈ a ten-day memory) instead of the whole history.
 """
 
 from __future__ import annotations
@@ -112,8 +115,11 @@ class MLPoly:
     regret: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sq_regret: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_updates: int = 0
+    forget: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.forget < 1.0:
+            raise ValueError(f"forget must be in [0, 1), got {self.forget}")
         shape = (self.n_groups, self.n_experts)
         if self.regret.shape != shape:
             self.regret = np.zeros(shape)
@@ -143,6 +149,9 @@ class MLPoly:
             pred = combine(E[i : i + 1], self.weights()[g : g + 1], np.zeros(1, dtype=int))[0]
             r = np.zeros(self.n_experts)
             r[avail] = 2.0 * (pred - y[i]) * (pred - E[i, avail])
+            if self.forget:
+                self.regret[g] *= 1.0 - self.forget
+                self.sq_regret[g] *= 1.0 - self.forget
             self.regret[g] += r
             self.sq_regret[g] += r**2
             self.n_updates += 1
@@ -155,6 +164,7 @@ class MLPoly:
             "regret": self.regret.tolist(),
             "sq_regret": self.sq_regret.tolist(),
             "n_updates": self.n_updates,
+            "forget": self.forget,
         }
 
     @classmethod
@@ -165,6 +175,7 @@ class MLPoly:
             np.asarray(d["regret"], dtype=float),
             np.asarray(d["sq_regret"], dtype=float),
             int(d.get("n_updates", 0)),
+            float(d.get("forget", 0.0)),
         )
 
 

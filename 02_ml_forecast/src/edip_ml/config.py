@@ -152,6 +152,12 @@ class GAMParams(ModelParams):
     alpha: float = Field(
         1.0, description="Ridge penalty on standardised basis columns (per 1000 rows)."
     )
+    cold_knots: list[float] = Field(
+        default_factory=list,
+        description="Fixed hinge knots (°C) added to every temperature column's quantile knots, "
+        "where enough training rows lie below them: the steeper response of electric heating "
+        "in the cold (below 0 °C), which quantile knots rarely reach ([] = quantile knots only).",
+    )
 
 
 class GAMKalmanParams(GAMParams):
@@ -168,6 +174,31 @@ class GAMKalmanParams(GAMParams):
     )
     outlier_z: float = Field(
         6.0, description="Skip (flag) an outcome whose standardised innovation exceeds this."
+    )
+
+
+class GAMKalmanDynamicParams(GAMKalmanParams):
+    """The GAM-Kalman whose noise variances are re-estimated by likelihood at each refit
+    (:class:`~edip_ml.models.gam_dynamic.GAMKalmanDynamicForecaster`)."""
+
+    tune_window_days: int = Field(
+        120,
+        ge=14,
+        description="Most recent training days on which the random-walk variance q and the "
+        "noise variance are chosen by maximum likelihood at each refit.",
+    )
+    q_grid: list[float] = Field(
+        default_factory=lambda: [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
+        min_length=1,
+        description="Candidate random-walk variances per hour, as a share of the residual "
+        "variance by which each effect's contribution may drift; the one of highest day-ahead "
+        "likelihood on the recent window is kept (0 = a frozen filter after its warm-up).",
+    )
+    p0_share: float = Field(
+        1e-2,
+        gt=0.0,
+        description="Initial variance of each effect's contribution, as a share of the "
+        "residual variance (the filter's P0, scaled per effect as Q is).",
     )
 
 
@@ -199,6 +230,14 @@ class CombinationParams(ModelParams):
         le=1.0,
         description="ACI step of the band: how fast its miscoverage level reacts to misses "
         "(0 = plain split conformal on the rolling residuals).",
+    )
+    forget: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="ML-Poly discount of each hour's past regrets per daily update, so the "
+        "weights follow the expert that is right this week (0 = the whole history, opera's "
+        "ML-Poly; 0.1 = about ten days of memory).",
     )
 
 
@@ -276,7 +315,8 @@ class MLParams(BaseModel):
         description="Model families trained by default (see edip_ml.models.MODELS); "
         "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
         "the backtest, built by edip train ml from its experts' fits: edip_ml.models.combination); the slow RandomForest ('rf') is "
-        "available but not default.",
+        "available but not default, and so is 'combination_rte' (the combination with RTE's D-1 "
+        "forecast as an expert, read from the store when served: edip_ml.models.combination_rte).",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")
@@ -296,6 +336,10 @@ class MLParams(BaseModel):
     gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
     gam_kalman: GAMKalmanParams = Field(
         default_factory=GAMKalmanParams, description="GAM with Kalman-adapted effects."
+    )
+    gam_kalman_dynamic: GAMKalmanDynamicParams = Field(
+        default_factory=GAMKalmanDynamicParams,
+        description="GAM-Kalman with variances re-estimated by likelihood at each refit.",
     )
     combination: CombinationParams = Field(
         default_factory=CombinationParams, description="Online expert aggregation."

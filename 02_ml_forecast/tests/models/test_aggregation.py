@@ -88,3 +88,36 @@ def test_state_round_trips_through_json() -> None:
     s.update(np.array([[1.0, 2.0, 3.0]]), np.array([2.5]), np.array([4]))
     back = MLPoly.from_dict(json.loads(json.dumps(s.to_dict())))
     np.testing.assert_allclose(back.weights(), s.weights())
+
+
+def test_forgetting_follows_the_expert_right_this_week() -> None:
+    """Expert A is right for 60 days, then B (A +1500 MW): in the week after the switch, the
+    discounted ML-Poly errs much less than the whole-history one, which keeps trusting A."""
+    rng = np.random.default_rng(0)
+    n, switch = 90, 60
+    y = 60000 + rng.normal(0, 300, n)
+    late = np.arange(n) >= switch
+    E = np.column_stack(
+        [y + rng.normal(0, 200, n) + 1500 * late, y + rng.normal(0, 200, n) + 1500 * ~late]
+    )
+    hours = np.zeros(n, dtype=int)
+    week_error = {}
+    for forget in (0.0, 0.05):
+        s = MLPoly(2, forget=forget)
+        errors = []
+        for d in range(n):
+            errors.append(abs(s.combine(E[d : d + 1], hours[d : d + 1])[0] - y[d]))
+            s.update(E[d : d + 1], y[d : d + 1], hours[d : d + 1])
+        week_error[forget] = float(np.mean(errors[switch : switch + 7]))
+    assert week_error[0.05] < 0.75 * week_error[0.0]
+    assert MLPoly.from_dict(MLPoly(2, forget=0.05).to_dict()).forget == 0.05
+
+
+def test_forget_reaches_the_backtest_aggregation() -> None:
+    f = frame()
+    plain, s0 = aggregate(f, ["high", "low", "noisy"], STEP)
+    fast, s1 = aggregate(f, ["high", "low", "noisy"], STEP, forget=0.1)
+    assert s0 is not None
+    assert s1 is not None
+    assert (s0.forget, s1.forget) == (0.0, 0.1)
+    assert not np.allclose(plain["p50"], fast["p50"])

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from edip_api.schemas_peak import DailyPeak
+
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
 #: the largest load a body may carry, MW (France peaks near 100 GW)
@@ -333,6 +335,10 @@ class MetricsSummaryOut(BaseModel):
     models: list[ModelScores]
     rte_d1: ErrorScores | None
     daily: list[DailyScores]
+    peaks: list[DailyPeak] = Field(
+        default_factory=list,
+        description="Per Paris day of the window, the day-ahead issue's peak, scored once measured.",
+    )
 
 
 class TrainedOn(BaseModel):

@@ -29,7 +29,7 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0004_prediction_variant"
+        assert store.current_revision() == _head(store) == "0005_issuance_kinds"
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -94,7 +94,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0004_prediction_variant"}
+        assert {s.current_revision() for s in stores} == {"0005_issuance_kinds"}
     finally:
         for s in stores:
             s.dispose()
@@ -119,7 +119,7 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0004_prediction_variant"
+        assert out.strip() == "0005_issuance_kinds"
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_upgrade_from_the_issuances_revision_keeps_its_rows(db_url: str) -> None
     from alembic import command
 
     from edip_api.db.explanations import ExplanationRecord, find_explanation, insert_explanation
-    from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+    from edip_api.db.issuances import list_issuances
 
     store = LogStore(db_url)
     try:
@@ -148,9 +148,14 @@ def test_upgrade_from_the_issuances_revision_keeps_its_rows(db_url: str) -> None
             command.upgrade(cfg, "0002_issuances")
         assert "explanations" not in inspect(store.engine).get_table_names()
         due = datetime(2020, 3, 1, 11, tzinfo=UTC)
-        insert_issuance(store, IssuanceRecord("2020-03-02", "on_time", due, request_id="i-1"))
+        with store.engine.begin() as conn:  # the table as 0002 made it (no kind yet)
+            conn.exec_driver_sql(
+                "INSERT INTO issuances (target_day, status, due_at, late, fallback, points, "
+                "gate_checks, created_at, request_id) VALUES ('2020-03-02', 'on_time', "
+                "'2020-03-01 11:00:00', false, false, 0, '[]', '2020-03-01 11:00:00', 'i-1')"
+            )
         store.upgrade()
-        assert store.current_revision() == "0004_prediction_variant"
+        assert store.current_revision() == "0005_issuance_kinds"
         assert [r.request_id for r in list_issuances(store)] == ["i-1"]
         insert_explanation(store, ExplanationRecord("i-1", "2020-03-02", due, "gam", "1"))
         found = find_explanation(store, target_day="2020-03-02")
@@ -181,11 +186,46 @@ def test_0004_adds_the_variant_keeping_older_rows(db_url: str) -> None:
                 "'2020-03-01 12:00:00', 1.0, 60000.0, 5.0, '2020-03-01 11:00:01')"
             )
         store.upgrade()
-        assert store.current_revision() == "0004_prediction_variant"
+        assert store.current_revision() == "0005_issuance_kinds"
         origin = datetime(2020, 3, 1, 11, tzinfo=UTC)
         new = point("new", ("combination_rte", "2"), origin, origin.replace(hour=13), 61000.0)
         store.write_predictions([replace(new, variant="with_rte")])
         rows, _ = store.list_predictions(origin.replace(hour=0), origin.replace(hour=23))
         assert {r.request_id: r.variant for r in rows} == {"old": None, "new": "with_rte"}
+    finally:
+        store.dispose()
+
+
+def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
+    """A log store at 0004 with an issuance upgrades to head: the row is a day-ahead one, and
+    an intraday re-issue of the same day can then be written beside it."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+
+    store = LogStore(db_url)
+    try:
+        cfg = store.alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0004_prediction_variant")
+            conn.execute(
+                text(
+                    "INSERT INTO issuances (target_day, status, due_at, late, fallback, points,"
+                    " gate_checks, created_at) VALUES ('2020-11-03', 'on_time', :t, false,"
+                    " false, 24, '[]', :t)"
+                ),
+                {"t": datetime(2020, 11, 2, 11)},
+            )
+        store.upgrade()
+        assert store.current_revision() == "0005_issuance_kinds"
+        [old] = list_issuances(store)
+        assert (old.target_day, old.kind, old.lead_h) == ("2020-11-03", "day-ahead", None)
+        at = datetime(2020, 11, 3, 8, tzinfo=UTC)
+        reissue = IssuanceRecord(target_day="2020-11-03", status="on_time", due_at=at,
+                                 kind="intraday D 09:00", lead_h=-8.0)  # fmt: skip
+        assert insert_issuance(store, reissue)[1]
+        assert len(list_issuances(store, kind=None)) == 2
     finally:
         store.dispose()

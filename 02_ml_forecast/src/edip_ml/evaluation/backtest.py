@@ -132,7 +132,7 @@ def _combinations(
         variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
     for label, experts in variants:
         frame, _ = aggregate(
-            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma
+            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
         )
         if len(frame):
             frames.append(frame)

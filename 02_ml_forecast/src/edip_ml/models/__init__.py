@@ -20,6 +20,7 @@ from edip_ml.models.combination import CombinedForecaster
 from edip_ml.models.combination_rte import CombinedRteForecaster
 from edip_ml.models.forest import RandomForestForecaster
 from edip_ml.models.gam import GAMForecaster, GAMKalmanForecaster
+from edip_ml.models.gam_dynamic import GAMKalmanDynamicForecaster
 from edip_ml.models.linear import EstimatorForecaster, RidgeForecaster
 
 MODELS: dict[str, type[Forecaster]] = {
@@ -29,6 +30,7 @@ MODELS: dict[str, type[Forecaster]] = {
     "ridge": RidgeForecaster,
     "gam": GAMForecaster,
     "gam_kalman": GAMKalmanForecaster,
+    "gam_kalman_dynamic": GAMKalmanDynamicForecaster,
     "same_hour_last_week": SameHourLastWeek,
     "same_hour_yesterday": SameHourYesterday,
     "combination": CombinedForecaster,
@@ -85,6 +87,7 @@ __all__ = [
     "EstimatorForecaster",
     "Forecaster",
     "GAMForecaster",
+    "GAMKalmanDynamicForecaster",
     "GAMKalmanForecaster",
     "LightGBMForecaster",
     "ModelError",

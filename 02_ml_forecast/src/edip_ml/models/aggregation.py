@@ -32,10 +32,10 @@ class ExpertWeights:
     """ML-Poly over the experts' P50 columns, as the engine steps it (``X``: one column per
     expert, then ``lo``/``hi``, the experts' mean band: the fallback until the band has one)."""
 
-    def __init__(self, name: str, experts: list[str]) -> None:
+    def __init__(self, name: str, experts: list[str], forget: float = 0.0) -> None:
         self.name = name
         self.experts = experts
-        self.state = MLPoly(len(experts))
+        self.state = MLPoly(len(experts), forget=forget)
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         hours = paris_hours(targets_of(X))
@@ -57,11 +57,13 @@ def aggregate(
     name: str = COMBINATION,
     window_days: int = 56,
     gamma: float = 0.01,
+    forget: float = 0.0,
 ) -> tuple[pd.DataFrame, MLPoly | None]:
     """The combination's forecasts frame (columns of ``forecasts``) and its final state
     (``attrs``: the experts kept and the final state of its conformal band, every outcome in).
 
     ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
+    ``forget``: the ML-Poly discount of past regrets (:class:`edip_pipeline.online.MLPoly`).
     """
     present = [e for e in experts if e in set(forecasts["model"])]
     if len(present) < 2:
@@ -72,7 +74,7 @@ def aggregate(
     wide = wide.join(_experts_band(sub, wide.index))
     origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
-    weights = ExpertWeights(name, present)
+    weights = ExpertWeights(name, present, forget)
     engine = WalkForward(weights, new_band(window_days, gamma))
     q = engine.run(wide, actual)
     engine.finish()

@@ -126,7 +126,7 @@ class CombinedForecaster(OnlineForecaster):
     ) -> tuple[MLPoly, ConformalBand]:
         """ML-Poly over the calibration rows, and a band from the few rows each hour has (at
         least one: a short calibration slice)."""
-        state = MLPoly(E.shape[1])
+        state = MLPoly(E.shape[1], forget=self.config.forget)
         state.update(E, y, hours)
         per_hour = max(1, min(self.band.min_count, len(y) // 24))
         band = ConformalBand(window=self.band.window, gamma=self.band.gamma, min_count=per_hour)
@@ -146,6 +146,7 @@ class CombinedForecaster(OnlineForecaster):
             self.name,
             self.config.interval_window_days,
             self.config.interval_gamma,
+            self.config.forget,
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")

@@ -4,8 +4,9 @@ Pierrot & Goude (2011): load at each hour is a sum of smooth effects. Here each 
 basis of the pipeline's features and the smooth is a ridge fit per Paris hour of day (24 models,
 closed form, seconds on 10 years):
 
-* ``temperature`` — piecewise-linear splines (hinges ``max(0, T − k)`` at training quantiles) of
-  the instantaneous and every exponentially smoothed temperature (building inertia);
+* ``temperature`` — piecewise-linear splines (hinges ``max(0, T − k)`` at training quantiles, plus
+  the fixed ``cold_knots`` the training data reaches: the steeper response below 0 °C) of the
+  instantaneous and every exponentially smoothed temperature (building inertia);
 * ``calendar`` — day type (Monday … Sunday, public holidays as Sunday) and the bridge, eve/after
   holiday, school, Christmas, August and clock-change flags present;
 * ``season`` — cyclic time of year, Fourier harmonics of ``doy_sin``/``doy_cos`` (order ``fourier``);
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     import onnx
 
 log = logging.getLogger(__name__)
+
+#: training rows a fixed cold knot needs below it to be kept (ten days of hours)
+COLD_MIN_ROWS = 240
 
 __all__ = ["EFFECTS", "GAMForecaster", "GAMKalmanForecaster", "temperature_columns"]
 
@@ -138,7 +142,9 @@ class GAMForecaster(Forecaster):
             v = v[np.isfinite(v)]
             if len(v) >= 100:
                 qs = np.linspace(0, 1, self.config.knots + 2)[1:-1]
-                self.knots[c] = sorted(set(np.round(np.quantile(v, qs), 2).tolist()))
+                cold = [k for k in self.config.cold_knots if (v < k).sum() >= COLD_MIN_ROWS]
+                knots = np.round(np.quantile(v, qs), 2).tolist() + cold
+                self.knots[c] = sorted(set(knots))
         B, groups = self.basis(X)
         self.groups = groups.tolist()
         hours = self._hours(X)
@@ -220,7 +226,9 @@ class GAMKalmanForecaster(GAMForecaster, OnlineForecaster):
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
-        self.kalman_config = GAMKalmanParams.model_validate(self.params)
+        self.kalman_config = GAMKalmanParams.model_validate(
+            {k: v for k, v in self.params.items() if k in GAMKalmanParams.model_fields}
+        )
         self.state: KalmanEffects | None = None
 
     def fit(self, X: pd.DataFrame, y: pd.Series, calibration_fraction: float = 0.15) -> Forecaster:

@@ -12,6 +12,7 @@ from edip_api.api.routes import (
     forecast,
     health,
     issuances,
+    issued,
     metrics,
     model,
     predict,
@@ -31,5 +32,6 @@ for module in (
     model,
     data,
     issuances,
+    issued,
 ):
     api_router.include_router(module.router)

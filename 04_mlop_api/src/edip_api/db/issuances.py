@@ -1,34 +1,43 @@
-"""Issuance records of the daily loop: one row per target day, written once, never re-dated.
+"""Issuance records of the daily loop: one row per (target day, kind), written once, never re-dated.
 
 Why a table of its own: a forecast being *served* (the ``predictions`` log) is not the same fact
 as the day-ahead forecast of day D being *issued* at D-1 by the loop — with its origin, the model
 version, the weather source, the data-quality gate's verdict and whether it was on time, late, a
-flagged fallback or missed. The primary key is the target day, and a write never replaces a row:
-re-running a day (or a worker restarted after a crash) cannot duplicate nor back-date an issuance.
+flagged fallback or missed. The primary key is (target day, kind) — ``day-ahead`` (D-1 12:00) or
+an intraday re-issue named after its slot (``intraday D-1 18:00``, ``intraday D 09:00`` …) — and a
+write never replaces a row: re-running a slot (or a worker restarted after a crash) cannot
+duplicate nor back-date an issuance. ``lead_h`` is the hours from the origin to the start of D
+(negative for a re-issue made during D).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Integer, String, Text, select
+from sqlalchemy import Boolean, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, UTCDateTime
 
 IssuanceStatus = Literal["on_time", "late", "fallback", "missed"]
 STATUSES: tuple[str, ...] = ("on_time", "late", "fallback", "missed")
+DAY_AHEAD = "day-ahead"
+#: ``day-ahead`` or ``intraday D-1 18:00`` / ``intraday D 06:00`` (the slot, Paris wall clock)
+KIND_PATTERN = r"^(day-ahead|intraday D(-1)? [0-2][0-9]:[0-5][0-9])$"
 
 
 class Issuance(Base):
-    """The day-ahead issuance of one Paris target day (``YYYY-MM-DD``)."""
+    """One issuance (day-ahead or an intraday re-issue) of one Paris target day (``YYYY-MM-DD``)."""
 
     __tablename__ = "issuances"
 
     target_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, server_default=DAY_AHEAD)
+    lead_h: Mapped[float | None] = mapped_column(Float(), nullable=True)
     status: Mapped[str] = mapped_column(String(), nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -69,10 +78,14 @@ class IssuanceRecord:
     gate_checks: list[dict[str, Any]] = field(default_factory=list)
     detail: str | None = None
     created_at: datetime | None = None
+    kind: str = DAY_AHEAD
+    lead_h: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if not re.match(KIND_PATTERN, self.kind):
+            raise ValueError(f"kind must match {KIND_PATTERN}, got {self.kind!r}")
         datetime.strptime(self.target_day, "%Y-%m-%d")  # ValueError on a bad day
         for name in ("due_at", "issued_at", "origin", "created_at"):
             value = getattr(self, name)
@@ -93,26 +106,35 @@ class IssuanceRecord:
 
 
 def insert_issuance(log_store: Any, record: IssuanceRecord) -> tuple[IssuanceRecord, bool]:
-    """Insert unless the day already has an issuance; returns (stored record, created)."""
+    """Insert unless the (day, kind) already has an issuance; returns (stored record, created)."""
     table = issuances_table
     stmt = (
         log_store._insert(table)
-        .on_conflict_do_nothing(index_elements=["target_day"])
+        .on_conflict_do_nothing(index_elements=["target_day", "kind"])
         .returning(table.c.target_day)
     )
+    key = (table.c.target_day == record.target_day) & (table.c.kind == record.kind)
     with log_store.engine.begin() as conn:
         created = len(conn.execute(stmt, [record.to_row()]).all()) == 1
-        row = conn.execute(select(table).where(table.c.target_day == record.target_day)).mappings()
+        row = conn.execute(select(table).where(key)).mappings()
         stored = IssuanceRecord.from_row(row.one())
     return stored, created
 
 
 def list_issuances(
-    log_store: Any, first_day: str | None = None, last_day: str | None = None, limit: int = 100
+    log_store: Any,
+    first_day: str | None = None,
+    last_day: str | None = None,
+    limit: int = 100,
+    kind: str | None = DAY_AHEAD,
 ) -> list[IssuanceRecord]:
-    """Issuances with first_day ≤ target_day ≤ last_day, the most recent target day first."""
+    """Issuances of ``kind`` (``None``: every kind) with first_day ≤ target_day ≤ last_day, the
+    most recent target day first (within a day, the latest origin first)."""
     table = issuances_table
-    query = select(table).order_by(table.c.target_day.desc()).limit(limit)
+    order = (table.c.target_day.desc(), table.c.origin.desc().nulls_last(), table.c.kind)
+    query = select(table).order_by(*order).limit(limit)
+    if kind is not None:
+        query = query.where(table.c.kind == kind)
     if first_day is not None:
         query = query.where(table.c.target_day >= first_day)
     if last_day is not None:

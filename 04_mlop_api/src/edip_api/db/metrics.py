@@ -1,7 +1,8 @@
 """Accuracy of the served forecasts against actuals: the ``/v1/metrics/summary`` rule.
 
 For each model version and target time, the forecast counted is the latest-origin *day-ahead* one
-(origin ≤ target − 12 h) among ``/v1/forecast`` points; MAPE is a fraction, bias = mean(forecast −
+(origin ≤ target − 12 h) among ``/v1/forecast`` points — intraday re-issues of the loop left out
+(their lead can exceed 12 h too: the D-1 18:00 one), so the score stays the day-ahead's; MAPE is a fraction, bias = mean(forecast −
 actual) in MW. RTE's own D-1 forecast is scored on the same window as a benchmark. Days are UTC
 calendar days (JSON timestamps are UTC throughout the API).
 """
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from .issuances import DAY_AHEAD, issuances_table
 from .models import actuals_table, predictions_table
 
 #: the actual every served forecast and RTE's D-1 are scored against (ENTSO-E's actual, another
@@ -114,7 +116,8 @@ def compute_summary(conn: Connection, start: datetime, end: datetime) -> Metrics
 
 def _counted_forecasts(conn: Connection, start: datetime, end: datetime) -> Select[Any]:
     """(model, version, target, P50, actual) of the forecast counted per target (module rule)."""
-    p, a = predictions_table, actuals_table
+    p, a, i = predictions_table, actuals_table, issuances_table
+    reissued = select(i.c.request_id).where(i.c.kind != DAY_AHEAD, i.c.request_id.is_not(None))
     rank = (
         func.row_number()
         .over(
@@ -130,6 +133,7 @@ def _counted_forecasts(conn: Connection, start: datetime, end: datetime) -> Sele
             p.c.target_time >= start,
             p.c.target_time < end,
             _lead_ok(conn),
+            p.c.request_id.not_in(reissued),
         )
         .subquery("candidates")
     )

@@ -108,7 +108,8 @@ def test_a_nan_fallback_point_is_422(client: httpx.Client) -> None:
     r = client.post("/v1/issuances", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert "p50" in r.text
-    assert client.get("/v1/issuances", params={"start_day": "2020-10-28"}).json() == []
+    day = {"start_day": "2020-10-28", "end_day": "2020-10-28"}
+    assert client.get("/v1/issuances", params=day).json() == []
 
 
 def test_full_width_days_are_refused_in_queries_too(client: httpx.Client) -> None:

@@ -21,7 +21,13 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.db import LogStore
-from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+from edip_api.db.issuances import (
+    DAY_AHEAD,
+    KIND_PATTERN,
+    IssuanceRecord,
+    insert_issuance,
+    list_issuances,
+)
 from edip_api.schemas import (
     DAY_PATTERN,
     FIRST_YEAR,
@@ -41,7 +47,15 @@ router = APIRouter(prefix="/v1", tags=["loop"])
 log = logging.getLogger(__name__)
 
 #: flows of the daily loop whose recent runs ``/v1/loop/status`` reports
-LOOP_FLOWS = ("issue-forecast", "sync-actuals", "update", "retrain", "alerts", "ingest")
+LOOP_FLOWS = (
+    "issue-forecast",
+    "issue-intraday",
+    "sync-actuals",
+    "update",
+    "retrain",
+    "alerts",
+    "ingest",
+)
 MAX_FALLBACK_POINTS = 48
 
 
@@ -73,7 +87,20 @@ class IssuanceIn(BaseModel):
         pattern=DAY_PATTERN, description="Paris target day D (YYYY-MM-DD, ASCII digits)."
     )
     status: str = Field(pattern="^(on_time|late|fallback|missed)$")
-    due_at: Instant = Field(description="When the issuance was due (D-1 at the issuance hour).")
+    kind: str = Field(
+        DAY_AHEAD,
+        pattern=KIND_PATTERN,
+        description="'day-ahead' (D-1 12:00) or an intraday re-issue named after its Paris slot "
+        "('intraday D-1 18:00', 'intraday D 09:00'); one issuance per (day, kind).",
+    )
+    lead_h: float | None = Field(
+        None,
+        ge=-24,
+        le=48,
+        allow_inf_nan=False,
+        description="Hours from the origin to the start of D (negative: issued during D).",
+    )
+    due_at: Instant = Field(description="When the issuance was due (its slot, Paris).")
     issued_at: Instant | None = Field(None, description="The loop's clock when issued.")
     origin: Instant | None = Field(None, description="Forecast origin (null when missed).")
     late: bool = False
@@ -95,6 +122,8 @@ class IssuanceIn(BaseModel):
 
 class IssuanceOut(BaseModel):
     target_day: str
+    kind: str
+    lead_h: float | None
     status: str
     due_at: datetime
     issued_at: datetime | None
@@ -113,7 +142,9 @@ class IssuanceOut(BaseModel):
 
 
 class IssuanceWritten(BaseModel):
-    created: bool = Field(description="False: the day already had an issuance (left as it was).")
+    created: bool = Field(
+        description="False: the day already had an issuance of this kind (left as it was)."
+    )
     issuance: IssuanceOut
 
 
@@ -171,8 +202,16 @@ def get_issuances(
     start_day: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
     end_day: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    kind: Annotated[
+        str,
+        Query(
+            pattern=f"^all$|{KIND_PATTERN}",
+            description="'day-ahead' (default), one intraday kind, or 'all'.",
+        ),
+    ] = DAY_AHEAD,
 ) -> list[IssuanceOut]:
-    return [_out(r) for r in list_issuances(log_store, start_day, end_day, limit)]
+    wanted = None if kind == "all" else kind
+    return [_out(r) for r in list_issuances(log_store, start_day, end_day, limit, wanted)]
 
 
 def _last_actual(log_store: LogStore, now: pd.Timestamp) -> datetime | None:

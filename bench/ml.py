@@ -40,7 +40,11 @@ import pandas as pd
 
 log = logging.getLogger("bench.ml")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data/odre"
+#: the development data (``EDIP_SHARED_DATA`` overrides it, e.g. from a git worktree elsewhere)
+SHARED = (
+    Path(os.environ.get("EDIP_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared/data")
+    / "odre"
+)
 DEV_LOAD = SHARED / "consommation-quotidienne-brute_2012-2020.csv.gz"
 DEV_TEMP = SHARED / "temperature-quotidienne-regionale_2016-2020.csv.gz"
 DEV_SYNOP = SHARED.parent / "meteofrance"

@@ -1,10 +1,10 @@
 """Bytecode for what a serving process imports, and nothing else (the API image's builder stage).
 
-The API image installs with ``pip install --no-compile`` (the bytecode of every installed module
-is several times what a serving process imports) and then runs this: it starts the real app (``create_app``
+pip compiles every module it installs, several times what a serving process imports; this drops
+that bytecode (every ``__pycache__`` of the virtualenv's site-packages) and then starts the real app (``create_app``
 and its lifespan through a test client, on an empty data directory, with an MLflow URI that
 refuses at once), asks the routes a probe asks, and imports what the serving path loads lazily
-(onnxruntime, the PostgreSQL driver, uvicorn's
+(onnxruntime, pyarrow reading the bundled sample's parquet, the PostgreSQL driver, uvicorn's
 uvloop/httptools protocol, the calendars the features read). Python writes the ``.pyc`` of every
 module so imported; the edip packages are compiled whole. A module this misses is compiled in
 memory when first imported (the image's user cannot write the virtualenv): a slower first
@@ -19,7 +19,9 @@ import compileall
 import importlib
 import logging
 import os
+import shutil
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -65,15 +67,27 @@ def main() -> int:
     if sys.dont_write_bytecode:
         log.error("PYTHONDONTWRITEBYTECODE is set: nothing would be written")
         return 1
+    site = Path(sysconfig.get_paths()["purelib"])
+    caches = sorted(site.rglob("__pycache__"))
+    for cache in caches:
+        shutil.rmtree(cache)
+    log.info("removed %d __pycache__ directories under %s", len(caches), site)
     with tempfile.TemporaryDirectory(prefix="edip-bytecode-") as tmp:
         run_app(Path(tmp))
     for name in LAZY_MODULES:
         importlib.import_module(name)
+    import pandas as pd
+    import pyarrow.dataset  # noqa: F401  (what pandas reads the store's parquet files with)
+
+    import edip_pipeline
+
+    sample = Path(str(edip_pipeline.__file__)).parent / "data"
+    for parquet in sorted(sample.glob("*.parquet")):
+        log.info("read %s: %d rows", parquet.name, len(pd.read_parquet(parquet)))
     import holidays
 
     holidays.country_holidays("FR", years=2020)
     import edip_api
-    import edip_pipeline
 
     for package in (edip_api, edip_pipeline):
         compileall.compile_dir(Path(str(package.__file__)).parent, quiet=1)

@@ -25,7 +25,15 @@ case "$action" in
       echo "$name already up ($url)"
       exit 0
     fi
-    setsid nohup "$@" >"logs/$name.log" 2>&1 < /dev/null &
+    # a service outlives this script: it must not keep the descriptors it was handed (a lock
+    # taken with `flock FILE make …` would stay held until the service stops)
+    (
+      for fd in "/proc/$BASHPID/fd"/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      exec setsid nohup "$@" >"logs/$name.log" 2>&1 < /dev/null
+    ) &
     echo $! >"logs/$name.pid"
     for _ in $(seq 1 ${WAIT_S:-180}); do
       if answers "$url"; then

@@ -206,8 +206,11 @@ def test_serving_image_has_no_training_stack() -> None:
     found = installed(IMAGES["api"], SERVING_FORBIDDEN)
     say(f"edip-api image: {image_mb(IMAGES['api']):.0f} MB (target <= 450 MB)")
     assert found == [], f"training packages or pipeline extras in the API image: {found}"
-    # and what it must have: the ONNX runtime and the MLflow client, as the non-root user
-    probe = "import onnxruntime, mlflow, os; print(os.getuid())"
+    # and what it must have: the ONNX runtime, pyarrow (the store), the registry reader (httpx), as
+    # the non-root user
+    probe = (
+        "import onnxruntime, pyarrow.parquet, edip_api.services.registry, os; print(os.getuid())"
+    )
     out = run(["docker", "run", "--rm", "--entrypoint", "python", IMAGES["api"], "-c", probe])
     assert out.strip() == "10001"
     # a command of a missing extra says which extra to install, in one line

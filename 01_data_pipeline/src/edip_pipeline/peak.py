@@ -15,6 +15,8 @@ Per Paris day D, from hourly quantile forecasts of D:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -38,7 +40,7 @@ def daily_peaks(forecast: pd.DataFrame, actual: pd.Series | None = None) -> pd.D
     if forecast.empty:
         return pd.DataFrame(columns=PEAK_COLUMNS)
     fc = forecast.copy()
-    fc.index = as_utc_index(fc.index)
+    fc.index = as_utc_index(pd.DatetimeIndex(fc.index))
     fc = fc[fc["p50"].notna()]
     for q in ("p10", "p90"):
         if q not in fc:
@@ -46,22 +48,25 @@ def daily_peaks(forecast: pd.DataFrame, actual: pd.Series | None = None) -> pd.D
     fc["day"] = _by_day(pd.DatetimeIndex(fc.index))
     fc["hour"] = pd.DatetimeIndex(fc.index).tz_convert(PARIS).hour
     if actual is not None:
-        a = pd.Series(actual.to_numpy(dtype=float), index=as_utc_index(actual.index))
+        a = pd.Series(
+            actual.to_numpy(dtype=float), index=as_utc_index(pd.DatetimeIndex(actual.index))
+        )
         fc["actual"] = a.reindex(fc.index).to_numpy()
     else:
         fc["actual"] = np.nan
     rows = []
     for day, g in fc.groupby("day", sort=True):
-        top = g.loc[g["p50"].idxmax()]
-        row = {"day": day, "peak_mw": float(top["p50"]), "peak_hour": int(top["hour"]),
-               "peak_p10": float(top["p10"]), "peak_p90": float(top["p90"]),
-               "actual_peak_mw": np.nan, "actual_peak_hour": np.nan, "error_mw": np.nan,
-               "hit": np.nan}  # fmt: skip
+        top = g.iloc[int(np.argmax(g["p50"].to_numpy()))]
+        peak = float(top["p50"])
+        row: dict[str, Any] = {"day": day, "peak_mw": peak, "peak_hour": int(top["hour"]),
+                               "peak_p10": float(top["p10"]), "peak_p90": float(top["p90"]),
+                               "actual_peak_mw": np.nan, "actual_peak_hour": np.nan,
+                               "error_mw": np.nan, "hit": np.nan}  # fmt: skip
         if g["actual"].notna().all():
-            seen = g.loc[g["actual"].idxmax()]
-            row.update(actual_peak_mw=float(seen["actual"]), actual_peak_hour=int(seen["hour"]),
-                       error_mw=row["peak_mw"] - float(seen["actual"]),
-                       hit=float(int(seen["hour"]) == row["peak_hour"]))  # fmt: skip
+            seen = g.iloc[int(np.argmax(g["actual"].to_numpy()))]
+            measured = float(seen["actual"])
+            row.update(actual_peak_mw=measured, actual_peak_hour=int(seen["hour"]),
+                       error_mw=peak - measured, hit=float(int(seen["hour"]) == int(top["hour"])))  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows, columns=PEAK_COLUMNS)
 

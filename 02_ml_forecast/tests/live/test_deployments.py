@@ -33,6 +33,7 @@ def test_flows_serve_builds_the_loop_deployments_with_paris_schedules() -> None:
     for name in (
         "ingest-realtime-hourly",
         "issue-forecast",
+        "issue-intraday",
         "sync-actuals",
         "update",
         "retrain",
@@ -42,6 +43,7 @@ def test_flows_serve_builds_the_loop_deployments_with_paris_schedules() -> None:
         (schedule,) = built[name].schedules
         assert schedule.schedule.timezone == "Europe/Paris"
     assert built["issue-forecast"].schedules[0].schedule.cron == "0 12 * * *"
+    assert built["issue-intraday"].schedules[0].schedule.cron == "0 6,9,12,15,18 * * *"
 
 
 def test_the_issuance_retries_itself_as_a_served_deployment() -> None:

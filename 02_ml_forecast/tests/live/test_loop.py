@@ -148,6 +148,26 @@ def test_one_issuance_per_day_at_the_right_origin(loop: Any) -> None:
         assert i["model_version"] is not None
 
 
+def test_intraday_reissues_follow_their_slots_never_back_dated(loop: Any) -> None:
+    """The simulated issue-intraday runs (09:00 and 18:00): each re-issue is recorded once per
+    (day, kind), from the loop's now at or after its slot, up to the end of D."""
+    with loop.api.client() as c:
+        rows = c.get("/v1/issuances", params={"limit": 1000, "kind": "all"}).json()
+    intraday = [i for i in rows if i["kind"] != "day-ahead"]
+    assert len(intraday) >= DAYS  # about two a day, none on the days the gate or the loop failed
+    assert len({(i["target_day"], i["kind"]) for i in intraday}) == len(intraday)
+    assert {i["kind"] for i in intraday} <= {"intraday D-1 18:00", "intraday D 09:00",
+                                             "intraday D 18:00"}  # fmt: skip
+    for i in intraday:
+        origin, issued = pd.Timestamp(i["origin"]), pd.Timestamp(i["issued_at"])
+        assert issued >= pd.Timestamp(i["due_at"])
+        assert origin == issued.floor("h")
+        start = pd.Timestamp(i["target_day"]).tz_localize("Europe/Paris")
+        end = (pd.Timestamp(i["target_day"]) + pd.Timedelta(days=1)).tz_localize("Europe/Paris")
+        assert i["lead_h"] == (start - origin) / pd.Timedelta(hours=1)
+        assert i["points"] == (end - origin) / pd.Timedelta(hours=1)
+
+
 def test_every_issued_forecast_says_why(loop: Any) -> None:
     """Each champion issuance carries its decomposition (adding up to the P50 served); the
     fallback and the missed day say plainly that they have none."""

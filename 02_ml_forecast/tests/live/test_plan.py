@@ -44,10 +44,13 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
         ("03:00", "retrain"),
         ("07:05", "ingest"),
         ("07:30", "update"),
+        ("09:00", "issue-intraday"),
         ("11:05", "ingest"),
         ("11:10", "sync-actuals"),
         ("12:00", "issue-forecast"),
         ("13:15", "alerts"),
+        ("17:05", "ingest"),
+        ("18:00", "issue-intraday"),
     ]
 
 

@@ -8,6 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from edip_api.schemas_peak import DailyPeak
+from edip_pipeline.registry_names import CHAMPION
+
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
 #: the largest load a body may carry, MW (France peaks near 100 GW)
@@ -73,7 +76,7 @@ _MODEL_EXAMPLE: dict[str, Any] = {
     "version": "3",
     "source": "registry",
     "family": "lightgbm",
-    "alias": "champion",
+    "alias": CHAMPION,
     "loaded_at": "2020-12-20T11:00:00+00:00",
     "reason": None,
 }
@@ -333,6 +336,10 @@ class MetricsSummaryOut(BaseModel):
     models: list[ModelScores]
     rte_d1: ErrorScores | None
     daily: list[DailyScores]
+    peaks: list[DailyPeak] = Field(
+        default_factory=list,
+        description="Per Paris day of the window, the day-ahead issue's peak, scored once measured.",
+    )
 
 
 class TrainedOn(BaseModel):

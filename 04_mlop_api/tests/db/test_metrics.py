@@ -112,7 +112,7 @@ def test_summary_matches_hand_computation(filled: LogStore) -> None:
 
 def test_as_dict_is_the_json_shape(filled: LogStore) -> None:
     body = filled.metrics_summary(START, END).as_dict()
-    assert set(body) == {"start", "end", "models", "rte_d1", "daily"}
+    assert set(body) == {"actual", "start", "end", "models", "rte_d1", "daily"}
     assert body["start"] == "2020-03-02T00:00:00+00:00"
     assert body["end"] == "2020-03-04T00:00:00+00:00"
     assert set(body["models"][0]) == {"model_name", "model_version", "n", "mape", "mae", "bias"}

@@ -76,9 +76,14 @@ class LoopApi:
         return body
 
     def issuances(
-        self, start_day: str | None = None, end_day: str | None = None, limit: int = 100
+        self,
+        start_day: str | None = None,
+        end_day: str | None = None,
+        limit: int = 100,
+        kind: str = "day-ahead",
     ) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit}
+        """Recorded issuances of ``kind`` ('day-ahead', an intraday kind or 'all')."""
+        params: dict[str, Any] = {"limit": limit, "kind": kind}
         if start_day:
             params["start_day"] = start_day
         if end_day:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edip_pipeline.calendar import PARIS
+
+_SLOT = re.compile(r"^D(-1)? ([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_slot(slot: str) -> tuple[int, int, int]:
+    """``'D-1 18:00'`` → (day offset −1, hour 18, minute 0); ValueError when malformed."""
+    m = _SLOT.match(slot)
+    if m is None:
+        raise ValueError(f"intraday slot {slot!r} must look like 'D-1 18:00' or 'D 09:00'")
+    return (-1 if m.group(1) else 0), int(m.group(2)), int(m.group(3))
 
 
 class LiveSettings(BaseSettings):
@@ -44,6 +55,22 @@ class LiveSettings(BaseSettings):
     )
     sync_lookback_h: int = Field(
         72, ge=1, description="Hours of actuals re-sent by each sync (revisions are upserts)."
+    )
+    intraday_slots: list[str] = Field(
+        default_factory=lambda: [
+            "D-1 18:00",
+            "D 06:00",
+            "D 09:00",
+            "D 12:00",
+            "D 15:00",
+            "D 18:00",
+        ],
+        description="Intraday re-issues of day D after its day-ahead: 'D-1 HH:MM' or 'D HH:MM' "
+        "(Paris); each is issued from the data known then, once, never back-dated ([] = none).",
+    )
+    intraday_cron: str = Field(
+        "0 6,9,12,15,18 * * *",
+        description="Cron of issue-intraday: every slot's time (a run issues the slots due).",
     )
     issue_cron: str | None = Field(
         None, description="Cron of issue-forecast (default: '0 <issuance_hour> * * *')."
@@ -93,12 +120,26 @@ class LiveSettings(BaseSettings):
         60.0, gt=0, description="Minutes between a failed run and its retry."
     )
     sim_hours: dict[str, list[int]] = Field(
-        default_factory=lambda: {"ingest": [7, 11], "sync-actuals": [11], "alerts": [13]},
+        default_factory=lambda: {
+            "ingest": [7, 11, 17],
+            "sync-actuals": [11],
+            "alerts": [13],
+            "issue-intraday": [9, 18],
+        },
         description="Simulation: the hours at which the hourly deployments run (the rest are "
         "skipped so that a day takes seconds); ingest at 07:05 too, so that the 07:30 update "
-        "finds yesterday whole, as the hourly ingest gives it in production.",
+        "finds yesterday whole, as the hourly ingest gives it in production, and at 17:05 so that "
+        "the 18:00 intraday re-issues pass the gate's freshness check; issue-intraday at 09:00 "
+        "and 18:00 of its slots.",
     )
     sim_alerts: bool = Field(True, description="Simulation: run the alerts deployment too.")
+
+    @field_validator("intraday_slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            parse_slot(slot)
+        return value
 
     @property
     def issue_schedule(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from prefect import Flow
 
 from edip_ml.live.config import LiveSettings, live_settings
+from edip_ml.live.intraday import issue_intraday_flow
 from edip_ml.live.issue import issue_forecast_flow
 from edip_ml.live.retrain import retrain_flow
 from edip_ml.live.sync import sync_actuals_flow
@@ -78,6 +79,8 @@ def loop_jobs(settings: LiveSettings | None = None) -> list[LoopJob]:
     jobs = [
         LoopJob("issue-forecast", issue_forecast_flow, s.issue_schedule,
                 "Data-quality gate, then tomorrow's forecast via the API, recorded (catch-up)."),
+        LoopJob("issue-intraday", issue_intraday_flow, s.intraday_cron,
+                "Intraday re-issues of today and tomorrow from the latest data, recorded."),
         LoopJob("sync-actuals", sync_actuals_flow, s.sync_cron,
                 "Measured load and RTE's D-1 forecast from the store into the log store."),
         LoopJob("update", update_flow, s.update_cron,

@@ -62,7 +62,8 @@ def day_history(log_store: LogStore, day: str, as_of: datetime) -> dict[str, Any
             for (kind, origin), points in ordered
         ],
         "actual": [
-            {"timestamp": t.to_pydatetime(), "consumption_mw": v} for t, v in actual.items()
+            {"timestamp": pd.Timestamp(t).to_pydatetime(), "consumption_mw": float(v)}
+            for t, v in zip(actual.index, actual.to_numpy(), strict=True)
         ],
     }
 
@@ -106,6 +107,6 @@ def peaks(
     table = daily_peaks(frame, measured(log_store, start, end, as_of))
     table = table[(table["day"] >= first_day) & (table["day"] <= last_day)]
     return [
-        {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
+        {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
         for row in table.to_dict("records")
     ]

@@ -55,3 +55,8 @@ def test_as_of_history_and_peaks(client: httpx.Client) -> None:
     assert 0 <= peak["peak_hour"] <= 23
     latest = client.get("/v1/issued/peaks", params={"start_day": DAY, "kind": "latest"})
     assert latest.status_code == 200, latest.text
+    score = client.get(
+        "/v1/metrics/summary", params={"window": "1d", "end": "2020-12-16T00:00:00+01:00"}
+    )
+    assert [p["day"] for p in score.json()["peaks"]] == [DAY]
+    assert score.json()["peaks"][0]["peak_mw"] == peak["peak_mw"]

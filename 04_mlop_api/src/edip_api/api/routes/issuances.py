@@ -47,7 +47,15 @@ router = APIRouter(prefix="/v1", tags=["loop"])
 log = logging.getLogger(__name__)
 
 #: flows of the daily loop whose recent runs ``/v1/loop/status`` reports
-LOOP_FLOWS = ("issue-forecast", "sync-actuals", "update", "retrain", "alerts", "ingest")
+LOOP_FLOWS = (
+    "issue-forecast",
+    "issue-intraday",
+    "sync-actuals",
+    "update",
+    "retrain",
+    "alerts",
+    "ingest",
+)
 MAX_FALLBACK_POINTS = 48
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from edip_api.api.deps import ForecastsDep, LogStoreDep
 from edip_api.db.issuances import DAY_AHEAD, KIND_PATTERN
 from edip_api.schemas import DAY_PATTERN, Instant
+from edip_api.schemas_peak import DailyPeak
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import utc
 from edip_api.services.issued import MAX_DAYS, day_history, latest_issued, peaks
@@ -68,18 +69,6 @@ class DayHistory(BaseModel):
     as_of: datetime
     issues: list[Issue] = Field(description="Every issue of the day made by as_of, oldest first.")
     actual: list[Measured] = Field(description="Hours of the day measured by as_of.")
-
-
-class DailyPeak(BaseModel):
-    day: str = Field(description="Paris day.")
-    peak_mw: float = Field(description="Largest hourly P50 of the day, MW.")
-    peak_hour: int = Field(description="Its Paris hour.")
-    peak_p10: float | None = Field(description="P10 at the peak hour (a conservative peak P10).")
-    peak_p90: float | None = Field(description="P90 at the peak hour.")
-    actual_peak_mw: float | None = Field(description="Measured peak (whole day measured).")
-    actual_peak_hour: int | None
-    error_mw: float | None = Field(description="Forecast peak − measured peak, MW.")
-    hit: float | None = Field(description="1 when the peak hour was right, 0 when not.")
 
 
 def _as_of(value: datetime | None, forecasts: ForecastsDep) -> datetime:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from edip_ml import cli
 from edip_ml.registry.publish import publish
 from edip_ml.registry.versions import CHALLENGER, CHAMPION, version_by_alias
+from edip_pipeline.config import reset_settings_cache
 from edip_pipeline.store import Store
 
 from . import mlflow_server as fixtures
@@ -103,6 +104,28 @@ def test_show_params_prints_values_and_search_ranges() -> None:
     assert lines["knots"][:2] == ["8", "-"]  # the GAM is not tuned
     result = runner.invoke(_app(), ["train", "ml", "--models", "nope", "--show-params"])
     assert result.exit_code != 0
+
+
+def test_the_default_model_list_is_params_yaml_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--models`` the commands take ``ml.models`` of params.yaml (written nowhere
+    else); an empty list is a clear error, not a silent no-op."""
+    params = tmp_path / "params.yaml"
+    monkeypatch.setenv("EDIP_PARAMS_FILE", str(params))
+    params.write_text("ml:\n  models: [ridge, gam]\n")
+    reset_settings_cache()
+    result = runner.invoke(_app(), ["train", "ml", "--show-params"])
+    assert result.exit_code == 0, result.output
+    assert [ln.split()[0] for ln in result.output.splitlines() if not ln.startswith(" ")] == [
+        "ridge",
+        "gam",
+    ]
+    params.write_text("ml: {}\n")
+    reset_settings_cache()
+    result = runner.invoke(_app(), ["train", "ml", "--show-params"])
+    assert result.exit_code != 0
+    assert "ml.models" in result.output
 
 
 def test_promote_command(

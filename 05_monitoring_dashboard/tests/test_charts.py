@@ -12,6 +12,7 @@ from edip_dashboard.charts import (
     daily_figure,
     now_figure,
     paris_naive,
+    versions_figure,
 )
 from edip_dashboard.frames import actuals_frame, forecast_frame
 
@@ -59,6 +60,21 @@ def test_daily_and_day_type_figures_have_one_trace_per_forecaster() -> None:
         {"forecaster": ["a", "b"], "day_type": ["weekday"] * 2, "mape": [0.1, 0.2]}
     )
     assert len(by_day_type_figure(by_type).data) == 2
+
+
+def test_versions_figure_highlights_the_alias_the_api_serves() -> None:
+    """The highlighted version is the one with the alias ``/v1/model`` reports, whatever it is
+    called: the dashboard does not spell the registry's aliases."""
+    versions = pd.DataFrame(
+        {"version": ["1", "2", "3"], "aliases": [[], ["live"], ["next"]],
+         "created_at": pd.to_datetime(["2020-12-01", "2020-12-08", "2020-12-15"], utc=True),
+         "backtest_mape": [0.03, 0.02, 0.025], "family": ["lightgbm"] * 3}
+    )  # fmt: skip
+    fig = versions_figure(versions, "live")
+    served = [t for t in fig.data if t.name == "live (served)"]
+    assert len(served) == 1
+    assert list(served[0].text) == ["v2"]
+    assert {t.name for t in versions_figure(versions, "champion").data} == {"other versions"}
 
 
 def test_coverage_figure_lays_days_out_by_week() -> None:

@@ -4,9 +4,9 @@ For a cut instant ``c``, a fresh store is written (through ``Store.write``) with
 not yet known at ``c`` (stamp ``u`` with ``u + 30min > c``) and all observed weather after ``c``
 replaced by garbage. The *whole batch* is rebuilt on it: every row whose origin is ``<= c`` must be
 bit-for-bit identical to the clean build — this checks the per-row cut-offs inside one vectorised
-build, not just the read range — for both protocols, on 1-hour and 30-minute grids. The last tests
-show the harness can fail: touching the last known half-hour, or a naive (non horizon-aware) lag,
-is caught.
+build, not just the read range — for the day-ahead, rolling and intraday (the loop's re-issues)
+protocols, on 1-hour and 30-minute grids. The last tests show the harness can fail: touching the
+last known half-hour, or a naive (non horizon-aware) lag, is caught.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ CUTS = [
     pd.Timestamp("2020-10-24 10:00", tz="UTC"),
 ]
 STEPS = ["1h", "30min"]
-PROTOCOLS = ["day-ahead", "rolling"]
+#: "intraday": the loop's re-issues — an origin every 3 h (Paris) with targets up to 30 h ahead
+PROTOCOLS = ["day-ahead", "rolling", "intraday"]
 
 
 def _params(step: str) -> FeatureParams:
@@ -153,6 +154,10 @@ def protocol_pairs(protocol: str, cut: pd.Timestamp, step: str) -> pd.DataFrame:
     day = cut.tz_convert("Europe/Paris").normalize().tz_localize(None)
     if protocol == "day-ahead":
         return day_ahead_pairs(day - pd.Timedelta(days=12), day + pd.Timedelta(days=6), step=step)
+    if protocol == "intraday":
+        paris = pd.date_range(day - pd.Timedelta(days=8), day + pd.Timedelta(days=4), freq="3h")
+        local = paris.tz_localize("Europe/Paris", nonexistent="shift_forward", ambiguous=True)
+        return rolling_pairs(local.tz_convert("UTC"), horizon_h=30, step=step)
     origins = pd.date_range(cut - pd.Timedelta(days=8), cut + pd.Timedelta(days=4), freq="7h")
     extra = pd.DatetimeIndex([cut, cut - pd.Timedelta("10min"), cut - HH, cut - pd.Timedelta("1h")])
     return rolling_pairs(origins.append(extra), horizon_h=24, step=step)

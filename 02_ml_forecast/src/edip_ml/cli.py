@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 PROTOCOLS = ("day-ahead", "rolling-24h")
 WEATHER_MODES = ("auto", "forecast", "observed", "none")
-DEFAULT_MODELS = "lightgbm,xgboost,gam,gam_kalman,combination"
-#: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir);
-#: other packages add theirs (``edip_dl`` registers "dl")
+#: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir),
+#: ``models`` the ``--models`` text or None (the family's list in params.yaml); other packages
+#: add theirs (``edip_dl`` registers "dl")
 BACKTEST_FAMILIES: dict[str, Callable[..., Any]] = {}
 
 
@@ -107,6 +107,23 @@ def _split(models: str) -> list[str]:
     return names
 
 
+def model_names(models: str | None, default: Sequence[str], section: str) -> list[str]:
+    """``--models``, else the default list of ``params.yaml`` (``section``, e.g. ``ml.models``):
+    the one place that list is written."""
+    if models is not None:
+        return _split(models)
+    if not default:
+        raise typer.BadParameter(f"no models: give --models or set {section} in params.yaml")
+    return list(default)
+
+
+#: ``--models`` of the train and backtest commands: the family's list in params.yaml by default
+ModelsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated model names (default: ml.models / dl.models, params.yaml)."),
+]
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
     """``["xgboost.n_estimators=50", …]`` → ``{"xgboost": {"n_estimators": 50}}`` (YAML values)."""
     import yaml
@@ -125,7 +142,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
 # commands
 # ---------------------------------------------------------------------------------------------
 def train_ml(
-    models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
+    models: ModelsOption = None,
     tune: Annotated[int, typer.Option(help="Optuna trials per model (0: no tuning).")] = 0,
     start: StartOption = None,
     end: EndOption = None,
@@ -146,13 +163,15 @@ def train_ml(
     from edip_ml.registry.tracking_server import configure
     from edip_ml.training.train import train_models
 
+    ml = load_ml_params()
+    names = model_names(models, ml.models, "ml.models")
     if show_params:
-        echo_params(_split(models), load_ml_params().with_overrides(parse_overrides(param)))
+        echo_params(names, ml.with_overrides(parse_overrides(param)))
         return
     uri = configure()
     log.info("MLflow tracking at %s", uri)
     results = train_models(
-        _split(models),
+        names,
         start,
         end,
         tune,
@@ -190,7 +209,7 @@ def echo_results(results: Sequence[TrainResult]) -> None:
 
 
 def backtest(
-    models: Annotated[str, typer.Option(help="Comma-separated model names.")] = DEFAULT_MODELS,
+    models: ModelsOption = None,
     family: Annotated[str, typer.Option(help="Model family: ml (dl with edip_dl).")] = "ml",
     start: Annotated[str | None, typer.Option(help="First target day (Paris).")] = None,
     end: Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")] = None,
@@ -240,9 +259,9 @@ def backtest(
             raise typer.BadParameter(
                 f"--train-start/--weather/--baselines/--n-jobs apply to --family ml, not {family}"
             )
-        runner(_split(models), start, end, protocol, out, report_dir)
+        runner(models, start, end, protocol, out, report_dir)
         return
-    runner(_split(models), start, end, protocol, out, report_dir, **options)
+    runner(models, start, end, protocol, out, report_dir, **options)
 
 
 def backtest_options(
@@ -263,7 +282,7 @@ def backtest_options(
 
 
 def _backtest_ml(
-    models: list[str],
+    models: str | None,
     start: str | None,
     end: str | None,
     protocol: str,
@@ -271,10 +290,12 @@ def _backtest_ml(
     report_dir: Path | None,
     **options: Any,
 ) -> None:
+    from edip_ml.config import load_ml_params
     from edip_ml.evaluation.backtest_files import backtest_to_files
 
+    names = model_names(models, load_ml_params().models, "ml.models")
     paths = backtest_to_files(
-        models, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
+        names, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
     )
     for p in paths:
         typer.echo(f"written {p}")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edip_ml.hyperparams import ModelParams, Search
 from edip_pipeline.config import get_settings
+from edip_pipeline.registry_names import REGISTERED_MODEL
 
 Protocol = Literal["day-ahead", "rolling-24h"]
 
@@ -292,12 +293,11 @@ class PromotionParams(BaseModel):
 
 
 class TrackingParams(BaseModel):
-    """MLflow tracking and registry names."""
+    """MLflow tracking and registry names (the aliases are fixed:
+    :mod:`edip_pipeline.registry_names`, what the API serves)."""
 
-    experiment_name: str = Field("edip-load-fr", description="MLflow experiment.")
-    registered_model: str = Field("edip-load-fr", description="MLflow registered model.")
-    challenger_alias: str = Field("challenger", description="Alias of a new version.")
-    champion_alias: str = Field("champion", description="Alias of the served version.")
+    experiment_name: str = Field(REGISTERED_MODEL, description="MLflow experiment.")
+    registered_model: str = Field(REGISTERED_MODEL, description="MLflow registered model.")
 
 
 class MLParams(BaseModel):
@@ -311,12 +311,12 @@ class MLParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     models: list[str] = Field(
-        default_factory=lambda: ["lightgbm", "xgboost", "gam", "gam_kalman", "combination"],
-        description="Model families trained by default (see edip_ml.models.MODELS); "
-        "'combination' is the online ML-Poly aggregation of combination.experts (computed by "
-        "the backtest, built by edip train ml from its experts' fits: edip_ml.models.combination); the slow RandomForest ('rf') is "
-        "available but not default, and so is 'combination_rte' (the combination with RTE's D-1 "
-        "forecast as an expert, read from the store when served: edip_ml.models.combination_rte).",
+        default_factory=list,
+        description="Model families trained and backtested by default, written only in "
+        "params.yaml (ml.models; see edip_ml.models.MODELS); 'combination' is the online ML-Poly "
+        "aggregation of combination.experts (edip_ml.models.combination); the slow "
+        "RandomForest ('rf') is available but not default, and so is 'combination_rte' (RTE's D-1 "
+        "forecast as an expert: edip_ml.models.combination_rte).",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
     protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")

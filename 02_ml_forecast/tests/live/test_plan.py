@@ -49,6 +49,7 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
         ("11:10", "sync-actuals"),
         ("12:00", "issue-forecast"),
         ("13:15", "alerts"),
+        ("17:05", "ingest"),
         ("18:00", "issue-intraday"),
     ]
 

@@ -20,7 +20,7 @@ from .conftest import SMALL
 def test_registry_names() -> None:
     assert set(MODELS) == {
         "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday",
-        "gam", "gam_kalman", "combination", "combination_rte",
+        "gam", "gam_kalman", "gam_kalman_dynamic", "combination", "combination_rte",
     }  # fmt: skip
     for name, cls in MODELS.items():
         assert cls.name == name

@@ -3,13 +3,18 @@ combination is built from those fits (real sample store, real MLflow server)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlflow import MlflowClient
 
 from edip_ml.config import MLParams
 from edip_ml.models.base import FIT_COUNTS
 from edip_ml.registry.versions import load_version
 from edip_ml.training.train import train_models
+from edip_pipeline.contract import RTE_FEATURE, WITHOUT_RTE_KEY
 from edip_pipeline.store import Store
+from edip_testkit.platform import sample_store as sample_store_at
+from edip_testkit.rte import RTE_SET, write_entsoe_forecast
 
 from .. import mlflow_server as fixtures
 
@@ -65,3 +70,37 @@ def test_the_combination_reuses_its_experts_fits(
     assert by_name["combination"].metrics["mape"] < 0.1
     assert by_name["combination"].parity_mw is not None
     assert by_name["combination"].parity_mw < 1.0
+
+
+def test_both_variants_from_one_set_of_expert_fits(
+    tracking: str, model_name: str, tmp_path: Path
+) -> None:
+    """``combination,combination_rte``: the experts fitted once for both; the RTE variant reads
+    RTE's forecast from the store (ENTSO-E here), records that source in its feature_params,
+    and carries the no-RTE state it falls back to."""
+    with sample_store_at(tmp_path / "data") as store:
+        write_entsoe_forecast(store, "2020-10-01", "2020-12-30")
+        before = dict(FIT_COUNTS)
+        results = train_models(
+            ["combination", "combination_rte"],
+            end="2020-12-20",
+            store=store,
+            params=MLParams().with_overrides(RTE_SET),
+            backtest_days=21,
+            model_name=model_name,
+            experiment=model_name,
+        )
+    assert all(r.ok for r in results), [r.error for r in results]
+    fitted = {k: FIT_COUNTS[k] - before.get(k, 0) for k in FIT_COUNTS}
+    assert fitted["ridge"] == 1 + 2  # one final fit, two monthly folds: shared by both variants
+    by_name = {r.model: r for r in results}
+    assert by_name["combination_rte"].parity_mw is not None
+    assert by_name["combination_rte"].parity_mw < 1.0
+    served = load_version(str(by_name["combination_rte"].version), model_name=model_name)
+    assert served.feature_names[-1] == RTE_FEATURE
+    assert (served.feature_params or {})["rte_forecast"] == "entsoe"
+    state = served.online_state or {}
+    assert state["experts"] == ["ridge", "same_hour_last_week", "rte_d1"]
+    assert state[WITHOUT_RTE_KEY]["n_experts"] == 2
+    plain = load_version(str(by_name["combination"].version), model_name=model_name)
+    assert RTE_FEATURE not in plain.feature_names

@@ -18,7 +18,6 @@ import typer
 
 from edip_ml.cli import (
     BACKTEST_FAMILIES,
-    DEFAULT_MODELS,
     PROTOCOLS,
     BacktestDaysOption,
     EndOption,
@@ -29,11 +28,11 @@ from edip_ml.cli import (
     ShowParamsOption,
     StartOption,
     StorageOption,
-    _split,
     echo_params,
     echo_results,
     get_or_create_group,
     has_command,
+    model_names,
     parse_overrides,
 )
 
@@ -82,7 +81,7 @@ def _resolve(
         if device is not None:
             resolve_device(device)
         dl = _dl_params(param, epochs, device)
-        return dl, (_split(models) if models else list(dl.models))
+        return dl, model_names(models, dl.models, "dl.models")
     except (DeviceError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -146,7 +145,7 @@ def train_dl(
 
 
 def _backtest_dl(
-    models: list[str],
+    models: str | None,
     start: str | None,
     end: str | None,
     protocol: str,
@@ -157,11 +156,10 @@ def _backtest_dl(
     from edip_dl.train import backtest_dl_to_files
 
     dl = load_dl_params()
-    if models == _split(DEFAULT_MODELS):  # the command's ML default: use dl.models instead
-        models = list(dl.models)
+    names = model_names(models, dl.models, "dl.models")
     try:
         paths = backtest_dl_to_files(
-            models, start, end, protocol=protocol, out=out, report_dir=report_dir, dl_params=dl
+            names, start, end, protocol=protocol, out=out, report_dir=report_dir, dl_params=dl
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -169,8 +167,17 @@ def _backtest_dl(
         typer.echo(f"written {p}")
 
 
+def _listed(option: str, default: list[str]) -> list[str]:
+    """A ``--ml``/``--dl`` value: ``default`` (params.yaml's list) for "default", else its names."""
+    if option == "default":
+        return list(default)
+    return [m.strip() for m in option.split(",") if m.strip()]
+
+
 def compare(
-    ml: Annotated[str, typer.Option(help="ML models to backtest ('' for none).")] = DEFAULT_MODELS,
+    ml: Annotated[
+        str, typer.Option(help="ML models to backtest ('' for none; default ml.models).")
+    ] = "default",
     dl: Annotated[
         str, typer.Option(help="DL models to backtest ('' for none; default dl.models).")
     ] = "default",
@@ -191,14 +198,13 @@ def compare(
     """Rank every ML and DL model on one backtest (same period, data version, metrics)."""
     from edip_dl.compare import CompareError, run_compare
     from edip_dl.config import load_dl_params
+    from edip_ml.config import load_ml_params
 
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
     dl_params = load_dl_params()
-    dl_models = (
-        list(dl_params.models) if dl == "default" else [m for m in dl.split(",") if m.strip()]
-    )
-    ml_models = [m.strip() for m in ml.split(",") if m.strip()]
+    dl_models = _listed(dl, dl_params.models)
+    ml_models = _listed(ml, load_ml_params().models)
     files: list[Path] = []
     for p in (Path(p.strip()) for p in forecasts.split(",") if p.strip()):
         found = sorted(p.rglob("forecasts.parquet")) if p.is_dir() else [p]

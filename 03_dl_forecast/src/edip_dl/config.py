@@ -139,8 +139,8 @@ class DLParams(BaseModel):
     """Everything ``edip_dl`` reads from ``params.yaml`` (section ``dl``)."""
 
     models: list[str] = Field(
-        default_factory=lambda: ["lstm", "gru", "tcn", "transformer"],
-        description="Architectures trained by default.",
+        default_factory=list,
+        description="Architectures trained by default, written only in params.yaml (dl.models).",
     )
     window_h: int = Field(
         168, ge=1, description="Past-load window of the feature table (FeatureParams.window_h)."

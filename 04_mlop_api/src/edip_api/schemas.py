@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from edip_api.schemas_peak import DailyPeak
+from edip_pipeline.registry_names import CHAMPION
 
 MAX_PREDICT_ROWS = 10_000
 MAX_ACTUALS = 50_000
@@ -75,7 +76,7 @@ _MODEL_EXAMPLE: dict[str, Any] = {
     "version": "3",
     "source": "registry",
     "family": "lightgbm",
-    "alias": "champion",
+    "alias": CHAMPION,
     "loaded_at": "2020-12-20T11:00:00+00:00",
     "reason": None,
 }

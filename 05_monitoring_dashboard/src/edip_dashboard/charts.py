@@ -133,11 +133,13 @@ def by_day_type_figure(by_type: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def versions_figure(versions: pd.DataFrame) -> go.Figure:
-    """Promotion history: each registered version at its creation time, champion highlighted."""
+def versions_figure(versions: pd.DataFrame, served_alias: str | None) -> go.Figure:
+    """Promotion history: each registered version at its creation time, the one carrying the
+    alias the API serves highlighted (``served_alias``: ``/v1/model``'s ``alias``, so the
+    dashboard never spells the registry's alias names itself)."""
     fig = go.Figure()
     if not versions.empty:
-        champion = versions["aliases"].map(lambda a: "champion" in (a or []))
+        champion = versions["aliases"].map(lambda a: served_alias in (a or []))
         for is_champ, group in versions.groupby(champion):
             fig.add_trace(
                 go.Scatter(
@@ -150,7 +152,7 @@ def versions_figure(versions: pd.DataFrame) -> go.Figure:
                         "size": 14 if is_champ else 9,
                         "symbol": "star" if is_champ else "circle",
                     },
-                    name="champion" if is_champ else "other versions",
+                    name=f"{served_alias} (served)" if is_champ else "other versions",
                     customdata=group[["family"]].to_numpy(),
                     hovertemplate="v%{text} %{customdata[0]}<br>backtest MAPE %{y:.2f}%<extra></extra>",
                 )

@@ -74,7 +74,7 @@ def train_champion(store: Store, tracking_uri: str, end: str, model: str = "ligh
     from mlflow import MlflowClient
 
     from edip_ml.registry.tracking_server import configure
-    from edip_ml.registry.versions import CHAMPION
+    from edip_ml.registry.versions import CHAMPION, REGISTERED_MODEL
     from edip_ml.training.train import train_models
 
     previous = os.environ.get("MLFLOW_TRACKING_URI")
@@ -91,7 +91,9 @@ def train_champion(store: Store, tracking_uri: str, end: str, model: str = "ligh
             os.environ["MLFLOW_TRACKING_URI"] = previous
     if not result.ok or result.version is None:
         raise RuntimeError(f"training the test champion failed: {result.error}")
-    MlflowClient(tracking_uri).set_registered_model_alias("edip-load-fr", CHAMPION, result.version)
+    MlflowClient(tracking_uri).set_registered_model_alias(
+        REGISTERED_MODEL, CHAMPION, result.version
+    )
     return result.version
 
 

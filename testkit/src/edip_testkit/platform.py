@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from edip_pipeline.processes import free_port, stop_process_group
+from edip_pipeline.registry_names import REGISTERED_MODEL
 
 if TYPE_CHECKING:
     from edip_pipeline.store import Store
@@ -44,7 +45,7 @@ REPLAY_END = "2020-12-31"
 #: "now" of a replayed period (EDIP_REPLAY_NOW): the sample ends on 2020-12-31
 DEFAULT_REPLAY_NOW = "2021-01-01T00:00:00+01:00"
 TEST_API_KEY = "edip-test-key"
-DEFAULT_MODEL_NAME = "edip-load-fr"
+DEFAULT_MODEL_NAME = REGISTERED_MODEL
 
 
 def repo_root() -> Path:

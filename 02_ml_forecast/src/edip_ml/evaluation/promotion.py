@@ -299,9 +299,9 @@ class _Scores:
 def _score(windows: _Windows, model_name: str, chal_v: str, champ_v: str | None) -> _Scores:
     """Both versions as served (ONNX under onnxruntime), each on its window."""
     with tempfile.TemporaryDirectory(prefix="edip-promote-") as tmp:
-        chal_model = load_version(chal_v, model_name=model_name, dst=Path(tmp) / "challenger")
+        chal_model = load_version(chal_v, model_name=model_name, dst=Path(tmp) / CHALLENGER)
         champ_model = (
-            load_version(champ_v, model_name=model_name, dst=Path(tmp) / "champion")
+            load_version(champ_v, model_name=model_name, dst=Path(tmp) / CHAMPION)
             if champ_v is not None
             else None
         )

@@ -121,14 +121,16 @@ class LiveSettings(BaseSettings):
     )
     sim_hours: dict[str, list[int]] = Field(
         default_factory=lambda: {
-            "ingest": [7, 11],
+            "ingest": [7, 11, 17],
             "sync-actuals": [11],
             "alerts": [13],
             "issue-intraday": [9, 18],
         },
         description="Simulation: the hours at which the hourly deployments run (the rest are "
         "skipped so that a day takes seconds); ingest at 07:05 too, so that the 07:30 update "
-        "finds yesterday whole, as the hourly ingest gives it in production.",
+        "finds yesterday whole, as the hourly ingest gives it in production, and at 17:05 so that "
+        "the 18:00 intraday re-issues pass the gate's freshness check; issue-intraday at 09:00 "
+        "and 18:00 of its slots.",
     )
     sim_alerts: bool = Field(True, description="Simulation: run the alerts deployment too.")
 

@@ -31,6 +31,7 @@ from edip_pipeline.config import FeatureParams, load_params
 from edip_pipeline.contributions import CONTRIBUTIONS
 from edip_pipeline.features import build_feature_table, rolling_pairs
 from edip_pipeline.online import LAST_DAY_KEY, load_state, state_path
+from edip_pipeline.registry_names import REGISTERED_MODEL
 from edip_pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def explain_issued(
     """Decompose an issued forecast and store it with the API; the stored explanation, or
     ``None`` when even saying why could not be stored (logged: the issuance stands)."""
     try:
-        registered = str(api.model().get("registered_model") or "edip-load-fr")
+        registered = str(api.model().get("registered_model") or REGISTERED_MODEL)
         body = explanation_body(forecast, target_day, registered, store)
     except Exception as exc:  # never fail an issuance for its explanation
         log.exception("the forecast of %s could not be decomposed", target_day)

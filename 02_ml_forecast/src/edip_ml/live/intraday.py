@@ -10,7 +10,8 @@ asked under request id ``issue-<D>-intraday-<slot>`` and recorded with its ``kin
 (``intraday D 09:00``) and lead time (origin → start of D, hours; negative during D). A slot
 already recorded is left alone (idempotent); a slot superseded by a later one while the loop was
 down is skipped, not issued late (a stale re-issue would be worse than the later one). A failed
-data-quality gate issues nothing: the day-ahead and any earlier re-issue stay the latest forecast.
+data-quality gate, or an API that answers but cannot forecast, issues nothing: the day-ahead and
+any earlier re-issue stay the latest forecast (an unreachable API fails the run: it is retried).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow
 
-from edip_ml.live.api import LoopApi
+from edip_ml.live.api import LoopApi, LoopApiError
 from edip_ml.live.config import LiveSettings, live_settings, parse_slot
 from edip_ml.live.issue import checked_gate
 from edip_pipeline import clock
@@ -96,7 +97,14 @@ def issue_slot(
                     slot.label, slot.name, gate.failures())  # fmt: skip
         return None
     horizon = min(MAX_HORIZON_H, math.ceil((day_end - origin) / pd.Timedelta(hours=1)))
-    fc = api.forecast(origin.isoformat(), horizon, slot.request_id)
+    try:
+        fc = api.forecast(origin.isoformat(), horizon, slot.request_id)
+    except LoopApiError as exc:
+        if exc.status_code is None:  # unreachable: the run fails and is retried
+            raise
+        log.warning("no intraday re-issue of %s (%s): the API could not forecast: %s",
+                    slot.label, slot.name, exc)  # fmt: skip
+        return None
     model = fc["model"]
     late = now > slot.due + pd.Timedelta(minutes=settings.late_after_min)
     body = {

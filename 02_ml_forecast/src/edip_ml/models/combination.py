@@ -283,15 +283,15 @@ def merged_graph(model: CombinedForecaster) -> onnx.ModelProto:
 
 def _expert_nodes(
     model: CombinedForecaster, opsets: dict[str, int]
-) -> tuple[list[Any], list[Any], list[Any]]:
+) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto], list[onnx.ValueInfoProto]]:
     """(nodes, initializers, extra outputs): each expert's contract graph under ``x<k>_``, its P50
     gathered into the ``experts`` [N, K] output, a Kalman expert's ``effects_<k>`` exposed.
     ``opsets`` collects the highest version per domain."""
     from onnx import TensorProto, compose, helper, numpy_helper
 
-    nodes: list[Any] = []
-    inits: list[Any] = []
-    outputs: list[Any] = []
+    nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+    outputs: list[onnx.ValueInfoProto] = []
     columns: list[str] = []
     source = ONNX_INPUT
     if model.rte_column is not None:  # the experts read the columns before RTE's forecast
@@ -326,7 +326,9 @@ def _expert_nodes(
     return nodes, inits, outputs
 
 
-def _weighting_nodes(model: CombinedForecaster) -> tuple[list[Any], list[Any]]:
+def _weighting_nodes(
+    model: CombinedForecaster,
+) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
     """(nodes, initializers) of ``quantiles = (experts · weights[hour]) × band[hour]`` (weights and
     relative band at export)."""
     from onnx import TensorProto, helper, numpy_helper

@@ -185,12 +185,13 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     online state.
     """
     from edip_pipeline.online import LAST_DAY_KEY, load_state, save_state, state_path
+    from edip_pipeline.registry_names import REGISTERED_MODEL
 
     model = dict(ctx.model or {})
     version = model.get("version")
     if model.get("source", "registry") != "registry" or not version:
         return None
-    registered = str(model.get("registered_model") or "edip-load-fr")
+    registered = str(model.get("registered_model") or REGISTERED_MODEL)
     if forecaster is None:
         from edip_ml.registry.versions import load_version
 

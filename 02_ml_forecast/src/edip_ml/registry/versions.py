@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from edip_ml.export.onnx_export import OnnxForecaster
 from edip_ml.registry.tracking import ONNX_URI_TAG
+from edip_pipeline.registry_names import (  # noqa: F401  (re-exported: written once there)
+    CHALLENGER,
+    CHAMPION,
+    REGISTERED_MODEL,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
-
-REGISTERED_MODEL = "edip-load-fr"
-CHALLENGER = "challenger"
-CHAMPION = "champion"
 
 
 class RegistryError(RuntimeError):

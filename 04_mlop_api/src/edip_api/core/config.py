@@ -27,6 +27,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edip_api.core.security import DEFAULT_API_KEY, MAKE_A_KEY, weak_key_reason
 from edip_pipeline.config import Settings as PipelineSettings
+from edip_pipeline.registry_names import CHAMPION, REGISTERED_MODEL
 
 Environment = Literal["development", "staging", "production"]
 #: who gets an answer written to the prediction log without the key (README "Security")
@@ -75,8 +76,8 @@ class Settings(PipelineSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
         description="MLflow tracking/registry server (read without prefix).",
     )
-    model_name: str = Field("edip-load-fr", description="Registered model served.")
-    model_alias: str = Field("champion", description="Registry alias served.")
+    model_name: str = Field(REGISTERED_MODEL, description="Registered model served.")
+    model_alias: str = Field(CHAMPION, description="Registry alias served.")
     model_poll_s: float = Field(
         30.0, gt=0, description="Seconds between two checks of the alias in the registry."
     )

@@ -27,9 +27,10 @@ from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.lru import LRU
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
+from edip_api.services.variant import variant_note
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, paris_day
-from edip_pipeline.contract import WITH_RTE, WITHOUT_RTE
+from edip_pipeline.contract import WITHOUT_RTE
 from edip_pipeline.features import (
     build_feature_table,
     day_ahead_pairs,
@@ -62,21 +63,6 @@ def weather_note(trained: str | None, served: str) -> str | None:
     if not trained or trained == served:
         return None
     return f"model trained with weather '{trained}', served with '{served}'"
-
-
-def variant_note(takes_rte: bool, variant: str) -> str | None:
-    """What a response says when a model made to take RTE's D-1 forecast served without it.
-
-    Why: RTE publishes its forecast of day D at 10:00 Paris on D-1 (ENTSO-E); an earlier origin,
-    or a day the store lacks, has none. The model then serves the combination of the same experts
-    without RTE (its fallback state) for the whole forecast, never a mix, and says so.
-    """
-    if not takes_rte or variant == WITH_RTE:
-        return None
-    return (
-        "RTE's D-1 forecast is missing for at least one target at this origin (it is known "
-        "from 10:00 Paris on D-1): served the combination without it (variant without_rte)"
-    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from ...conftest import wait_logged
 
@@ -60,3 +61,21 @@ def test_as_of_history_and_peaks(client: httpx.Client) -> None:
     )
     assert [p["day"] for p in score.json()["peaks"]] == [DAY]
     assert score.json()["peaks"][0]["peak_mw"] == peak["peak_mw"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/issued/history", {"day": "2020-13-45"}),
+        ("/v1/issued/history", {"day": "0000-00-00"}),
+        ("/v1/issued/peaks", {"start_day": "2020-02-30"}),
+        ("/v1/issued/peaks", {"start_day": "2020-12-15", "end_day": "2020-12-01"}),
+        ("/v1/issued", {"start": "2020-12-15T00:00:00Z", "end": "2020-12-14T00:00:00Z"}),
+        ("/v1/issued", {"as_of": "2020-12-15T00:00:00"}),
+    ],
+)
+def test_bad_days_and_ranges_are_422(
+    client: httpx.Client, path: str, params: dict[str, str]
+) -> None:
+    r = client.get(path, params=params)
+    assert r.status_code == 422, r.text

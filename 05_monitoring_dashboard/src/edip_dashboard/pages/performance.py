@@ -76,7 +76,8 @@ else:
     if "backtest_mape" not in versions:
         versions["backtest_mape"] = float("nan")
     versions["backtest_mape"] = pd.to_numeric(versions["backtest_mape"], errors="coerce")
-    st.plotly_chart(versions_figure(versions), key="versions")
+    served_alias = ui.call(ui.model, ctx.base_url).get("alias")
+    st.plotly_chart(versions_figure(versions, served_alias), key="versions")
     shown = versions.assign(
         created=versions["created_at"].map(paris_text),
         aliases=versions["aliases"].map(lambda a: ", ".join(a or [])),

@@ -9,9 +9,10 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from edip_api.api.deps import ForecastsDep, LogStoreDep
+from edip_api.api.routes.issuances import _real_day
 from edip_api.db.issuances import DAY_AHEAD, KIND_PATTERN
 from edip_api.schemas import DAY_PATTERN, Instant
 from edip_api.schemas_peak import DailyPeak
@@ -21,6 +22,9 @@ from edip_api.services.issued import MAX_DAYS, day_history, latest_issued, peaks
 from edip_pipeline.calendar import PARIS, local_day_bounds
 
 router = APIRouter(prefix="/v1/issued", tags=["issued"])
+
+#: a real calendar day within the supported years ("2020-13-45" matches the pattern: a 422)
+Day = Annotated[str, AfterValidator(_real_day)]
 
 AsOf = Annotated[
     Instant | None,
@@ -104,7 +108,7 @@ async def get_latest(
 async def get_history(
     log_store: LogStoreDep,
     forecasts: ForecastsDep,
-    day: Annotated[str, Query(pattern=DAY_PATTERN, description="Paris target day.")],
+    day: Annotated[Day, Query(pattern=DAY_PATTERN, description="Paris target day.")],
     as_of: AsOf = None,
 ) -> DayHistory:
     """How the forecast of ``day`` evolved: the day-ahead, then each intraday re-issue."""
@@ -117,8 +121,8 @@ async def get_history(
 async def get_peaks(
     log_store: LogStoreDep,
     forecasts: ForecastsDep,
-    start_day: Annotated[str, Query(pattern=DAY_PATTERN)],
-    end_day: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
+    start_day: Annotated[Day, Query(pattern=DAY_PATTERN)],
+    end_day: Annotated[Day | None, Query(pattern=DAY_PATTERN)] = None,
     kind: Annotated[
         str,
         Query(

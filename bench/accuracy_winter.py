@@ -79,7 +79,8 @@ def robustness_lines(table: pd.DataFrame) -> list[str]:
     for (setting, year), w in own[own["setting"].str.endswith(PERTURBED)].groupby(
         ["setting", "year"]
     ):
-        base = own[(own["setting"] == setting[: -len(PERTURBED)]) & (own["year"] == year)]
+        observed = str(setting)[: -len(PERTURBED)]
+        base = own[(own["setting"] == observed) & (own["year"] == year)]
         if base.empty:
             continue
         got = w.sort_values("MAPE %").iloc[0]

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ConfigDict
 
 from edip_ml.export.onnx_export import estimator_graph
 from edip_ml.export.onnx_wrap import column_graph
+from edip_ml.hyperparams import ModelParams
 from edip_ml.models.base import Forecaster
 from edip_ml.registry.tracking import estimator_importances, log_estimator
 from edip_ml.registry.tracking_server import MlflowServer, configure, start_server
@@ -157,10 +159,17 @@ def synthetic_xy(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]
 FAMILIES = {"rf": "sklearn", "ridge": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 
 
+class WrappedParams(ModelParams):
+    """The wrapped estimator's own keyword arguments, whatever they are (logged as given)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class EstimatorForecaster(Forecaster):
     """Wraps any estimator factory: the median is ``self.model.predict``."""
 
     name = "estimator"
+    params_class = WrappedParams
 
     def __init__(
         self, name: str, factory: Callable[[], Any], params: dict[str, Any] | None = None

@@ -51,7 +51,13 @@ RAW = SMALL.with_overrides(
     {f: {"target_reference": []} for f in ("rf", "xgboost", "lightgbm", "ridge")}
 )
 FAMILIES: dict[str, Callable[[], base.Forecaster]] = {
-    **{name: (lambda name=name: make_model(name, SMALL, seed=0)) for name in MODELS},
+    # combination_rte takes RTE's forecast as an input column: its parity, in both variants, is
+    # tests/models/test_combination_rte.py's
+    **{
+        name: (lambda name=name: make_model(name, SMALL, seed=0))
+        for name in MODELS
+        if name != "combination_rte"
+    },
     "xgboost-raw": lambda: make_model("xgboost", RAW, seed=0),
     "lightgbm-raw": lambda: make_model("lightgbm", RAW, seed=0),
     "ridge-raw": lambda: make_model("ridge", RAW, seed=0),

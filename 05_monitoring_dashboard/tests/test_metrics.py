@@ -70,6 +70,11 @@ def test_day_ahead_takes_the_latest_origin_at_least_12h_before() -> None:
     out = day_ahead_forecasts(predictions_frame(items))
     assert list(out["model_version"]) == ["1", "2"]
     assert list(out["p50"]) == [51_000, 52_000]
+    # the loop's D-1 18:00 re-issue is ≥ 12 h before and later, yet not the day-ahead
+    evening = _pred("lgbm", "1", "2020-12-20T17:00:00Z", target, 58_000, "2020-12-20T17:00:01Z")
+    evening["request_id"] = "issue-2020-12-21-intraday-D-1-1800"
+    out = day_ahead_forecasts(predictions_frame([*items, evening]))
+    assert list(out["p50"]) == [51_000, 52_000]
     assert day_ahead_forecasts(predictions_frame([])).empty
 
 

@@ -17,6 +17,9 @@ from edip_dashboard.clock import paris_day, to_paris
 
 #: a served forecast counts as day-ahead when issued at least this long before its target
 DAY_AHEAD_LEAD = pd.Timedelta(hours=12)
+#: the loop's intraday re-issues are logged as ``issue-<D>-intraday-<slot>``: never day-ahead
+#: (the D-1 18:00 one is ≥ 12 h before most of D, and later than the D-1 12:00 day-ahead)
+INTRADAY_REQUEST = "-intraday-"
 DAY_TYPES = ("weekday", "saturday", "sunday")
 
 
@@ -64,6 +67,9 @@ def day_ahead_forecasts(
     if predictions.empty:
         return pd.DataFrame(columns=cols)
     eligible = predictions[predictions["origin"] <= predictions["target_time"] - lead]
+    if "request_id" in eligible:
+        ids = eligible["request_id"].astype("string")
+        eligible = eligible[~ids.str.contains(INTRADAY_REQUEST, regex=False).fillna(False)]
     eligible = eligible.sort_values(["origin", "created_at"], kind="stable")
     latest = eligible.drop_duplicates(["model_name", "model_version", "target_time"], keep="last")
     return (

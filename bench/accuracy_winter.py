@@ -76,9 +76,11 @@ def robustness_lines(table: pd.DataFrame) -> list[str]:
     """Targets of the perturbed settings: best own model, perturbed vs observed weather."""
     out: list[str] = []
     own = table[~table["model"].isin(["rte_d1", "combination_rte"])]
-    for key, w in own[own["setting"].str.endswith(PERTURBED)].groupby(["setting", "year"]):
-        setting, year = str(key[0]), key[1]
-        base = own[(own["setting"] == setting[: -len(PERTURBED)]) & (own["year"] == year)]
+    for (setting, year), w in own[own["setting"].str.endswith(PERTURBED)].groupby(
+        ["setting", "year"]
+    ):
+        observed = str(setting)[: -len(PERTURBED)]
+        base = own[(own["setting"] == observed) & (own["year"] == year)]
         if base.empty:
             continue
         got = w.sort_values("MAPE %").iloc[0]

@@ -2,8 +2,9 @@
 
 One per pytest process (module-level singleton, like ``02_ml_forecast/tests/mlflow_server.py``):
 the sample store, a real MLflow server with a LightGBM champion trained to 2020-11-30, a real
-``edip serve`` whose clock is 2020-12-25 00:00 Paris, replayed days (2020-12-13..24), and
-the day-ahead forecasts of 2020-12-25 and 2020-12-18 issued with their explanations.
+``edip serve`` whose clock is 2020-12-25 00:00 Paris, replayed days (2020-12-13..24),
+the day-ahead forecasts of 2020-12-25 and 2020-12-18 issued with their explanations, and 2020-12-24
+issued day-ahead and re-issued intraday.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ API_NOW = "2020-12-25T00:00:00+01:00"
 EXPECTED_NOW = "2020-12-24T23:00:00+00:00"
 #: days issued and explained as the loop would (the Paris day of the API's now, a week before)
 EXPLAINED_DAYS = ("2020-12-25", "2020-12-18")
+#: a measured day issued day-ahead and re-issued intraday (edip_testkit.issued.SLOTS)
+ISSUED_DAY = "2020-12-24"
 
 
 @dataclass
@@ -74,6 +77,14 @@ def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
     for day in EXPLAINED_DAYS:  # the Why page's default day and the same day a week before
         issue_explained(api, registry, store, day)
+    from edip_testkit.issued import issue_day
+
+    # a measured day's day-ahead and re-issues (the Forecast updates page, the peak's score), and
+    # tomorrow's evening re-issue on top of its explained day-ahead (the Now page's peak)
+    issue_day(api, registry, ISSUED_DAY)
+    issue_day(api, registry, EXPLAINED_DAYS[0], ("D-1 18:00",), forecast_day_ahead=False)
+    with api.client() as client:
+        _drain(client)
     _warm(api.url)
     _STACK = stack
     _PLATFORM = Platform(api.url, api, store, env, registry.champion_version, report, root)

@@ -1,4 +1,4 @@
-"""Streamlit entry point (``streamlit run app.py`` / ``edip dashboard``): the six pages."""
+"""Streamlit entry point (``streamlit run app.py`` / ``edip dashboard``): the seven pages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ st.set_page_config(page_title="EDIP monitoring", page_icon=":material/bolt:", la
 navigation = st.navigation(
     [
         st.Page(PAGES / "now.py", title="Now", icon=":material/bolt:", default=True),
+        st.Page(PAGES / "updates.py", title="Forecast updates", icon=":material/update:"),
         st.Page(PAGES / "why.py", title="Why this forecast", icon=":material/waterfall_chart:"),
         st.Page(PAGES / "performance.py", title="Performance", icon=":material/monitoring:"),
         st.Page(PAGES / "data_health.py", title="Data health", icon=":material/health_and_safety:"),

@@ -253,3 +253,40 @@ def explanation_waterfall(
         showlegend=False,
     )
     return fig
+
+
+def evolution_figure(
+    issues: list[tuple[str, pd.DataFrame]], actual: pd.Series, day: str
+) -> go.Figure:
+    """A day's successive issues (``(label, frame with p50)``, oldest first: light to dark) as
+    lines against the measured load; the latest issue's P10–P90 as a band."""
+    fig = go.Figure()
+    if issues:
+        label, last = issues[-1]
+        _band(fig, paris_naive(last.index), last["p10"], last["p90"], "latest P10–P90", BAND)
+    n = len(issues)
+    for i, (label, frame) in enumerate(issues):
+        shade = 0.35 + 0.65 * (i + 1) / n  # the older, the lighter
+        fig.add_trace(
+            go.Scatter(
+                x=paris_naive(frame.index),
+                y=frame["p50"],
+                mode="lines",
+                name=label,
+                line={"color": FORECAST, "width": 1.5 + (i == n - 1)},
+                opacity=shade,
+            )
+        )
+    if not actual.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=paris_naive(actual.index),
+                y=actual,
+                mode="lines+markers",
+                name="actual",
+                line={"color": ACTUAL, "width": 2.5},
+            )
+        )
+    fig.update_layout(**LAYOUT, title=f"Forecast of {day} (Paris time), issue by issue",
+                      yaxis={"title": "MW"}, legend={"orientation": "h", "y": -0.15})  # fmt: skip
+    return fig

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, cast
 
 import httpx
 
@@ -22,6 +22,57 @@ MAX_LIST_RANGE = timedelta(days=92)
 MAX_FEATURE_RANGE = timedelta(days=400)
 #: a guard against a server whose ``next_offset`` never ends
 MAX_PAGES = 10_000
+
+
+class IssuedValue(TypedDict):
+    """One hour of an issued forecast (``target_time`` UTC, ISO)."""
+
+    target_time: str
+    p10: float | None
+    p50: float
+    p90: float | None
+
+
+class Issue(TypedDict):
+    """One issue of a day: ``day-ahead`` or ``intraday D 09:00``; ``lead_h`` from its origin to
+    the start of the day (negative once the day has begun)."""
+
+    kind: str
+    origin: str
+    issued_at: str
+    model_name: str
+    model_version: str
+    lead_h: float
+    points: list[IssuedValue]
+
+
+class Measured(TypedDict):
+    timestamp: str
+    consumption_mw: float
+
+
+class DayHistory(TypedDict):
+    """``/v1/issued/history``: every issue of a Paris day made by ``as_of``, and its actual."""
+
+    day: str
+    as_of: str
+    issues: list[Issue]
+    actual: list[Measured]
+
+
+class DailyPeak(TypedDict):
+    """A day's forecast peak (MW, Paris hour, P10–P90 at that hour) and, once measured, its
+    error (forecast − measured, MW) and hour hit (1/0)."""
+
+    day: str
+    peak_mw: float
+    peak_hour: int
+    peak_p10: float | None
+    peak_p90: float | None
+    actual_peak_mw: float | None
+    actual_peak_hour: int | None
+    error_mw: float | None
+    hit: float | None
 
 
 class ApiError(RuntimeError):
@@ -248,9 +299,35 @@ class ApiClient:
         body: dict[str, Any] = response.json()
         return body
 
+    def issued_history(self, day: str, as_of: datetime | None = None) -> DayHistory:
+        """``/v1/issued/history``: how the forecast of Paris ``day`` evolved, as of ``as_of``
+        (default: the API's now), oldest issue first, with the hours measured by then."""
+        body = self._json("/v1/issued/history", {"day": day, "as_of": _opt_iso(as_of)})
+        return cast(DayHistory, body)
+
+    def issued_peaks(
+        self,
+        start_day: str,
+        end_day: str | None = None,
+        kind: str = "day-ahead",
+        as_of: datetime | None = None,
+    ) -> list[DailyPeak]:
+        """``/v1/issued/peaks``: each day's forecast peak from its ``kind`` issue (``latest``:
+        the latest issue of each hour as of ``as_of``), scored once the day is measured."""
+        params = {"start_day": start_day, "end_day": end_day, "kind": kind,
+                  "as_of": _opt_iso(as_of)}  # fmt: skip
+        body = self._request("/v1/issued/peaks", params).json()
+        if not isinstance(body, list):
+            raise ApiError(f"{self.base_url}/v1/issued/peaks", "GET /v1/issued/peaks: not a list")
+        return cast(list[DailyPeak], body)
+
     def prometheus(self) -> str:
         """The API's ``/metrics`` (Prometheus text)."""
         return self._request("/metrics").text
+
+
+def _opt_iso(value: datetime | None) -> str | None:
+    return iso(value) if value is not None else None
 
 
 def _detail(response: httpx.Response) -> str:

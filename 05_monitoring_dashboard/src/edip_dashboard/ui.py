@@ -19,7 +19,7 @@ import streamlit as st
 
 from edip_dashboard import loaders
 from edip_dashboard.alerts import Alert, WebhookError, evaluate_alerts, post_webhook
-from edip_dashboard.client import ApiClient, ApiError, ApiUnreachableError
+from edip_dashboard.client import ApiClient, ApiError, ApiUnreachableError, DailyPeak, DayHistory
 from edip_dashboard.clock import effective_now, paris_text, parse_time
 from edip_dashboard.config import DashboardSettings, get_settings
 from edip_dashboard.frames import actuals_frame, forecast_frame
@@ -163,6 +163,20 @@ def fingerprint(fired: list[dict[str, Any]]) -> str:
 def explanation(base_url: str, target_day: str) -> dict[str, Any]:
     with client() as c:
         return c.explanation(target_day)
+
+
+@st.cache_data(ttl=TTL, show_spinner="Reading the day's issues…")
+def issued_history(base_url: str, day: str, as_of: str) -> DayHistory:
+    with client() as c:
+        return c.issued_history(day, _ts(as_of))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def issued_peaks(
+    base_url: str, start_day: str, end_day: str, kind: str, as_of: str
+) -> list[DailyPeak]:
+    with client() as c:
+        return c.issued_peaks(start_day, end_day, kind, _ts(as_of))
 
 
 # -- page helpers ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 #: url path of each page (st.navigation derives it from the file name) → screenshot name
 PAGES: dict[str, str] = {
     "": "now",
+    "updates": "updates",
     "why": "why",
     "performance": "performance",
     "data_health": "data_health",
@@ -33,7 +34,7 @@ PAGES: dict[str, str] = {
     "alerts": "alerts",
 }
 #: pages that must draw at least one Plotly chart
-CHART_PAGES = frozenset({"now", "why", "performance", "data_health", "drift"})
+CHART_PAGES = frozenset({"now", "updates", "why", "performance", "data_health", "drift"})
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 

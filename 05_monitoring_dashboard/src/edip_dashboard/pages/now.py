@@ -7,7 +7,8 @@ import streamlit as st
 
 from edip_dashboard import ui
 from edip_dashboard.charts import now_figure
-from edip_dashboard.clock import paris_text
+from edip_dashboard.clock import PARIS, paris_text
+from edip_dashboard.evolution import peak_band, peak_score, peak_text
 from edip_dashboard.frames import forecast_frame
 from edip_dashboard.metrics import error_metrics
 
@@ -91,6 +92,35 @@ cols[3].metric(
     "—" if age is None else ("ahead (replay)" if float(age) < 0 else f"{float(age):.1f} h"),
     help="Hours between the last stored load and the forecast origin (negative in a replay: "
     "the store already holds later data).",
+)
+
+today = pd.Timestamp(ctx.now).tz_convert(PARIS).date()
+ahead = ui.try_call(ui.issued_peaks, ctx.base_url, str(today),
+                    str(today + pd.Timedelta(days=1)), "latest", ctx.now_iso,
+                    what="The forecast peak") or []  # fmt: skip
+last, hits, days = peak_score(summary.get("peaks") or [])
+peak_cols = st.columns(4)
+if ahead:
+    peak = ahead[-1]  # tomorrow once issued, else today
+    peak_cols[0].metric(f"Forecast peak, {peak['day']}", peak_text(peak),
+                        help="the day's highest hourly P50 of its latest issue, Paris hour")  # fmt: skip
+    peak_cols[1].metric(
+        "Peak P10–P90", peak_band(peak), help="the forecast's range at the peak hour"
+    )
+else:
+    peak_cols[0].metric("Forecast peak", "—", help="no issued forecast of today or tomorrow yet")
+peak_cols[2].metric(
+    f"Peak error, {last['day']}" if last else "Peak error",
+    "—" if last is None or last["error_mw"] is None else f"{last['error_mw']:+,.0f} MW",
+    help=None
+    if last is None
+    else f"day-ahead peak {peak_text(last)} against a measured "
+    f"{last['actual_peak_mw'] or 0:,.0f} MW at {last['actual_peak_hour'] or 0:02d}:00",
+)
+peak_cols[3].metric(
+    "Peak hour right, last 7 days",
+    f"{hits} of {days} days" if days else "—",
+    help="days whose day-ahead forecast put the peak at the measured hour",
 )
 
 if acts.empty and served.empty:

@@ -216,7 +216,9 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     embedded = forecaster.online_state
     if not embedded:
         return None
-    states: OnlineStates = ctx.states
+    states: OnlineStates | None = ctx.states
+    if states is None:
+        raise ValueError("the online update reads and posts the state through the API: no client")
     state = states.online_state(registered, str(version)) or dict(embedded)
     day = pd.Timestamp(ctx.day).normalize()
     label = str(day.date())

@@ -51,7 +51,7 @@ POLLER_STOP_S = 2.0
 
 
 #: the newest persisted online state of (registered model, version), or None
-StateSource = Callable[[str, str], "dict[str, Any] | None"]
+StateSource = Callable[[str, str], dict[str, Any] | None]
 #: keeps a posted state durably (registered model, version, day, state)
 StateSink = Callable[[str, str, str, dict[str, Any]], None]
 

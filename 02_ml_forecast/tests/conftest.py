@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,6 +26,27 @@ BT_BASELINES = ["same_hour_last_week", "same_hour_yesterday", "ridge"]
 def sample_load_rows() -> pd.DataFrame:
     frame = sample_frame()
     return frame[frame["variable"] == "consumption_mw"].reset_index(drop=True)
+
+
+class KeptStates:
+    """The API's side of :class:`edip_ml.models.online.OnlineStates` in memory, for the tests of
+    the loop's logic alone (the real route: 04_mlop_api and test_backtest_equals_served)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def online_state(
+        self, model: str, version: str, day: str | None = None
+    ) -> dict[str, Any] | None:
+        days = sorted(d for m, v, d in self.kept if (m, v) == (model, version))
+        day = day if day in days else (days[-1] if days and day is None else None)
+        return dict(self.kept[(model, version, day)]) if day is not None else None
+
+    def put_online_state(
+        self, model: str, version: str, day: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.kept[(model, version, day)] = dict(state)
+        return {"model": model, "version": version, "day": day, "state": state}
 
 
 def make_store(root: Path) -> Store:

@@ -20,16 +20,12 @@ Both states serialise to JSON (:meth:`to_dict`), stored in the ONNX ``metadata_p
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-#: key of the Paris day (YYYY-MM-DD) a persisted state absorbed last
+#: key of the Paris day (YYYY-MM-DD) a state absorbed last (the loop posts it to the API)
 LAST_DAY_KEY = "last_day"
 
 
@@ -202,42 +198,3 @@ def state_from_dict(d: dict[str, Any]) -> KalmanEffects | MLPoly:
     if kind == "mlpoly":
         return MLPoly.from_dict(d)
     raise ValueError(f"unknown online state kind {kind!r}")
-
-
-# ------------------------------------------------------------------------------------------------
-# persisted states: what the daily ``update`` writes and the API reads (JSON beside the store)
-# ------------------------------------------------------------------------------------------------
-def state_path(
-    data_dir: str | Path, model_name: str, version: str | int, day: str | None = None
-) -> Path:
-    """``<data_dir>/online/<model name>/v<version>.json``: the live state of one served version;
-    with ``day``, ``v<version>@<day>.json``, the state as it stood once it had absorbed ``day``
-    (kept so that the loop can decompose a forecast served with a state since replaced)."""
-    name = f"v{version}.json" if day is None else f"v{version}@{day}.json"
-    return Path(data_dir) / "online" / str(model_name) / name
-
-
-def save_state(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` (a :meth:`to_dict` plus ``last_day`` …) atomically: temp file + rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def load_state(path: str | Path) -> dict[str, Any] | None:
-    """The persisted state at ``path``, or ``None`` when there is none (or it is unreadable)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("kind") else None

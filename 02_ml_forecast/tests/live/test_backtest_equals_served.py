@@ -34,7 +34,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     from prefect.testing.utilities import prefect_test_harness
 
     from edip_pipeline import clock
-    from edip_pipeline.online import load_state, state_path
     from edip_testkit.live import loop_platform
 
     root = tmp_path_factory.mktemp("served")
@@ -54,8 +53,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             answer = c.get(
                 "/v1/forecast", params={"origin": ORIGIN.isoformat(), "horizon": 36}
             ).json()
-        version = str(answer["model"]["version"])
-        state = load_state(state_path(p.store.root, "edip-load-fr", version))
+            version = str(answer["model"]["version"])
+            kept = c.get("/v1/model/online-state", params={"version": version})  # the newest
+            assert kept.status_code == 200, kept.text
+        state = kept.json()["state"]
         yield {"answer": answer, "state": state, "store": p.store, "version": version}
 
 

@@ -25,9 +25,9 @@ from edip_ml.live.explain import (
 from edip_ml.models import make_model
 from edip_ml.models.base import OnlineForecaster
 from edip_pipeline.contributions import CONTRIBUTIONS, RECENT_LOAD
-from edip_pipeline.online import LAST_DAY_KEY, save_state, state_path
-from edip_pipeline.store import Store
+from edip_pipeline.online import LAST_DAY_KEY
 from edip_testkit.synthetic import heating_rows
+from tests.conftest import KeptStates
 
 ORIGIN = "2020-12-14T12:00:00+01:00"
 DAY = "2020-12-15"
@@ -70,7 +70,7 @@ def test_an_issued_forecast_is_explained_and_adds_up(platform: Any, api: LoopApi
 
 def test_a_decomposition_that_misses_the_served_p50_is_refused(platform: Any, api: LoopApi) -> None:
     fc = api.forecast(ORIGIN, 24, "issue-explain-2")
-    model = served_model(fc["model"], "edip-load-fr", platform.store)
+    model = served_model(fc["model"], "edip-load-fr", api)
     served = pd.Series(
         [p["p50"] for p in fc["points"]],
         index=pd.DatetimeIndex([pd.Timestamp(p["target_time"]) for p in fc["points"]]),
@@ -101,10 +101,10 @@ def test_no_decomposition_is_recorded_with_its_reason(platform: Any, api: LoopAp
 
 
 def test_the_online_state_is_the_one_the_forecast_was_served_with(
-    empty_store: Store, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A Kalman champion is decomposed with the state of the day the API served (kept by the
-    update), not a newer one written since; a state no longer on disk is said, not guessed."""
+    """A Kalman champion is decomposed with the state of the day the API served (the API keeps
+    each), not a newer one posted since; a state the API does not keep is said, not guessed."""
     from edip_ml.live import explain
 
     X, y = heating_rows(days=200, shift_from=150)
@@ -116,16 +116,17 @@ def test_the_online_state_is_the_one_the_forecast_was_served_with(
     served = {**model.online_state(), LAST_DAY_KEY: "2018-06-20"}  # type: ignore[dict-item]
     model.absorb(X.iloc[24 * 170 :], y.iloc[24 * 170 :])
     newer = {**model.online_state(), LAST_DAY_KEY: "2018-07-20"}  # type: ignore[dict-item]
-    save_state(state_path(empty_store.root, "m", "3", "2018-06-20"), served)
-    save_state(state_path(empty_store.root, "m", "3"), newer)
+    states = KeptStates()
+    states.put_online_state("m", "3", "2018-06-20", served)
+    states.put_online_state("m", "3", "2018-07-20", newer)
     monkeypatch.setattr(explain, "_native", lambda *_: (model, embedded))
     info = {"name": "gam_kalman", "version": "3", "source": "registry"}
-    got = served_model({**info, "online_last_day": "2018-06-20"}, "m", empty_store)
+    got = served_model({**info, "online_last_day": "2018-06-20"}, "m", states)
     assert isinstance(got, OnlineForecaster)
     assert got.online_state()["theta"] == served["theta"]  # type: ignore[index]
-    got = served_model({**info, "online_last_day": "2018-07-20"}, "m", empty_store)
+    got = served_model({**info, "online_last_day": "2018-07-20"}, "m", states)
     assert got.online_state()["theta"] == newer["theta"]  # type: ignore[index]
-    got = served_model({**info, "online_last_day": None}, "m", empty_store)
+    got = served_model({**info, "online_last_day": None}, "m", states)
     assert got.online_state()["theta"] == embedded["theta"]  # type: ignore[index]
-    with pytest.raises(UnexplainedError, match="no longer on disk"):
-        served_model({**info, "online_last_day": "2018-06-01"}, "m", empty_store)
+    with pytest.raises(UnexplainedError, match="not kept by the API"):
+        served_model({**info, "online_last_day": "2018-06-01"}, "m", states)

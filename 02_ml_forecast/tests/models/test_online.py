@@ -20,9 +20,9 @@ from edip_pipeline.config import FeatureParams
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.features import build_features, day_ahead_pairs, load_target
-from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, load_state, state_path
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects
 from edip_pipeline.store import Store
-from tests.conftest import make_store, sample_load_rows
+from tests.conftest import KeptStates, make_store, sample_load_rows
 
 STEP = pd.Timedelta(hours=1)
 
@@ -52,10 +52,10 @@ def gam_onnx(sample_store: Store, small_params: MLParams) -> bytes:
     return bytes(to_onnx(model).SerializeToString())
 
 
-def _ctx(store: Store, day: str, version: str = "3") -> UpdateContext:
+def _ctx(store: Store, day: str, states: KeptStates, version: str = "3") -> UpdateContext:
     model = {"name": "gam_kalman", "version": version, "source": "registry",
              "registered_model": "edip-load-fr", "family": "gam"}  # fmt: skip
-    return UpdateContext(model, day, pd.Timestamp("2019-12-03T08:00Z"), store)
+    return UpdateContext(model, day, pd.Timestamp("2019-12-03T08:00Z"), store, states=states)
 
 
 def _served(store: Store, onnx: bytes, day: str, state: dict[str, Any] | None) -> np.ndarray:
@@ -78,15 +78,14 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     f = OnnxForecaster(gam_onnx)
     embedded = dict(f.online_state or {})
     day = "2019-12-02"
-    summary = live_update(_ctx(store, day), forecaster=f)
+    states = KeptStates()
+    summary = live_update(_ctx(store, day, states), forecaster=f)
     assert summary
     assert "absorbed 2019-12-02" in summary
-    path = state_path(store.root, "edip-load-fr", "3")
-    saved = load_state(path)
+    assert list(states.kept) == [("edip-load-fr", "3", day)]  # posted to the API, for its day
+    saved = states.online_state("edip-load-fr", "3")
     assert saved is not None
     assert saved[LAST_DAY_KEY] == day
-    # the state of each absorbed day is kept: the loop explains a forecast served with it
-    assert load_state(state_path(store.root, "edip-load-fr", "3", day)) == saved
 
     # the backtest's daily step: the numpy update of the same inputs (effects, actuals)
     fparams = FeatureParams.model_validate(f.feature_params)
@@ -113,13 +112,12 @@ def test_live_update_absorbs_a_day_as_the_backtest_does(
     np.testing.assert_allclose(after, _served(store, gam_onnx, nxt, want))
     assert not np.allclose(before, after)
 
-    # the same day again: nothing changes
-    mtime = path.stat().st_mtime_ns
-    again = live_update(_ctx(store, day), forecaster=OnnxForecaster(gam_onnx))
+    # the same day again: nothing is posted
+    states.put_online_state = None  # type: ignore[assignment,method-assign]
+    again = live_update(_ctx(store, day, states), forecaster=OnnxForecaster(gam_onnx))
     assert again
     assert "already absorbed" in again
-    assert path.stat().st_mtime_ns == mtime
-    assert load_state(path) == saved
+    assert states.online_state("edip-load-fr", "3") == saved
 
 
 def test_live_update_skips_a_day_without_actuals(
@@ -130,10 +128,11 @@ def test_live_update_skips_a_day_without_actuals(
     ts = pd.DatetimeIndex(rows["timestamp"])
     gap = (ts >= pd.Timestamp("2019-12-01T23:00Z")) & (ts < pd.Timestamp("2019-12-02T23:00Z"))
     store.write("load_national", rows[~np.asarray(gap)])
-    summary = live_update(_ctx(store, "2019-12-02"), forecaster=OnnxForecaster(gam_onnx))
+    states = KeptStates()
+    summary = live_update(_ctx(store, "2019-12-02", states), forecaster=OnnxForecaster(gam_onnx))
     assert summary
     assert "skipped" in summary
-    assert not state_path(store.root, "edip-load-fr", "3").exists()
+    assert states.kept == {}
 
 
 def test_live_update_ignores_a_champion_without_state(sample_store: Store) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +23,7 @@ from edip_api.api.deps import AppContext
 from edip_api.api.main import api_router
 from edip_api.core.config import Settings
 from edip_api.db import LogStore, PredictionWriter
+from edip_api.db.online_states import find_online_state
 from edip_api.db.request_ids import RequestIdGuard
 from edip_api.db.wal import WriteAheadLog
 from edip_api.middleware import RequestContextMiddleware
@@ -62,9 +64,14 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
     def on_swap(model: ServedModel) -> None:
         metrics.set_model(model.info.name, model.info.version, model.info.source)
 
-    models = ModelManager(settings, params.features, on_swap=on_swap)
-    forecasts = ForecastService(settings, StoreView(store, settings.store_check_s), models)
     log_store = LogStore(settings.log_database_url)
+
+    def states(name: str, version: str) -> dict[str, Any] | None:
+        found = find_online_state(log_store, name, version)
+        return found.state if found is not None else None
+
+    models = ModelManager(settings, params.features, on_swap=on_swap, states=states)
+    forecasts = ForecastService(settings, StoreView(store, settings.store_check_s), models)
     writer = PredictionWriter(
         log_store,
         batch_size=settings.log_batch_size,

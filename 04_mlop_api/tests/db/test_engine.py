@@ -78,7 +78,7 @@ def test_the_helper_starts_its_own_cluster() -> None:
         name = create_database(started.server)
         store = LogStore(started.server.url(name))
         store.upgrade()
-        assert store.current_revision() == "0005_issuance_kinds"
+        assert store.current_revision() == "0006_online_states"
         store.dispose()
         drop_database(started.server, name)
     finally:

@@ -29,7 +29,7 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0005_issuance_kinds"
+        assert store.current_revision() == _head(store) == "0006_online_states"
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -94,7 +94,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0005_issuance_kinds"}
+        assert {s.current_revision() for s in stores} == {"0006_online_states"}
     finally:
         for s in stores:
             s.dispose()
@@ -119,7 +119,7 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0005_issuance_kinds"
+        assert out.strip() == "0006_online_states"
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_upgrade_from_the_issuances_revision_keeps_its_rows(db_url: str) -> None
                 "'2020-03-01 11:00:00', false, false, 0, '[]', '2020-03-01 11:00:00', 'i-1')"
             )
         store.upgrade()
-        assert store.current_revision() == "0005_issuance_kinds"
+        assert store.current_revision() == "0006_online_states"
         assert [r.request_id for r in list_issuances(store)] == ["i-1"]
         insert_explanation(store, ExplanationRecord("i-1", "2020-03-02", due, "gam", "1"))
         found = find_explanation(store, target_day="2020-03-02")
@@ -186,7 +186,7 @@ def test_0004_adds_the_variant_keeping_older_rows(db_url: str) -> None:
                 "'2020-03-01 12:00:00', 1.0, 60000.0, 5.0, '2020-03-01 11:00:01')"
             )
         store.upgrade()
-        assert store.current_revision() == "0005_issuance_kinds"
+        assert store.current_revision() == "0006_online_states"
         origin = datetime(2020, 3, 1, 11, tzinfo=UTC)
         new = point("new", ("combination_rte", "2"), origin, origin.replace(hour=13), 61000.0)
         store.write_predictions([replace(new, variant="with_rte")])
@@ -219,7 +219,7 @@ def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
                 {"t": datetime(2020, 11, 2, 11)},
             )
         store.upgrade()
-        assert store.current_revision() == "0005_issuance_kinds"
+        assert store.current_revision() == "0006_online_states"
         [old] = list_issuances(store)
         assert (old.target_day, old.kind, old.lead_h) == ("2020-11-03", "day-ahead", None)
         at = datetime(2020, 11, 3, 8, tzinfo=UTC)
@@ -227,5 +227,45 @@ def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
                                  kind="intraday D 09:00", lead_h=-8.0)  # fmt: skip
         assert insert_issuance(store, reissue)[1]
         assert len(list_issuances(store, kind=None)) == 2
+    finally:
+        store.dispose()
+
+
+def test_0006_adds_the_online_states_keeping_issuances(db_url: str) -> None:
+    """A log store at 0005 with an issuance upgrades to head: the row is kept and the loop's
+    online states can then be stored, one per day, the newest found first."""
+    from alembic import command
+
+    from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
+    from edip_api.db.online_states import (
+        OnlineStateRecord,
+        find_online_state,
+        insert_online_state,
+    )
+
+    store = LogStore(db_url)
+    try:
+        cfg = store.alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005_issuance_kinds")
+        assert "online_states" not in inspect(store.engine).get_table_names()
+        due = datetime(2020, 11, 2, 11, tzinfo=UTC)
+        assert insert_issuance(store, IssuanceRecord("2020-11-03", "on_time", due))[1]
+        store.upgrade()
+        assert store.current_revision() == "0006_online_states"
+        assert [r.target_day for r in list_issuances(store)] == ["2020-11-03"]
+        for day in ("2020-11-02", "2020-11-03"):
+            state = {"kind": "kalman", "theta": [1.0], "last_day": day}
+            assert insert_online_state(store, OnlineStateRecord("m", "3", day, state))
+        again = OnlineStateRecord("m", "3", "2020-11-03", {"kind": "kalman", "theta": [9.0]})
+        assert not insert_online_state(store, again)  # written once, never replaced
+        newest = find_online_state(store, "m", "3")
+        assert newest is not None
+        assert (newest.day, newest.state["theta"]) == ("2020-11-03", [1.0])
+        older = find_online_state(store, "m", "3", "2020-11-02")
+        assert older is not None
+        assert older.state["last_day"] == "2020-11-02"
+        assert find_online_state(store, "m", "4") is None
     finally:
         store.dispose()

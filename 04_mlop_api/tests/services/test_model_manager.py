@@ -1,5 +1,6 @@
 """The model manager: champion swap under load, the fallback when the registry is down or the
-artifact corrupt, and the online state the daily update persisted beside the store.
+artifact corrupt, and the online state the loop posts (applied at once, read back from the log
+store on load and poll).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from edip_api.api.routes.model import model_detail
 from edip_api.core.config import Settings
 from edip_api.main import create_app
 from edip_api.schemas import ModelInfo
+from edip_api.services.errors import ServiceError
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.contract import OnnxForecaster
 from edip_pipeline.features import build_features
-from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects, save_state, state_path
+from edip_pipeline.online import LAST_DAY_KEY, KalmanEffects
 from edip_pipeline.store import Store
 from edip_testkit.platform import Registry, platform_env, running_api
 from edip_testkit.synthetic import heating_rows
@@ -231,9 +233,14 @@ def gam_kalman() -> tuple[bytes, pd.DataFrame, pd.Series]:
     return bytes(to_onnx(model).SerializeToString()), X.iloc[n:], y.iloc[n:]
 
 
-def _manager(tmp_path: Path, onnx: bytes, version: str = "7") -> ModelManager:
+def _manager(
+    tmp_path: Path, onnx: bytes, version: str = "7", kept: dict[tuple[str, str], Any] | None = None
+) -> ModelManager:
+    """A manager serving ``onnx`` as ``version``; ``kept``: the persisted states it reads back
+    ((model, version) → state, as the log store's newest)."""
     settings = Settings(data_dir=tmp_path, mlflow_tracking_uri="http://127.0.0.1:9", log_spill_dir=tmp_path / "spill")  # fmt: skip
-    manager = ModelManager(settings, FeatureParams())
+    states = kept if kept is not None else {}
+    manager = ModelManager(settings, FeatureParams(), states=lambda m, v: states.get((m, v)))
     forecaster = OnnxForecaster(onnx)
     info = ModelInfo(name=forecaster.model_name, version=version, source="registry",
                      family="gam", alias="champion", loaded_at=pd.Timestamp.now("UTC"), reason=None)  # fmt: skip
@@ -245,16 +252,8 @@ def _manager(tmp_path: Path, onnx: bytes, version: str = "7") -> ModelManager:
     return manager
 
 
-def test_served_model_picks_up_the_persisted_state(
-    tmp_path: Path, gam_kalman: tuple[bytes, pd.DataFrame, pd.Series]
-) -> None:
-    onnx, X, y = gam_kalman
-    manager = _manager(tmp_path, onnx)
-    before = manager.current
-    assert before.info.online_last_day is None
-    p50_before = before.predict(X.iloc[24:])[:, 1]
-
-    # what the daily update does: the numpy update of the first day's effects and actuals
+def _absorbed(onnx: bytes, X: pd.DataFrame, y: pd.Series) -> tuple[dict[str, Any], KalmanEffects]:
+    """What the daily update does: the numpy update of the first day's effects and actuals."""
     forecaster = OnnxForecaster(onnx)
     embedded = dict(forecaster.online_state or {})
     effects = forecaster.session.run(
@@ -262,8 +261,22 @@ def test_served_model_picks_up_the_persisted_state(
     )[0]
     state = KalmanEffects.from_dict(embedded)
     state.update(np.asarray(effects, dtype=float), 0.97 * y.iloc[:24].to_numpy())
-    saved = {**embedded, **state.to_dict(), LAST_DAY_KEY: "2019-03-10"}
-    save_state(state_path(tmp_path, REGISTERED, "7"), saved)
+    return {**embedded, **state.to_dict(), LAST_DAY_KEY: "2019-03-10"}, state
+
+
+def test_served_model_picks_up_the_persisted_state(
+    tmp_path: Path, gam_kalman: tuple[bytes, pd.DataFrame, pd.Series]
+) -> None:
+    """A state kept in the log store (posted to another worker, or before a restart) is served
+    on the next poll; the same day again, or an older one, changes nothing."""
+    onnx, X, y = gam_kalman
+    kept: dict[tuple[str, str], Any] = {}
+    manager = _manager(tmp_path, onnx, kept=kept)
+    before = manager.current
+    assert before.info.online_last_day is None
+    p50_before = before.predict(X.iloc[24:])[:, 1]
+    saved, state = _absorbed(onnx, X, y)
+    kept[(REGISTERED, "7")] = saved
 
     after = manager.reload(force=False)  # the poll: same version, newer state
     assert after is manager.current
@@ -271,15 +284,15 @@ def test_served_model_picks_up_the_persisted_state(
     assert after.info.online_last_day == "2019-03-10"
     assert after.key != before.key  # cached forecasts of the old state are not reused
     p50_after = after.predict(X.iloc[24:])[:, 1]
+    forecaster = OnnxForecaster(onnx)
     later = X.iloc[24:][forecaster.feature_names].to_numpy(np.float32)
     later_effects = forecaster.session.run(["effects"], {"features": later})[0]
     np.testing.assert_allclose(p50_after, state.predict(later_effects), rtol=1e-6)
     assert not np.allclose(p50_before, p50_after)
     assert model_detail(manager).online_last_day == "2019-03-10"
 
-    # the same file again, or an older one: nothing changes
     assert manager.refresh_online_state() is after
-    save_state(state_path(tmp_path, REGISTERED, "7"), {**saved, LAST_DAY_KEY: "2019-03-09"})
+    kept[(REGISTERED, "7")] = {**saved, LAST_DAY_KEY: "2019-03-09"}
     assert manager.refresh_online_state() is after
 
 
@@ -287,9 +300,63 @@ def test_a_state_of_another_version_is_not_applied(
     tmp_path: Path, gam_kalman: tuple[bytes, pd.DataFrame, pd.Series]
 ) -> None:
     onnx, _, _ = gam_kalman
-    manager = _manager(tmp_path, onnx, version="8")
     embedded = dict(OnnxForecaster(onnx).online_state or {})
-    save_state(state_path(tmp_path, REGISTERED, "7"), {**embedded, LAST_DAY_KEY: "2019-03-10"})
+    kept = {(REGISTERED, "7"): {**embedded, LAST_DAY_KEY: "2019-03-10"}}
+    manager = _manager(tmp_path, onnx, version="8", kept=kept)
     before = manager.current
     assert manager.refresh_online_state() is before
     assert before.info.online_last_day is None
+
+
+def test_a_posted_state_is_kept_then_served_at_once(
+    tmp_path: Path, gam_kalman: tuple[bytes, pd.DataFrame, pd.Series]
+) -> None:
+    onnx, X, y = gam_kalman
+    manager = _manager(tmp_path, onnx)
+    before = manager.current
+    saved, state = _absorbed(onnx, X, y)
+    written: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    def keep(name: str, version: str, day: str, st: dict[str, Any]) -> None:
+        written.append((name, version, day, st))
+
+    after = manager.put_online_state(REGISTERED, "7", "2019-03-10", saved, keep)
+    assert manager.current is after  # no poll wait
+    assert after.info.online_last_day == "2019-03-10"
+    assert [(n, v, d) for n, v, d, _ in written] == [(REGISTERED, "7", "2019-03-10")]
+    assert written[0][3]["theta"] == state.theta.tolist()
+    assert not np.allclose(before.predict(X.iloc[24:])[:, 1], after.predict(X.iloc[24:])[:, 1])
+
+
+@pytest.mark.parametrize(
+    ("version", "day", "change", "status", "reason"),
+    [
+        ("8", "2019-03-11", {}, 409, "serves"),
+        ("7", "2019-03-10", {}, 409, "already serves the state of 2019-03-10"),
+        ("7", "2019-03-09", {}, 409, "already serves"),
+        ("7", "2019-03-11", {"kind": "mlpoly"}, 422, "kind"),
+        ("7", "2019-03-11", {"theta": [1.0]}, 422, "cannot run"),
+    ],
+)
+def test_a_posted_state_is_refused_with_a_reason(
+    tmp_path: Path,
+    gam_kalman: tuple[bytes, pd.DataFrame, pd.Series],
+    version: str,
+    day: str,
+    change: dict[str, Any],
+    status: int,
+    reason: str,
+) -> None:
+    """Another version, a day not after the served one, another kind, a state the model cannot
+    run with: refused, nothing kept, the served state untouched."""
+    onnx, X, y = gam_kalman
+    manager = _manager(tmp_path, onnx)
+    saved, _ = _absorbed(onnx, X, y)
+    served = manager.put_online_state(REGISTERED, "7", "2019-03-10", saved, lambda *_: None)
+    written: list[str] = []
+    with pytest.raises(ServiceError, match=reason) as err:
+        manager.put_online_state(REGISTERED, version, day, {**saved, **change},
+                                 lambda *a: written.append(a[2]))  # fmt: skip
+    assert err.value.status_code == status
+    assert written == []
+    assert manager.current is served

@@ -100,6 +100,28 @@ class LoopApi:
         body: dict[str, Any] = self._call("POST", "/v1/forecast/explain", json=explanation)
         return body
 
+    def online_state(
+        self, model: str, version: str, day: str | None = None
+    ) -> dict[str, Any] | None:
+        """The online state the API keeps for ``model`` v``version`` once it absorbed ``day``
+        (the newest without), ``None`` when it keeps none (404)."""
+        params = {"model": model, "version": version, **({"day": day} if day else {})}
+        try:
+            body = self._call("GET", "/v1/model/online-state", params=params)
+        except LoopApiError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return dict(body["state"])
+
+    def put_online_state(
+        self, model: str, version: str, day: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Post the state absorbed up to ``day``: the API checks it, keeps it and serves it."""
+        body = {"model": model, "version": version, "day": day, "state": state}
+        answer: dict[str, Any] = self._call("PUT", "/v1/model/online-state", json=body)
+        return answer
+
     def post_actuals(self, rows: list[dict[str, Any]]) -> int:
         return int(self._call("POST", "/v1/actuals", json={"actuals": rows})["upserted"])
 

@@ -3,8 +3,8 @@
 The API serves ONNX graphs and has no training library, so the loop — which has it — decomposes
 every forecast it issues: right after the champion's forecast was served and logged, it loads
 the same registered version natively (:func:`edip_ml.registry.versions.load_native`) with the
-online state the API served it with (the daily update's state of the day it names, kept
-beside the store, else the one embedded at training), builds the same feature rows from the store at the same origin, and asks
+online state the API served it with (the one the API keeps for the day it names,
+``GET /v1/model/online-state``, else the one embedded at training), builds the same feature rows from the store at the same origin, and asks
 the model for its contributions (:meth:`edip_ml.models.base.Forecaster.contributions`: the GAM's
 terms, the trees' TreeSHAP, the Kalman correction, the combination's weighted experts). Each
 point must add up to the P50 the API served (within 1 MW); the API checks it again and stores
@@ -27,10 +27,11 @@ import pandas as pd
 
 from edip_ml.live.api import LoopApi, LoopApiError
 from edip_ml.models.base import Forecaster, OnlineForecaster
+from edip_ml.models.online import OnlineStates
 from edip_pipeline.config import FeatureParams, load_params
 from edip_pipeline.contributions import CONTRIBUTIONS
 from edip_pipeline.features import build_feature_table, rolling_pairs
-from edip_pipeline.online import LAST_DAY_KEY, load_state, state_path
+from edip_pipeline.online import LAST_DAY_KEY
 from edip_pipeline.registry_names import REGISTERED_MODEL
 from edip_pipeline.store import Store
 
@@ -71,10 +72,14 @@ def _native(
 
 
 def served_model(
-    model: dict[str, Any], registered: str, store: Store, tracking_uri: str = ""
+    model: dict[str, Any],
+    registered: str,
+    states: OnlineStates | None,
+    tracking_uri: str = "",
 ) -> Forecaster:
     """The native twin of the served model (``model``: the forecast answer's ``model``), with
-    the online state the API serves for it (the update's state file, else the embedded one)."""
+    the online state the API serves for it (the one it keeps for the day ``model`` names, read
+    from ``states``, else the embedded one)."""
     version = model.get("version")
     if model.get("source", "registry") != "registry" or not version:
         raise UnexplainedError(
@@ -85,13 +90,12 @@ def served_model(
         return forecaster
     served_day = model.get("online_last_day")
     state = embedded
-    if served_day:  # the state of that day (the update keeps each), else the live one if it is
-        state = load_state(state_path(store.root, registered, version, served_day))
-        state = state or load_state(state_path(store.root, registered, version))
+    if served_day:  # the state of that day, as the API keeps it
+        state = states.online_state(registered, str(version), served_day) if states else None
         if state is None or state.get(LAST_DAY_KEY) != served_day:
             raise UnexplainedError(
-                f"the online state served (absorbed up to {served_day}) is no longer on disk: "
-                "the decomposition would not be of the forecast issued"
+                f"the online state served (absorbed up to {served_day}) is not kept by the "
+                "API: the decomposition would not be of the forecast issued"
             )
     if state is not None:
         forecaster.load_online_state(state)
@@ -126,7 +130,11 @@ def decompose(
 
 
 def explanation_body(
-    forecast: dict[str, Any], target_day: str, registered: str, store: Store
+    forecast: dict[str, Any],
+    target_day: str,
+    registered: str,
+    store: Store,
+    states: OnlineStates | None = None,
 ) -> dict[str, Any]:
     """What ``POST /v1/forecast/explain`` stores for a served ``forecast`` (the API's answer)."""
     from edip_ml.registry.tracking_server import tracking_uri
@@ -144,7 +152,7 @@ def explanation_body(
         "model_version": model.get("version") or "",
     }
     try:
-        forecaster = served_model(model, registered, store, tracking_uri())
+        forecaster = served_model(model, registered, states, tracking_uri())
         origin = pd.Timestamp(forecast["origin"]).tz_convert("UTC")
         parts, method = decompose(forecaster, store, origin, served)
     except UnexplainedError as exc:
@@ -170,7 +178,7 @@ def explain_issued(
     ``None`` when even saying why could not be stored (logged: the issuance stands)."""
     try:
         registered = str(api.model().get("registered_model") or REGISTERED_MODEL)
-        body = explanation_body(forecast, target_day, registered, store)
+        body = explanation_body(forecast, target_day, registered, store, api)
     except Exception as exc:  # never fail an issuance for its explanation
         log.exception("the forecast of %s could not be decomposed", target_day)
         body = _unavailable(forecast, target_day, f"decomposition failed: {exc}")

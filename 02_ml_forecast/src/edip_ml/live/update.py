@@ -29,6 +29,7 @@ from prefect import flow
 
 from edip_ml.live.api import LoopApi
 from edip_ml.live.config import live_settings
+from edip_ml.models.online import OnlineStates
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
@@ -48,6 +49,7 @@ class UpdateContext:
     now: pd.Timestamp
     store: Store
     scores: dict[str, Any] = field(default_factory=dict)
+    states: OnlineStates | None = None  # the API, where the online state is read and posted
 
 
 OnlineHook = Callable[[UpdateContext], "str | None"]
@@ -104,11 +106,11 @@ def update_flow() -> dict[str, Any]:
     with LoopApi(settings) as api:
         scores = day_scores(api, day)
         model = api.model()
-    hook = find_online_hook(model.get("family") or model.get("name"))
-    online = "none: the champion's family has no online update"
-    if hook is not None:
-        done = hook(UpdateContext(model, label, now, Store(), scores))
-        online = done or online
+        hook = find_online_hook(model.get("family") or model.get("name"))
+        online = "none: the champion's family has no online update"
+        if hook is not None:
+            done = hook(UpdateContext(model, label, now, Store(), scores, states=api))
+            online = done or online
     for m in scores["models"]:
         log.info("%s: %s v%s n=%s MAPE=%s", label, m.get("model_name"), m.get("model_version"),
                  m.get("n"), m.get("mape"))  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,23 @@ if TYPE_CHECKING:
     from edip_pipeline.contract import OnnxForecaster
 
 log = logging.getLogger(__name__)
+
+
+class OnlineStates(Protocol):
+    """Where the served online states live: the API (:class:`edip_ml.live.api.LoopApi`), which
+    checks, keeps and serves what is posted (``/v1/model/online-state``)."""
+
+    def online_state(
+        self, model: str, version: str, day: str | None = None
+    ) -> dict[str, Any] | None:
+        """The state kept for ``day`` (the newest without), ``None`` when there is none."""
+        ...
+
+    def put_online_state(
+        self, model: str, version: str, day: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Serve ``state`` (absorbed up to ``day``) from now on; raises when refused."""
+        ...
 
 
 def raw_outputs(forecaster: OnnxForecaster, X: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -178,13 +195,13 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
 
     The hook of :mod:`edip_ml.live.update`: one step of the walk-forward engine (:func:`absorb_day`)
     on the champion (``ctx.model``, the API's /v1/model; loaded from the registry unless
-    ``forecaster`` is given), from the state the API serves. The new state goes to
-    :func:`edip_pipeline.online.state_path` beside the store, where the API picks it up.
-    Idempotent: a day up to the state's ``last_day`` is not absorbed again; a day the store does
-    not hold to its end, or without any measured load, changes nothing (absorbed later). ``None`` when the champion has no
-    online state.
+    ``forecaster`` is given), from the state the API serves (``ctx.states``, :class:`OnlineStates`:
+    the newest it keeps, else the embedded one); the new state is posted back to the API, which
+    serves it at once. Idempotent: a day up to the state's ``last_day`` is not absorbed again; a
+    day the store does not hold to its end, or without any measured load, changes nothing
+    (absorbed later). ``None`` when the champion has no online state.
     """
-    from edip_pipeline.online import LAST_DAY_KEY, load_state, save_state, state_path
+    from edip_pipeline.online import LAST_DAY_KEY
     from edip_pipeline.registry_names import REGISTERED_MODEL
 
     model = dict(ctx.model or {})
@@ -199,8 +216,10 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     embedded = forecaster.online_state
     if not embedded:
         return None
-    path = state_path(ctx.store.root, registered, version)
-    state = load_state(path) or dict(embedded)
+    states: OnlineStates | None = ctx.states
+    if states is None:
+        raise ValueError("the online update reads and posts the state through the API: no client")
+    state = states.online_state(registered, str(version)) or dict(embedded)
     day = pd.Timestamp(ctx.day).normalize()
     label = str(day.date())
     last = state.get(LAST_DAY_KEY)
@@ -215,7 +234,6 @@ def live_update(ctx: Any, forecaster: Any | None = None) -> str | None:
     new, skipped = absorb_day(forecaster, state, X, y)
     new[LAST_DAY_KEY] = label
     new["updated_at"] = pd.Timestamp(ctx.now).isoformat()
-    save_state(path, new)
-    save_state(state_path(ctx.store.root, registered, version, label), new)  # kept: explanations
+    states.put_online_state(registered, str(version), label, new)
     flag = f", {skipped} of {len(y)} hours skipped (gaps/outliers)" if skipped else ""
-    return f"{tag}: absorbed {label} ({len(y) - skipped} hours{flag}) -> {path}"
+    return f"{tag}: absorbed {label} ({len(y) - skipped} hours{flag}), served by the API"

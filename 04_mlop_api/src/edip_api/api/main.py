@@ -15,6 +15,7 @@ from edip_api.api.routes import (
     issued,
     metrics,
     model,
+    online_state,
     predict,
     predictions,
 )
@@ -30,6 +31,7 @@ for module in (
     predictions,
     metrics,
     model,
+    online_state,
     data,
     issuances,
     issued,

@@ -4,6 +4,7 @@ from .explanations import ExplanationRecord
 from .issuances import IssuanceRecord
 from .log_store import LogStore
 from .metrics import MetricsSummary
+from .online_states import OnlineStateRecord
 from .records import ActualRecord, PredictionRecord
 from .writer import PredictionWriter, WriterFullError
 
@@ -13,6 +14,7 @@ __all__ = [
     "IssuanceRecord",
     "LogStore",
     "MetricsSummary",
+    "OnlineStateRecord",
     "PredictionRecord",
     "PredictionWriter",
     "WriterFullError",

@@ -12,9 +12,10 @@ Why this shape:
   checked off the request path, then a single reference is replaced (requests read it once, so
   none sees half a model and none fails during the swap);
 * an online champion (a Kalman or ML-Poly state, :mod:`edip_pipeline.online`) serves the newest
-  state the daily ``update`` wrote for its version (``<data_dir>/online/<model>/v<version>.json``),
-  checked on load and on every poll: a newer ``last_day`` swaps in a copy of the model with that
-  state (a new cache key, so cached forecasts are not reused);
+  state the loop posted for its version (``PUT /v1/model/online-state``, kept in the log store):
+  applied at once when posted (after the checks of :meth:`ModelManager.put_online_state`), read
+  back on load and on every poll (other workers, a restart): a newer ``last_day`` swaps in a copy
+  of the model with that state (a new cache key, so cached forecasts are not reused);
 * with no loadable champion the documented fallback (:mod:`.fallback`) is served and says why. A
   serving champion is never replaced by the fallback because the registry became unreachable.
 """
@@ -36,17 +37,23 @@ import pandas as pd
 
 from edip_api.core.config import Settings
 from edip_api.schemas import ModelInfo
-from edip_api.services.errors import NotReadyError
+from edip_api.services.errors import NotReadyError, ServiceError
 from edip_api.services.fallback import FALLBACK_COLUMN, FALLBACK_NAME, fallback_quantiles
 from edip_api.services.registry import ModelVersion, RegistryReader
 from edip_pipeline.config import FeatureParams
 from edip_pipeline.contract import RTE_FEATURE, WITHOUT_RTE, FeatureContractError, OnnxForecaster
 from edip_pipeline.features import feature_names as buildable_feature_names
-from edip_pipeline.online import LAST_DAY_KEY, load_state, state_path
+from edip_pipeline.online import LAST_DAY_KEY
 
 log = logging.getLogger(__name__)
 #: longest wait for the poller thread at shutdown (its share of EDIP_SHUTDOWN_BUDGET_S)
 POLLER_STOP_S = 2.0
+
+
+#: the newest persisted online state of (registered model, version), or None
+StateSource = Callable[[str, str], dict[str, Any] | None]
+#: keeps a posted state durably (registered model, version, day, state)
+StateSink = Callable[[str, str, str, dict[str, Any]], None]
 
 
 class ModelLoadError(RuntimeError):
@@ -149,8 +156,10 @@ class ModelManager:
         settings: Settings,
         default_params: FeatureParams,
         on_swap: Callable[[ServedModel], None] | None = None,
+        states: StateSource | None = None,
     ) -> None:
         self.settings = settings
+        self.states = states
         self.default_params = default_params
         self.on_swap = on_swap
         self._reload_lock = threading.Lock()
@@ -251,35 +260,50 @@ class ModelManager:
             return {}, (None, None), {}
 
     def with_online_state(self, model: ServedModel) -> ServedModel:
-        """``model`` with the newest persisted online state of its version, else ``model`` itself.
-
-        Newer = a ``last_day`` after the one served (the embedded state has none). A file of
-        another kind than the embedded state, or one the model cannot run with, is ignored.
-        """
-        forecaster = model.forecaster
-        if forecaster is None or not forecaster.online_state or not model.info.version:
+        """``model`` with the newest persisted online state of its version, else ``model`` itself
+        (none newer than the served one, or one it refuses: logged)."""
+        if self.states is None or not _online(model):
             return model
-        path = state_path(self.settings.data_dir, model.registered_model, model.info.version)
-        saved = load_state(path)
-        if saved is None or not saved.get(LAST_DAY_KEY):
-            return model
-        day = str(saved[LAST_DAY_KEY])
-        if model.info.online_last_day is not None and day <= model.info.online_last_day:
-            return model
-        if saved.get("kind") != forecaster.online_state.get("kind"):
-            kind = forecaster.online_state.get("kind")
-            log.warning("online state %s is not a %s state: ignored", path, kind)
-            return model
-        updated = copy.copy(forecaster)  # the session is shared; only the state differs
-        updated.online_state = saved
         try:
-            check_contract(updated, model.feature_params)
-        except Exception as exc:
-            log.warning("online state %s unusable, keeping the served one: %s", path, exc)
+            saved = self.states(model.registered_model, str(model.info.version))
+        except Exception as exc:  # the log store down: keep serving the state in memory
+            log.warning("online states unreadable, keeping the served one: %s", exc)
             return model
-        log.info("%s v%s: online state of %s applied", model.info.name, model.info.version, day)
-        info = model.info.model_copy(update={"online_last_day": day})
-        return dataclasses.replace(model, info=info, forecaster=updated)
+        day = str((saved or {}).get(LAST_DAY_KEY) or "")
+        if saved is None or not day or day <= (model.info.online_last_day or ""):
+            return model
+        try:
+            return _apply_state(model, saved)
+        except ServiceError as exc:
+            log.warning("online state of %s ignored: %s", day, exc.detail)
+            return model
+
+    def put_online_state(
+        self, name: str, version: str, day: str, state: dict[str, Any], keep: StateSink
+    ) -> ServedModel:
+        """Serve ``state`` (absorbed up to Paris ``day``) now, after ``keep`` persisted it.
+
+        Refused, the served state untouched: 409 when the served model is not ``name`` v``version``
+        or has no online state, or ``day`` is not after the served one; 422 when the state is not
+        of the served kind or the model cannot run with it.
+        """
+        with self._reload_lock:
+            current = self._current
+            served = f"{current.registered_model} v{current.info.version}"
+            if current.is_fallback or (current.registered_model, current.info.version) != (
+                name,
+                version,
+            ):
+                raise ServiceError(f"the API serves {served}, not {name} v{version}", 409)
+            if not _online(current):
+                raise ServiceError(f"{served} has no online state", 409)
+            last = current.info.online_last_day
+            if last is not None and day <= last:
+                raise ServiceError(f"{served} already serves the state of {last} (>= {day})", 409)
+            updated = _apply_state(current, {**state, LAST_DAY_KEY: day})
+            keep(name, version, day, {**state, LAST_DAY_KEY: day})
+            self._swap(updated)
+            return updated
 
     def refresh_online_state(self) -> ServedModel:
         """Serve the newest persisted online state of the current version (see above)."""
@@ -355,7 +379,7 @@ class ModelManager:
                 self.reload(force=False)
             except Exception:  # the poller must never die
                 log.exception("model poll failed")
-            try:  # also when the registry is unreachable: the state file is local
+            try:  # states posted to another worker; also when the registry is unreachable
                 self.refresh_online_state()
             except Exception:
                 log.exception("online state refresh failed")
@@ -365,3 +389,27 @@ class ModelManager:
         if self._thread is not None:
             # a poll stuck in a registry call must not eat the shutdown budget (daemon thread)
             self._thread.join(timeout=POLLER_STOP_S)
+
+
+def _online(model: ServedModel) -> bool:
+    """Whether ``model`` is a registry version with an online state."""
+    f = model.forecaster
+    return f is not None and bool(f.online_state) and bool(model.info.version)
+
+
+def _apply_state(model: ServedModel, state: dict[str, Any]) -> ServedModel:
+    """A copy of ``model`` serving ``state``; 422 when not of its kind or unusable."""
+    assert model.forecaster is not None
+    kind = model.forecaster.online_state.get("kind") if model.forecaster.online_state else None
+    if state.get("kind") != kind:
+        raise ServiceError(f"the state is of kind {state.get('kind')!r}, the model's {kind!r}", 422)
+    updated = copy.copy(model.forecaster)  # the session is shared; only the state differs
+    updated.online_state = state
+    try:
+        check_contract(updated, model.feature_params)
+    except Exception as exc:
+        raise ServiceError(f"the model cannot run with this state: {exc}"[:400], 422) from exc
+    day = str(state[LAST_DAY_KEY])
+    log.info("%s v%s: online state of %s applied", model.info.name, model.info.version, day)
+    info = model.info.model_copy(update={"online_last_day": day})
+    return dataclasses.replace(model, info=info, forecaster=updated)

@@ -24,3 +24,28 @@ def test_model_endpoints(client: httpx.Client, registry: Registry) -> None:
     info = client.post("/v1/model/reload").json()
     assert info["source"] == "registry"
     assert info["version"] == registry.champion_version
+
+
+def test_online_state_endpoints_check_the_key_and_the_served_model(
+    client: httpx.Client, registry: Registry
+) -> None:
+    """The route is wired, keyed and refuses with a reason: another version, or a champion
+    without an online state (LightGBM here); nothing is kept (the success path, a Kalman
+    champion fed by the loop, is 02_ml_forecast's test_backtest_equals_served)."""
+    version = registry.champion_version
+    body = {"model": registry.model_name, "version": version, "day": "2020-12-01",
+            "state": {"kind": "kalman", "theta": [1.0]}}  # fmt: skip
+    anon = httpx.put(f"{client.base_url}/v1/model/online-state", json=body)
+    assert anon.status_code == 401
+    other = client.put("/v1/model/online-state", json={**body, "version": "999"})
+    assert other.status_code == 409
+    assert f"v{version}" in other.json()["detail"]
+    plain = client.put("/v1/model/online-state", json=body)
+    assert plain.status_code == 409
+    assert "no online state" in plain.json()["detail"]
+    bad_day = client.put("/v1/model/online-state", json={**body, "day": "2020-13-01"})
+    assert bad_day.status_code == 422
+    missing = client.get("/v1/model/online-state")
+    assert missing.status_code == 404
+    assert f"v{version}" in missing.json()["detail"]
+    assert client.get("/v1/model").json()["online_last_day"] is None

@@ -1,0 +1,90 @@
+"""The online states the loop posts: one row per (registered model, version, day absorbed).
+
+Why a table of its own: the daily ``update`` computes the champion's new online state (Kalman θ/P,
+ML-Poly weights, conformal band) where the model library is installed and posts it to the API
+(``PUT /v1/model/online-state``); the API keeps every day's state, so that it serves the newest
+one of its version after a restart and the loop can decompose a forecast with the state it was
+served with. A row is written once, never replaced (a day is absorbed once).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, UTCDateTime
+
+
+class OnlineState(Base):
+    """The state of ``model_name`` v``model_version`` once it had absorbed Paris day ``day``."""
+
+    __tablename__ = "online_states"
+
+    model_name: Mapped[str] = mapped_column(String(), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(Text(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+online_states_table = OnlineState.__table__
+
+
+@dataclass
+class OnlineStateRecord:
+    """One persisted state (``state``: the JSON-able dict, ``last_day`` included)."""
+
+    model_name: str
+    model_version: str
+    day: str
+    state: dict[str, Any]
+    created_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> OnlineStateRecord:
+        return cls(row["model_name"], row["model_version"], row["day"],
+                   json.loads(row["state"]), row["created_at"])  # fmt: skip
+
+
+def insert_online_state(log_store: Any, record: OnlineStateRecord) -> bool:
+    """Keep ``record`` unless its day is already stored; returns whether it was written."""
+    table = online_states_table
+    row = {
+        "model_name": record.model_name,
+        "model_version": record.model_version,
+        "day": record.day,
+        "kind": str(record.state.get("kind") or ""),
+        "state": json.dumps(record.state),
+        "created_at": record.created_at or datetime.now(UTC),
+    }
+    stmt = (
+        log_store._insert(table)
+        .on_conflict_do_nothing(index_elements=["model_name", "model_version", "day"])
+        .returning(table.c.day)
+    )
+    with log_store.engine.begin() as conn:
+        return len(conn.execute(stmt, [row]).all()) == 1
+
+
+def find_online_state(
+    log_store: Any, model_name: str, model_version: str, day: str | None = None
+) -> OnlineStateRecord | None:
+    """The state of ``day`` (exactly), else with ``day`` None the newest one of the version."""
+    table = online_states_table
+    query = (
+        select(table)
+        .where(table.c.model_name == model_name, table.c.model_version == model_version)
+        .order_by(table.c.day.desc())
+        .limit(1)
+    )
+    if day is not None:
+        query = query.where(table.c.day == day)
+    with log_store.engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return OnlineStateRecord.from_row(row) if row is not None else None

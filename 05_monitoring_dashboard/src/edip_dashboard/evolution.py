@@ -60,7 +60,7 @@ def issues_table(history: DayHistory) -> pd.DataFrame:
     rows = []
     for issue in history["issues"]:
         frame = issue_frame(issue)
-        top = pd.Timestamp(frame["p50"].idxmax()) if not frame.empty else None
+        top = frame.index[int(frame["p50"].to_numpy().argmax())] if not frame.empty else None
         scored = error_metrics(frame["p50"], actual.reindex(frame.index))
         rows.append({
             "issue": issue_name(issue),

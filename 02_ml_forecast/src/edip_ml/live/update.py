@@ -9,7 +9,7 @@ the champion's level) plug in here; a plain ONNX champion has none and the step 
 is found, in order, as
 
 1. an entry point of the group ``edip.online`` named after the champion's family, or
-2. ``edip_ml.models.online.live_update`` when that module exists,
+2. EDIP's own :func:`edip_ml.models.online.live_update` (a declared import, never a name looked up),
 
 and is called as ``hook(UpdateContext) -> str | None`` (a one-line summary, ``None`` when it does
 not apply to this champion). It must be idempotent per day: ``update`` may run twice for a day.
@@ -17,7 +17,6 @@ not apply to this champion). It must be idempotent per day: ``update`` may run t
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from prefect import flow
 
 from edip_ml.live.api import LoopApi
 from edip_ml.live.config import live_settings
-from edip_ml.models.online import OnlineStates
+from edip_ml.models.online import OnlineStates, live_update
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, local_day_bounds
 from edip_pipeline.store import Store
@@ -37,7 +36,6 @@ from edip_pipeline.store import Store
 log = logging.getLogger(__name__)
 
 ONLINE_GROUP = "edip.online"
-ONLINE_MODULE = "edip_ml.models.online"
 
 
 @dataclass
@@ -61,12 +59,7 @@ def find_online_hook(family: str | None) -> OnlineHook | None:
         if family and ep.name == family:
             hook: OnlineHook = ep.load()
             return hook
-    try:
-        module = importlib.import_module(ONLINE_MODULE)
-    except ImportError:
-        return None
-    found = getattr(module, "live_update", None)
-    return found if callable(found) else None
+    return live_update
 
 
 def day_scores(api: LoopApi, day: pd.Timestamp) -> dict[str, Any]:

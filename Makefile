@@ -64,18 +64,21 @@ typecheck: setup
 	$(BIN)/mypy $(SRC_DIRS) bench scripts 05_monitoring_dashboard/scripts
 
 # One pytest run per package: each package's tests/ is its own `tests` package (OpenSTEF style),
-# so they are collected separately; the benchmarks' smoke tests run with the pipeline's. The runs
-# go two at a time (PYTEST_JOBS), the longest first, and `make test` runs lint and typecheck in the
-# same slots: much of the tests' time is spent waiting on the real servers they start (MLflow,
-# uvicorn, Streamlit, Chromium), not on the CPU. The suites that allow it run with pytest-xdist
-# workers (PYTEST_WORKERS; each worker starts its own session servers). Output stays grouped per
-# run; every run prints its ten slowest tests (--durations=10, root pyproject.toml). PYTEST_ARGS
-# reaches every run.
+# so they are collected separately; the benchmarks' smoke tests run with the pipeline's. `make
+# test` is CPU-bound on 2 cores (about 1,900 CPU-seconds in all), so the aim is that no core idles:
+# the runs go two at a time (PYTEST_JOBS), the API's first (its schemathesis run is the longest
+# test), typecheck (one process) while a suite with two workers fills the other slot, the short
+# lint last. Every suite runs with pytest-xdist workers (PYTEST_WORKERS; each worker starts its own
+# session servers, so the dashboard's conftest keeps its tests on the session platform on one
+# worker, its demo path on the other). Within a run the longest test files are handed out first
+# (edip_testkit.ordering: measured in the last run, else `slow`-marked ones; --no-loadscope-reorder
+# keeps that order). Output stays grouped per run; every run prints its ten slowest tests
+# (--durations=10, root pyproject.toml). PYTEST_ARGS reaches every run.
 PYTEST_JOBS ?= 2
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-XDIST = -n $(PYTEST_WORKERS) --dist loadfile
-PYTEST_RUNS := pytest-ml pytest-api pytest-pipeline pytest-dl pytest-dashboard
+XDIST = -n $(PYTEST_WORKERS) --no-loadscope-reorder --dist loadfile
+PYTEST_RUNS := pytest-api pytest-ml pytest-pipeline pytest-dashboard pytest-dl
 .PHONY: $(PYTEST_RUNS)
 pytest: setup
 	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS)
@@ -89,10 +92,11 @@ pytest-dl:
 pytest-api:
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 04_mlop_api/tests
 pytest-dashboard:
-	$(BIN)/pytest $(PYTEST_ARGS) 05_monitoring_dashboard/tests
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS) 05_monitoring_dashboard/tests
 
 test: setup
-	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(PYTEST_RUNS) typecheck lint
+	@$(MAKE) --no-print-directory -j$(PYTEST_JOBS) --output-sync=target $(wordlist 1,3,$(PYTEST_RUNS)) \
+	  typecheck $(wordlist 4,5,$(PYTEST_RUNS)) lint
 
 # The whole platform on the bundled sample, run by its own daily loop: a Prefect server, the
 # store as it was on the morning of DEMO_LIVE_START (ingest + features as Prefect flows), ML + DL

@@ -130,6 +130,7 @@ def _run(
     run()
 
 
+@pytest.mark.slow
 def test_schemathesis_authenticated_with_every_check(fresh_api: RunningApi) -> None:
     """Every operation, valid and invalid data, the key over whatever header was generated, one
     keep-alive session for the whole run (a 500 used to drop the connection): no 5xx, every

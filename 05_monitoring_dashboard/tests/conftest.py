@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -11,6 +12,24 @@ from edip_dashboard.client import ApiClient
 from edip_dashboard.config import DashboardSettings, reset_settings_cache
 
 from .platform import Platform, platform  # noqa: F401  (session fixture)
+
+#: test files that start a platform of their own (they need no session platform)
+OWN_PLATFORM = ("e2e/test_demo_path.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist: the demo path (a platform of its own) on one worker, every other test on the
+    other, in path order: the session platform (MLflow, a trained champion, the API, replayed and
+    issued days) is then built once. (``xdist_group`` would say this per test, but pytest-xdist
+    3.8 cannot rename pytest 9's node ids, so ``--dist loadgroup`` groups nothing.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PlatformScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.endswith(OWN_PLATFORM) else "session-platform"
+
+    return PlatformScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -40,6 +40,7 @@ def edip(args: list[str], env: dict[str, str], cwd: Path, timeout_s: float = 600
     return done.stdout
 
 
+@pytest.mark.slow
 def test_the_demo_path_on_a_short_period(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     testing = platform.testing_module()
     data_dir = tmp_path / "data"

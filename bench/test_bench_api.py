@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 
 @pytest.mark.slow
-def test_api_benchmark_prints_its_figures_and_loses_no_record(tmp_path: Path) -> None:
-    script = Path(__file__).with_name("api.py")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--requests", "12",
-            "--warmup", "3",
-            "--cold-requests", "6",
-            "--levels", "1,4",
-            "--n-estimators", "20",
-            "--keep", str(tmp_path / "bench"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=540,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+def test_api_benchmark_prints_its_figures_and_loses_no_record(
+    run_bench: Callable[..., str], tmp_path: Path
+) -> None:
+    args = ["--requests", "12", "--warmup", "3", "--cold-requests", "6", "--levels", "1,4"]
+    args += ["--n-estimators", "20", "--keep", str(tmp_path / "bench")]
+    out = run_bench("api.py", *args, timeout=540)
     for label in ("## cached:", "## cold:", "API p99 ms", "bare req/s", "ratio (API/bare req/s)"):
         assert label in out
     # every request of every scenario, warm-ups included, was answered and logged exactly once

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 
 @pytest.mark.slow
-def test_contention_benchmark_prints_every_slowdown(tmp_path: Path) -> None:
-    script = Path(__file__).with_name("contention.py")
+def test_contention_benchmark_prints_every_slowdown(
+    run_bench: Callable[..., str], tmp_path: Path
+) -> None:
     args = ["--months", "1", "--trees", "5", "--settings", "new,old"]
-    args += ["--data-dir", str(tmp_path / "data")]
-    out = subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,  # a guard on a loaded machine, not a speed target
-        check=True,
-    ).stdout
+    out = run_bench("contention.py", *args, "--data-dir", str(tmp_path / "data"), timeout=600)
     rows = [line for line in out.splitlines() if line.startswith(("| new |", "| old |"))]
     for setting in ("new", "old"):
         for scenario, job in (("alone", "lightgbm"), ("two identical at once", "lightgbm#1"),

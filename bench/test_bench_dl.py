@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 
 @pytest.mark.slow
-def test_dl_benchmark_prints_its_figures(tmp_path: Path) -> None:
-    script = Path(__file__).with_name("dl.py")
+def test_dl_benchmark_prints_its_figures(run_bench: Callable[..., str]) -> None:
     args = ["--setting", "sample", "--models", "tcn", "--epochs", "1"]
     args += ["--start", "2020-12-01", "--end", "2020-12-10"]
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    out = subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,  # a guard on a loaded machine, not a speed target
-        check=True,
-        env=env,
-    ).stdout
+    out = run_bench("dl.py", *args, tmpdir=True)
     for label in (
         "## day-ahead backtest",
         "lightgbm",

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 
 @pytest.mark.slow
-def test_pipeline_benchmark_prints_its_figures(tmp_path: Path) -> None:
-    script = Path(__file__).with_name("pipeline.py")
-    out = subprocess.run(
-        [sys.executable, str(script), "--keep", str(tmp_path / "data")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout
+def test_pipeline_benchmark_prints_its_figures(
+    run_bench: Callable[..., str], tmp_path: Path
+) -> None:
+    out = run_bench("pipeline.py", "--keep", str(tmp_path / "data"), timeout=300)
     for label in (
         "parse (--from-file)",
         "clean + validate + store",

@@ -19,6 +19,11 @@ from edip_pipeline.registry_names import REGISTERED_MODEL
 
 Protocol = Literal["day-ahead", "rolling-24h"]
 
+#: the MLflow experiment a training run is recorded in unless one is named
+DEFAULT_EXPERIMENT = REGISTERED_MODEL
+#: the models that only read a feature column (no training, no hyper-parameters)
+BASELINES: tuple[str, ...] = ("same_hour_last_week", "same_hour_yesterday")
+
 #: target reference: the median is learnt as ``load / reference`` (first non-NaN of these columns)
 DEFAULT_TARGET_REFERENCE: tuple[str, ...] = (
     "load_last",
@@ -277,7 +282,7 @@ class BacktestParams(BaseModel):
         "auto", description="Weather mode of the feature table (auto: forecast, else observed)."
     )
     baselines: list[str] = Field(
-        default_factory=lambda: ["same_hour_last_week", "same_hour_yesterday", "ridge"],
+        default_factory=lambda: [*BASELINES, "ridge"],
         description="Reference models run on the same harness as the models.",
     )
 
@@ -296,7 +301,7 @@ class TrackingParams(BaseModel):
     """MLflow tracking and registry names (the aliases are fixed:
     :mod:`edip_pipeline.registry_names`, what the API serves)."""
 
-    experiment_name: str = Field(REGISTERED_MODEL, description="MLflow experiment.")
+    experiment_name: str = Field(DEFAULT_EXPERIMENT, description="MLflow experiment.")
     registered_model: str = Field(REGISTERED_MODEL, description="MLflow registered model.")
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from edip_ml.config import BASELINES
 from edip_ml.hyperparams import ModelParams, Search
 from edip_pipeline.config import get_settings
 
@@ -146,7 +147,7 @@ class DLParams(BaseModel):
         168, ge=1, description="Past-load window of the feature table (FeatureParams.window_h)."
     )
     baselines: list[str] = Field(
-        default_factory=lambda: ["same_hour_last_week", "same_hour_yesterday"],
+        default_factory=lambda: list(BASELINES),
         description="Baselines run beside the DL models in their backtests.",
     )
     lstm: SequenceParams = Field(default_factory=SequenceParams, description="LSTM encoder.")

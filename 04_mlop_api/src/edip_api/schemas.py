@@ -52,6 +52,15 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
+def real_day(value: str) -> str:
+    """A real day in the supported years ("2020-13-45", "0000-00-00" match the pattern: 422)."""
+    _supported(datetime.strptime(value, "%Y-%m-%d"))  # ValueError → 422
+    return value
+
+
+Day = Annotated[str, AfterValidator(real_day)]
+
+
 #: the two served variants of the combination (``edip_pipeline.contract``)
 Variant = Literal["with_rte", "without_rte"]
 

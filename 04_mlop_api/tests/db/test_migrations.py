@@ -17,6 +17,8 @@ from sqlalchemy import inspect
 from edip_api.db import LogStore, PredictionRecord
 from edip_api.db.models import Base
 
+from .migration_helpers import HEAD, store_at
+
 
 def _head(store: LogStore) -> str:
     head = ScriptDirectory.from_config(store.alembic_config()).get_current_head()
@@ -25,11 +27,10 @@ def _head(store: LogStore) -> str:
 
 
 def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
-    store = LogStore(db_url)
-    try:
+    with store_at(db_url, None) as store:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == _head(store) == "0006_online_states"
+        assert store.current_revision() == _head(store) == HEAD
         insp = inspect(store.engine)
         assert {"predictions", "actuals", "alembic_version"} <= set(insp.get_table_names())
         columns = {c["name"] for c in insp.get_columns("predictions")}
@@ -51,8 +52,6 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
             "model_version",
             "target_time",
         ]
-    finally:
-        store.dispose()
 
 
 def test_upgrade_is_idempotent(store: LogStore) -> None:
@@ -94,7 +93,7 @@ def test_two_stores_upgrading_at_once(db_url: str) -> None:
         t.join(120)
     try:
         assert errors == []
-        assert {s.current_revision() for s in stores} == {"0006_online_states"}
+        assert {s.current_revision() for s in stores} == {HEAD}
     finally:
         for s in stores:
             s.dispose()
@@ -119,107 +118,75 @@ def test_two_processes_upgrading_at_once(db_url: str, tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.strip() == "0006_online_states"
+        assert out.strip() == HEAD
 
 
 def test_packaged_alembic_config_points_at_shipped_migrations(tmp_path: Path) -> None:
-    store = LogStore(f"sqlite:///{tmp_path / 'x.db'}")
-    try:
+    with store_at(f"sqlite:///{tmp_path / 'x.db'}", None) as store:
         location = Path(store.alembic_config().get_main_option("script_location") or "")
         assert (location / "env.py").is_file()
         assert (location / "versions" / "0001_initial.py").is_file()
         assert (location / "script.py.mako").is_file()
-    finally:
-        store.dispose()
 
 
 def test_upgrade_from_the_issuances_revision_keeps_its_rows(db_url: str) -> None:
     """A log store at 0002 (issuances, no explanations) upgrades in place: rows kept."""
-    from alembic import command
-
     from edip_api.db.explanations import ExplanationRecord, find_explanation, insert_explanation
     from edip_api.db.issuances import list_issuances
 
-    store = LogStore(db_url)
-    try:
-        cfg = store.alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0002_issuances")
+    issuance = (  # the table as 0002 made it (no kind yet)
+        "INSERT INTO issuances (target_day, status, due_at, late, fallback, points, "
+        "gate_checks, created_at, request_id) VALUES ('2020-03-02', 'on_time', "
+        "'2020-03-01 11:00:00', false, false, 0, '[]', '2020-03-01 11:00:00', 'i-1')"
+    )
+    with store_at(db_url, "0002_issuances", issuance) as store:
         assert "explanations" not in inspect(store.engine).get_table_names()
-        due = datetime(2020, 3, 1, 11, tzinfo=UTC)
-        with store.engine.begin() as conn:  # the table as 0002 made it (no kind yet)
-            conn.exec_driver_sql(
-                "INSERT INTO issuances (target_day, status, due_at, late, fallback, points, "
-                "gate_checks, created_at, request_id) VALUES ('2020-03-02', 'on_time', "
-                "'2020-03-01 11:00:00', false, false, 0, '[]', '2020-03-01 11:00:00', 'i-1')"
-            )
         store.upgrade()
-        assert store.current_revision() == "0006_online_states"
+        assert store.current_revision() == HEAD
         assert [r.request_id for r in list_issuances(store)] == ["i-1"]
+        due = datetime(2020, 3, 1, 11, tzinfo=UTC)
         insert_explanation(store, ExplanationRecord("i-1", "2020-03-02", due, "gam", "1"))
         found = find_explanation(store, target_day="2020-03-02")
         assert found is not None
         assert found.request_id == "i-1"
         assert found.available
-    finally:
-        store.dispose()
 
 
 def test_0004_adds_the_variant_keeping_older_rows(db_url: str) -> None:
     """A log at 0003 with a served point: the upgrade adds ``variant``, the old row reads NULL
     (unknown), new rows carry theirs."""
-    from alembic import command
-
     from .conftest import point
 
-    store = LogStore(db_url)
-    try:
-        cfg = store.alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0003_explanations")
-            conn.exec_driver_sql(
-                "INSERT INTO predictions (request_id, endpoint, model_name, model_version, "
-                "origin, target_time, horizon_h, p50, latency_ms, created_at) VALUES "
-                "('old', 'forecast', 'lightgbm', '1', '2020-03-01 11:00:00', "
-                "'2020-03-01 12:00:00', 1.0, 60000.0, 5.0, '2020-03-01 11:00:01')"
-            )
+    served = (
+        "INSERT INTO predictions (request_id, endpoint, model_name, model_version, "
+        "origin, target_time, horizon_h, p50, latency_ms, created_at) VALUES "
+        "('old', 'forecast', 'lightgbm', '1', '2020-03-01 11:00:00', "
+        "'2020-03-01 12:00:00', 1.0, 60000.0, 5.0, '2020-03-01 11:00:01')"
+    )
+    with store_at(db_url, "0003_explanations", served) as store:
         store.upgrade()
-        assert store.current_revision() == "0006_online_states"
+        assert store.current_revision() == HEAD
         origin = datetime(2020, 3, 1, 11, tzinfo=UTC)
         new = point("new", ("combination_rte", "2"), origin, origin.replace(hour=13), 61000.0)
         store.write_predictions([replace(new, variant="with_rte")])
         rows, _ = store.list_predictions(origin.replace(hour=0), origin.replace(hour=23))
         assert {r.request_id: r.variant for r in rows} == {"old": None, "new": "with_rte"}
-    finally:
-        store.dispose()
 
 
 def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
     """A log store at 0004 with an issuance upgrades to head: the row is a day-ahead one, and
     an intraday re-issue of the same day can then be written beside it."""
-    from alembic import command
-    from sqlalchemy import text
-
     from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
 
-    store = LogStore(db_url)
-    try:
-        cfg = store.alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0004_prediction_variant")
-            conn.execute(
-                text(
-                    "INSERT INTO issuances (target_day, status, due_at, late, fallback, points,"
-                    " gate_checks, created_at) VALUES ('2020-11-03', 'on_time', :t, false,"
-                    " false, 24, '[]', :t)"
-                ),
-                {"t": datetime(2020, 11, 2, 11)},
-            )
+    issuance = (
+        "INSERT INTO issuances (target_day, status, due_at, late, fallback, points,"
+        " gate_checks, created_at) VALUES ('2020-11-03', 'on_time', :t, false,"
+        " false, 24, '[]', :t)"
+    )
+    due = datetime(2020, 11, 2, 11)
+    with store_at(db_url, "0004_prediction_variant", issuance, t=due) as store:
         store.upgrade()
-        assert store.current_revision() == "0006_online_states"
+        assert store.current_revision() == HEAD
         [old] = list_issuances(store)
         assert (old.target_day, old.kind, old.lead_h) == ("2020-11-03", "day-ahead", None)
         at = datetime(2020, 11, 3, 8, tzinfo=UTC)
@@ -227,15 +194,11 @@ def test_upgrade_keeps_earlier_issuances_as_day_ahead(db_url: str) -> None:
                                  kind="intraday D 09:00", lead_h=-8.0)  # fmt: skip
         assert insert_issuance(store, reissue)[1]
         assert len(list_issuances(store, kind=None)) == 2
-    finally:
-        store.dispose()
 
 
 def test_0006_adds_the_online_states_keeping_issuances(db_url: str) -> None:
     """A log store at 0005 with an issuance upgrades to head: the row is kept and the loop's
     online states can then be stored, one per day, the newest found first."""
-    from alembic import command
-
     from edip_api.db.issuances import IssuanceRecord, insert_issuance, list_issuances
     from edip_api.db.online_states import (
         OnlineStateRecord,
@@ -243,17 +206,12 @@ def test_0006_adds_the_online_states_keeping_issuances(db_url: str) -> None:
         insert_online_state,
     )
 
-    store = LogStore(db_url)
-    try:
-        cfg = store.alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0005_issuance_kinds")
+    with store_at(db_url, "0005_issuance_kinds") as store:
         assert "online_states" not in inspect(store.engine).get_table_names()
         due = datetime(2020, 11, 2, 11, tzinfo=UTC)
         assert insert_issuance(store, IssuanceRecord("2020-11-03", "on_time", due))[1]
         store.upgrade()
-        assert store.current_revision() == "0006_online_states"
+        assert store.current_revision() == HEAD
         assert [r.target_day for r in list_issuances(store)] == ["2020-11-03"]
         for day in ("2020-11-02", "2020-11-03"):
             state = {"kind": "kalman", "theta": [1.0], "last_day": day}
@@ -267,5 +225,3 @@ def test_0006_adds_the_online_states_keeping_issuances(db_url: str) -> None:
         assert older is not None
         assert older.state["last_day"] == "2020-11-02"
         assert find_online_state(store, "m", "4") is None
-    finally:
-        store.dispose()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from importlib.metadata import entry_points
 
-from edip_ml.config import MLParams
+from edip_ml.config import BASELINES, MLParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
 from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
@@ -38,10 +38,6 @@ MODELS: dict[str, type[Forecaster]] = {
 }
 
 log = logging.getLogger(__name__)
-
-#: models that only read a feature column (no training, no hyper-parameters)
-BASELINES: tuple[str, ...] = ("same_hour_last_week", "same_hour_yesterday")
-
 
 #: entry-point group through which other packages add forecasters (name → Forecaster subclass)
 ENTRY_POINT_GROUP = "edip.models"

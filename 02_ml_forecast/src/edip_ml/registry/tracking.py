@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from edip_ml.config import DEFAULT_EXPERIMENT
 from edip_ml.export.onnx_export import Forecaster
 from edip_pipeline.contract import (
     CONTRACT_VERSION,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXPERIMENT = "edip-day-ahead"
 #: artifact names inside a run
 NATIVE_MODEL = "model"
 ONNX_MODEL = "onnx"

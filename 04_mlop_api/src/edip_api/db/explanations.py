@@ -9,14 +9,14 @@ without a decomposition (a network, a family without one) has a row saying why.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Index, String, Text, select
+from sqlalchemy import Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .kept_rows import JsonListRecord, insert_and_read, read_rows
 from .models import Base, UTCDateTime
 
 
@@ -42,7 +42,7 @@ explanations_table = Explanation.__table__
 
 
 @dataclass
-class ExplanationRecord:
+class ExplanationRecord(JsonListRecord):
     """One explanation as it crosses the log store boundary (``points`` JSON-able dicts:
     ``target_time`` ISO text, ``p50`` and ``contributions`` {name: MW})."""
 
@@ -57,32 +57,13 @@ class ExplanationRecord:
     points: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime | None = None
 
-    def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["points"] = json.dumps(self.points)
-        row["created_at"] = self.created_at or datetime.now(UTC)
-        return row
-
-    @classmethod
-    def from_row(cls, row: Any) -> ExplanationRecord:
-        values = dict(row)
-        values["points"] = json.loads(values.get("points") or "[]")
-        return cls(**values)
+    JSON_FIELD: ClassVar[str] = "points"
 
 
 def insert_explanation(log_store: Any, record: ExplanationRecord) -> tuple[ExplanationRecord, bool]:
     """Insert unless the forecast already has one; returns (stored record, created)."""
-    table = explanations_table
-    stmt = (
-        log_store._insert(table)
-        .on_conflict_do_nothing(index_elements=["request_id"])
-        .returning(table.c.request_id)
-    )
-    with log_store.engine.begin() as conn:
-        created = len(conn.execute(stmt, [record.to_row()]).all()) == 1
-        row = conn.execute(select(table).where(table.c.request_id == record.request_id))
-        stored = ExplanationRecord.from_row(row.mappings().one())
-    return stored, created
+    row, created = insert_and_read(log_store, explanations_table, record.to_row(), ["request_id"])
+    return ExplanationRecord.from_row(row), created
 
 
 def find_explanation(
@@ -90,11 +71,6 @@ def find_explanation(
 ) -> ExplanationRecord | None:
     """The explanation of a forecast by its request id, else the latest one of a target day."""
     table = explanations_table
-    query = select(table).order_by(table.c.origin.desc(), table.c.created_at.desc()).limit(1)
-    if request_id is not None:
-        query = query.where(table.c.request_id == request_id)
-    if target_day is not None:
-        query = query.where(table.c.target_day == target_day)
-    with log_store.engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    return ExplanationRecord.from_row(row) if row is not None else None
+    order = (table.c.origin.desc(), table.c.created_at.desc())
+    rows = read_rows(log_store, table, order, 1, request_id=request_id, target_day=target_day)
+    return ExplanationRecord.from_row(rows[0]) if rows else None

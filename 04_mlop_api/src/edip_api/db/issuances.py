@@ -12,15 +12,15 @@ duplicate nor back-date an issuance. ``lead_h`` is the hours from the origin to 
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, select
+from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .kept_rows import JsonListRecord, insert_and_read, read_rows
 from .models import Base, UTCDateTime
 
 IssuanceStatus = Literal["on_time", "late", "fallback", "missed"]
@@ -59,7 +59,7 @@ issuances_table = Issuance.__table__
 
 
 @dataclass
-class IssuanceRecord:
+class IssuanceRecord(JsonListRecord):
     """One issuance as it crosses the log store boundary (``gate_checks`` JSON-able dicts)."""
 
     target_day: str
@@ -81,6 +81,9 @@ class IssuanceRecord:
     kind: str = DAY_AHEAD
     lead_h: float | None = None
 
+    JSON_FIELD: ClassVar[str] = "gate_checks"
+    JSON_DEFAULT: ClassVar[Any] = str  # a gate detail that JSON cannot encode is kept as text
+
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
@@ -92,33 +95,12 @@ class IssuanceRecord:
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 raise ValueError(f"{name} must be tz-aware, got {value!r}")
 
-    def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["gate_checks"] = json.dumps(self.gate_checks, default=str)
-        row["created_at"] = self.created_at or datetime.now(UTC)
-        return row
-
-    @classmethod
-    def from_row(cls, row: Any) -> IssuanceRecord:
-        values = dict(row)
-        values["gate_checks"] = json.loads(values.get("gate_checks") or "[]")
-        return cls(**values)
-
 
 def insert_issuance(log_store: Any, record: IssuanceRecord) -> tuple[IssuanceRecord, bool]:
     """Insert unless the (day, kind) already has an issuance; returns (stored record, created)."""
-    table = issuances_table
-    stmt = (
-        log_store._insert(table)
-        .on_conflict_do_nothing(index_elements=["target_day", "kind"])
-        .returning(table.c.target_day)
-    )
-    key = (table.c.target_day == record.target_day) & (table.c.kind == record.kind)
-    with log_store.engine.begin() as conn:
-        created = len(conn.execute(stmt, [record.to_row()]).all()) == 1
-        row = conn.execute(select(table).where(key)).mappings()
-        stored = IssuanceRecord.from_row(row.one())
-    return stored, created
+    key = ["target_day", "kind"]
+    row, created = insert_and_read(log_store, issuances_table, record.to_row(), key)
+    return IssuanceRecord.from_row(row), created
 
 
 def list_issuances(
@@ -132,12 +114,7 @@ def list_issuances(
     most recent target day first (within a day, the latest origin first)."""
     table = issuances_table
     order = (table.c.target_day.desc(), table.c.origin.desc().nulls_last(), table.c.kind)
-    query = select(table).order_by(*order).limit(limit)
-    if kind is not None:
-        query = query.where(table.c.kind == kind)
-    if first_day is not None:
-        query = query.where(table.c.target_day >= first_day)
-    if last_day is not None:
-        query = query.where(table.c.target_day <= last_day)
-    with log_store.engine.connect() as conn:
-        return [IssuanceRecord.from_row(r) for r in conn.execute(query).mappings()]
+    rows = read_rows(
+        log_store, table, order, limit, first_day=first_day, last_day=last_day, kind=kind
+    )
+    return [IssuanceRecord.from_row(r) for r in rows]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .kept_rows import insert_once, read_rows
 from .models import Base, UTCDateTime
 
 
@@ -63,13 +64,8 @@ def insert_online_state(log_store: Any, record: OnlineStateRecord) -> bool:
         "state": json.dumps(record.state),
         "created_at": record.created_at or datetime.now(UTC),
     }
-    stmt = (
-        log_store._insert(table)
-        .on_conflict_do_nothing(index_elements=["model_name", "model_version", "day"])
-        .returning(table.c.day)
-    )
     with log_store.engine.begin() as conn:
-        return len(conn.execute(stmt, [row]).all()) == 1
+        return insert_once(conn, log_store, table, row, ["model_name", "model_version", "day"])
 
 
 def find_online_state(
@@ -77,14 +73,6 @@ def find_online_state(
 ) -> OnlineStateRecord | None:
     """The state of ``day`` (exactly), else with ``day`` None the newest one of the version."""
     table = online_states_table
-    query = (
-        select(table)
-        .where(table.c.model_name == model_name, table.c.model_version == model_version)
-        .order_by(table.c.day.desc())
-        .limit(1)
-    )
-    if day is not None:
-        query = query.where(table.c.day == day)
-    with log_store.engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    return OnlineStateRecord.from_row(row) if row is not None else None
+    key = {"model_name": model_name, "model_version": model_version, "day": day}
+    rows = read_rows(log_store, table, [table.c.day.desc()], 1, **key)
+    return OnlineStateRecord.from_row(rows[0]) if rows else None

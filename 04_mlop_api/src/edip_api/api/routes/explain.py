@@ -17,14 +17,13 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from edip_api.api.deps import ApiKey, LogStoreDep
-from edip_api.api.routes.issuances import _real_day
 from edip_api.db import LogStore
 from edip_api.db.explanations import ExplanationRecord, find_explanation, insert_explanation
 from edip_api.db.issuances import list_issuances
-from edip_api.schemas import DAY_PATTERN, MAX_LOAD_MW, Instant, Text
+from edip_api.schemas import DAY_PATTERN, MAX_LOAD_MW, Day, Instant, Text
 from edip_api.services.errors import InvalidRequestError, ServiceError
 from edip_api.services.forecast import MAX_HORIZON_H
 from edip_pipeline.calendar import PARIS
@@ -34,7 +33,6 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 
 #: how far a point's contributions may be from its P50, and its P50 from the one logged (MW)
 TOLERANCE_MW = 1.0
-Day = Annotated[str, AfterValidator(_real_day)]
 
 
 class ExplainedPointIn(BaseModel):

@@ -17,7 +17,7 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from edip_api.api.deps import ApiKey, ForecastsDep, LogStoreDep
 from edip_api.db import LogStore
@@ -30,9 +30,8 @@ from edip_api.db.issuances import (
 )
 from edip_api.schemas import (
     DAY_PATTERN,
-    FIRST_YEAR,
-    LAST_YEAR,
     MAX_LOAD_MW,
+    Day,
     Instant,
     LoopRun,
     Text,
@@ -72,18 +71,10 @@ class FallbackPoint(BaseModel):
     )
 
 
-def _real_day(value: str) -> str:
-    """A calendar day the store can hold ("0000-00-00" matches the pattern but is no day)."""
-    day = datetime.strptime(value, "%Y-%m-%d")  # ValueError → 422
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(f"year {day.year} outside the supported {FIRST_YEAR}..{LAST_YEAR}")
-    return value
-
-
 class IssuanceIn(BaseModel):
     """One issuance of the loop (the flow fills every field from its own clock and gate)."""
 
-    target_day: Annotated[str, AfterValidator(_real_day)] = Field(
+    target_day: Day = Field(
         pattern=DAY_PATTERN, description="Paris target day D (YYYY-MM-DD, ASCII digits)."
     )
     status: str = Field(pattern="^(on_time|late|fallback|missed)$")

@@ -9,12 +9,11 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from edip_api.api.deps import ForecastsDep, LogStoreDep
-from edip_api.api.routes.issuances import _real_day
 from edip_api.db.issuances import DAY_AHEAD, KIND_PATTERN
-from edip_api.schemas import DAY_PATTERN, Instant
+from edip_api.schemas import DAY_PATTERN, Day, Instant
 from edip_api.schemas_peak import DailyPeak
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import utc
@@ -22,9 +21,6 @@ from edip_api.services.issued import MAX_DAYS, day_history, latest_issued, peaks
 from edip_pipeline.calendar import PARIS, local_day_bounds
 
 router = APIRouter(prefix="/v1/issued", tags=["issued"])
-
-#: a real calendar day within the supported years ("2020-13-45" matches the pattern: a 422)
-Day = Annotated[str, AfterValidator(_real_day)]
 
 AsOf = Annotated[
     Instant | None,

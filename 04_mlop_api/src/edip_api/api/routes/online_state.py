@@ -15,18 +15,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from edip_api.api.deps import ApiKey, LogStoreDep, ModelsDep
-from edip_api.api.routes.issuances import _real_day
 from edip_api.db.online_states import OnlineStateRecord, find_online_state, insert_online_state
-from edip_api.schemas import DAY_PATTERN, Text
+from edip_api.schemas import DAY_PATTERN, Day, Text
 from edip_api.services.errors import ServiceError
 from edip_api.services.model_manager import ModelManager
 
 router = APIRouter(prefix="/v1/model", tags=["model"])
-
-Day = Annotated[str, AfterValidator(_real_day)]
 
 
 class OnlineStateBody(BaseModel):

@@ -23,7 +23,8 @@ concurrent with it on and off.
 Both servers are up together and driven in turn, level by level, ``--rounds`` times for the cached
 scenario: on a shared 2-core machine the background load comes and goes, and alternating makes it
 weigh on both sides alike. At each concurrency (1, 16, 32) it sends a warm-up then a fixed number
-of requests and prints p50/p99 latency and requests/second, and for the API the mean time spent
+of requests (one asyncio process, aiohttp, a keep-alive connection per client: a cheap load
+generator, since it shares the cores with the server it measures) and prints p50/p99 latency and requests/second, and for the API the mean time spent
 inside it (its own latency histogram, from ``/metrics``) and its share of the latency the clients
 saw (the rest is the client, the network and the wait for a core). Then it stops the API (SIGTERM: the log writer flushes) and
 counts the distinct request ids in the log store against the 200 answers: ``lost records: N``.

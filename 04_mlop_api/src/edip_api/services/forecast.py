@@ -52,7 +52,7 @@ MAX_FEATURE_DAYS = 400
 #: longest wait for another request's build of the same forecast before building it too
 SINGLE_FLIGHT_WAIT_S = 120.0
 TARGET_STEP = "1h"
-_HOUR = pd.Timedelta(hours=1)
+_HOUR_NS = 3_600_000_000_000
 
 
 def weather_note(trained: str | None, served: str) -> str | None:
@@ -223,7 +223,7 @@ class ForecastService:
         """Hours from the store's last stamp to now (None when the store holds no load)."""
         if snap.last is None:
             return None
-        return float((self.now() - snap.last) / _HOUR)
+        return (self.now().value - snap.last.value) / _HOUR_NS  # ns: no pandas arithmetic
 
     def data_snapshot(self) -> DataSnapshot:
         snap = self.view.snapshot()

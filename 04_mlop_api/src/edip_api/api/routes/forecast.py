@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from edip_api.api.deps import Context
+from edip_api.api.deps import get_context
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
 from edip_api.services.forecast import MAX_HORIZON_H, ForecastResult, ForecastService
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 )
 async def forecast(
     request: Request,
-    ctx: Context,  # one dependency, not four: each costs its resolution on every request
     origin: Annotated[
         Instant | None,
         Query(
@@ -38,6 +37,7 @@ async def forecast(
     """On the event loop when the forecast is cached (the usual load: no threadpool hop); a
     build (features, model) runs in the threadpool. The answer waits for its log rows' commit."""
     t0 = time.perf_counter()
+    ctx = await get_context(request)  # not a dependency: each costs its resolution per request
     rid = request_id(request)
     forecasts, writer = ctx.forecasts, ctx.writer
     result = forecasts.cached(origin, horizon)

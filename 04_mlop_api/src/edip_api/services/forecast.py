@@ -140,6 +140,11 @@ class ForecastResult:
         )
 
     @cached_property
+    def rendered(self) -> dict[Any, bytes]:
+        """The routes' memo of this result's rendered response parts (per horizon, logging)."""
+        return {}
+
+    @cached_property
     def points_json(self) -> bytes:
         """The response's ``points`` array, rendered once by its schema (the bulk of a body)."""
         points = [ForecastPoint.model_construct(**p._asdict()) for p in self.points]

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key serialising concurrent ``upgrade()`` calls (ASCII "EDIPLOG1")
 _PG_MIGRATION_LOCK = 0x454449504C4F4731
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: page cache of a log connection (KiB; SQLite keeps 2 MB by default)
+_SQLITE_CACHE_KB = 16_384
 _MAX_LIMIT = 100_000
 
 
@@ -112,6 +114,8 @@ class LogStore:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 # a commit is on disk when it returns: the API answers after its batch's commit
                 cursor.execute("PRAGMA synchronous = FULL")
+                # the indexes' recent pages stay in memory
+                cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KB}")
         finally:
             cursor.close()
 

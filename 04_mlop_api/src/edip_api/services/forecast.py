@@ -140,8 +140,7 @@ class ForecastResult:
         )
 
     @cached_property
-    def rendered(self) -> dict[Any, bytes]:
-        """The routes' memo of this result's rendered response parts (per horizon, logging)."""
+    def rendered(self) -> dict[Any, bytes]:  # the routes' memo of rendered response parts
         return {}
 
     @cached_property
@@ -182,14 +181,13 @@ def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
 
 
 def origin_hour(origin: datetime) -> pd.Timestamp:
-    """:func:`utc` floored to the hour, memoised: the cached path is asked for the same few
-    origins again and again, and the pandas conversion cost more than its cache lookup."""
+    """:func:`utc` floored to the hour, memoised (the cached path is asked for the same few
+    origins again and again); keyed on the offset too: equal instants differ in local year."""
     return _origin_hour(origin, origin.utcoffset())
 
 
 @functools.lru_cache(maxsize=1024)
-def _origin_hour(origin: datetime, offset: Any) -> pd.Timestamp:
-    # keyed on the offset too: equal instants written with other offsets can differ in year
+def _origin_hour(origin: datetime, _offset: Any) -> pd.Timestamp:
     return utc(origin).floor("h")
 
 

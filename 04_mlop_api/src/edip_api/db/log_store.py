@@ -6,7 +6,6 @@ replays and concurrent workers can never duplicate a row or lose a stored actual
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -200,20 +199,12 @@ class LogStore:
         return inserted
 
     def _write_predictions_sqlite(self, records: Sequence[PredictionRecord]) -> int:
-        """Multi-row ``INSERT``s of plain values, without the per-value bind processing
-        (records are validated UTC already; times are stored as SQLAlchemy's SQLite ``DateTime``
-        stores them, naive UTC text). Why not ``executemany``: it releases the GIL around every
-        row's step, and each time the writer thread then waits for the event loop to give the GIL
-        back (up to the 5 ms switch interval): a batch of 400 rows took the API's cores in turns."""
-        values = _sqlite_values(records)
-        width = len(_SQLITE_COLUMNS) * _SQLITE_CHUNK
-        inserted = 0
+        """One ``executemany`` of plain tuples: the request path's log rows, without the
+        per-value bind processing (records are validated UTC already; times are stored as
+        SQLAlchemy's SQLite ``DateTime`` stores them, naive UTC text)."""
+        rows = _sqlite_rows(records)
         with self.engine.begin() as conn:
-            for i in range(0, len(values), width):
-                chunk = tuple(values[i : i + width])
-                sql = _sqlite_insert(len(chunk) // len(_SQLITE_COLUMNS))
-                inserted += conn.exec_driver_sql(sql, chunk).rowcount
-        return inserted
+            return int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
 
     def upsert_actuals(self, records: Sequence[ActualRecord]) -> int:
         """Upsert on timestamp in one transaction; a None never overwrites a stored value.
@@ -361,41 +352,31 @@ class LogStore:
             return compute_summary(conn, start, end)
 
 
-#: the columns of the log, in the order of :func:`_sqlite_values`: the record's fields
+#: the columns of the log, in the order of the tuples of :func:`_sqlite_rows`: the record's fields
 _SQLITE_COLUMNS = tuple(f.name for f in fields(PredictionRecord))
 _SQLITE_VALUES = attrgetter(*_SQLITE_COLUMNS)
-_SQLITE_TIMES = tuple(
-    i for i, name in enumerate(_SQLITE_COLUMNS) if name in {"origin", "target_time", "created_at"}
+_SQLITE_INSERT = (
+    f"INSERT INTO predictions ({', '.join(_SQLITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "
+    "ON CONFLICT (request_id, target_time) DO NOTHING"
 )
-#: rows per multi-row INSERT: 64 x 13 values, within SQLite's oldest variable limit (999)
-_SQLITE_CHUNK = 64
 
 
-@functools.lru_cache(maxsize=_SQLITE_CHUNK)
-def _sqlite_insert(rows: int) -> str:
-    """``INSERT`` of ``rows`` rows, existing keys skipped (one statement text per row count)."""
-    row = f"({', '.join('?' * len(_SQLITE_COLUMNS))})"
-    return (
-        f"INSERT INTO predictions ({', '.join(_SQLITE_COLUMNS)}) VALUES {', '.join([row] * rows)} "
-        "ON CONFLICT (request_id, target_time) DO NOTHING"
-    )
-
-
-def _sqlite_values(records: Sequence[PredictionRecord]) -> list[Any]:
-    """The rows' values one after the other, in ``_SQLITE_COLUMNS`` order; each distinct time
-    formatted once per batch (a batch repeats the same origins and target times)."""
+def _sqlite_rows(records: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
+    """Plain tuples in ``_SQLITE_COLUMNS`` order; each distinct time formatted once per batch
+    (a batch repeats the same origins and target times: the writer's work is mostly this)."""
     text: dict[datetime, str] = {}
-    out: list[Any] = []
-    for record in map(_as_prediction, records):
-        row = list(_SQLITE_VALUES(record))
-        for i in _SQLITE_TIMES:
-            value = row[i]
-            stamp = text.get(value)
-            if stamp is None:
-                stamp = text[value] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
-            row[i] = stamp
-        out.extend(row)
-    return out
+
+    def ts(value: datetime) -> str:
+        out = text.get(value)
+        if out is None:
+            out = text[value] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return out
+
+    return [
+        tuple(ts(v) if isinstance(v, datetime) else v for v in _SQLITE_VALUES(r))
+        for r in map(_as_prediction, records)
+    ]
 
 
 def _as_prediction(record: Any) -> PredictionRecord:

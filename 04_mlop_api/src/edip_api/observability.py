@@ -58,6 +58,7 @@ class Metrics:
             "Prediction records waiting for the log store.",
             registry=self.registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.records_written = Gauge(
             "edip_log_records_written_total",
             "Prediction records written to the log store since start-up (counter semantics).",
@@ -85,8 +86,17 @@ class Metrics:
         self.fallback.set(1 if source == "fallback" else 0)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.latency.labels(route=route).observe(seconds)
+        """Count and time one request; the labelled series are looked up once per (route,
+        method, status) — ``labels()`` on every request cost more than the counting."""
+        key = (route, method, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.latency.labels(route=route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -179,6 +179,20 @@ def test_empty_writes_are_no_ops(store: LogStore) -> None:
     assert store.ping() is True
 
 
+def test_a_batch_of_many_requests_is_stored_whole_and_once(store: LogStore) -> None:
+    """A writer batch of many requests' points: every row is stored once, with its values,
+    and the count says how many were new (logged rows sent again are skipped)."""
+    batch = [r for i in range(9) for r in forecast_records(f"req-{i}", p50=40_000.0 + i)]
+    assert store.write_predictions(batch) == 9 * 24
+    # logged rows again, plus one new request's rows
+    again = batch[50:140] + forecast_records("req-new") + batch[-3:]
+    assert store.write_predictions(again) == 24
+    assert store.count_predictions() == 10 * 24
+    for i in (0, 2, 8):
+        rows = store.prediction_rows(f"req-{i}")
+        assert sorted(row["p50"] for row in rows) == [40_000.0 + i + h for h in range(1, 25)]
+
+
 def test_bad_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="invalid database URL"):
         LogStore("not a url")

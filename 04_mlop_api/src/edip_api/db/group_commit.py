@@ -60,3 +60,20 @@ def _resolve(futures: list[asyncio.Future[None]]) -> None:
     for future in futures:
         if not future.done():  # a request that timed out cancelled its future
             future.set_result(None)
+
+
+async def until_resolved(
+    future: asyncio.Future[None], timeout_s: float, late: BaseException
+) -> None:
+    """Await ``future``; past ``timeout_s`` it fails with ``late``. A timer rather than
+    ``asyncio.timeout``: no context manager and no task cancellation bookkeeping per request."""
+    timer = future.get_loop().call_later(timeout_s, _fail, future, late)
+    try:
+        await future
+    finally:
+        timer.cancel()
+
+
+def _fail(future: asyncio.Future[None], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 ENDPOINTS = ("forecast", "predict")
@@ -99,18 +100,21 @@ class PredictionRecord:
         """The (validated) template points as one request's records: only the request's own
         values are checked, once. Why: a cached forecast is answered again and again, and
         validating its 24 unchanged points per request cost more than the answer's JSON."""
-        own = {
-            "request_id": _text("request_id", request_id, allow_empty=False),
-            "latency_ms": _finite("latency_ms", latency_ms, optional=False),
-            "created_at": _aware_utc("created_at", created_at),
-        }
+        own = (
+            _text("request_id", request_id, allow_empty=False),
+            _finite("latency_ms", latency_ms, optional=False),
+            _aware_utc("created_at", created_at),
+        )
+        new = object.__new__
         out = []
         for template in templates:
             if not isinstance(template, PredictionRecord):
                 raise TypeError(f"expected PredictionRecord, got {type(template).__name__}")
-            record = object.__new__(cls)
-            for name in cls.__slots__:
-                object.__setattr__(record, name, own.get(name, getattr(template, name)))
+            record = new(cls)
+            # the slots' own setters over the template's values (one C call each: a copy of
+            # 24 points is half the cost of setattr by name)
+            for setter, value in zip(_SLOT_SETTERS, (*_SHARED(template), *own), strict=True):
+                setter(record, value)
             out.append(record)
         return out
 
@@ -132,6 +136,15 @@ class PredictionRecord:
         for name in ("origin", "target_time", "created_at"):
             values[name] = datetime.fromisoformat(values[name])
         return cls(**values)
+
+
+#: the fields a request's copy of a cached point shares with its template, then its own ones
+_OWN_FIELDS = ("request_id", "latency_ms", "created_at")
+_SHARED_FIELDS = tuple(n for n in PredictionRecord.__slots__ if n not in _OWN_FIELDS)
+_SHARED = attrgetter(*_SHARED_FIELDS)
+_SLOT_SETTERS = tuple(
+    getattr(PredictionRecord, name).__set__ for name in (*_SHARED_FIELDS, *_OWN_FIELDS)
+)
 
 
 @dataclass(frozen=True, slots=True)

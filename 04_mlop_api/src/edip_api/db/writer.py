@@ -35,7 +35,7 @@ from tenacity import (
     wait_random,
 )
 
-from .group_commit import DurableWaiters, wake
+from .group_commit import DurableWaiters, until_resolved, wake
 from .log_store import LogStore
 from .records import PredictionRecord
 from .spill import default_spill_dir, replay_spill, replay_wal, spill_files, write_spill
@@ -207,11 +207,8 @@ class PredictionWriter:
             if self._durable(seq):
                 return
             future = self._waiters.add(seq, asyncio.get_running_loop())
-        try:
-            async with asyncio.timeout(timeout_s):
-                await future
-        except TimeoutError as exc:
-            raise WriterFullError(f"prediction log not durable within {timeout_s:.0f} s") from exc
+        late = WriterFullError(f"prediction log not durable within {timeout_s:.0f} s")
+        await until_resolved(future, timeout_s, late)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Write now; True when everything submitted before the call is committed."""

@@ -8,6 +8,7 @@ Why cache: a forecast depends only on (origin, horizon, data version, model) —
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -51,6 +52,7 @@ MAX_FEATURE_DAYS = 400
 #: longest wait for another request's build of the same forecast before building it too
 SINGLE_FLIGHT_WAIT_S = 120.0
 TARGET_STEP = "1h"
+_HOUR_NS = 3_600_000_000_000
 
 
 def weather_note(trained: str | None, served: str) -> str | None:
@@ -138,6 +140,10 @@ class ForecastResult:
         )
 
     @cached_property
+    def rendered(self) -> dict[Any, bytes]:  # the routes' memo of rendered response parts
+        return {}
+
+    @cached_property
     def points_json(self) -> bytes:
         """The response's ``points`` array, rendered once by its schema (the bulk of a body)."""
         points = [ForecastPoint.model_construct(**p._asdict()) for p in self.points]
@@ -174,6 +180,17 @@ def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
     return ts.tz_convert("UTC").as_unit("ns")
 
 
+def origin_hour(origin: datetime) -> pd.Timestamp:
+    """:func:`utc` floored to the hour, memoised (the cached path is asked for the same few
+    origins again and again); keyed on the offset too: equal instants differ in local year."""
+    return _origin_hour(origin, origin.utcoffset())
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_hour(origin: datetime, _offset: Any) -> pd.Timestamp:
+    return utc(origin).floor("h")
+
+
 def _check_year(value: datetime | pd.Timestamp) -> None:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise InvalidRequestError(
@@ -197,6 +214,7 @@ class ForecastService:
         self.warm_error: str | None = None
         replay = settings.replay_now
         self._replay_now = pd.Timestamp(replay).tz_convert("UTC") if replay is not None else None
+        self._bounds: tuple[DataSnapshot, Any, pd.Timestamp, pd.Timestamp] | None = None
 
     def now(self) -> pd.Timestamp:
         """``EDIP_REPLAY_NOW`` when replaying a past period, else the one EDIP clock (UTC)."""
@@ -208,7 +226,7 @@ class ForecastService:
         """Hours from the store's last stamp to now (None when the store holds no load)."""
         if snap.last is None:
             return None
-        return float((self.now() - snap.last) / pd.Timedelta(hours=1))
+        return (self.now().value - snap.last.value) / _HOUR_NS  # ns: no pandas arithmetic
 
     def data_snapshot(self) -> DataSnapshot:
         snap = self.view.snapshot()
@@ -221,21 +239,32 @@ class ForecastService:
     ) -> pd.Timestamp:
         """The origin floored to the hour, refused when it cannot be served honestly."""
         now = self.now()
-        o = (utc(origin) if origin is not None else now).floor("h")
+        o = origin_hour(origin) if origin is not None else now.floor("h")
         if o > now + MAX_ORIGIN_AHEAD:
             raise InvalidRequestError(
                 f"origin {o.isoformat()} is in the future (now is {now.isoformat()})"
             )
         if snap.first is None or snap.last is None:
             raise NotReadyError(snap.error or "the store holds no national load")
-        earliest = snap.first + lookback(params, pd.Timedelta(params.step))
-        if o < earliest or o > snap.last + MAX_ORIGIN_PAST_DATA:
+        earliest, latest = self._origin_bounds(params, snap, snap.first, snap.last)
+        if o < earliest or o > latest:
             raise InvalidRequestError(
                 f"origin far outside the data: {o.isoformat()} is not within "
-                f"[{earliest.isoformat()}, {(snap.last + MAX_ORIGIN_PAST_DATA).isoformat()}] "
+                f"[{earliest.isoformat()}, {latest.isoformat()}] "
                 f"(store load {snap.first.isoformat()} .. {snap.last.isoformat()} plus look-back)"
             )
         return o
+
+    def _origin_bounds(
+        self, params: Any, snap: DataSnapshot, first: pd.Timestamp, last: pd.Timestamp
+    ) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last origin the store can serve for ``params``, computed once per
+        snapshot and feature parameters (pandas arithmetic on every cached answer adds up)."""
+        bounds = self._bounds
+        if bounds is None or bounds[0] is not snap or bounds[1] is not params:
+            earliest = first + lookback(params, pd.Timedelta(params.step))
+            bounds = self._bounds = (snap, params, earliest, last + MAX_ORIGIN_PAST_DATA)
+        return bounds[2], bounds[3]
 
     def forecast(self, origin: datetime | None, horizon: int) -> ForecastResult:
         """P10/P50/P90 of the ``horizon`` hourly targets from the origin (the first = origin)."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from fastapi import Request
 
+from edip_api.middleware import new_request_id
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import utc
 
@@ -26,7 +26,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 def request_id(request: Request) -> str:
     """The id the middleware gave this request (also the X-Request-ID header)."""
     rid: str | None = getattr(request.state, "request_id", None)
-    return rid or uuid.uuid4().hex
+    return rid or new_request_id()
 
 
 def holds_key(request: Request) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from edip_api.api.deps import Context
+from edip_api.api.deps import get_context
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
 from edip_api.services.forecast import MAX_HORIZON_H, ForecastResult, ForecastService
@@ -25,7 +26,6 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 )
 async def forecast(
     request: Request,
-    ctx: Context,  # one dependency, not four: each costs its resolution on every request
     origin: Annotated[
         Instant | None,
         Query(
@@ -38,6 +38,7 @@ async def forecast(
     """On the event loop when the forecast is cached (the usual load: no threadpool hop); a
     build (features, model) runs in the threadpool. The answer waits for its log rows' commit."""
     t0 = time.perf_counter()
+    ctx = await get_context(request)  # not a dependency: each costs its resolution per request
     rid = request_id(request)
     forecasts, writer = ctx.forecasts, ctx.writer
     result = forecasts.cached(origin, horizon)
@@ -55,10 +56,27 @@ async def forecast(
 def forecast_response(
     rid: str, result: ForecastResult, horizon: int, forecasts: ForecastService, logged: bool
 ) -> Response:
-    """The ``Forecast`` body of a served result (also ``/v1/fallback``'s)."""
+    """The ``Forecast`` body of a served result (also ``/v1/fallback``'s). What does not change
+    between the requests a cached result answers (model, origin, notes, points) is rendered by
+    the schema once per result; the request id and the data's age per request."""
     snap = result.data
-    head = Forecast(
-        request_id=rid,
+    data = DataFreshness(
+        last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
+        age_hours=forecasts.data_age_h(snap),
+        data_version=snap.data_version,
+    ).model_dump_json()
+    fixed = result.rendered.get((horizon, logged))
+    if fixed is None:
+        fixed = result.rendered[horizon, logged] = _fixed_part(result, horizon, logged)
+    body = b"".join((b'{"request_id":', orjson.dumps(rid), fixed, data.encode(), b',"points":'))
+    return Response(body + result.points_json + b"}", media_type="application/json")
+
+
+def _fixed_part(result: ForecastResult, horizon: int, logged: bool) -> bytes:
+    """The body between the request id and the data's freshness, rendered by ``Forecast``."""
+    no_data = DataFreshness(last_timestamp=None, age_hours=None, data_version=None)
+    body = Forecast(
+        request_id="",
         model=result.model.info,
         origin=result.origin_datetime,
         horizon_h=horizon,
@@ -67,14 +85,10 @@ def forecast_response(
         variant=result.variant,
         variant_note=result.variant_note,
         logged=logged,
-        data=DataFreshness(
-            last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
-            age_hours=forecasts.data_age_h(snap),
-            data_version=snap.data_version,
-        ),
+        data=no_data,
         points=[],
     ).model_dump_json()
-    # the points (most of the body) are rendered once per cached forecast, by the same schema
-    assert head.endswith('"points":[]}')
-    body = head[: -len("[]}")].encode() + result.points_json + b"}"
-    return Response(body, media_type="application/json")
+    head, tail = '{"request_id":""', f'"data":{no_data.model_dump_json()},"points":[]}}'
+    if not (body.startswith(head) and body.endswith(tail)):  # the schema's field order changed
+        raise RuntimeError(f"Forecast no longer renders as {head}…{tail}: {body}")
+    return body[len(head) : -len(tail)].encode() + b'"data":'

@@ -1,6 +1,7 @@
 """``edip`` commands of the ML package (entry point ``edip.cli`` → :func:`register`).
 
 * ``edip train ml [--models rf,xgboost,lightgbm] [--tune N] [--start] [--end] [--show-params]``
+* ``edip train intraday [--models lightgbm_intraday] [--end] [--crown/--no-crown]``
 * ``edip backtest --family ml --models … --start … --end … --out forecasts.parquet
   [--protocol day-ahead|rolling-24h] [--report-dir reports/]``
 * ``edip promote`` — challenger vs champion on the most recent days
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: the day-ahead and rolling protocols (``edip compare``); ``edip backtest`` also takes ``intraday``
 PROTOCOLS = ("day-ahead", "rolling-24h")
 WEATHER_MODES = ("auto", "forecast", "observed", "none")
 #: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir),
@@ -91,6 +93,10 @@ def register(app: typer.Typer) -> None:
     )
     if not has_command(train_app, "ml"):
         train_app.command("ml")(train_ml)
+    if not has_command(train_app, "intraday"):
+        from edip_ml.cli_intraday import train_intraday_command
+
+        train_app.command("intraday")(train_intraday_command)
     BACKTEST_FAMILIES.setdefault("ml", _backtest_ml)
     if not has_command(app, "backtest"):
         app.command("backtest")(backtest)
@@ -216,7 +222,9 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Forecasts parquet to write.")] = Path(
         "forecasts.parquet"
     ),
-    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
+    protocol: Annotated[
+        str, typer.Option(help="day-ahead, rolling-24h or intraday (ml.intraday).")
+    ] = "day-ahead",
     report_dir: Annotated[
         Path | None, typer.Option(help="Write the HTML + markdown report here.")
     ] = None,
@@ -244,8 +252,10 @@ def backtest(
     Defaults to the stored range: the last ``ml.backtest.test_months`` months are tested, the
     models trained on everything before (from the first day with weather when there is some).
     """
-    if protocol not in PROTOCOLS:
-        raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
+    from edip_ml.config import PROTOCOLS as ALL_PROTOCOLS
+
+    if protocol not in ALL_PROTOCOLS:
+        raise typer.BadParameter(f"--protocol must be one of {list(ALL_PROTOCOLS)}")
     if weather is not None and weather not in WEATHER_MODES:
         raise typer.BadParameter(f"--weather must be one of {list(WEATHER_MODES)}")
     runner = BACKTEST_FAMILIES.get(family)

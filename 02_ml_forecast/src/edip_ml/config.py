@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edip_ml.hyperparams import ModelParams, Search
 from edip_pipeline.config import get_settings
-from edip_pipeline.registry_names import REGISTERED_MODEL
+from edip_pipeline.registry_names import INTRADAY_MODEL, REGISTERED_MODEL
 
-Protocol = Literal["day-ahead", "rolling-24h"]
+Protocol = Literal["day-ahead", "rolling-24h", "intraday"]
+#: every protocol a backtest or a training run accepts
+PROTOCOLS: tuple[str, ...] = ("day-ahead", "rolling-24h", "intraday")
 
 #: target reference: the median is learnt as ``load / reference`` (first non-NaN of these columns)
 DEFAULT_TARGET_REFERENCE: tuple[str, ...] = (
@@ -134,6 +136,38 @@ class LightGBMParams(EstimatorParams):
         None,
         description="Threads per fit (None = the process's threads, EDIP_THREADS or its CPUs: "
         "edip_pipeline.runtime).",
+    )
+
+
+class LightGBMIntradayParams(LightGBMParams):
+    """The intraday re-issue model: LightGBM learning the load as a ratio to the day's profile."""
+
+    target_reference: list[str] = Field(
+        default_factory=lambda: ["load_profile_1d", *DEFAULT_TARGET_REFERENCE],
+        description="Learn load / reference: first load_profile_1d (the last known load moved "
+        "along yesterday's profile: needs FeatureParams.shape_features), else load_last, ….",
+    )
+
+
+class IntradayParams(BaseModel):
+    """``edip train intraday``: the model of the loop's re-issues (``GET /v1/forecast/intraday``)."""
+
+    models: list[str] = Field(
+        default_factory=lambda: ["lightgbm_intraday"], description="Models trained by default."
+    )
+    every_h: int = Field(3, ge=1, description="Origins every this many hours (Paris, from 00:00).")
+    next_day_from_h: int = Field(
+        18, description="Origins at or after this Paris hour forecast the next day (D-1 18:00)."
+    )
+    feature_overrides: dict[str, Any] = Field(
+        default_factory=lambda: {"shape_features": True},
+        description="FeatureParams overrides of the intraday model (its short-lead columns).",
+    )
+    registered_model: str = Field(INTRADAY_MODEL, description="MLflow registered model.")
+    max_mape: float = Field(
+        0.03,
+        description="A trained version becomes the intraday champion when its backtest MAPE "
+        "(intraday protocol, every lead) is at most this fraction.",
     )
 
 
@@ -319,7 +353,9 @@ class MLParams(BaseModel):
         "forecast as an expert: edip_ml.models.combination_rte).",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
-    protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")
+    protocol: Protocol = Field(
+        "day-ahead", description="'day-ahead', 'rolling-24h' or 'intraday' (ml.intraday)."
+    )
     calibration_fraction: float = Field(
         0.15, description="Last share of training rows used for the conformal P10/P90 offsets."
     )
@@ -332,6 +368,9 @@ class MLParams(BaseModel):
     rf: RandomForestParams = Field(default_factory=RandomForestParams, description="RandomForest.")
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams, description="XGBoost.")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams, description="LightGBM.")
+    lightgbm_intraday: LightGBMIntradayParams = Field(
+        default_factory=LightGBMIntradayParams, description="LightGBM of the intraday re-issues."
+    )
     ridge: RidgeParams = Field(default_factory=RidgeParams, description="Ridge baseline.")
     gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
     gam_kalman: GAMKalmanParams = Field(
@@ -345,6 +384,9 @@ class MLParams(BaseModel):
         default_factory=CombinationParams, description="Online expert aggregation."
     )
     backtest: BacktestParams = Field(default_factory=BacktestParams, description="Backtest.")
+    intraday: IntradayParams = Field(
+        default_factory=IntradayParams, description="The intraday re-issue model."
+    )
     promotion: PromotionParams = Field(default_factory=PromotionParams, description="Promotion.")
     tracking: TrackingParams = Field(default_factory=TrackingParams, description="MLflow.")
 

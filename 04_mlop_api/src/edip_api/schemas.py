@@ -92,8 +92,15 @@ class ModelInfo(BaseModel):
     source: Literal["registry", "fallback"]
     family: str | None = Field(description="Model family tag recorded at training.")
     alias: str = Field(description="Registry alias served.")
+    registered_model: str | None = Field(
+        None, description="Registered model served (edip-load-fr; edip-load-fr-intraday for the "
+        "intraday re-issues); null for the fallback.",
+    )  # fmt: skip
     loaded_at: datetime
-    reason: str | None = Field(description="Why the fallback is served (null otherwise).")
+    reason: str | None = Field(
+        description="Why the fallback is served, or why another model answers (an intraday "
+        "forecast from the day-ahead champion: no intraday model registered); null otherwise."
+    )
     online_last_day: str | None = Field(
         None,
         description="Online models: the last Paris day (YYYY-MM-DD) their state absorbed (the "

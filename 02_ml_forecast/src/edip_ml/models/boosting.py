@@ -16,7 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
-from edip_ml.config import LightGBMParams, XGBoostParams
+from edip_ml.config import LightGBMIntradayParams, LightGBMParams, XGBoostParams
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.linear import EstimatorForecaster
 from edip_pipeline.runtime import with_threads
@@ -57,3 +57,12 @@ class LightGBMForecaster(EstimatorForecaster):
     def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
         """LightGBM's TreeSHAP (``pred_contrib=True``)."""
         return np.asarray(self._fitted().predict(X, pred_contrib=True))
+
+
+class LightGBMIntradayForecaster(LightGBMForecaster):
+    """The intraday re-issue model (``edip train intraday``): LightGBM on the short-lead shape
+    columns, learning the load as a ratio to ``load_profile_1d`` (the last known load moved along
+    yesterday's profile), so a 2-hour lead is a small correction of a strong reference."""
+
+    name: ClassVar[str] = "lightgbm_intraday"
+    params_class: ClassVar[type[ModelParams]] = LightGBMIntradayParams

@@ -25,7 +25,7 @@ from edip_api.db.records import PredictionRecord
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.lru import LRU
-from edip_api.services.model_manager import ModelManager, ServedModel
+from edip_api.services.model_manager import ServedModel, ServesModel
 from edip_api.services.store_view import DataSnapshot, StoreView
 from edip_api.services.variant import variant_note
 from edip_pipeline import clock
@@ -184,7 +184,7 @@ def _check_year(value: datetime | pd.Timestamp) -> None:
 class ForecastService:
     """Builds forecasts and feature rows from the Store for the served model."""
 
-    def __init__(self, settings: Settings, view: StoreView, models: ModelManager) -> None:
+    def __init__(self, settings: Settings, view: StoreView, models: ServesModel) -> None:
         self.settings = settings
         self.view = view
         self.models = models

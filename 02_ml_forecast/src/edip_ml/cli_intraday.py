@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edip_ml.cli import (
+from edip_ml.cli_options import (
     BacktestDaysOption,
     EndOption,
     ModelsOption,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,11 +25,12 @@ from edip_api.db.records import PredictionRecord
 from edip_api.schemas import FIRST_YEAR, LAST_YEAR, ForecastPoint
 from edip_api.services.errors import InvalidRequestError, NotReadyError
 from edip_api.services.lru import LRU
-from edip_api.services.model_manager import ServedModel, ServesModel
+from edip_api.services.model_manager import ServedModel
 from edip_api.services.store_view import DataSnapshot, StoreView
 from edip_api.services.variant import variant_note
 from edip_pipeline import clock
 from edip_pipeline.calendar import PARIS, paris_day
+from edip_pipeline.config import FeatureParams
 from edip_pipeline.contract import WITHOUT_RTE
 from edip_pipeline.features import (
     build_feature_table,
@@ -179,6 +180,16 @@ def _check_year(value: datetime | pd.Timestamp) -> None:
         raise InvalidRequestError(
             f"time {value.isoformat()} outside the supported years {FIRST_YEAR}..{LAST_YEAR}"
         )
+
+
+class ServesModel(Protocol):
+    """What a forecast service needs of its models (a :class:`ModelManager`, or the intraday
+    choice of :mod:`.intraday`): the model serving now, and the default feature params."""
+
+    default_params: FeatureParams
+
+    @property
+    def current(self) -> ServedModel: ...
 
 
 class ForecastService:

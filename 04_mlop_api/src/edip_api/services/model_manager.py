@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,15 +54,6 @@ POLLER_STOP_S = 2.0
 StateSource = Callable[[str, str], dict[str, Any] | None]
 #: keeps a posted state durably (registered model, version, day, state)
 StateSink = Callable[[str, str, str, dict[str, Any]], None]
-
-
-class ServesModel(Protocol):
-    """What a forecast service needs of its models: the one serving now, the default params."""
-
-    default_params: FeatureParams
-
-    @property
-    def current(self) -> ServedModel: ...
 
 
 class ModelLoadError(RuntimeError):

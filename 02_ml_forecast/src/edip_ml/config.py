@@ -14,8 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from edip_ml.hyperparams import ModelParams, Search
+from edip_ml.intraday_params import IntradayParams
 from edip_pipeline.config import get_settings
-from edip_pipeline.registry_names import INTRADAY_MODEL, REGISTERED_MODEL
+from edip_pipeline.registry_names import REGISTERED_MODEL
 
 Protocol = Literal["day-ahead", "rolling-24h", "intraday"]
 #: every protocol a backtest or a training run accepts
@@ -34,7 +35,7 @@ def _reference() -> list[str]:
 
 
 #: keys of a model section consumed by the forecaster wrapper, not passed to the estimator
-WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference"})
+WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference", "lead_weight_h"})
 
 
 class EstimatorParams(ModelParams):
@@ -147,27 +148,10 @@ class LightGBMIntradayParams(LightGBMParams):
         description="Learn load / reference: first load_profile_1d (the last known load moved "
         "along yesterday's profile: needs FeatureParams.shape_features), else load_last, ….",
     )
-
-
-class IntradayParams(BaseModel):
-    """``edip train intraday``: the model of the loop's re-issues (``GET /v1/forecast/intraday``)."""
-
-    models: list[str] = Field(
-        default_factory=lambda: ["lightgbm_intraday"], description="Models trained by default."
-    )
-    every_h: int = Field(3, ge=1, description="Origins every this many hours (Paris, from 00:00).")
-    next_day_from_h: int = Field(
-        18, description="Origins at or after this Paris hour forecast the next day (D-1 18:00)."
-    )
-    feature_overrides: dict[str, Any] = Field(
-        default_factory=lambda: {"shape_features": True},
-        description="FeatureParams overrides of the intraday model (its short-lead columns).",
-    )
-    registered_model: str = Field(INTRADAY_MODEL, description="MLflow registered model.")
-    max_mape: float = Field(
-        0.03,
-        description="A trained version becomes the intraday champion when its backtest MAPE "
-        "(intraday protocol, every lead) is at most this fraction.",
+    lead_weight_h: float | None = Field(
+        6.0,
+        description="Rows weighted 1 / (1 + horizon_h / this): short leads count more; "
+        "None = equal weights.",
     )
 
 

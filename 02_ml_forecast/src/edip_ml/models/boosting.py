@@ -10,7 +10,7 @@ which also keeps the ONNX graph a tree ensemble plus constants.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -66,3 +66,12 @@ class LightGBMIntradayForecaster(LightGBMForecaster):
 
     name: ClassVar[str] = "lightgbm_intraday"
     params_class: ClassVar[type[ModelParams]] = LightGBMIntradayParams
+
+    def _fit_options(self, X: np.ndarray) -> dict[str, Any]:
+        """Rows weighted ``1 / (1 + horizon / lead_weight_h)``: the short leads, where the known
+        load says most and the re-issues are judged, count more than the next day's hours."""
+        half = self.params.get("lead_weight_h")
+        if not half or "horizon_h" not in self.feature_names:
+            return {}
+        lead = np.maximum(X[:, self.feature_names.index("horizon_h")].astype(float), 0.0)
+        return {"sample_weight": 1.0 / (1.0 + np.nan_to_num(lead) / float(half))}

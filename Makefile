@@ -27,6 +27,8 @@ DEMO_DATA_DIR ?= data/demo
 # "now" of `make api-up` on the full sample (the sample ends on 2020-12-31; unset it for live data)
 DEMO_NOW ?= 2021-01-01T00:00:00+01:00
 DEMO_DL_ARGS ?= --models tcn --epochs 6 --backtest-days 14 --param tcn.batch_size=32
+# the intraday re-issue model (edip-load-fr-intraday@champion): small, trained on the last year
+DEMO_INTRADAY_ARGS ?= --start 2019-10-01 --backtest-days 14 --param lightgbm_intraday.n_estimators=200
 PREFECT_PORT ?= 4200
 API_PORT ?= 8000
 DASHBOARD_PORT ?= 8501
@@ -127,6 +129,7 @@ demo: setup
 	  --artifacts-destination $(DEMO_DATA_DIR)/mlartifacts
 	$(BIN)/edip train ml --end $(DEMO_TRAIN_END) --report-dir reports/ml
 	$(BIN)/edip promote
+	$(BIN)/edip train intraday --end $(DEMO_TRAIN_END) $(DEMO_INTRADAY_ARGS) --report-dir reports/intraday
 	$(BIN)/edip train dl $(DEMO_DL_ARGS) --end $(DEMO_TRAIN_END) --report-dir reports/dl
 	$(BIN)/edip promote
 	@PY=$(BIN)/python scripts/service.sh start api $(EDIP_API_URL)/ready \

@@ -4,12 +4,16 @@ Development data (``../shared/data``, or ``EDIP_SHARED_DATA``; skips cleanly whe
 ODRÉ 30-min load 2012–2020 and the daily regional temperatures (observed: every weather figure is
 an **ORACLE**, no archived forecast exists), RTE's 20:00 snapshots for its intraday forecast.
 
-Two LightGBM models, trained up to the end of the year before the test year (one refit per year):
+LightGBM models, trained up to the end of the year before the test year (one refit per year):
 
 * **day-ahead** — the production protocol: origin D-1 12:00 Paris, the 24 hours of D;
-* **intraday** — the re-issue protocol: an origin every 3 h (00:00 … 21:00 Paris), targets from the
-  origin to the end of D (D = the origin's day, the next one from 18:00 on), so leads 0–30 h; its
-  features read the load known at each origin (the builder's leak guard: lags ≥ what is published).
+* **intraday** — the re-issue protocol (:func:`edip_pipeline.features.intraday_pairs`): an origin
+  every 3 h (00:00 … 21:00 Paris), targets from the origin to the end of D (D = the origin's day,
+  the next one from 18:00 on), so leads 0–30 h; its features read the load known at each origin
+  (the builder's leak guard). Two models on it: ``lightgbm`` with the day-ahead columns (the
+  earlier figure) and ``lightgbm_intraday``, the served one (``edip train intraday``): the
+  short-lead shape columns (``FeatureParams.shape_features``) and the load learnt as a ratio to
+  ``load_profile_1d``, the last known load moved along yesterday's profile.
 
 Reported per test year: MAPE by lead (0–6 h, 6–12 h, 12–24 h of the intraday origins, and the
 day-ahead issue); at 20:00 Paris EDIP's latest issue before 20:00 that is at least 2 h old (the
@@ -43,30 +47,8 @@ DEV_TEMP = SHARED / "odre/temperature-quotidienne-regionale_2016-2020.csv.gz"
 RTE_20H = SHARED / "rte/rte_forecasts_20h_2013-2020.csv"
 RTE_INTRADAY_20H = {2019: 1.12, 2020: 1.12}  # the target: below RTE's intraday MAPE at 20:00
 TRAIN_START = "2016-02-01"
-EVERY_H = 3
-NEXT_DAY_FROM_H = 18  # an origin at or after 18:00 forecasts tomorrow (the D-1 18:00 re-issue)
 LEADS = [(0, 6, "0–6 h"), (6, 12, "6–12 h"), (12, 24, "12–24 h")]
 PEAK_SLOT_H = 9
-
-
-def intraday_pairs(first_day: str, last_day: str) -> pd.DataFrame:
-    """(origin, target_time) of the re-issue protocol for origins on Paris days first..last."""
-    from edip_pipeline.calendar import PARIS, local_day_bounds
-
-    days = pd.date_range(first_day, last_day, freq="D")
-    rows: list[tuple[pd.Timestamp, pd.Timestamp]] = []
-    for day in days:
-        for hour in range(0, 24, EVERY_H):
-            origin = (
-                (day + pd.Timedelta(hours=hour))
-                .tz_localize(PARIS, nonexistent="shift_forward", ambiguous=True)
-                .tz_convert("UTC")
-            )
-            target_day = day + pd.Timedelta(days=1) if hour >= NEXT_DAY_FROM_H else day
-            end = local_day_bounds(target_day)[1]
-            for t in pd.date_range(origin.ceil("h"), end, freq="h", inclusive="left"):
-                rows.append((origin, t))
-    return pd.DataFrame(rows, columns=["origin", "target_time"])
 
 
 def ingest() -> Any:
@@ -84,8 +66,10 @@ def ingest() -> Any:
     return store
 
 
-def fit_predict(store: Any, params: Any, pairs: pd.DataFrame, test_start: str) -> pd.DataFrame:
-    """Fit LightGBM on the pairs before ``test_start`` (by target), forecast the rest."""
+def fit_predict(
+    store: Any, params: Any, pairs: pd.DataFrame, test_start: str, model_name: str = "lightgbm"
+) -> pd.DataFrame:
+    """Fit ``model_name`` on the pairs before ``test_start`` (by target), forecast the rest."""
     from edip_ml.data.dataset import make_xy
     from edip_ml.models import make_model
 
@@ -93,7 +77,7 @@ def fit_predict(store: Any, params: Any, pairs: pd.DataFrame, test_start: str) -
     targets = pd.DatetimeIndex(X.index.get_level_values("target_time"))
     cut = pd.Timestamp(test_start, tz="Europe/Paris").tz_convert("UTC")
     train = np.asarray(targets < cut) & y.notna().to_numpy()
-    model = make_model("lightgbm", params).fit(X[train], y[train], calibration_fraction=0.0)
+    model = make_model(model_name, params).fit(X[train], y[train], calibration_fraction=0.0)
     out = model.predict(X[~train])
     out["actual"] = y[~train].to_numpy()
     out = out.reset_index()
@@ -129,29 +113,43 @@ def peak_row(forecasts: pd.DataFrame, label: str) -> dict[str, Any]:
             f"{label} peak bias MW": round(scores["bias_mw"] or np.nan)}  # fmt: skip
 
 
-def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame) -> dict[str, Any]:
-    """Train both models up to ``year`` − 1, test on ``year`` (the first 14 days when quick)."""
+def at_20h(intra: pd.DataFrame, rte: pd.DataFrame) -> tuple[float, float, int]:
+    """EDIP's D 18:00 issue at 20:00 Paris (2 h ahead) and RTE's intraday, on the same days."""
     from edip_pipeline.calendar import PARIS
-    from edip_pipeline.features import day_ahead_pairs
+
+    origin_h = pd.DatetimeIndex(intra["origin"]).tz_convert(PARIS).hour
+    at20 = intra[(origin_h == 18) & (intra["lead_h"] == 2)].set_index("target_time")
+    ref = rte.reindex(at20.index).dropna()
+    return mape(at20.loc[ref.index]), mape(ref, "rte_intraday_mw", "load_mw"), len(ref)
+
+
+def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame) -> dict[str, Any]:
+    """Train the models up to ``year`` − 1, test on ``year`` (the first 14 days when quick)."""
+    from edip_ml.training.intraday import intraday_params
+    from edip_pipeline.calendar import PARIS
+    from edip_pipeline.features import day_ahead_pairs, intraday_pairs
 
     t0 = time.perf_counter()
     start = TRAIN_START if not quick else f"{year - 1}-09-01"
     last = f"{year}-12-30" if not quick else f"{year}-01-14"
-    ahead = fit_predict(store, params, day_ahead_pairs(start, last, params.step), f"{year}-01-01")
-    intra = fit_predict(store, params, intraday_pairs(start, last), f"{year}-01-01")
-    origin_h = pd.DatetimeIndex(intra["origin"]).tz_convert(PARIS).hour
+    test = f"{year}-01-01"
+    ahead = fit_predict(store, params, day_ahead_pairs(start, last, params.step), test)
+    pairs = intraday_pairs(start, last, params.step)
+    plain = fit_predict(store, params, pairs, test)
+    intra = fit_predict(store, intraday_params(params), pairs, test, "lightgbm_intraday")
     row: dict[str, Any] = {"year": year, "weather": "daily regional, observed (ORACLE)"}
     for lo, hi, label in LEADS:
         row[f"MAPE {label} %"] = round(
             mape(intra[(intra["lead_h"] >= lo) & (intra["lead_h"] < hi)]), 2
         )
     row["MAPE day-ahead %"] = round(mape(ahead), 2)
-    at20 = intra[(origin_h == 18) & (intra["lead_h"] == 2)].set_index("target_time")
-    ref = rte.reindex(at20.index).dropna()
-    row["EDIP 18:00→20:00 %"] = round(mape(at20.loc[ref.index]), 2)
-    row["RTE intraday 20:00 %"] = round(mape(ref, "rte_intraday_mw", "load_mw"), 2)
-    row["days at 20:00"] = len(ref)
+    edip, rte_mape, days = at_20h(intra, rte)
+    row["EDIP 18:00→20:00 %"] = round(edip, 2)
+    row["same, day-ahead columns %"] = round(at_20h(plain, rte)[0], 2)
+    row["RTE intraday 20:00 %"] = round(rte_mape, 2)
+    row["days at 20:00"] = days
     row.update(peak_row(ahead, "day-ahead"))
+    origin_h = pd.DatetimeIndex(intra["origin"]).tz_convert(PARIS).hour
     slot = intra[origin_h == PEAK_SLOT_H]
     slot = slot[pd.DatetimeIndex(slot["target_time"]).tz_convert(PARIS).normalize()
                 == pd.DatetimeIndex(slot["origin"]).tz_convert(PARIS).normalize()]  # fmt: skip
@@ -161,8 +159,9 @@ def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame)
 
 
 def report(table: pd.DataFrame, seconds: float, quick: bool) -> str:
-    lines = ["## intraday re-issues (LightGBM; weather: observed daily regional temperature = "
-             "ORACLE)", "", table.to_markdown(index=False), "", "### targets", ""]  # fmt: skip
+    lines = ["## intraday re-issues (lightgbm_intraday, the served model; weather: observed daily "
+             "regional temperature = ORACLE)", "", table.to_markdown(index=False), "",
+             "### targets", ""]  # fmt: skip
     for _, r in table.iterrows():
         goal = RTE_INTRADAY_20H.get(int(r["year"]), np.nan)
         ok = "MET" if r["EDIP 18:00→20:00 %"] < goal else "MISSED"
@@ -192,7 +191,11 @@ def main() -> None:
 
     t0 = time.perf_counter()
     params = load_ml_params().with_overrides(
-        {"lightgbm": {"n_jobs": args.n_jobs}, "calibration_fraction": 0.0}
+        {
+            "lightgbm": {"n_jobs": args.n_jobs},
+            "lightgbm_intraday": {"n_jobs": args.n_jobs},
+            "calibration_fraction": 0.0,
+        }
     )
     store, rte = ingest(), rte_intraday()
     rows = [year_row(store, params, int(y), args.quick, rte) for y in args.years.split(",")]

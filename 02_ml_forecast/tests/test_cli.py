@@ -55,7 +55,7 @@ def test_register_reuses_the_train_group() -> None:
     groups = [g for g in app.registered_groups if g.name == "train"]
     assert len(groups) == 1
     assert groups[0].typer_instance is dl
-    assert sorted(c.name or "" for c in dl.registered_commands) == ["dl", "ml"]
+    assert sorted(c.name or "" for c in dl.registered_commands) == ["dl", "intraday", "ml"]
     names = [c.name for c in app.registered_commands]
     assert names.count("backtest") == 1
     assert names.count("promote") == 1
@@ -64,6 +64,7 @@ def test_register_reuses_the_train_group() -> None:
     assert result.exit_code == 0
     assert " ml " in result.output
     assert " dl " in result.output
+    assert " intraday " in result.output
 
 
 def test_edip_entry_point_has_the_ml_commands() -> None:

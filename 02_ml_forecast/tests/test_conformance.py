@@ -23,6 +23,7 @@ SMALL = MLParams().with_overrides(
         "rf": {"n_estimators": 10, "max_depth": 6, "n_jobs": 1},
         "xgboost": {"n_estimators": 20, "max_depth": 3, "n_jobs": 1},
         "lightgbm": {"n_estimators": 20, "num_leaves": 7, "n_jobs": 1},
+        "lightgbm_intraday": {"n_estimators": 20, "num_leaves": 7, "n_jobs": 1},
         "gam_kalman": {"warmup_days": 20},
         "combination": {
             "experts": ["lightgbm", "gam_kalman", "same_hour_last_week"],

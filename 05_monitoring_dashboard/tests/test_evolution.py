@@ -44,6 +44,7 @@ def test_the_issues_are_named_with_their_lead_and_scored_on_their_own_hours() ->
     table = issues_table(h)
     assert list(table["issue"]) == ["Day-ahead", "Update D 09:00"]
     assert list(table["hours"]) == [24, 15]
+    assert list(table["model"]) == ["m v1", "m v1"]
     assert list(table["peak hour"]) == ["23:00", "23:00"]
     # the day-ahead is 500 MW under on 12 measured hours, the update 500 MW over on 3
     mape = table["MAPE on measured hours"]

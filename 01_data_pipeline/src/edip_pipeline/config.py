@@ -184,6 +184,12 @@ class FeatureParams(BaseModel):
         description="Past-load window for sequence models: columns load_window_000.. (k steps "
         "before the last bucket known at the origin); 0 = none (tree models do not need it).",
     )
+    shape_features: bool = Field(
+        False,
+        description="Short-lead shape columns load_shape_*/load_profile_1d/load_level_*/"
+        "load_slope_* (edip_pipeline.features.load): the daily profile as ratios around the "
+        "last known load, for the intraday re-issue model; off for the day-ahead models.",
+    )
     weather_points: str = Field(
         default_factory=lambda: _default_points(),
         description="Weather points of the national weather features, recorded as "

@@ -10,9 +10,12 @@ from __future__ import annotations
 #: the registered model every forecaster is a version of (``ml.tracking.registered_model`` and
 #: the API's ``EDIP_MODEL_NAME`` may name another)
 REGISTERED_MODEL = "edip-load-fr"
+#: the registered model of the intraday re-issues (``edip train intraday``): its ``champion`` is
+#: what ``GET /v1/forecast/intraday`` serves, the day-ahead champion when it has none
+INTRADAY_MODEL = "edip-load-fr-intraday"
 #: alias of the newest trained version, the one ``edip promote`` judges
 CHALLENGER = "challenger"
 #: alias of the served version
 CHAMPION = "champion"
 
-__all__ = ["CHALLENGER", "CHAMPION", "REGISTERED_MODEL"]
+__all__ = ["CHALLENGER", "CHAMPION", "INTRADAY_MODEL", "REGISTERED_MODEL"]

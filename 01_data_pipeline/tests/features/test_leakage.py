@@ -48,9 +48,9 @@ PROTOCOLS = ["day-ahead", "rolling", "intraday"]
 
 
 def _params(step: str) -> FeatureParams:
-    # with a past-load window too: the sequence models' columns obey the same availability rule
+    # with a past-load window and the short-lead shape columns too: they obey the same rule
     features = load_params(REPO_ROOT / "params.yaml").features
-    return features.model_copy(update={"step": step, "window_h": 48})
+    return features.model_copy(update={"step": step, "window_h": 48, "shape_features": True})
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 from edip_pipeline.config import FeatureParams
-from edip_pipeline.features import build_feature_table, day_ahead_pairs, load_target
+from edip_pipeline.features import (
+    build_feature_table,
+    day_ahead_pairs,
+    intraday_pairs,
+    load_target,
+)
 from edip_pipeline.features.load import (
+    SHAPE_FEATURES,
     LeakageError,
     _gather,
     horizon_aware_multiple,
@@ -198,3 +204,31 @@ def test_window_longer_than_the_history_is_nan_and_lookback_covers_it(
     assert f[f"load_window_{24 * 60 - 1:03d}"].isna().all()  # before the store's first value
     with pytest.raises(ValueError, match="multiple of step"):
         window_feature_names(PARAMS.model_copy(update={"window_h": 1, "step": "2h"}))
+
+
+def test_shape_columns_are_ratios_of_known_buckets(ramp_store: Store) -> None:
+    """``shape_features``: the profile around the last known bucket, off unless asked for."""
+    assert not set(SHAPE_FEATURES) & set(load_feature_names(PARAMS))
+    params = PARAMS.model_copy(update={"shape_features": True})
+    assert load_feature_names(params)[-len(SHAPE_FEATURES) :] == list(SHAPE_FEATURES)
+    origin = pd.Timestamp("2020-02-10 17:00", tz="UTC")  # 18:00 CET: the D 18:00 re-issue
+    pairs = intraday_pairs("2020-02-10", "2020-02-10", every_h=3)
+    f = build_feature_table(ramp_store, pairs, params, weather="none").frame
+    f = f.xs(origin, level="origin")
+    hour, day, week = pd.Timedelta(hours=1), pd.Timedelta(days=1), pd.Timedelta(days=7)
+    last = origin - hour  # the bucket [17:00, 18:00) UTC is the last one known at 18:00 UTC
+
+    def at(ts: pd.Timestamp) -> float:
+        return _idx(ts) + 0.5
+
+    assert len(f) == 30  # to the end of the next day (D-1 18:00 → D)
+    for t, row in f.iterrows():
+        t = pd.Timestamp(t)
+        m = 1 if t - day + hour <= origin else 2  # the horizon-aware lag of load_lag_1d
+        assert row["load_shape_1d"] == pytest.approx(at(t - m * day) / at(last - m * day))
+        assert row["load_shape_7d"] == pytest.approx(at(t - week) / at(last - week))
+        assert row["load_profile_1d"] == pytest.approx(row["load_last"] * row["load_shape_1d"])
+        assert row["load_level_1d"] == pytest.approx(at(last) / at(last - day))
+        assert row["load_level_7d"] == pytest.approx(at(last) / at(last - week))
+        assert row["load_slope_1h"] == pytest.approx(at(last) / at(last - hour))
+        assert row["load_slope_3h"] == pytest.approx(at(last) / at(last - 3 * hour))

@@ -1,6 +1,7 @@
 """``edip`` commands of the ML package (entry point ``edip.cli`` → :func:`register`).
 
 * ``edip train ml [--models rf,xgboost,lightgbm] [--tune N] [--start] [--end] [--show-params]``
+* ``edip train intraday [--models lightgbm_intraday] [--end] [--crown/--no-crown]``
 * ``edip backtest --family ml --models … --start … --end … --out forecasts.parquet
   [--protocol day-ahead|rolling-24h] [--report-dir reports/]``
 * ``edip promote`` — challenger vs champion on the most recent days
@@ -21,45 +22,34 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from edip_ml.cli_options import (
+    BacktestDaysOption,
+    EndOption,
+    ExperimentOption,
+    ModelNameOption,
+    ModelsOption,
+    RegisterOption,
+    ReportDirOption,
+    ShowParamsOption,
+    StartOption,
+    StorageOption,
+    echo_results,
+    model_names,
+    parse_overrides,
+)
+
 if TYPE_CHECKING:
     from edip_ml.config import MLParams
-    from edip_ml.training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
+#: the day-ahead and rolling protocols (``edip compare``); ``edip backtest`` also takes ``intraday``
 PROTOCOLS = ("day-ahead", "rolling-24h")
 WEATHER_MODES = ("auto", "forecast", "observed", "none")
 #: ``edip backtest --family NAME`` → callable(models, start, end, protocol, out, report_dir),
 #: ``models`` the ``--models`` text or None (the family's list in params.yaml); other packages
 #: add theirs (``edip_dl`` registers "dl")
 BACKTEST_FAMILIES: dict[str, Callable[..., Any]] = {}
-
-
-# -- options shared by every ``edip train <family>`` command (edip_dl imports them) ------------
-StartOption = Annotated[str | None, typer.Option(help="First target day (Paris).")]
-EndOption = Annotated[str | None, typer.Option(help="Last target day (Paris, inclusive).")]
-BacktestDaysOption = Annotated[
-    int | None, typer.Option(help="Days at the end of the period backtested for the report.")
-]
-StorageOption = Annotated[
-    str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
-]
-ReportDirOption = Annotated[Path | None, typer.Option(help="Also keep the reports in this folder.")]
-RegisterOption = Annotated[
-    bool, typer.Option("--register/--no-register", help="Register versions as challenger.")
-]
-ExperimentOption = Annotated[str | None, typer.Option(help="MLflow experiment name.")]
-ModelNameOption = Annotated[
-    str | None, typer.Option(help="Registered model name (default edip-load-fr).")
-]
-ShowParamsOption = Annotated[
-    bool,
-    typer.Option(
-        "--show-params",
-        help="Print each model's hyper-parameters (params.yaml and --param applied) with the "
-        "Optuna search range of the tunable ones, and exit.",
-    ),
-]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,6 +81,10 @@ def register(app: typer.Typer) -> None:
     )
     if not has_command(train_app, "ml"):
         train_app.command("ml")(train_ml)
+    if not has_command(train_app, "intraday"):
+        from edip_ml.cli_intraday import train_intraday_command
+
+        train_app.command("intraday")(train_intraday_command)
     BACKTEST_FAMILIES.setdefault("ml", _backtest_ml)
     if not has_command(app, "backtest"):
         app.command("backtest")(backtest)
@@ -98,44 +92,6 @@ def register(app: typer.Typer) -> None:
         app.command("promote")(promote)
     if not has_command(app, "mlflow"):
         app.command("mlflow")(mlflow_server)
-
-
-def _split(models: str) -> list[str]:
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    if not names:
-        raise typer.BadParameter("--models needs at least one model name")
-    return names
-
-
-def model_names(models: str | None, default: Sequence[str], section: str) -> list[str]:
-    """``--models``, else the default list of ``params.yaml`` (``section``, e.g. ``ml.models``):
-    the one place that list is written."""
-    if models is not None:
-        return _split(models)
-    if not default:
-        raise typer.BadParameter(f"no models: give --models or set {section} in params.yaml")
-    return list(default)
-
-
-#: ``--models`` of the train and backtest commands: the family's list in params.yaml by default
-ModelsOption = Annotated[
-    str | None,
-    typer.Option(help="Comma-separated model names (default: ml.models / dl.models, params.yaml)."),
-]
-
-
-def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
-    """``["xgboost.n_estimators=50", …]`` → ``{"xgboost": {"n_estimators": 50}}`` (YAML values)."""
-    import yaml
-
-    out: dict[str, dict[str, Any]] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        model, dot, param = key.partition(".")
-        if not sep or not dot or not model or not param:
-            raise typer.BadParameter(f"--param expects MODEL.NAME=VALUE, got {item!r}")
-        out.setdefault(model.strip(), {})[param.strip()] = yaml.safe_load(raw)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,14 +156,6 @@ def echo_params(names: Sequence[str], params: MLParams) -> None:
             typer.echo(line)
 
 
-def echo_results(results: Sequence[TrainResult]) -> None:
-    """One line per model trained; exit code 1 when any failed (the others are still registered)."""
-    for r in results:
-        typer.echo(r.summary())
-    if any(not r.ok for r in results):
-        raise typer.Exit(code=1)
-
-
 def backtest(
     models: ModelsOption = None,
     family: Annotated[str, typer.Option(help="Model family: ml (dl with edip_dl).")] = "ml",
@@ -216,7 +164,9 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Forecasts parquet to write.")] = Path(
         "forecasts.parquet"
     ),
-    protocol: Annotated[str, typer.Option(help="day-ahead or rolling-24h.")] = "day-ahead",
+    protocol: Annotated[
+        str, typer.Option(help="day-ahead, rolling-24h or intraday (ml.intraday).")
+    ] = "day-ahead",
     report_dir: Annotated[
         Path | None, typer.Option(help="Write the HTML + markdown report here.")
     ] = None,
@@ -244,8 +194,10 @@ def backtest(
     Defaults to the stored range: the last ``ml.backtest.test_months`` months are tested, the
     models trained on everything before (from the first day with weather when there is some).
     """
-    if protocol not in PROTOCOLS:
-        raise typer.BadParameter(f"--protocol must be one of {list(PROTOCOLS)}")
+    from edip_ml.config import PROTOCOLS as ALL_PROTOCOLS
+
+    if protocol not in ALL_PROTOCOLS:
+        raise typer.BadParameter(f"--protocol must be one of {list(ALL_PROTOCOLS)}")
     if weather is not None and weather not in WEATHER_MODES:
         raise typer.BadParameter(f"--weather must be one of {list(WEATHER_MODES)}")
     runner = BACKTEST_FAMILIES.get(family)

@@ -14,10 +14,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from edip_ml.hyperparams import ModelParams, Search
+from edip_ml.intraday_params import IntradayParams
 from edip_pipeline.config import get_settings
 from edip_pipeline.registry_names import REGISTERED_MODEL
 
-Protocol = Literal["day-ahead", "rolling-24h"]
+Protocol = Literal["day-ahead", "rolling-24h", "intraday"]
+#: every protocol a backtest or a training run accepts
+PROTOCOLS: tuple[str, ...] = ("day-ahead", "rolling-24h", "intraday")
 
 #: the MLflow experiment a training run is recorded in unless one is named
 DEFAULT_EXPERIMENT = REGISTERED_MODEL
@@ -37,7 +40,7 @@ def _reference() -> list[str]:
 
 
 #: keys of a model section consumed by the forecaster wrapper, not passed to the estimator
-WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference"})
+WRAPPER_KEYS: frozenset[str] = frozenset({"target_reference", "lead_weight_h"})
 
 
 class EstimatorParams(ModelParams):
@@ -139,6 +142,21 @@ class LightGBMParams(EstimatorParams):
         None,
         description="Threads per fit (None = the process's threads, EDIP_THREADS or its CPUs: "
         "edip_pipeline.runtime).",
+    )
+
+
+class LightGBMIntradayParams(LightGBMParams):
+    """The intraday re-issue model: LightGBM learning the load as a ratio to the day's profile."""
+
+    target_reference: list[str] = Field(
+        default_factory=lambda: ["load_profile_1d", *DEFAULT_TARGET_REFERENCE],
+        description="Learn load / reference: first load_profile_1d (the last known load moved "
+        "along yesterday's profile: needs FeatureParams.shape_features), else load_last, ….",
+    )
+    lead_weight_h: float | None = Field(
+        6.0,
+        description="Rows weighted 1 / (1 + horizon_h / this): short leads count more; "
+        "None = equal weights.",
     )
 
 
@@ -324,7 +342,9 @@ class MLParams(BaseModel):
         "forecast as an expert: edip_ml.models.combination_rte).",
     )
     step: str = Field("1h", description="Target step ('1h' or '30min'); overrides features.step.")
-    protocol: Protocol = Field("day-ahead", description="'day-ahead' or 'rolling-24h'.")
+    protocol: Protocol = Field(
+        "day-ahead", description="'day-ahead', 'rolling-24h' or 'intraday' (ml.intraday)."
+    )
     calibration_fraction: float = Field(
         0.15, description="Last share of training rows used for the conformal P10/P90 offsets."
     )
@@ -337,6 +357,9 @@ class MLParams(BaseModel):
     rf: RandomForestParams = Field(default_factory=RandomForestParams, description="RandomForest.")
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams, description="XGBoost.")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams, description="LightGBM.")
+    lightgbm_intraday: LightGBMIntradayParams = Field(
+        default_factory=LightGBMIntradayParams, description="LightGBM of the intraday re-issues."
+    )
     ridge: RidgeParams = Field(default_factory=RidgeParams, description="Ridge baseline.")
     gam: GAMParams = Field(default_factory=GAMParams, description="GAM (splines + ridge).")
     gam_kalman: GAMKalmanParams = Field(
@@ -350,6 +373,9 @@ class MLParams(BaseModel):
         default_factory=CombinationParams, description="Online expert aggregation."
     )
     backtest: BacktestParams = Field(default_factory=BacktestParams, description="Backtest.")
+    intraday: IntradayParams = Field(
+        default_factory=IntradayParams, description="The intraday re-issue model."
+    )
     promotion: PromotionParams = Field(default_factory=PromotionParams, description="Promotion.")
     tracking: TrackingParams = Field(default_factory=TrackingParams, description="MLflow.")
 

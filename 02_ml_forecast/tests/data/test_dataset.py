@@ -124,6 +124,19 @@ def test_rolling_pairs_grid() -> None:
     assert h.max() == 23
 
 
+def test_intraday_pairs_grid() -> None:
+    """The re-issue protocol: an origin every 3 h (Paris), each to the end of its day D; from
+    18:00 on, D is tomorrow (the D-1 18:00 re-issue)."""
+    pairs = protocol_pairs("2020-03-02", "2020-03-02", "intraday", PARAMS, FeatureParams())
+    origins = pd.DatetimeIndex(pairs["origin"].unique()).tz_convert("Europe/Paris")
+    assert list(origins.hour) == [0, 3, 6, 9, 12, 15, 18, 21]
+    counts = pairs.groupby("origin").size()
+    assert list(counts) == [24, 21, 18, 15, 12, 9, 30, 27]
+    h = (pairs["target_time"] - pairs["origin"]) / pd.Timedelta(hours=1)
+    assert h.min() == 0
+    assert h.max() == 29
+
+
 def test_default_train_start_leaves_the_lookback(sample_store: Store) -> None:
     day = default_train_start(sample_store, feature_params(sample_store, PARAMS))
     # sample starts 2019-01-01 (Paris); lags go back 14 days + 1 day + a step

@@ -43,6 +43,7 @@ SMALL = MLParams().with_overrides(
         "rf": {"n_estimators": 60},
         "xgboost": {"n_estimators": 300, "n_jobs": 1},
         "lightgbm": {"n_estimators": 300, "n_jobs": 1},
+        "lightgbm_intraday": {"n_estimators": 300, "n_jobs": 1},
     }
 )
 #: the same families learning raw MW (no reference ratio), and sklearn's default imputer, which

@@ -15,6 +15,7 @@ SMALL = MLParams().with_overrides(
         "rf": {"n_estimators": 10, "max_depth": 6},
         "xgboost": {"n_estimators": 20, "max_depth": 3},
         "lightgbm": {"n_estimators": 20, "num_leaves": 7},
+        "lightgbm_intraday": {"n_estimators": 20, "num_leaves": 7},
     }
 )
 

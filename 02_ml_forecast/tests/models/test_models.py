@@ -19,7 +19,8 @@ from .conftest import SMALL
 
 def test_registry_names() -> None:
     assert set(MODELS) == {
-        "rf", "xgboost", "lightgbm", "ridge", "same_hour_last_week", "same_hour_yesterday",
+        "rf", "xgboost", "lightgbm", "lightgbm_intraday", "ridge", "same_hour_last_week",
+        "same_hour_yesterday",
         "gam", "gam_kalman", "gam_kalman_dynamic", "combination", "combination_rte",
     }  # fmt: skip
     for name, cls in MODELS.items():
@@ -110,3 +111,20 @@ def test_the_online_correction_is_the_kalman_state_against_the_fit() -> None:
 def test_families_without_an_exact_decomposition_say_so(name: str, xy: tuple) -> None:
     X, y, Xt = xy
     assert make_model(name, SMALL).fit(X, y).contributions(Xt) is None
+
+
+def test_the_intraday_model_weights_short_leads_and_learns_to_the_profile() -> None:
+    """``lightgbm_intraday``: rows weighted 1 / (1 + horizon / lead_weight_h); its median is a
+    ratio to ``load_profile_1d`` first (the day-ahead columns lack it: then ``load_last``)."""
+    model = make_model("lightgbm_intraday", SMALL)
+    assert isinstance(model, EstimatorForecaster)
+    assert model.reference_features[:2] == ["load_profile_1d", "load_last"]
+    assert "lead_weight_h" not in model.estimator_params
+    model.feature_names = ["horizon_h", "load_last"]
+    X = np.array([[0.0, 5e4], [6.0, 5e4], [30.0, 5e4]])
+    np.testing.assert_allclose(model._fit_options(X)["sample_weight"], [1.0, 0.5, 1 / 6])
+    flat = make_model(
+        "lightgbm_intraday", SMALL.with_overrides({"lightgbm_intraday": {"lead_weight_h": None}})
+    )
+    flat.feature_names = model.feature_names
+    assert flat._fit_options(X) == {}

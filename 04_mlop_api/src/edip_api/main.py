@@ -1,9 +1,10 @@
 """The FastAPI app factory: ``uvicorn --factory edip_api.main:create_app``.
 
 Lifespan (start-up, in order): settings check → log store upgrade (alembic, idempotent) →
-prediction writer start → replay of records spilled by an earlier shutdown → model manager start
-(champion or fallback). Shutdown: model poller stop → ``writer.stop()`` (drains the queue; what the
-database refuses is spilled to JSONL and replayed at the next start: no accepted forecast is lost).
+prediction writer start → replay of records spilled by an earlier shutdown → model managers start
+(champion or fallback; the intraday model: :mod:`.services.intraday`). Shutdown: model pollers
+stop → ``writer.stop()`` (drains the queue; what the database refuses is spilled to JSONL and
+replayed at the next start: no accepted forecast is lost).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from edip_api.openapi_errors import document_errors
 from edip_api.rate_limit import RateLimitMiddleware
 from edip_api.services.errors import ServiceError
 from edip_api.services.forecast import ForecastService
+from edip_api.services.intraday import IntradayModels, intraday_manager
 from edip_api.services.model_manager import ModelManager, ServedModel
 from edip_api.services.store_view import StoreView
 from edip_pipeline.config import Settings as PipelineSettings
@@ -76,7 +78,10 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
         return found.state if found is not None else None
 
     models = ModelManager(settings, params.features, on_swap=on_swap, states=states)
-    forecasts = ForecastService(settings, StoreView(store, settings.store_check_s), models)
+    view = StoreView(store, settings.store_check_s)
+    forecasts = ForecastService(settings, view, models)
+    intraday = intraday_manager(settings, params.features)
+    intraday_forecasts = ForecastService(settings, view, IntradayModels(intraday, models))
     writer = PredictionWriter(
         log_store,
         batch_size=settings.log_batch_size,
@@ -88,7 +93,9 @@ def build_context(settings: Settings, metrics: Metrics) -> AppContext:
     metrics.watch_writer(lambda: writer.queue_depth, lambda: writer.written_total)
     metrics.watch_builds(lambda: forecasts.builds)
     guard = RequestIdGuard(log_store)
-    return AppContext(settings, metrics, store, models, forecasts, log_store, writer, guard)
+    ctx = AppContext(settings, metrics, store, models, forecasts, log_store, writer, guard)
+    ctx.intraday_models, ctx.intraday_forecasts = intraday, intraday_forecasts
+    return ctx
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -140,6 +147,8 @@ def _start(ctx: AppContext, settings: Settings) -> None:
     ctx.writer.start()
     _replay_leftovers(ctx)
     ctx.models.start()
+    if ctx.intraday_models is not None:
+        ctx.intraday_models.start()
     _freeze_heap()
     ctx.forecasts.start_warm_up()  # /ready stays false until it is done
 
@@ -176,6 +185,8 @@ def _replay_leftovers(ctx: AppContext) -> None:
 
 def _stop(ctx: AppContext, settings: Settings) -> None:
     ctx.models.stop()
+    if ctx.intraday_models is not None:
+        ctx.intraday_models.stop()
     ctx.writer.stop(timeout_s=settings.writer_drain_s)
     ctx.log_store.dispose()
     # several apps may live in one process (tests): collect this one's cycles as usual again

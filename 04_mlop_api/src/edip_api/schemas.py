@@ -101,8 +101,15 @@ class ModelInfo(BaseModel):
     source: Literal["registry", "fallback"]
     family: str | None = Field(description="Model family tag recorded at training.")
     alias: str = Field(description="Registry alias served.")
+    registered_model: str | None = Field(
+        None, description="Registered model served (edip-load-fr; edip-load-fr-intraday for the "
+        "intraday re-issues); null for the fallback.",
+    )  # fmt: skip
     loaded_at: datetime
-    reason: str | None = Field(description="Why the fallback is served (null otherwise).")
+    reason: str | None = Field(
+        description="Why the fallback is served, or why another model answers (an intraday "
+        "forecast from the day-ahead champion: no intraday model registered); null otherwise."
+    )
     online_last_day: str | None = Field(
         None,
         description="Online models: the last Paris day (YYYY-MM-DD) their state absorbed (the "
@@ -379,42 +386,3 @@ class ModelVersionItem(BaseModel):
 
 class ModelVersions(BaseModel):
     versions: list[ModelVersionItem]
-
-
-class DatasetStatus(BaseModel):
-    dataset: str
-    variable: str
-    rows: int
-    first: datetime | None
-    last: datetime | None
-    age_hours: float | None
-    missing_steps: int
-    data_version: str | None
-
-
-class FlowRun(BaseModel):
-    name: str
-    state: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-
-
-class LoopRun(BaseModel):
-    flow: str
-    name: str
-    state: str | None
-    start_time: datetime | None
-    expected_start_time: datetime | None
-
-
-class DataStatus(BaseModel):
-    datasets: list[DatasetStatus]
-    flow_runs: list[FlowRun]
-    prefect_reachable: bool
-
-
-class FeatureRows(BaseModel):
-    columns: list[str]
-    items: list[dict[str, Any]] = Field(
-        description="{'target_time': ISO UTC, '<column>': float | null, …} per row."
-    )

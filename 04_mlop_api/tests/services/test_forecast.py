@@ -10,7 +10,7 @@ import pytest
 from filelock import FileLock
 
 from edip_api.schemas import Forecast
-from edip_api.services.forecast import weather_note
+from edip_api.services.forecast_result import weather_note
 from edip_pipeline.store import Store
 from edip_testkit.platform import RunningApi, running_api
 

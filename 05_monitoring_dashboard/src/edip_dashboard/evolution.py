@@ -53,9 +53,16 @@ def issue_frame(issue: Issue) -> pd.DataFrame:
     return frame.astype(float)
 
 
+def model_text(issue: Issue) -> str:
+    """'lightgbm_intraday v2': the model that made the issue (the intraday re-issues' own model,
+    or the day-ahead champion standing in when none is registered)."""
+    version = issue.get("model_version")
+    return f"{issue['model_name']} v{version}" if version else str(issue["model_name"])
+
+
 def issues_table(history: DayHistory) -> pd.DataFrame:
-    """One row per issue: when, lead, hours covered, its peak, and its MAPE on the hours it
-    forecast that are measured (a fair comparison: each issue on its own hours)."""
+    """One row per issue: when, lead, the model, hours covered, its peak, and its MAPE on the
+    hours it forecast that are measured (a fair comparison: each issue on its own hours)."""
     actual = actual_series(history)
     rows = []
     for issue in history["issues"]:
@@ -66,6 +73,7 @@ def issues_table(history: DayHistory) -> pd.DataFrame:
             "issue": issue_name(issue),
             "issued (Paris)": f"{pd.Timestamp(issue['issued_at']).tz_convert(PARIS):%Y-%m-%d %H:%M}",
             "lead": lead_text(issue["lead_h"]),
+            "model": model_text(issue),
             "hours": len(frame),
             "peak (MW)": None if top is None else round(float(frame["p50"].max())),
             "peak hour": None if top is None else f"{top.tz_convert(PARIS):%H:00}",

@@ -24,7 +24,7 @@ from edip_pipeline.features.builder import (
     read_feature_table,
     write_feature_table,
 )
-from edip_pipeline.features.calendar import day_ahead_pairs, rolling_pairs
+from edip_pipeline.features.calendar import day_ahead_pairs, intraday_pairs, rolling_pairs
 from edip_pipeline.features.load import LeakageError, load_target
 from edip_pipeline.features.weather import WeatherMode, WeatherSource
 
@@ -39,6 +39,7 @@ __all__ = [
     "day_ahead_pairs",
     "feature_groups",
     "feature_names",
+    "intraday_pairs",
     "load_target",
     "local_day_bounds",
     "read_feature_table",

@@ -93,6 +93,38 @@ def rolling_pairs(
     return _pairs_frame(np.repeat(idx.asi8, n), targets)
 
 
+def intraday_pairs(
+    start_day: str | pd.Timestamp,
+    end_day: str | pd.Timestamp,
+    step: str = "1h",
+    every_h: int = 3,
+    next_day_from_h: int = 18,
+) -> pd.DataFrame:
+    """Pairs of the intraday re-issue protocol for origins on Paris days ``start_day..end_day``.
+
+    An origin every ``every_h`` hours (Paris, from 00:00); each forecasts day D up to its end, D
+    being the origin's day, or the next one from ``next_day_from_h`` on (the D-1 18:00 re-issue):
+    the loop's re-issues (``issue-intraday``) with leads from 0 to 30 h.
+    """
+    td = step_timedelta(step)
+    first, last = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
+    origins: list[int] = []
+    targets: list[np.ndarray] = []
+    for day in pd.date_range(first, last, freq="D"):
+        for hour in range(0, 24, every_h):
+            origin = (day + pd.Timedelta(hours=hour)).tz_localize(
+                PARIS, nonexistent="shift_forward", ambiguous=True
+            )
+            target_day = day + DAY if hour >= next_day_from_h else day
+            end = (target_day + DAY).tz_localize(PARIS).tz_convert("UTC")
+            o = origin.tz_convert("UTC").as_unit("ns")
+            grid = pd.date_range(o.ceil(td), end, freq=td, inclusive="left").as_unit("ns").asi8
+            targets.append(grid)
+            origins.extend([o.value] * len(grid))
+    flat = np.concatenate(targets) if targets else np.array([], dtype=np.int64)
+    return _pairs_frame(np.asarray(origins, dtype=np.int64), flat)
+
+
 def calendar_features(targets: pd.DatetimeIndex) -> pd.DataFrame:
     """Calendar columns (except ``horizon_h``) for UTC ``targets``, positionally aligned.
 

@@ -20,6 +20,18 @@ Horizon-aware same-hour lags
 most recent same-hour value that is (for a day-ahead origin at 12:00 and a target at 15:00
 tomorrow, ``load_lag_1d`` is the value of 15:00 *two* days before). ``load_same_hour_last_week``
 does the same with weeks (it equals ``load_lag_7d`` whenever 7 is in ``lag_days``).
+
+Short-lead shape features (``shape_features``)
+----------------------------------------------
+A re-issue two hours ahead is mostly "the load now, moved along today's daily profile". Trees learn
+the load as a ratio to ``load_last`` but cannot divide two columns, so the profile is given as
+ratios, each read through the same guard: ``load_shape_{1d,7d}`` = the target's horizon-aware
+same-hour value over the bucket at the *same* offset before the origin's last known one (how the
+load moved from that hour to the target's, yesterday or last week); ``load_profile_1d`` =
+``load_last × load_shape_1d`` (that move applied to today's level, in MW: the reference an
+intraday model learns its ratio to); ``load_level_{1d,7d}`` = ``load_last`` over the same bucket
+a day or a week before; ``load_slope_{1,3}h`` = ``load_last`` over the bucket 1 or 3 hours
+before it.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ AREA = "FR"
 NATIVE_STEP = pd.Timedelta("30min")
 DAY_NS = pd.Timedelta(days=1).value
 WEEK_NS = pd.Timedelta(days=7).value
+HOUR_NS = pd.Timedelta(hours=1).value
 
 
 class LeakageError(AssertionError):
@@ -48,6 +61,18 @@ class LeakageError(AssertionError):
 
 #: prefix of the past-load window columns (``load_window_000`` = the last known bucket)
 WINDOW_PREFIX = "load_window_"
+
+
+#: the short-lead shape columns (``FeatureParams.shape_features``), in frame order
+SHAPE_FEATURES: tuple[str, ...] = (
+    "load_shape_1d",
+    "load_shape_7d",
+    "load_profile_1d",
+    "load_level_1d",
+    "load_level_7d",
+    "load_slope_1h",
+    "load_slope_3h",
+)
 
 
 def window_steps(params: FeatureParams) -> int:
@@ -73,6 +98,8 @@ def load_feature_names(params: FeatureParams) -> list[str]:
     names.append("load_same_hour_last_week")
     for w in params.rolling_windows_h:
         names += [f"load_roll_{stat}_{w}h" for stat in ("mean", "std", "min", "max")]
+    if params.shape_features:
+        names += SHAPE_FEATURES
     return names + window_feature_names(params)
 
 
@@ -231,6 +258,8 @@ def load_features(
         cols[f"load_lag_{k}d"] = _gather(v, tpos - m * per_day, limit)
     m = horizon_aware_multiple(t, o, 1, WEEK_NS, s)
     cols["load_same_hour_last_week"] = _gather(v, tpos - m * per_week, limit)
+    if params.shape_features:
+        cols.update(_shape_columns(v, t, o, s, limit, tpos, cols["load_last"]))
     uniq, inv = np.unique(o, return_inverse=True)
     ulimit = history.known_limit(uniq)
     for w in params.rolling_windows_h:
@@ -246,6 +275,30 @@ def load_features(
         block = _gather(v, pos, lim).reshape(len(ulimit), len(window))[inv]
         cols.update({name: block[:, k] for k, name in enumerate(window)})
     return pd.DataFrame(cols)[load_feature_names(params)]
+
+
+def _shape_columns(
+    v: np.ndarray,
+    t: np.ndarray,
+    o: np.ndarray,
+    s: int,
+    limit: np.ndarray,
+    tpos: np.ndarray,
+    last: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The short-lead shape columns (module doc), every lookup through :func:`_gather`."""
+    per_day, per_week, per_hour = DAY_NS // s, WEEK_NS // s, max(1, HOUR_NS // s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: dict[str, np.ndarray] = {}
+        for name, period, per in (("1d", DAY_NS, per_day), ("7d", WEEK_NS, per_week)):
+            m = horizon_aware_multiple(t, o, 1, period, s) * per
+            moved = _gather(v, tpos - m, limit) / _gather(v, limit - m, limit)
+            out[f"load_shape_{name}"] = moved
+            out[f"load_level_{name}"] = last / _gather(v, limit - per, limit)
+        out["load_profile_1d"] = last * out["load_shape_1d"]
+        for hours in (1, 3):
+            out[f"load_slope_{hours}h"] = last / _gather(v, limit - hours * per_hour, limit)
+    return {k: np.where(np.isfinite(x), x, np.nan) for k, x in out.items()}
 
 
 def load_target(

@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from edip_ml.config import MLParams, Protocol
+from edip_ml.config import PROTOCOLS, MLParams, Protocol
 from edip_ml.models.base import ModelError
 from edip_pipeline.calendar import PARIS, to_utc
 from edip_pipeline.config import FeatureParams
@@ -23,6 +23,7 @@ from edip_pipeline.features import (
     WeatherMode,
     build_feature_table,
     day_ahead_pairs,
+    intraday_pairs,
     load_target,
     rolling_pairs,
 )
@@ -53,10 +54,14 @@ def protocol_pairs(
 
     Day-ahead: target days in the range, origin at ``origin_hour_local`` the day before.
     Rolling-24h: origins every ``backtest.rolling_origin_every`` from ``start_day`` 00:00 Paris
-    to the end of ``end_day``, each with the next ``rolling_horizon_h`` hours.
+    to the end of ``end_day``, each with the next ``rolling_horizon_h`` hours. Intraday: the
+    loop's re-issues (``ml.intraday``: an origin every 3 h, targets to the end of D).
     """
     if protocol == "day-ahead":
         return day_ahead_pairs(start_day, end_day, params.step, fparams.origin_hour_local)
+    if protocol == "intraday":
+        every, next_day = params.intraday.every_h, params.intraday.next_day_from_h
+        return intraday_pairs(start_day, end_day, params.step, every, next_day)
     if protocol == "rolling-24h":
         first = to_utc(pd.Timestamp(start_day).normalize())
         last = to_utc(pd.Timestamp(end_day).normalize() + pd.Timedelta(days=1))
@@ -67,7 +72,7 @@ def protocol_pairs(
             inclusive="left",
         ).tz_convert("UTC")
         return rolling_pairs(origins, params.backtest.rolling_horizon_h, params.step)
-    raise ValueError(f"protocol must be 'day-ahead' or 'rolling-24h', got {protocol!r}")
+    raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
 
 
 def load_span(store: Store) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from edip_ml.config import MLParams, Protocol, load_ml_params
+from edip_ml.config import PROTOCOLS, MLParams, Protocol, load_ml_params
 from edip_ml.data.dataset import check_history
 from edip_ml.data.folds import (
     Fold,
@@ -165,8 +165,8 @@ def backtest(
     t_start = time.perf_counter()
     params = params or load_ml_params()
     protocol = protocol or params.protocol
-    if protocol not in ("day-ahead", "rolling-24h"):
-        raise ValueError(f"protocol must be 'day-ahead' or 'rolling-24h', got {protocol!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
     bt = params.backtest
     names = _model_names(params, models, baselines)
     weather = weather or bt.weather

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -17,7 +17,7 @@ from edip_pipeline.atomic import atomic_write_parquet
 from edip_pipeline.calendar import PARIS
 
 if TYPE_CHECKING:
-    from edip_ml.config import MLParams
+    from edip_ml.config import MLParams, Protocol
     from edip_pipeline.features import WeatherMode
     from edip_pipeline.store import Store
 
@@ -86,21 +86,21 @@ def backtest_to_files(
     ``train_start``, ``baselines`` and ``n_jobs`` (threads of rf/xgboost/lightgbm) override
     params.yaml; ``weather`` the backtest's weather mode.
     """
-    from edip_ml.config import load_ml_params
+    from edip_ml.config import PROTOCOLS, load_ml_params
     from edip_ml.evaluation.backtest import run_backtest
     from edip_pipeline.store import Store
 
     store = store or Store()
     params = params or load_ml_params()
-    if protocol not in ("day-ahead", "rolling-24h"):
-        raise ValueError(f"protocol must be 'day-ahead' or 'rolling-24h', got {protocol!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
     params = _with_command_overrides(params, train_start, n_jobs)
     forecasts = run_backtest(
         store,
         list(models),
         start,
         end,
-        "day-ahead" if protocol == "day-ahead" else "rolling-24h",
+        cast("Protocol", protocol),
         params,
         weather=weather,
         baselines=baselines,

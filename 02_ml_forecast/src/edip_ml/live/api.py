@@ -65,6 +65,17 @@ class LoopApi:
         )
         return body
 
+    def forecast_intraday(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
+        """The intraday re-issue from ``origin``: the intraday model's forecast, or the day-ahead
+        champion's when none is registered (its ``model.reason`` says so)."""
+        body: dict[str, Any] = self._call(
+            "GET",
+            "/v1/forecast/intraday",
+            params={"origin": origin, "horizon": horizon},
+            headers={"X-Request-ID": request_id},
+        )
+        return body
+
     def fallback(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
         """The API's documented fallback from ``origin``, logged under ``request_id`` (key)."""
         body: dict[str, Any] = self._call(

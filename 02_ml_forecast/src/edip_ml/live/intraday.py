@@ -6,6 +6,8 @@ is the *latest* slot of its day that is due by now and D has not ended: origin a
 are the loop's now (never back-dated), the forecast is the API's from that origin — features built
 from the store as it stands, so the latest actuals and the newest weather run (the feature builder
 only reads load complete at the origin: :mod:`edip_pipeline.features.load`) — up to the end of D,
+by the intraday model (``GET /v1/forecast/intraday``: ``edip train intraday``'s champion, else the
+day-ahead champion, the answer's ``model.reason`` saying so; the issuance records the model),
 asked under request id ``issue-<D>-intraday-<slot>`` and recorded with its ``kind``
 (``intraday D 09:00``) and lead time (origin → start of D, hours; negative during D). A slot
 already recorded is left alone (idempotent); a slot superseded by a later one while the loop was
@@ -98,7 +100,7 @@ def issue_slot(
         return None
     horizon = min(MAX_HORIZON_H, math.ceil((day_end - origin) / pd.Timedelta(hours=1)))
     try:
-        fc = api.forecast(origin.isoformat(), horizon, slot.request_id)
+        fc = api.forecast_intraday(origin.isoformat(), horizon, slot.request_id)
     except LoopApiError as exc:
         if exc.status_code is None:  # unreachable: the run fails and is retried
             raise
@@ -125,8 +127,9 @@ def issue_slot(
         "gate_checks": gate.as_json(),
     }
     stored = dict(api.record_issuance(body)["issuance"])
-    log.info("intraday re-issue of %s (%s): %s, %d points from %s", slot.label, slot.name,
-             stored["status"], stored["points"], origin.isoformat())  # fmt: skip
+    log.info("intraday re-issue of %s (%s): %s, %d points from %s by %s v%s%s", slot.label,
+             slot.name, stored["status"], stored["points"], origin.isoformat(), model["name"],
+             model.get("version"), f" ({model['reason']})" if model.get("reason") else "")  # fmt: skip
     return stored
 
 

@@ -15,7 +15,11 @@ from importlib.metadata import entry_points
 from edip_ml.config import BASELINES, MLParams
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
 from edip_ml.models.baselines import SameHourLastWeek, SameHourYesterday
-from edip_ml.models.boosting import LightGBMForecaster, XGBoostForecaster
+from edip_ml.models.boosting import (
+    LightGBMForecaster,
+    LightGBMIntradayForecaster,
+    XGBoostForecaster,
+)
 from edip_ml.models.combination import CombinedForecaster
 from edip_ml.models.combination_rte import CombinedRteForecaster
 from edip_ml.models.forest import RandomForestForecaster
@@ -27,6 +31,7 @@ MODELS: dict[str, type[Forecaster]] = {
     "rf": RandomForestForecaster,
     "xgboost": XGBoostForecaster,
     "lightgbm": LightGBMForecaster,
+    "lightgbm_intraday": LightGBMIntradayForecaster,
     "ridge": RidgeForecaster,
     "gam": GAMForecaster,
     "gam_kalman": GAMKalmanForecaster,

@@ -10,13 +10,13 @@ which also keeps the ONNX graph a tree ensemble plus constants.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
-from edip_ml.config import LightGBMParams, XGBoostParams
+from edip_ml.config import LightGBMIntradayParams, LightGBMParams, XGBoostParams
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.linear import EstimatorForecaster
 from edip_pipeline.runtime import with_threads
@@ -57,3 +57,21 @@ class LightGBMForecaster(EstimatorForecaster):
     def tree_contributions(self, X: np.ndarray) -> np.ndarray | None:
         """LightGBM's TreeSHAP (``pred_contrib=True``)."""
         return np.asarray(self._fitted().predict(X, pred_contrib=True))
+
+
+class LightGBMIntradayForecaster(LightGBMForecaster):
+    """The intraday re-issue model (``edip train intraday``): LightGBM on the short-lead shape
+    columns, learning the load as a ratio to ``load_profile_1d`` (the last known load moved along
+    yesterday's profile), so a 2-hour lead is a small correction of a strong reference."""
+
+    name: ClassVar[str] = "lightgbm_intraday"
+    params_class: ClassVar[type[ModelParams]] = LightGBMIntradayParams
+
+    def _fit_options(self, X: np.ndarray) -> dict[str, Any]:
+        """Rows weighted ``1 / (1 + horizon / lead_weight_h)``: the short leads, where the known
+        load says most and the re-issues are judged, count more than the next day's hours."""
+        half = self.params.get("lead_weight_h")
+        if not half or "horizon_h" not in self.feature_names:
+            return {}
+        lead = np.maximum(X[:, self.feature_names.index("horizon_h")].astype(float), 0.0)
+        return {"sample_weight": 1.0 / (1.0 + np.nan_to_num(lead) / float(half))}

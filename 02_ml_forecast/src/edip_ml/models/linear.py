@@ -78,7 +78,11 @@ class EstimatorForecaster(Forecaster):
         if ok.sum() < 2:
             raise ModelError(f"{self.name}: no row has a usable target reference")
         self.estimator = self._build()
-        self.estimator.fit(X[ok], y[ok] / r[ok])
+        self.estimator.fit(X[ok], y[ok] / r[ok], **self._fit_options(X[ok]))
+
+    def _fit_options(self, X: np.ndarray) -> dict[str, Any]:
+        """Extra keyword arguments of the estimator's ``fit`` (row weights): none by default."""
+        return {}
 
     def _predict_median(self, X: np.ndarray) -> np.ndarray:
         if self.estimator is None:

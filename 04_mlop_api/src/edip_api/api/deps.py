@@ -37,6 +37,10 @@ class AppContext:
     writer: PredictionWriter
     request_ids: RequestIdGuard
     log_store_upgraded: bool = False
+    #: the intraday re-issues' model (``edip-load-fr-intraday@champion``) and its forecasts
+    #: (``GET /v1/forecast/intraday``: the day-ahead champion when it has none)
+    intraday_models: ModelManager | None = None
+    intraday_forecasts: ForecastService | None = None
 
 
 async def get_context(request: Request) -> AppContext:

@@ -10,6 +10,7 @@ from edip_api.api.routes import (
     explain,
     fallback,
     forecast,
+    forecast_intraday,
     health,
     issuances,
     issued,
@@ -24,6 +25,7 @@ api_router = APIRouter()
 for module in (
     health,
     forecast,
+    forecast_intraday,
     explain,
     fallback,
     predict,

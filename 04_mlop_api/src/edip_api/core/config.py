@@ -27,7 +27,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edip_api.core.security import DEFAULT_API_KEY, MAKE_A_KEY, weak_key_reason
 from edip_pipeline.config import Settings as PipelineSettings
-from edip_pipeline.registry_names import CHAMPION, REGISTERED_MODEL
+from edip_pipeline.registry_names import CHAMPION, INTRADAY_MODEL, REGISTERED_MODEL
 
 Environment = Literal["development", "staging", "production"]
 #: who gets an answer written to the prediction log without the key (README "Security")
@@ -78,6 +78,11 @@ class Settings(PipelineSettings):
     )
     model_name: str = Field(REGISTERED_MODEL, description="Registered model served.")
     model_alias: str = Field(CHAMPION, description="Registry alias served.")
+    intraday_model_name: str = Field(
+        INTRADAY_MODEL,
+        description="Registered model of GET /v1/forecast/intraday (its model_alias version); "
+        "when it has none, the day-ahead model answers and says so.",
+    )
     model_poll_s: float = Field(
         30.0, gt=0, description="Seconds between two checks of the alias in the registry."
     )

@@ -12,7 +12,7 @@ import threading
 
 import pandas as pd
 
-from edip_api.schemas import DatasetStatus
+from edip_api.schemas_data import DatasetStatus
 from edip_api.services.store_view import StoreView
 from edip_pipeline.schema import Flag
 from edip_pipeline.status import dataset_status

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from edip_api.services.errors import NotReadyError
-from edip_api.services.forecast import TARGET_STEP, ForecastResult, ForecastService
+from edip_api.services.forecast import TARGET_STEP, ForecastService
+from edip_api.services.forecast_result import ForecastResult
 from edip_api.services.model_manager import fallback_model
 from edip_pipeline.features import build_feature_table
 from edip_pipeline.features.calendar import rolling_pairs

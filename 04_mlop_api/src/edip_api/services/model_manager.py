@@ -211,6 +211,7 @@ class ModelManager:
             source="registry",
             family=tags.get("edip.family") or run_tags.get("edip.family") or None,
             alias=alias,
+            registered_model=name,
             loaded_at=_now(),
             reason=None,
         )

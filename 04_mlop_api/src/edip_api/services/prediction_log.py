@@ -19,7 +19,7 @@ from edip_api.db import LogStore, PredictionRecord, PredictionWriter, WriterFull
 from edip_api.db.request_ids import RequestIdConflictError, RequestIdGuard
 from edip_api.schemas import ModelInfo, Quantiles
 from edip_api.services.errors import NotReadyError, ServiceError
-from edip_api.services.forecast import ForecastResult
+from edip_api.services.forecast_result import ForecastResult
 
 #: predict rows have no target time: the row index, as seconds after the epoch, stands in for it
 #: (keeps the log's (request_id, target_time) key unique and far from real target times)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from edip_api.schemas import FlowRun, LoopRun
+from edip_api.schemas_data import FlowRun, LoopRun
 from edip_pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)

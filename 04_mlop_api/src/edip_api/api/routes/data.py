@@ -10,7 +10,7 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from edip_api.api.deps import ForecastsDep
-from edip_api.schemas import DataStatus, FeatureRows
+from edip_api.schemas_data import DataStatus, FeatureRows
 from edip_api.services.data_status import dataset_rows
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.prefect_runs import recent_runs

@@ -9,10 +9,11 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from edip_api.api.deps import get_context
+from edip_api.api.deps import AppContext, get_context
 from edip_api.api.routes.common import CONFLICT, client_request_id, holds_key, request_id
 from edip_api.schemas import DataFreshness, Forecast, Instant
-from edip_api.services.forecast import MAX_HORIZON_H, ForecastResult, ForecastService
+from edip_api.services.forecast import MAX_HORIZON_H, ForecastService
+from edip_api.services.forecast_result import ForecastResult
 from edip_api.services.prediction_log import forecast_records, log_served_async, logs_answer
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
@@ -37,10 +38,21 @@ async def forecast(
 ) -> Forecast:
     """On the event loop when the forecast is cached (the usual load: no threadpool hop); a
     build (features, model) runs in the threadpool. The answer waits for its log rows' commit."""
-    t0 = time.perf_counter()
     ctx = await get_context(request)  # not a dependency: each costs its resolution per request
+    return await serve_forecast(request, ctx, ctx.forecasts, origin, horizon)  # type: ignore[return-value]
+
+
+async def serve_forecast(
+    request: Request,
+    ctx: AppContext,
+    forecasts: ForecastService,
+    origin: Instant | None,
+    horizon: int,
+) -> Response:
+    """The answer of ``forecasts`` from ``origin`` (also ``/v1/forecast/intraday``'s), logged."""
+    t0 = time.perf_counter()
     rid = request_id(request)
-    forecasts, writer = ctx.forecasts, ctx.writer
+    writer = ctx.writer
     result = forecasts.cached(origin, horizon)
     if result is None:
         result = await run_in_threadpool(forecasts.forecast, origin, horizon)
@@ -50,7 +62,7 @@ async def forecast(
         records = forecast_records(rid, result, (time.perf_counter() - t0) * 1000.0)
         from_client = client_request_id(request)
         await log_served_async(writer, ctx.request_ids, records, client_request_id=from_client)
-    return forecast_response(rid, result, horizon, forecasts, logged)  # type: ignore[return-value]
+    return forecast_response(rid, result, horizon, forecasts, logged)
 
 
 def forecast_response(

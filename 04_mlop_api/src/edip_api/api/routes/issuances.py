@@ -33,9 +33,9 @@ from edip_api.schemas import (
     MAX_LOAD_MW,
     Day,
     Instant,
-    LoopRun,
     Text,
 )
+from edip_api.schemas_data import LoopRun
 from edip_api.services.errors import InvalidRequestError
 from edip_api.services.forecast import MAX_HORIZON_H
 from edip_api.services.prediction_log import fallback_records, log_issued

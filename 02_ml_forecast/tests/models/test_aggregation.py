@@ -8,8 +8,6 @@ import pandas as pd
 from edip_ml.models.aggregation import aggregate
 from edip_pipeline.online import MLPoly, combine
 
-STEP = pd.Timedelta(hours=1)
-
 
 def frame(days: int = 60, seed: int = 0) -> pd.DataFrame:
     """Day-ahead rows of three experts: +600 MW biased, −600 MW biased, and noisy."""
@@ -46,7 +44,7 @@ def mae(f: pd.DataFrame) -> float:
 
 def test_combination_beats_every_expert_by_the_gradient_trick() -> None:
     f = frame()
-    combo, state = aggregate(f, ["high", "low", "noisy"], STEP)
+    combo, state = aggregate(f, ["high", "low", "noisy"])
     assert state is not None
     assert state.n_updates > 0
     late = combo[combo["target_time"] >= pd.Timestamp("2019-02-01", tz="UTC")]
@@ -60,12 +58,12 @@ def test_combination_beats_every_expert_by_the_gradient_trick() -> None:
 
 def test_weights_only_see_outcomes_known_at_the_origin() -> None:
     f = frame(days=20)
-    base, _ = aggregate(f, ["high", "low", "noisy"], STEP)
+    base, _ = aggregate(f, ["high", "low", "noisy"])
     cut = pd.Timestamp("2019-01-10 12:00", tz="UTC")
     changed = f.copy()
     future = changed["target_time"] >= cut
     changed.loc[future, "actual"] += 50000  # rewrite what happens after the origin
-    again, _ = aggregate(changed, ["high", "low", "noisy"], STEP)
+    again, _ = aggregate(changed, ["high", "low", "noisy"])
     before = base["origin"] <= cut - pd.Timedelta(hours=1)
     np.testing.assert_allclose(base.loc[before, "p50"], again.loc[before, "p50"])
 
@@ -76,7 +74,7 @@ def test_missing_expert_is_renormalised_and_too_few_experts_skip() -> None:
     assert out[0] == 100.0
     assert np.isnan(out[1])
     f = frame(days=5)
-    empty, state = aggregate(f, ["high", "absent"], STEP)
+    empty, state = aggregate(f, ["high", "absent"])
     assert empty.empty
     assert state is None
 
@@ -115,8 +113,8 @@ def test_forgetting_follows_the_expert_right_this_week() -> None:
 
 def test_forget_reaches_the_backtest_aggregation() -> None:
     f = frame()
-    plain, s0 = aggregate(f, ["high", "low", "noisy"], STEP)
-    fast, s1 = aggregate(f, ["high", "low", "noisy"], STEP, forget=0.1)
+    plain, s0 = aggregate(f, ["high", "low", "noisy"])
+    fast, s1 = aggregate(f, ["high", "low", "noisy"], forget=0.1)
     assert s0 is not None
     assert s1 is not None
     assert (s0.forget, s1.forget) == (0.0, 0.1)

@@ -120,7 +120,7 @@ def _rte_d1(
 
 
 def _combinations(
-    frames: list[pd.DataFrame], names: list[str], params: MLParams, step: pd.Timedelta
+    frames: list[pd.DataFrame], names: list[str], params: MLParams
 ) -> tuple[list[pd.DataFrame], list[str]]:
     """Append the online aggregations (without and, when stored, with RTE's D-1 as expert)."""
     cfg = params.combination
@@ -132,7 +132,7 @@ def _combinations(
         variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
     for label, experts in variants:
         frame, _ = aggregate(
-            merged, experts, step, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
+            merged, experts, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
         )
         if len(frame):
             frames.append(frame)
@@ -387,7 +387,7 @@ def _benchmark_and_combinations(
     if len(rte):
         frames.append(rte)
         names.append(RTE_D1)
-    return _combinations(frames, names, params, step)
+    return _combinations(frames, names, params)
 
 
 def run_backtest(

@@ -53,7 +53,6 @@ class ExpertWeights:
 def aggregate(
     forecasts: pd.DataFrame,
     experts: Sequence[str],
-    step: pd.Timedelta,
     name: str = COMBINATION,
     window_days: int = 56,
     gamma: float = 0.01,

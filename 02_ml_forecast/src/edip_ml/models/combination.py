@@ -142,7 +142,6 @@ class CombinedForecaster(OnlineForecaster):
         frame, state = aggregate(
             forecasts,
             [m.name for m in fitted],
-            step,
             self.name,
             self.config.interval_window_days,
             self.config.interval_gamma,

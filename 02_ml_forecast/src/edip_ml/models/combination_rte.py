@@ -120,12 +120,12 @@ class CombinedRteForecaster(CombinedForecaster):
         with it (served); returns the ``with_rte`` forecasts."""
         cfg = self.config
         names = [m.name for m in fitted]
-        window, gamma = cfg.interval_window_days, cfg.interval_gamma
-        frame, state = aggregate(forecasts, [*names, RTE_D1], step, self.name, window, gamma)
+        window, gamma, forget = cfg.interval_window_days, cfg.interval_gamma, cfg.forget
+        frame, state = aggregate(forecasts, [*names, RTE_D1], self.name, window, gamma, forget)
         kept = list(frame.attrs.get("experts", []))
         if state is None or not kept or kept[-1] != RTE_D1:
             raise ModelError(f"{self.name}: RTE's D-1 forecast or the experts were not backtested")
-        plain, without = aggregate(forecasts, kept[:-1], step, "combination", window, gamma)
+        plain, without = aggregate(forecasts, kept[:-1], "combination", window, gamma, forget)
         if without is None:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
         self.without = without

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/model", tags=["model"])
 def model_detail(models: ModelsDep) -> ModelDetail:
     m = models.current
     return ModelDetail(
-        **m.info.model_dump(),
+        **m.info.model_dump(exclude={"registered_model"}),
         registered_model=m.registered_model,
         run_id=m.run_id,
         feature_names=m.feature_names,

@@ -21,6 +21,10 @@ BacktestDaysOption = Annotated[
 StorageOption = Annotated[
     str | None, typer.Option(help="Optuna RDB storage URL (SQLite default; PostgreSQL).")
 ]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Hyper-parameter override MODEL.NAME=VALUE (repeatable)."),
+]
 ReportDirOption = Annotated[Path | None, typer.Option(help="Also keep the reports in this folder.")]
 RegisterOption = Annotated[
     bool, typer.Option("--register/--no-register", help="Register versions as challenger.")

@@ -57,30 +57,22 @@ class LoopApi:
         return body
 
     def forecast(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self._call(
-            "GET",
-            "/v1/forecast",
-            params={"origin": origin, "horizon": horizon},
-            headers={"X-Request-ID": request_id},
-        )
-        return body
+        return self._forecast("/v1/forecast", origin, horizon, request_id)
 
     def forecast_intraday(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
         """The intraday re-issue from ``origin``: the intraday model's forecast, or the day-ahead
         champion's when none is registered (its ``model.reason`` says so)."""
-        body: dict[str, Any] = self._call(
-            "GET",
-            "/v1/forecast/intraday",
-            params={"origin": origin, "horizon": horizon},
-            headers={"X-Request-ID": request_id},
-        )
-        return body
+        return self._forecast("/v1/forecast/intraday", origin, horizon, request_id)
 
     def fallback(self, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
         """The API's documented fallback from ``origin``, logged under ``request_id`` (key)."""
+        return self._forecast("/v1/fallback", origin, horizon, request_id)
+
+    def _forecast(self, path: str, origin: str, horizon: int, request_id: str) -> dict[str, Any]:
+        """One of the forecast routes (same query and request id header)."""
         body: dict[str, Any] = self._call(
             "GET",
-            "/v1/fallback",
+            path,
             params={"origin": origin, "horizon": horizon},
             headers={"X-Request-ID": request_id},
         )

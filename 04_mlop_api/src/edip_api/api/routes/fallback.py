@@ -15,10 +15,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from edip_api.api.deps import ApiKey, ForecastsDep, RequestIdsDep, WriterDep
 from edip_api.api.routes.common import CONFLICT, client_request_id, request_id
-from edip_api.api.routes.forecast import forecast_response
+from edip_api.api.routes.forecast import HorizonQuery, forecast_response
 from edip_api.schemas import Forecast, Instant
 from edip_api.services.fallback_forecast import fallback_forecast
-from edip_api.services.forecast import MAX_HORIZON_H
 from edip_api.services.prediction_log import forecast_records, log_served
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
@@ -45,7 +44,7 @@ def fallback(
         Instant | None,
         Query(description="Issue time with offset (default now), floored to the hour."),
     ] = None,
-    horizon: Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")] = 24,
+    horizon: HorizonQuery = 24,
 ) -> Response:
     t0 = time.perf_counter()
     rid = request_id(request)

@@ -18,6 +18,16 @@ from edip_api.services.prediction_log import forecast_records, log_served_async,
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
+#: the query parameters of the forecast routes (``/v1/forecast``, ``/v1/forecast/intraday``)
+OriginQuery = Annotated[
+    Instant | None,
+    Query(
+        description="Issue time with offset (default now or EDIP_REPLAY_NOW), floored to the hour.",
+        examples=["2020-12-19T12:00:00+01:00"],
+    ),
+]
+HorizonQuery = Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")]
+
 
 @router.get(
     "/forecast",
@@ -27,14 +37,8 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 )
 async def forecast(
     request: Request,
-    origin: Annotated[
-        Instant | None,
-        Query(
-            description="Issue time with offset (default now or EDIP_REPLAY_NOW), floored to the hour.",
-            examples=["2020-12-19T12:00:00+01:00"],
-        ),
-    ] = None,
-    horizon: Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")] = 24,
+    origin: OriginQuery = None,
+    horizon: HorizonQuery = 24,
 ) -> Forecast:
     """On the event loop when the forecast is cached (the usual load: no threadpool hop); a
     build (features, model) runs in the threadpool. The answer waits for its log rows' commit."""

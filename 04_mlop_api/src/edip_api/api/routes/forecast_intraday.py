@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from edip_api.api.deps import Context
 from edip_api.api.routes.common import CONFLICT
-from edip_api.api.routes.forecast import serve_forecast
-from edip_api.schemas import Forecast, Instant
+from edip_api.api.routes.forecast import HorizonQuery, OriginQuery, serve_forecast
+from edip_api.schemas import Forecast
 from edip_api.services.errors import NotReadyError
-from edip_api.services.forecast import MAX_HORIZON_H
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
@@ -25,14 +22,8 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 async def forecast_intraday(
     request: Request,
     ctx: Context,
-    origin: Annotated[
-        Instant | None,
-        Query(
-            description="Issue time with offset (default now or EDIP_REPLAY_NOW), floored to the hour.",
-            examples=["2020-12-19T18:00:00+01:00"],
-        ),
-    ] = None,
-    horizon: Annotated[int, Query(ge=1, le=MAX_HORIZON_H, description="Hourly steps.")] = 24,
+    origin: OriginQuery = None,
+    horizon: HorizonQuery = 24,
 ) -> Forecast:
     """What the loop's ``issue-intraday`` asks: the model trained on the re-issue protocol
     (``edip train intraday``, ``edip-load-fr-intraday@champion``, its short-lead columns built

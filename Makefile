@@ -15,6 +15,9 @@ SRC_DIRS := $(foreach p,$(PACKAGES),$(p)/src)
 export PYTHONUNBUFFERED := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# MLflow reads only "true" in DO_NOT_TRACK; its telemetry client also unsets a session variable
+# from a background thread, which raced with tests restoring the environment (KeyError)
+export MLFLOW_DISABLE_TELEMETRY := true
 
 MLFLOW_PORT ?= 5000
 export MLFLOW_TRACKING_URI ?= http://127.0.0.1:$(MLFLOW_PORT)

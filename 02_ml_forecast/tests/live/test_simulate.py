@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from prefect import flow
+from prefect.settings import get_current_settings
 
 from edip_ml.live.config import LiveSettings
 from edip_ml.live.deployments import LoopJob
@@ -95,3 +96,22 @@ def test_a_resumed_simulation_retries_what_still_failed_and_only_that(
     assert again.unresolved == []
     assert key in _state(sim)["done"]
     assert _state(sim)["failed"] == {}
+
+
+def test_simulated_runs_send_no_heartbeats_and_the_setting_is_restored(tmp_path: Path) -> None:
+    """A simulated run lasts seconds: the flow engine's heartbeat thread (crash detection of
+    long runs) only made each run's end wait for its 1 s sleeps; the simulation turns it off."""
+    seen: list[int | None] = []
+
+    @flow(name="heartbeat-probe")
+    def probe() -> None:
+        seen.append(get_current_settings().flows.heartbeat_frequency)
+
+    before = get_current_settings().flows.heartbeat_frequency
+    job = LoopJob("update", probe, "0 12 * * *", "probe")
+    sim = Simulator(tmp_path / "clock", LiveSettings(), prefect=False, jobs=[job])
+    report = sim.run("2020-11-03", 2)
+    assert [r["state"] for r in report.runs] == ["ok", "ok"]
+    assert seen == [None, None]
+    assert before is not None
+    assert get_current_settings().flows.heartbeat_frequency == before

@@ -9,6 +9,7 @@ from typing import Any, Self
 import httpx
 
 from edip_ml.live.config import LiveSettings
+from edip_pipeline.http import ssl_context
 
 
 class LoopApiError(RuntimeError):
@@ -24,6 +25,7 @@ class LoopApi:
 
     def __init__(self, settings: LiveSettings, timeout_s: float = 60.0) -> None:
         self.http = httpx.Client(
+            verify=ssl_context(),
             base_url=settings.api_url.rstrip("/"),
             headers={"X-API-Key": settings.api_key.get_secret_value()},
             timeout=timeout_s,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from edip_api.schemas_data import FlowRun, LoopRun
+from edip_pipeline.http import ssl_context
 from edip_pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,9 @@ T = TypeVar("T")
 TIMEOUT_S = 2.0
 
 
-def _post(base: str, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     """One Prefect filter query (``POST /flows/filter``, ``/flow_runs/filter``)."""
-    r = httpx.post(f"{base}/{path}", json=body, timeout=TIMEOUT_S)
+    r = client.post(path, json=body)
     r.raise_for_status()
     out = r.json()
     if not isinstance(out, list):
@@ -35,13 +36,17 @@ def _state(run: dict[str, Any]) -> str | None:
     return (run.get("state") or {}).get("type") or run.get("state_type")
 
 
-def _reachable(query: Callable[[str], list[T]]) -> tuple[list[T], bool]:
-    """``query(base_url)`` when Prefect is configured and answers; ``([], False)`` otherwise."""
+def _reachable(query: Callable[[httpx.Client], list[T]]) -> tuple[list[T], bool]:
+    """``query(client)`` when Prefect is configured and answers; ``([], False)`` otherwise.
+
+    One client (one connection) for all the queries of a route."""
     url = os.environ.get("PREFECT_API_URL")
     if not url:
         return [], False
     try:
-        return query(url.rstrip("/")), True
+        base = url.rstrip("/") + "/"
+        with httpx.Client(base_url=base, timeout=TIMEOUT_S, verify=ssl_context()) as client:
+            return query(client), True
     except Exception as exc:  # Prefect is optional: say it is unreachable
         safe = redact_url(url)  # a URL may carry credentials; the error may quote it
         log.info("Prefect API at %s unreachable: %s", safe, str(exc).replace(url, safe))
@@ -51,8 +56,8 @@ def _reachable(query: Callable[[str], list[T]]) -> tuple[list[T], bool]:
 def recent_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
     """The ``limit`` most recently started flow runs, any flow (``/v1/data/status``)."""
 
-    def query(base: str) -> list[FlowRun]:
-        runs = _post(base, "flow_runs/filter", {"limit": limit, "sort": "START_TIME_DESC"})
+    def query(client: httpx.Client) -> list[FlowRun]:
+        runs = _post(client, "flow_runs/filter", {"limit": limit, "sort": "START_TIME_DESC"})
         return [
             FlowRun(
                 name=str(x.get("name", "")),
@@ -69,8 +74,8 @@ def recent_runs(limit: int = 20) -> tuple[list[FlowRun], bool]:
 def loop_runs(flows: Sequence[str], per_flow: int = 5) -> tuple[list[LoopRun], bool]:
     """The last ``per_flow`` runs of each named flow, newest expected start first."""
 
-    def query(base: str) -> list[LoopRun]:
-        found = _post(base, "flows/filter", {"flows": {"name": {"any_": list(flows)}}})
+    def query(client: httpx.Client) -> list[LoopRun]:
+        found = _post(client, "flows/filter", {"flows": {"name": {"any_": list(flows)}}})
         out: list[LoopRun] = []
         for flow in found:
             body = {
@@ -86,7 +91,7 @@ def loop_runs(flows: Sequence[str], per_flow: int = 5) -> tuple[list[LoopRun], b
                     start_time=x.get("start_time"),
                     expected_start_time=x.get("expected_start_time"),
                 )
-                for x in _post(base, "flow_runs/filter", body)
+                for x in _post(client, "flow_runs/filter", body)
             ]
         return out
 

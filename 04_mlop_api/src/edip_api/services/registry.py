@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
+from edip_pipeline.http import ssl_context
+
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 #: most versions one search page returns (MLflow's own limit is larger; pages follow)
@@ -76,7 +78,9 @@ class RegistryReader:
 
     def _call(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            r = httpx.get(f"{self.base}{path}", params=params, timeout=self.timeout_s)
+            r = httpx.get(
+                f"{self.base}{path}", params=params, timeout=self.timeout_s, verify=ssl_context()
+            )
         except httpx.HTTPError as exc:
             raise RegistryError(f"registry {self.base} unreachable: {exc!r}") from exc
         if r.status_code != 200:

@@ -16,3 +16,16 @@ def test_intraday_benchmark_prints_its_table(run_bench: Callable[..., str], tmp_
                   "peak-hour hit", "### targets", "whole benchmark"):  # fmt: skip
         assert label in out, label
     assert (tmp_path / "intraday.md").is_file()
+
+
+@pytest.mark.slow
+def test_intraday_validation_prints_the_candidates(
+    run_bench: Callable[..., str], tmp_path: Path
+) -> None:
+    """``--validate``: the candidate settings on a validation year, and the winner."""
+    args = ["--validate", "--quick", "--years", "2018", "--lead-weights", "none,3"]
+    out = run_bench("intraday.py", *args, "--out", str(tmp_path), tmpdir=True, dev_data=True)
+    for label in ("model selection on the validation years", "error columns", "lead_weight_h",
+                  "EDIP 18:00→20:00 %", "winner:"):  # fmt: skip
+        assert label in out, label
+    assert (tmp_path / "validation.md").is_file()

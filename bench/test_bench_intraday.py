@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,3 +31,12 @@ def test_intraday_validation_prints_the_candidates(
                   "EDIP 18:00→20:00 %", "winner:"):  # fmt: skip
         assert label in out, label
     assert (tmp_path / "validation.md").is_file()
+
+
+def test_intraday_validation_refuses_the_test_years() -> None:
+    """A setting is never chosen on 2019/2020: ``--validate`` refuses them before any work."""
+    script = Path(__file__).with_name("intraday.py")
+    args = [sys.executable, str(script), "--validate", "--years", "2018,2020"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "not the test years" in proc.stderr

@@ -21,7 +21,15 @@ D 18:00 origin) against RTE's intraday at 20:00 (target **< 1.12 %** each year);
 (:mod:`edip_pipeline.peak`) of the day-ahead and of the D 09:00 re-issue: peak-hour hit rate and
 peak MW error. Figures are printed, never asserted; whole run ≤ 15 min on 2 cores.
 
+Model selection (``--validate``) never looks at the test years: the same protocol on the
+validation years 2017 and 2018 (each trained on the data before it), for each candidate setting
+of the intraday model — the latest-known-error columns (``FeatureParams.recent_error_features``)
+off or on, ``lead_weight_h`` in ``--lead-weights`` — prints the 0–6 h, 12–30 h and 18:00→20:00
+MAPE (a test year is refused); the winner (lowest mean 18:00→20:00 MAPE) is the default of ``ml.intraday`` and of
+``lightgbm_intraday``.
+
     python bench/intraday.py [--years 2019,2020] [--quick] [--n-jobs 2] [--out reports/intraday]
+    python bench/intraday.py --validate [--years 2017,2018] [--lead-weights none,0.25,0.5,1,1.5,3,6,12,24]
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ DEV_LOAD = SHARED / "odre/consommation-quotidienne-brute_2012-2020.csv.gz"
 DEV_TEMP = SHARED / "odre/temperature-quotidienne-regionale_2016-2020.csv.gz"
 RTE_20H = SHARED / "rte/rte_forecasts_20h_2013-2020.csv"
 RTE_INTRADAY_20H = {2019: 1.12, 2020: 1.12}  # the target: below RTE's intraday MAPE at 20:00
+TEST_YEARS = sorted(RTE_INTRADAY_20H)  # reported, never used to choose a setting
 TRAIN_START = "2016-02-01"
 LEADS = [(0, 6, "0–6 h"), (6, 12, "6–12 h"), (12, 24, "12–24 h")]
 PEAK_SLOT_H = 9
@@ -71,9 +80,17 @@ def fit_predict(
 ) -> pd.DataFrame:
     """Fit ``model_name`` on the pairs before ``test_start`` (by target), forecast the rest."""
     from edip_ml.data.dataset import make_xy
-    from edip_ml.models import make_model
 
     X, y, _ = make_xy(store, pairs, params, weather="observed", drop_missing_target=False)
+    return fit_predict_xy(X, y, params, test_start, model_name)
+
+
+def fit_predict_xy(
+    X: pd.DataFrame, y: pd.Series, params: Any, test_start: str, model_name: str
+) -> pd.DataFrame:
+    """:func:`fit_predict` on a feature table already built (the validation grid reuses it)."""
+    from edip_ml.models import make_model
+
     targets = pd.DatetimeIndex(X.index.get_level_values("target_time"))
     cut = pd.Timestamp(test_start, tz="Europe/Paris").tz_convert("UTC")
     train = np.asarray(targets < cut) & y.notna().to_numpy()
@@ -158,6 +175,61 @@ def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame)
     return row
 
 
+def validation_rows(
+    store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame, weights: list[float | None]
+) -> list[dict[str, Any]]:
+    """The candidate settings of the intraday model on a validation ``year``, same protocol as
+    the test years (trained up to ``year`` − 1): with and without the latest-known-error columns,
+    each ``lead_weight_h`` of ``weights``. One feature table per column set, reused."""
+    from edip_ml.data.dataset import make_xy
+    from edip_ml.training.intraday import intraday_params
+    from edip_pipeline.features import intraday_pairs
+
+    start = TRAIN_START if not quick else f"{year - 1}-09-01"
+    last = f"{year}-12-30" if not quick else f"{year}-01-14"
+    pairs = intraday_pairs(start, last, params.step)
+    rows: list[dict[str, Any]] = []
+    for errors in (False, True):
+        ip = intraday_params(params)
+        ip = ip.with_overrides(
+            {"feature_overrides": {**ip.feature_overrides, "recent_error_features": errors}}
+        )
+        X, y, _ = make_xy(store, pairs, ip, weather="observed", drop_missing_target=False)
+        for weight in weights:
+            t0 = time.perf_counter()
+            mp = ip.with_overrides({"lightgbm_intraday": {"lead_weight_h": weight}})
+            intra = fit_predict_xy(X, y, mp, f"{year}-01-01", "lightgbm_intraday")
+            edip, rte_mape, days = at_20h(intra, rte)
+            short, long = intra[intra["lead_h"] < 6], intra[intra["lead_h"] >= 12]
+            rows.append({"year": year, "error columns": "on" if errors else "off",
+                         "lead_weight_h": weight if weight else "none",
+                         "MAPE 0–6 h %": round(mape(short), 3),
+                         "MAPE 12–30 h %": round(mape(long), 3),
+                         "EDIP 18:00→20:00 %": round(edip, 3),
+                         "RTE intraday 20:00 %": round(rte_mape, 2), "days at 20:00": days,
+                         "wall s": round(time.perf_counter() - t0, 1)})  # fmt: skip
+    return rows
+
+
+def validation_report(table: pd.DataFrame, seconds: float) -> str:
+    """The validation table and its winner: the lowest mean 18:00→20:00 MAPE over the years
+    (ties: the lower 0–6 h MAPE) — how the defaults of ``ml.intraday.feature_overrides`` and
+    ``ml.lightgbm_intraday.lead_weight_h`` were chosen."""
+    keys = ["error columns", "lead_weight_h"]
+    columns = ["EDIP 18:00→20:00 %", "MAPE 0–6 h %", "MAPE 12–30 h %"]
+    mean = table.groupby(keys, sort=False)[columns].mean()
+    mean = mean.sort_values(["EDIP 18:00→20:00 %", "MAPE 0–6 h %"])
+    best = mean.index[0]
+    lines = ["## intraday model selection on the validation years (lightgbm_intraday; weather: "
+             "observed daily regional temperature = ORACLE)", "", table.to_markdown(index=False),
+             "", "### mean over the validation years", "",
+             mean.round(3).reset_index().to_markdown(index=False), "",
+             f"winner: error columns {best[0]}, lead_weight_h {best[1]} "
+             "(lowest mean 18:00→20:00 MAPE)", "",
+             f"whole validation: {seconds:.0f} s"]  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(table: pd.DataFrame, seconds: float, quick: bool) -> str:
     lines = ["## intraday re-issues (lightgbm_intraday, the served model; weather: observed daily "
              "regional temperature = ORACLE)", "", table.to_markdown(index=False), "",
@@ -178,11 +250,26 @@ def report(table: pd.DataFrame, seconds: float, quick: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--years", default="2019,2020")
+    parser.add_argument("--years", default=None, help="default 2019,2020 (2017,2018 validating)")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="model selection on validation years: the candidate settings, never the test years",
+    )
+    parser.add_argument(
+        "--lead-weights",
+        default="none,0.25,0.5,1,1.5,3,6,12,24",
+        help="lead_weight_h candidates (validate)",
+    )
     parser.add_argument("--quick", action="store_true", help="14 test days a year (smoke test)")
     parser.add_argument("--n-jobs", type=int, default=None, help="LightGBM threads")
     parser.add_argument("--out", type=Path, default=Path("reports/intraday"))
     args = parser.parse_args()
+    years = [
+        int(y) for y in (args.years or ("2017,2018" if args.validate else "2019,2020")).split(",")
+    ]
+    if args.validate and set(years) & set(TEST_YEARS):
+        parser.error(f"--validate takes validation years, not the test years {TEST_YEARS}")
     logging.basicConfig(level=logging.WARNING)
     if not (DEV_LOAD.is_file() and DEV_TEMP.is_file() and RTE_20H.is_file()):
         print(f"intraday benchmark skipped — development files absent under {SHARED}")  # noqa: T201
@@ -198,11 +285,21 @@ def main() -> None:
         }
     )
     store, rte = ingest(), rte_intraday()
-    rows = [year_row(store, params, int(y), args.quick, rte) for y in args.years.split(",")]
-    text = report(pd.DataFrame(rows), time.perf_counter() - t0, args.quick)
+    if args.validate:
+        weights = [None if w == "none" else float(w) for w in args.lead_weights.split(",")]
+        vrows = [
+            r for y in years for r in validation_rows(store, params, y, args.quick, rte, weights)
+        ]
+        text, name = (
+            validation_report(pd.DataFrame(vrows), time.perf_counter() - t0),
+            "validation.md",
+        )
+    else:
+        rows = [year_row(store, params, y, args.quick, rte) for y in years]
+        text, name = report(pd.DataFrame(rows), time.perf_counter() - t0, args.quick), "intraday.md"
     print(text)  # noqa: T201
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "intraday.md").write_text(text + "\n")
+    (args.out / name).write_text(text + "\n")
 
 
 if __name__ == "__main__":

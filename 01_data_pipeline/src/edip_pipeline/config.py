@@ -190,6 +190,12 @@ class FeatureParams(BaseModel):
         "load_slope_* (edip_pipeline.features.load): the daily profile as ratios around the "
         "last known load, for the intraday re-issue model; off for the day-ahead models.",
     )
+    recent_error_features: bool = Field(
+        False,
+        description="Latest-known-error columns load_error_{1d,7d}_{1,3}h (with shape_features; "
+        "edip_pipeline.features.load): how wrong yesterday's / last week's profile was over "
+        "the last 1 or 3 known hours, the intraday persistence of residuals as model inputs.",
+    )
     weather_points: str = Field(
         default_factory=lambda: _default_points(),
         description="Weather points of the national weather features, recorded as "

@@ -48,9 +48,10 @@ PROTOCOLS = ["day-ahead", "rolling", "intraday"]
 
 
 def _params(step: str) -> FeatureParams:
-    # with a past-load window and the short-lead shape columns too: they obey the same rule
+    # with a past-load window, the short-lead shape and latest-error columns: the same rule
     features = load_params(REPO_ROOT / "params.yaml").features
-    return features.model_copy(update={"step": step, "window_h": 48, "shape_features": True})
+    update = {"step": step, "window_h": 48, "shape_features": True, "recent_error_features": True}
+    return features.model_copy(update=update)
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from edip_pipeline.features import (
     load_target,
 )
 from edip_pipeline.features.load import (
+    ERROR_FEATURES,
     SHAPE_FEATURES,
     LeakageError,
     _gather,
@@ -232,3 +233,33 @@ def test_shape_columns_are_ratios_of_known_buckets(ramp_store: Store) -> None:
         assert row["load_level_7d"] == pytest.approx(at(last) / at(last - week))
         assert row["load_slope_1h"] == pytest.approx(at(last) / at(last - hour))
         assert row["load_slope_3h"] == pytest.approx(at(last) / at(last - 3 * hour))
+
+
+def test_error_columns_are_the_latest_known_error_of_the_profile(ramp_store: Store) -> None:
+    """``recent_error_features``: today's 1 h / 3 h slope over the same slope a day or a week
+    before — the error of the profile move on the last known hours; only with the shape columns."""
+    assert not set(ERROR_FEATURES) & set(
+        load_feature_names(PARAMS.model_copy(update={"recent_error_features": True}))
+    )
+    params = PARAMS.model_copy(update={"shape_features": True, "recent_error_features": True})
+    assert load_feature_names(params)[-len(ERROR_FEATURES) :] == list(ERROR_FEATURES)
+    origin = pd.Timestamp("2020-02-10 17:00", tz="UTC")
+    pairs = intraday_pairs("2020-02-10", "2020-02-10", every_h=3)
+    f = build_feature_table(ramp_store, pairs, params, weather="none").frame
+    f = f.xs(origin, level="origin")
+    hour, day, week = pd.Timedelta(hours=1), pd.Timedelta(days=1), pd.Timedelta(days=7)
+    last = origin - hour
+
+    def at(ts: pd.Timestamp) -> float:
+        return _idx(ts) + 0.5
+
+    def slope(end: pd.Timestamp, hours: int) -> float:
+        return at(end) / at(end - hours * hour)
+
+    for _, row in f.iterrows():
+        for name, back in (("1d", day), ("7d", week)):
+            for hours in (1, 3):
+                expected = slope(last, hours) / slope(last - back, hours)
+                # tight: on the ramp every error is within 1e-6 of 1 (a constant 1 must fail)
+                assert expected != 1.0
+                assert row[f"load_error_{name}_{hours}h"] == pytest.approx(expected, rel=1e-12)

@@ -243,7 +243,13 @@ def _backtest_ml(
     from edip_ml.config import load_ml_params
     from edip_ml.evaluation.backtest_files import backtest_to_files
 
-    names = model_names(models, load_ml_params().models, "ml.models")
+    params = load_ml_params()
+    default, section = (
+        (params.intraday.models, "ml.intraday.models")
+        if protocol == "intraday"
+        else (params.models, "ml.models")
+    )
+    names = model_names(models, default, section)
     paths = backtest_to_files(
         names, start, end, protocol=protocol, out=out, report_dir=report_dir, **options
     )

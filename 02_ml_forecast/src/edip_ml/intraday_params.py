@@ -20,8 +20,10 @@ class IntradayParams(BaseModel):
         18, description="Origins at or after this Paris hour forecast the next day (D-1 18:00)."
     )
     feature_overrides: dict[str, Any] = Field(
-        default_factory=lambda: {"shape_features": True},
-        description="FeatureParams overrides of the intraday model (its short-lead columns).",
+        default_factory=lambda: {"shape_features": True, "recent_error_features": True},
+        description="FeatureParams overrides of the intraday model: its short-lead shape and "
+        "latest-known-error columns (the latter won on the validation years: "
+        "python bench/intraday.py --validate).",
     )
     registered_model: str = Field(INTRADAY_MODEL, description="MLflow registered model.")
     max_mape: float = Field(

@@ -15,7 +15,12 @@ from edip_ml.evaluation.backtest import (
     backtest,
     run_backtest,
 )
-from edip_ml.evaluation.backtest_files import read_forecasts, write_forecasts
+from edip_ml.evaluation.backtest_files import (
+    backtest_to_files,
+    protocol_params,
+    read_forecasts,
+    write_forecasts,
+)
 from edip_ml.evaluation.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import Forecaster, ModelError
@@ -180,6 +185,28 @@ def test_period_without_data(sample_store: Store, small_params: MLParams) -> Non
 def test_empty_store(empty_store: Store, small_params: MLParams) -> None:
     with pytest.raises(ModelError, match="no data"):
         backtest(empty_store, ["lightgbm"], "2020-01-01", "2020-01-31", params=small_params)
+
+
+def test_intraday_backtest_uses_the_training_columns(
+    sample_store: Store, small_params: MLParams, tmp_path: Any
+) -> None:
+    """``edip backtest --protocol intraday``: the columns of ``edip train intraday`` (the shape
+    columns of ml.intraday.feature_overrides), not the day-ahead ones."""
+    assert protocol_params(small_params, "day-ahead") is small_params
+    p = protocol_params(small_params, "intraday")
+    assert p.protocol == "intraday"
+    assert p.feature_overrides["shape_features"] is True
+    assert not small_params.feature_overrides.get("shape_features")
+    tiny = small_params.with_overrides(
+        {"lightgbm_intraday": {"n_estimators": 30, "num_leaves": 15}}
+    )
+    paths = backtest_to_files(
+        ["lightgbm_intraday"], "2020-06-10", "2020-06-11", protocol="intraday",
+        out=tmp_path / "f.parquet", store=sample_store, params=tiny, baselines=[],
+    )  # fmt: skip
+    df = read_forecasts(paths[0])
+    assert df.attrs["protocol"] == "intraday"
+    assert df["p50"].notna().all()
 
 
 def test_bad_protocol(sample_store: Store) -> None:

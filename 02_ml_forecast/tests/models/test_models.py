@@ -116,7 +116,8 @@ def test_families_without_an_exact_decomposition_say_so(name: str, xy: tuple) ->
 def test_the_intraday_model_weights_short_leads_and_learns_to_the_profile() -> None:
     """``lightgbm_intraday``: rows weighted 1 / (1 + horizon / lead_weight_h); its median is a
     ratio to ``load_profile_1d`` first (the day-ahead columns lack it: then ``load_last``)."""
-    model = make_model("lightgbm_intraday", SMALL)
+    six = SMALL.with_overrides({"lightgbm_intraday": {"lead_weight_h": 6.0}})
+    model = make_model("lightgbm_intraday", six)
     assert isinstance(model, EstimatorForecaster)
     assert model.reference_features[:2] == ["load_profile_1d", "load_last"]
     assert "lead_weight_h" not in model.estimator_params

@@ -120,11 +120,13 @@ def test_intraday_is_trained_registered_and_served_else_the_day_ahead_answers(
     onnx = load_version(str(version), model_name=name)
     fparams = FeatureParams.model_validate(onnx.feature_params)
     assert fparams.shape_features
+    assert fparams.recent_error_features  # the latest-known-error columns, built at the origin
     targets = pd.DatetimeIndex([p["target_time"] for p in served["points"]])
     ft = build_features(store, pd.Timestamp(ORIGIN), targets, fparams)
     expected = onnx.predict_matrix(ft.frame[onnx.feature_names].to_numpy(dtype=np.float32))
     got = np.array([p["p50"] for p in served["points"]])
     np.testing.assert_allclose(got, expected[:, 1], rtol=1e-5)
     assert "load_profile_1d" in onnx.feature_names
+    assert "load_error_1d_3h" in onnx.feature_names
     assert not np.allclose(got, p50)  # another model than the day-ahead's
     assert len(got) == HORIZON

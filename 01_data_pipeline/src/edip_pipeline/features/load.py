@@ -32,6 +32,14 @@ load moved from that hour to the target's, yesterday or last week); ``load_profi
 intraday model learns its ratio to); ``load_level_{1d,7d}`` = ``load_last`` over the same bucket
 a day or a week before; ``load_slope_{1,3}h`` = ``load_last`` over the bucket 1 or 3 hours
 before it.
+
+Latest known error (``recent_error_features``, with the shape columns): the classic intraday
+correction carries the error of the reference on the last observed hours into the next ones. The
+reference here is the profile move; moved from the bucket 1 or 3 hours before the last known one,
+it would have forecast the last known bucket with the error ``load_error_{1d,7d}_{1,3}h`` =
+``load_slope_{1,3}h`` over the same slope a day or a week before (1 = yesterday's / last week's
+profile was right). Only buckets known at the origin are read; the model learns how much of that
+error persists at each lead (``horizon_h``).
 """
 
 from __future__ import annotations
@@ -74,6 +82,14 @@ SHAPE_FEATURES: tuple[str, ...] = (
     "load_slope_3h",
 )
 
+#: the latest-known-error columns (``FeatureParams.recent_error_features``), in frame order
+ERROR_FEATURES: tuple[str, ...] = (
+    "load_error_1d_1h",
+    "load_error_1d_3h",
+    "load_error_7d_1h",
+    "load_error_7d_3h",
+)
+
 
 def window_steps(params: FeatureParams) -> int:
     """Number of past-load window columns: ``window_h`` divided by the grid step (0 = none)."""
@@ -100,6 +116,8 @@ def load_feature_names(params: FeatureParams) -> list[str]:
         names += [f"load_roll_{stat}_{w}h" for stat in ("mean", "std", "min", "max")]
     if params.shape_features:
         names += SHAPE_FEATURES
+        if params.recent_error_features:
+            names += ERROR_FEATURES
     return names + window_feature_names(params)
 
 
@@ -260,6 +278,8 @@ def load_features(
     cols["load_same_hour_last_week"] = _gather(v, tpos - m * per_week, limit)
     if params.shape_features:
         cols.update(_shape_columns(v, t, o, s, limit, tpos, cols["load_last"]))
+        if params.recent_error_features:
+            cols.update(_error_columns(v, s, limit, cols))
     uniq, inv = np.unique(o, return_inverse=True)
     ulimit = history.known_limit(uniq)
     for w in params.rolling_windows_h:
@@ -298,6 +318,23 @@ def _shape_columns(
         out["load_profile_1d"] = last * out["load_shape_1d"]
         for hours in (1, 3):
             out[f"load_slope_{hours}h"] = last / _gather(v, limit - hours * per_hour, limit)
+    return {k: np.where(np.isfinite(x), x, np.nan) for k, x in out.items()}
+
+
+def _error_columns(
+    v: np.ndarray, s: int, limit: np.ndarray, cols: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The latest-known-error columns (module doc): today's 1 h / 3 h slope over the same slope
+    a day or a week before, every lookup through :func:`_gather`."""
+    per_hour = max(1, HOUR_NS // s)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, back in (("1d", DAY_NS // s), ("7d", WEEK_NS // s)):
+            for hours in (1, 3):
+                before = _gather(v, limit - back, limit) / _gather(
+                    v, limit - back - hours * per_hour, limit
+                )
+                out[f"load_error_{name}_{hours}h"] = cols[f"load_slope_{hours}h"] / before
     return {k: np.where(np.isfinite(x), x, np.nan) for k, x in out.items()}
 
 

@@ -94,7 +94,7 @@ def backtest_to_files(
     params = params or load_ml_params()
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    params = _with_command_overrides(params, train_start, n_jobs)
+    params = _with_command_overrides(protocol_params(params, protocol), train_start, n_jobs)
     forecasts = run_backtest(
         store,
         list(models),
@@ -117,6 +117,17 @@ def backtest_to_files(
             notes=notes,
         )
     return paths
+
+
+def protocol_params(params: MLParams, protocol: str) -> MLParams:
+    """The intraday protocol is backtested with the columns ``edip train intraday`` trains on
+    (``ml.intraday.feature_overrides``: the short-lead shape columns), so its figures are the
+    served model's; the other protocols keep ``params``."""
+    if protocol != "intraday":
+        return params
+    from edip_ml.training.intraday import intraday_params
+
+    return intraday_params(params)
 
 
 def _with_command_overrides(

@@ -28,20 +28,16 @@ MODEL = "gam_kalman"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str
+) -> Iterator[dict[str, Any]]:
     pytest.importorskip("edip_testkit.platform", reason="needs edip_api (the API)")
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
     from edip_pipeline import clock
     from edip_testkit.live import loop_platform
 
     root = tmp_path_factory.mktemp("served")
     env = {"EDIP_LIVE_SIM_ALERTS": "false", "EDIP_LIVE_RETRAIN_CRON": "0 3 9 * *"}
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        loop_platform(root, START, PREFECT_API_URL.value(), extra_env=env, champion=MODEL) as p,
-    ):
+    with loop_platform(root, START, prefect_api_url, extra_env=env, champion=MODEL) as p:
         p.run_simulation(START, DAYS)
         # the last ingest ran at 11:05 on 11-02: the store through 11-03 (the backtest needs the
         # day's rows; the features of an origin read nothing after it), the clock after it

@@ -67,10 +67,8 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+def scenario(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -> Iterator[Scenario]:
     pytest.importorskip("edip_testkit.platform", reason="the loop's tests need edip_api (the API)")
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
     from pytest_httpserver import HTTPServer
 
     from edip_testkit.live import loop_platform
@@ -87,10 +85,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
            "EDIP_LIVE_ALERT_WEBHOOK_URL": hook.url_for("/alerts"),
            "EDIP_ALERT_WEBHOOK_URL": hook.url_for("/alerts")}  # fmt: skip
     try:
-        with (
-            prefect_test_harness(server_startup_timeout=120),
-            loop_platform(root, START, PREFECT_API_URL.value(), extra_env=env) as p,
-        ):
+        with loop_platform(root, START, prefect_api_url, extra_env=env) as p:
             yield _run(p, hook)
     finally:
         hook.stop()

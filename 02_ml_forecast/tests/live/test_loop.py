@@ -57,10 +57,8 @@ def _snapshot(p: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def loop(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -> Iterator[Any]:
     pytest.importorskip("edip_testkit.platform", reason="the loop's tests need edip_api (the API)")
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
     from pytest_httpserver import HTTPServer
 
     from edip_testkit.live import loop_platform
@@ -72,10 +70,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     env = {"EDIP_LIVE_SIM_ALERTS": "false", "EDIP_LIVE_RETRAIN_CRON": "0 3 9 * *",
            "EDIP_LIVE_ALERT_WEBHOOK_URL": hook.url_for("/alerts")}  # fmt: skip
     try:
-        with (
-            prefect_test_harness(server_startup_timeout=120),
-            loop_platform(root, START, PREFECT_API_URL.value(), extra_env=env) as p,
-        ):
+        with loop_platform(root, START, prefect_api_url, extra_env=env) as p:
             p.kill_report = _kill_then_finish(p)
             p.hook = hook
             yield p

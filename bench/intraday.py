@@ -142,7 +142,6 @@ def at_20h(intra: pd.DataFrame, rte: pd.DataFrame) -> tuple[float, float, int]:
 
 def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame) -> dict[str, Any]:
     """Train the models up to ``year`` − 1, test on ``year`` (the first 14 days when quick)."""
-    from edip_ml.training.intraday import intraday_params
     from edip_pipeline.calendar import PARIS
     from edip_pipeline.features import day_ahead_pairs, intraday_pairs
 
@@ -153,7 +152,7 @@ def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame)
     ahead = fit_predict(store, params, day_ahead_pairs(start, last, params.step), test)
     pairs = intraday_pairs(start, last, params.step)
     plain = fit_predict(store, params, pairs, test)
-    intra = fit_predict(store, intraday_params(params), pairs, test, "lightgbm_intraday")
+    intra = fit_predict(store, params.for_intraday(), pairs, test, "lightgbm_intraday")
     row: dict[str, Any] = {"year": year, "weather": "daily regional, observed (ORACLE)"}
     for lo, hi, label in LEADS:
         row[f"MAPE {label} %"] = round(
@@ -182,7 +181,6 @@ def validation_rows(
     the test years (trained up to ``year`` − 1): with and without the latest-known-error columns,
     each ``lead_weight_h`` of ``weights``. One feature table per column set, reused."""
     from edip_ml.data.dataset import make_xy
-    from edip_ml.training.intraday import intraday_params
     from edip_pipeline.features import intraday_pairs
 
     start = TRAIN_START if not quick else f"{year - 1}-09-01"
@@ -190,7 +188,7 @@ def validation_rows(
     pairs = intraday_pairs(start, last, params.step)
     rows: list[dict[str, Any]] = []
     for errors in (False, True):
-        ip = intraday_params(params)
+        ip = params.for_intraday()
         ip = ip.with_overrides(
             {"feature_overrides": {**ip.feature_overrides, "recent_error_features": errors}}
         )

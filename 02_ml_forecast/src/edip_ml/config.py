@@ -391,6 +391,11 @@ class MLParams(BaseModel):
         """A copy with nested overrides, e.g. ``{"xgboost": {"n_estimators": 30}}``."""
         return MLParams.model_validate(_deep_merge(self.model_dump(), overrides))
 
+    def for_intraday(self) -> MLParams:
+        """The intraday model's params (``ml.intraday``): its protocol and feature columns."""
+        overrides = {**self.feature_overrides, **self.intraday.feature_overrides}
+        return self.with_overrides({"protocol": "intraday", "feature_overrides": overrides})
+
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)

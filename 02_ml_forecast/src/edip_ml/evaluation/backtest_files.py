@@ -125,9 +125,7 @@ def protocol_params(params: MLParams, protocol: str) -> MLParams:
     served model's; the other protocols keep ``params``."""
     if protocol != "intraday":
         return params
-    from edip_ml.training.intraday import intraday_params
-
-    return intraday_params(params)
+    return params.for_intraday()
 
 
 def _with_command_overrides(

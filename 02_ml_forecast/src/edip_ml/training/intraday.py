@@ -29,12 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def intraday_params(params: MLParams) -> MLParams:
-    """``params`` for the intraday model: its protocol and its feature columns."""
-    overrides = {**params.feature_overrides, **params.intraday.feature_overrides}
-    return params.with_overrides({"protocol": "intraday", "feature_overrides": overrides})
-
-
 def train_intraday(
     models: Sequence[str] | None = None,
     start: str | None = None,
@@ -62,7 +56,7 @@ def train_intraday(
         start,
         end,
         store=store,
-        params=intraday_params(base),
+        params=base.for_intraday(),
         model_params=model_params,
         backtest_days=backtest_days,
         report_dir=report_dir,

@@ -26,9 +26,11 @@ validation years 2017 and 2018 (each trained on the data before it), for each ca
 of the intraday model — the latest-known-error columns (``FeatureParams.recent_error_features``)
 off or on, ``lead_weight_h`` in ``--lead-weights`` — prints the 0–6 h, 12–30 h and 18:00→20:00
 MAPE (a test year is refused); the winner (lowest mean 18:00→20:00 MAPE) is the default of ``ml.intraday`` and of
-``lightgbm_intraday``.
+``lightgbm_intraday``. For the winner, the crossover ``day_ahead_after_h`` (in :data:`CROSSOVERS`):
+the lowest mean MAPE over all re-issue targets when the day-ahead D-1 12:00 issue answers the
+leads ≥ h; the test years report the re-issue MAPE by lead with it (:data:`DAY_AHEAD_AFTER_H`).
 
-    python bench/intraday.py [--years 2019,2020] [--quick] [--n-jobs 2] [--out reports/intraday]
+    python bench/intraday.py [--years 2019,2020] [--day-ahead-after-h H|none] [--quick] [--n-jobs 2]
     python bench/intraday.py --validate [--years 2017,2018] [--lead-weights none,0.25,0.5,1,1.5,3,6,12,24]
 """
 
@@ -58,6 +60,13 @@ TEST_YEARS = sorted(RTE_INTRADAY_20H)  # reported, never used to choose a settin
 TRAIN_START = "2016-02-01"
 LEADS = [(0, 6, "0–6 h"), (6, 12, "6–12 h"), (12, 24, "12–24 h")]
 PEAK_SLOT_H = 9
+#: lead buckets of the crossover table (the D-1 18:00 and 21:00 origins reach leads up to 30 h)
+LEAD_BUCKETS = [(0, 6, "0–6 h"), (6, 12, "6–12 h"), (12, 18, "12–18 h"), (18, 24, "18–24 h"),
+                (24, 31, "24–30 h")]  # fmt: skip
+#: ``day_ahead_after_h`` candidates: the day-ahead issue answers the leads ≥ h (None: never)
+CROSSOVERS: list[int | None] = [6, 9, 12, 15, 18, 24, None]
+#: the validation winner (``--validate``), applied to the test years by default
+DAY_AHEAD_AFTER_H: int | None = 15
 
 
 def ingest() -> Any:
@@ -140,8 +149,42 @@ def at_20h(intra: pd.DataFrame, rte: pd.DataFrame) -> tuple[float, float, int]:
     return mape(at20.loc[ref.index]), mape(ref, "rte_intraday_mw", "load_mw"), len(ref)
 
 
-def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame) -> dict[str, Any]:
-    """Train the models up to ``year`` − 1, test on ``year`` (the first 14 days when quick)."""
+def with_day_ahead(intra: pd.DataFrame, ahead: pd.DataFrame) -> pd.DataFrame:
+    """The re-issue forecasts with the day-ahead (D-1 12:00) issue's P50 for the same target
+    hour, on the targets both forecast and the load is known (every crossover on the same rows)."""
+    day_ahead = ahead.set_index("target_time")["p50"]
+    out = intra.assign(ahead_p50=day_ahead.reindex(pd.DatetimeIndex(intra["target_time"])).values)
+    return out.dropna(subset=["p50", "ahead_p50", "actual"])
+
+
+def crossed(both: pd.DataFrame, after_h: int | None) -> pd.DataFrame:
+    """The served re-issue: the intraday model for leads < ``after_h``, the day-ahead issue's
+    forecast for the leads ≥ ``after_h`` (``None``: the intraday model for every lead)."""
+    if after_h is None:
+        return both
+    return both.assign(p50=both["p50"].where(both["lead_h"] < after_h, both["ahead_p50"]))
+
+
+def lead_rows(
+    both: pd.DataFrame, after_h: int | None, keys: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """MAPE by lead bucket of the intraday model, the day-ahead issue and the crossover."""
+    served = crossed(both, after_h)
+    rows = []
+    for lo, hi, label in [*LEAD_BUCKETS, (0, 31, "all re-issues")]:
+        inside = (both["lead_h"] >= lo) & (both["lead_h"] < hi)
+        rows.append({**keys, "lead": label, "intraday %": round(mape(both[inside]), 3),
+                     "day-ahead %": round(mape(both[inside], "ahead_p50"), 3),
+                     f"served (day-ahead after {after_h or 'none'} h) %":
+                         round(mape(served[inside]), 3), "targets": int(inside.sum())})  # fmt: skip
+    return rows
+
+
+def year_row(
+    store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame, after_h: int | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train the models up to ``year`` − 1, test on ``year`` (the first 14 days when quick);
+    the row and the MAPE by lead with the day-ahead issue answering the leads ≥ ``after_h``."""
     from edip_pipeline.calendar import PARIS
     from edip_pipeline.features import day_ahead_pairs, intraday_pairs
 
@@ -171,22 +214,29 @@ def year_row(store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame)
                 == pd.DatetimeIndex(slot["origin"]).tz_convert(PARIS).normalize()]  # fmt: skip
     row.update(peak_row(slot, "D 09:00"))
     row["wall s"] = round(time.perf_counter() - t0, 1)
-    return row
+    return row, lead_rows(with_day_ahead(intra, ahead), after_h, {"year": year})
+
+
+Forecasts = dict[tuple[int, str, Any], pd.DataFrame]
 
 
 def validation_rows(
     store: Any, params: Any, year: int, quick: bool, rte: pd.DataFrame, weights: list[float | None]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], Forecasts]:
     """The candidate settings of the intraday model on a validation ``year``, same protocol as
     the test years (trained up to ``year`` − 1): with and without the latest-known-error columns,
-    each ``lead_weight_h`` of ``weights``. One feature table per column set, reused."""
+    each ``lead_weight_h`` of ``weights``. One feature table per column set, reused. Also each
+    candidate's re-issues beside the day-ahead issue (:func:`with_day_ahead`), for the crossover."""
     from edip_ml.data.dataset import make_xy
-    from edip_pipeline.features import intraday_pairs
+    from edip_pipeline.features import day_ahead_pairs, intraday_pairs
 
     start = TRAIN_START if not quick else f"{year - 1}-09-01"
     last = f"{year}-12-30" if not quick else f"{year}-01-14"
+    test = f"{year}-01-01"
+    ahead = fit_predict(store, params, day_ahead_pairs(start, last, params.step), test)
     pairs = intraday_pairs(start, last, params.step)
     rows: list[dict[str, Any]] = []
+    forecasts: Forecasts = {}
     for errors in (False, True):
         ip = params.for_intraday()
         ip = ip.with_overrides(
@@ -196,7 +246,10 @@ def validation_rows(
         for weight in weights:
             t0 = time.perf_counter()
             mp = ip.with_overrides({"lightgbm_intraday": {"lead_weight_h": weight}})
-            intra = fit_predict_xy(X, y, mp, f"{year}-01-01", "lightgbm_intraday")
+            intra = fit_predict_xy(X, y, mp, test, "lightgbm_intraday")
+            forecasts[year, "on" if errors else "off", weight or "none"] = with_day_ahead(
+                intra, ahead
+            )
             edip, rte_mape, days = at_20h(intra, rte)
             short, long = intra[intra["lead_h"] < 6], intra[intra["lead_h"] >= 12]
             rows.append({"year": year, "error columns": "on" if errors else "off",
@@ -206,13 +259,13 @@ def validation_rows(
                          "EDIP 18:00→20:00 %": round(edip, 3),
                          "RTE intraday 20:00 %": round(rte_mape, 2), "days at 20:00": days,
                          "wall s": round(time.perf_counter() - t0, 1)})  # fmt: skip
-    return rows
+    return rows, forecasts
 
 
-def validation_report(table: pd.DataFrame, seconds: float) -> str:
+def validation_report(table: pd.DataFrame, forecasts: Forecasts, seconds: float) -> str:
     """The validation table and its winner: the lowest mean 18:00→20:00 MAPE over the years
     (ties: the lower 0–6 h MAPE) — how the defaults of ``ml.intraday.feature_overrides`` and
-    ``ml.lightgbm_intraday.lead_weight_h`` were chosen."""
+    ``ml.lightgbm_intraday.lead_weight_h`` were chosen; then, for the winner, the crossover."""
     keys = ["error columns", "lead_weight_h"]
     columns = ["EDIP 18:00→20:00 %", "MAPE 0–6 h %", "MAPE 12–30 h %"]
     mean = table.groupby(keys, sort=False)[columns].mean()
@@ -224,14 +277,37 @@ def validation_report(table: pd.DataFrame, seconds: float) -> str:
              mean.round(3).reset_index().to_markdown(index=False), "",
              f"winner: error columns {best[0]}, lead_weight_h {best[1]} "
              "(lowest mean 18:00→20:00 MAPE)", "",
+             *crossover_report(forecasts, best), "",
              f"whole validation: {seconds:.0f} s"]  # fmt: skip
     return "\n".join(lines)
 
 
-def report(table: pd.DataFrame, seconds: float, quick: bool) -> str:
+def crossover_report(forecasts: Forecasts, best: tuple[str, Any]) -> list[str]:
+    """For the winner: the MAPE over all re-issue targets of each ``day_ahead_after_h`` (the
+    day-ahead D-1 12:00 issue answers the leads ≥ h), mean over the years; the lowest wins (ties:
+    the later crossover, the intraday model answering more), and the MAPE by lead with it."""
+    years = sorted({y for y, *setting in forecasts if tuple(setting) == best})
+    rows = [{"year": y, "day_ahead_after_h": h or "none",
+             "MAPE all re-issues %": mape(crossed(forecasts[(y, *best)], h))}
+            for y in years for h in CROSSOVERS]  # fmt: skip
+    table = pd.DataFrame(rows)
+    mean = table.groupby("day_ahead_after_h", sort=False)["MAPE all re-issues %"].mean()
+    after = min(CROSSOVERS, key=lambda h: (mean[h or "none"], -(h or 99)))
+    by_lead = [r for y in years for r in lead_rows(forecasts[(y, *best)], after, {"year": y})]
+    wide = table.pivot(index="day_ahead_after_h", columns="year", values="MAPE all re-issues %")
+    wide = wide.reindex([h or "none" for h in CROSSOVERS]).assign(mean=mean)
+    return ["### crossover to the day-ahead issue (winner settings; MAPE all re-issues %)", "",
+            wide.round(3).reset_index().to_markdown(index=False), "",
+            f"day_ahead_after_h: {after or 'none'} (lowest mean MAPE over all re-issue targets)",
+            "", "### MAPE by lead: intraday model, day-ahead issue, crossover", "",
+            pd.DataFrame(by_lead).to_markdown(index=False)]  # fmt: skip
+
+
+def report(table: pd.DataFrame, by_lead: pd.DataFrame, seconds: float, quick: bool) -> str:
     lines = ["## intraday re-issues (lightgbm_intraday, the served model; weather: observed daily "
              "regional temperature = ORACLE)", "", table.to_markdown(index=False), "",
-             "### targets", ""]  # fmt: skip
+             "### re-issue MAPE by lead with the crossover to the day-ahead issue", "",
+             by_lead.to_markdown(index=False), "", "### targets", ""]  # fmt: skip
     for _, r in table.iterrows():
         goal = RTE_INTRADAY_20H.get(int(r["year"]), np.nan)
         ok = "MET" if r["EDIP 18:00→20:00 %"] < goal else "MISSED"
@@ -259,6 +335,13 @@ def main() -> None:
         default="none,0.25,0.5,1,1.5,3,6,12,24",
         help="lead_weight_h candidates (validate)",
     )
+    parser.add_argument(
+        "--day-ahead-after-h",
+        type=lambda v: None if v == "none" else int(v),
+        default=DAY_AHEAD_AFTER_H,
+        help=f"crossover lead reported on the test years (default {DAY_AHEAD_AFTER_H}, the "
+        "validation winner; 'none': the intraday model for every lead)",
+    )
     parser.add_argument("--quick", action="store_true", help="14 test days a year (smoke test)")
     parser.add_argument("--n-jobs", type=int, default=None, help="LightGBM threads")
     parser.add_argument("--out", type=Path, default=Path("reports/intraday"))
@@ -285,16 +368,19 @@ def main() -> None:
     store, rte = ingest(), rte_intraday()
     if args.validate:
         weights = [None if w == "none" else float(w) for w in args.lead_weights.split(",")]
-        vrows = [
-            r for y in years for r in validation_rows(store, params, y, args.quick, rte, weights)
-        ]
-        text, name = (
-            validation_report(pd.DataFrame(vrows), time.perf_counter() - t0),
-            "validation.md",
-        )
+        vrows, forecasts = [], {}
+        for y in years:
+            rows, frames = validation_rows(store, params, y, args.quick, rte, weights)
+            vrows += rows
+            forecasts.update(frames)
+        seconds = time.perf_counter() - t0
+        text, name = validation_report(pd.DataFrame(vrows), forecasts, seconds), "validation.md"
     else:
-        rows = [year_row(store, params, y, args.quick, rte) for y in years]
-        text, name = report(pd.DataFrame(rows), time.perf_counter() - t0, args.quick), "intraday.md"
+        done = [year_row(store, params, y, args.quick, rte, args.day_ahead_after_h) for y in years]
+        table = pd.DataFrame([row for row, _ in done])
+        by_lead = pd.DataFrame([r for _, leads in done for r in leads])
+        text = report(table, by_lead, time.perf_counter() - t0, args.quick)
+        name = "intraday.md"
     print(text)  # noqa: T201
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / name).write_text(text + "\n")

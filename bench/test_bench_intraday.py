@@ -15,7 +15,8 @@ def test_intraday_benchmark_prints_its_table(run_bench: Callable[..., str], tmp_
     args = ["--quick", "--years", "2019", "--out", str(tmp_path)]
     out = run_bench("intraday.py", *args, tmpdir=True, dev_data=True)
     for label in ("## intraday", "ORACLE", "MAPE 0–6 h %", "MAPE day-ahead %", "RTE intraday 20:00",
-                  "peak-hour hit", "### targets", "whole benchmark"):  # fmt: skip
+                  "peak-hour hit", "crossover to the day-ahead issue", "served (day-ahead after",
+                  "### targets", "whole benchmark"):  # fmt: skip
         assert label in out, label
     assert (tmp_path / "intraday.md").is_file()
 
@@ -28,7 +29,8 @@ def test_intraday_validation_prints_the_candidates(
     args = ["--validate", "--quick", "--years", "2018", "--lead-weights", "none,3"]
     out = run_bench("intraday.py", *args, "--out", str(tmp_path), tmpdir=True, dev_data=True)
     for label in ("model selection on the validation years", "error columns", "lead_weight_h",
-                  "EDIP 18:00→20:00 %", "winner:"):  # fmt: skip
+                  "EDIP 18:00→20:00 %", "winner:", "day_ahead_after_h:",
+                  "MAPE all re-issues %", "served (day-ahead after"):  # fmt: skip
         assert label in out, label
     assert (tmp_path / "validation.md").is_file()
 

@@ -34,7 +34,7 @@ from .pg import PgServer, create_database, drop_database, existing_server
 #: issue 23: at least this many generated cases in all, every one answered without a 5xx
 MIN_CASES = 5000
 #: per generation mode (valid and invalid data) of each operation that takes input; Hypothesis
-#: stops earlier on operations whose inputs run out (no parameters). 150 gives ~5,700 cases
+#: stops earlier on operations whose inputs run out (no parameters). 150 gives 5,412 cases
 #: (derandomized, so the same every run); MIN_CASES below fails the run if that drops under 5,000
 EXAMPLES_PER_MODE = 150
 #: operations that call out at each case (the registry): a few cases are enough

@@ -137,7 +137,7 @@ demo: setup
 	$(BIN)/edip promote
 	@PY=$(BIN)/python scripts/service.sh start api $(EDIP_API_URL)/ready \
 	  $(BIN)/edip serve --host 127.0.0.1 --port $(API_PORT)
-	nice -n 10 $(BIN)/edip live simulate --start $(DEMO_LIVE_START) --days $(DEMO_LIVE_DAYS)
+	$(BIN)/edip live simulate --start $(DEMO_LIVE_START) --days $(DEMO_LIVE_DAYS)
 	$(BIN)/edip live status
 	@EDIP_REPLAY_NOW=$$(cat $(DEMO_DATA_DIR)/live_clock) $(MAKE) --no-print-directory dashboard-up
 	@echo

@@ -43,10 +43,11 @@ class RedactQueryFilter(logging.Filter):
         return True
 
 
-def install() -> None:
-    """Add the filter to uvicorn's access logger once per process (each worker calls it), and
-    remember the formatted lines of its handlers whose format shows only the request's fields."""
-    logger = logging.getLogger(ACCESS_LOGGER)
+def install(logger: logging.Logger | None = None) -> None:
+    """Add the filter to uvicorn's access logger (or ``logger``) once per process (each worker
+    calls it), and remember the formatted lines of its handlers whose format shows only the
+    request's fields."""
+    logger = logger or logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(f, RedactQueryFilter) for f in logger.filters):
         logger.addFilter(RedactQueryFilter())
     for handler in logger.handlers:

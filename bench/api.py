@@ -23,8 +23,9 @@ concurrent with it on and off.
 Both servers are up together and driven in turn, level by level, ``--rounds`` times for the cached
 scenario: on a shared 2-core machine the background load comes and goes, and alternating makes it
 weigh on both sides alike. At each concurrency (1, 16, 32) it sends a warm-up then a fixed number
-of requests (one asyncio process, aiohttp, a keep-alive connection per client: a cheap load
-generator, since it shares the cores with the server it measures) and prints p50/p99 latency and requests/second, and for the API the mean time spent
+of requests (one asyncio process on uvloop, a keep-alive connection per client, requests
+rendered beforehand and answers parsed by hand: a cheap load generator, since it shares the
+cores with the servers it measures) and prints p50/p99 latency and requests/second, and for the API the mean time spent
 inside it (its own latency histogram, from ``/metrics``) and its share of the latency the clients
 saw (the rest is the client, the network and the wait for a core). Then it stops the API (SIGTERM: the log writer flushes) and
 counts the distinct request ids in the log store against the 200 answers: ``lost records: N``.
@@ -47,14 +48,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 import httpx
 import numpy as np
 import pandas as pd
@@ -65,6 +67,9 @@ log = logging.getLogger("bench.api")
 FIRST_ORIGIN = pd.Timestamp("2019-03-01T00:00:00+00:00")
 #: the one origin of the cached scenario (every client asking for the latest day-ahead forecast)
 CACHED_ORIGIN = pd.Timestamp("2020-12-30T11:00:00+00:00")
+#: longest a level's requests may take together (a server that stops answering fails the run)
+DRIVE_TIMEOUT_S = 600.0
+T = TypeVar("T")
 
 
 # -- the bare endpoint --------------------------------------------------------------------------
@@ -194,50 +199,91 @@ async def drive(
 ) -> tuple[list[float], list[int], list[str], float]:
     """Send one GET per origin with ``concurrency`` in flight; latencies, statuses, request ids.
 
-    One asyncio process with ``concurrency`` keep-alive connections (aiohttp: its C parser
-    costs the shared cores a fraction of what a pure-Python client does, so the load generator
-    weighs less on both servers' tails). The whole body is read; the request id comes from the
-    ``X-Request-ID`` header (the API sends it with every answer; the bare endpoint has none).
+    One asyncio process (uvloop) with ``concurrency`` keep-alive connections, each sending
+    requests rendered once beforehand and reading the status line, the headers and the
+    ``Content-Length`` bytes of the body (:func:`_exchange`). Why not an HTTP client library:
+    the load generator shares the 2 cores with both servers, and aiohttp's per-request
+    machinery cost several times this (its CPU was a fifth of a core at 1,000 requests/s,
+    taken from whichever server it measured, unevenly). The whole body is read; the request id
+    comes from the ``X-Request-ID`` header (the API sends it with every answer; the bare
+    endpoint has none).
     """
     from edip_testkit.platform import TEST_API_KEY
 
-    queue: asyncio.Queue[pd.Timestamp] = asyncio.Queue()
-    for origin in origins:
-        queue.put_nowait(origin)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    # with the key, as the loop calls it: answers are logged and not rate-limited
+    tail = f"Host: {host}:{port}\r\nX-API-Key: {TEST_API_KEY}\r\n\r\n".encode()
+    pending = deque(
+        f"GET /v1/forecast?{urlencode({'origin': o.isoformat(), 'horizon': horizon})} "
+        f"HTTP/1.1\r\n".encode()
+        + tail
+        for o in origins
+    )
     latencies: list[float] = []
     statuses: list[int] = []
     request_ids: list[str] = []
-    # with the key, as the loop calls it: answers are logged and not rate-limited
-    headers = {"X-API-Key": TEST_API_KEY}
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=60.0)
-    async with aiohttp.ClientSession(
-        base_url=url, connector=connector, timeout=timeout, headers=headers
-    ) as client:
 
-        async def worker() -> None:
-            while not queue.empty():
-                origin = queue.get_nowait()
-                params: dict[str, str | int] = {"origin": origin.isoformat(), "horizon": horizon}
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while pending:
+                request = pending.popleft()
                 start = time.perf_counter()
                 try:
-                    async with client.get("/v1/forecast", params=params) as response:
-                        body = await response.read()
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status, rid, body = await _exchange(reader, writer, request)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     log.warning("request failed: %r", exc)
                     statuses.append(0)
+                    writer.close()  # a fresh connection for the next request
+                    reader, writer = await asyncio.open_connection(host, port)
                     continue
                 latencies.append(time.perf_counter() - start)
-                statuses.append(response.status)
-                if response.status == 200:
-                    request_ids.append(response.headers.get("X-Request-ID", ""))
+                statuses.append(status)
+                if status == 200:
+                    request_ids.append(rid)
                 elif len(statuses) - len(request_ids) <= 3:
-                    log.warning("%s answered %s: %s", url, response.status, body[:300])
+                    log.warning("%s answered %s: %s", url, status, body[:300])
+        finally:
+            writer.close()
 
-        start = time.perf_counter()
+    start = time.perf_counter()
+    async with asyncio.timeout(DRIVE_TIMEOUT_S):
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - start
+    wall = time.perf_counter() - start
     return latencies, statuses, request_ids, wall
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, str, bytes]:
+    """One request on a keep-alive connection: (status, X-Request-ID, body). Both servers
+    answer with a ``Content-Length`` (a chunked answer raises ValueError)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, rid = -1, ""
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"x-request-id":
+            rid = value.strip().decode()
+    if length < 0:
+        raise ValueError(f"no Content-Length in the answer: {head[:300]!r}")
+    return status, rid, await reader.readexactly(length)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop (what both servers run on too) when it is installed."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 def origins_of(scenario: Scenario, i: int) -> list[pd.Timestamp]:
@@ -292,9 +338,9 @@ def run_levels(
         for _ in range(rounds):
             for name, url in servers.items():
                 level = levels[name]
-                _, _, warm_ids, _ = asyncio.run(drive(url, origins[:warmup], concurrency, horizon))
+                _, _, warm_ids, _ = run_async(drive(url, origins[:warmup], concurrency, horizon))
                 before = server_seconds(url) if name != "bare" else (0.0, 0)
-                lat, statuses, ids, wall = asyncio.run(
+                lat, statuses, ids, wall = run_async(
                     drive(url, origins[warmup:], concurrency, horizon)
                 )
                 if name != "bare":

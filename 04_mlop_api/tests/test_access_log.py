@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
 
 import httpx
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.logging import AccessFormatter
 
-from edip_api.access_log import RedactQueryFilter
+from edip_api.access_log import ACCESS_LOGGER, RedactQueryFilter, install
 from edip_testkit.platform import RunningApi
 
 
@@ -36,3 +39,47 @@ def test_the_filter_keeps_records_without_a_query() -> None:
     )  # fmt: skip
     assert RedactQueryFilter().filter(record)
     assert record.getMessage() == '127.0.0.1:1 - "GET /v1/model HTTP/1.1" 200'
+
+
+def _access_logger(fmt: str) -> tuple[logging.Logger, io.StringIO]:
+    """A logger shaped like uvicorn's access logger (its formatter), writing to a buffer."""
+    logger = logging.getLogger(f"{ACCESS_LOGGER}.test-{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(AccessFormatter(fmt, use_colors=False))
+    logger.addHandler(handler)
+    return logger, sink
+
+
+def _lines(logger: logging.Logger, sink: io.StringIO) -> list[str]:
+    for status, path in (
+        (200, "/v1/forecast?api_key=k1"),
+        (404, "/nope"),
+        (200, "/v1/forecast?api_key=k1"),
+    ):
+        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", path, "1.1", status)
+    return sink.getvalue().splitlines()
+
+
+def test_remembered_access_lines_are_the_lines_uvicorn_writes() -> None:
+    fmt = LOGGING_CONFIG["formatters"]["access"]["fmt"]
+    plain, plain_sink = _access_logger(fmt)
+    plain.addFilter(RedactQueryFilter())
+    expected = _lines(plain, plain_sink)
+    logger, sink = _access_logger(fmt)
+    install(logger)
+    install(logger)  # idempotent: one filter, one memo
+    assert _lines(logger, sink) == expected
+    assert expected[0] == 'INFO:     127.0.0.1:5 - "GET /v1/forecast?api_key=*** HTTP/1.1" 200 OK'
+    assert len(logger.filters) == 1
+
+
+def test_a_format_with_the_time_is_not_remembered() -> None:
+    logger, _sink = _access_logger('%(asctime)s %(client_addr)s - "%(request_line)s"')
+    formatter = logger.handlers[0].formatter
+    assert formatter is not None
+    before = formatter.formatMessage
+    install(logger)
+    assert formatter.formatMessage == before

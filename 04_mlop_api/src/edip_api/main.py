@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from edip_api import __version__, access_log
 from edip_api.api.deps import AppContext
-from edip_api.api.main import api_router
+from edip_api.api.main import routers
 from edip_api.core.config import Settings
 from edip_api.db import LogStore, PredictionWriter
 from edip_api.db.online_states import find_online_state
@@ -113,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
-    app.include_router(api_router)
+    for router in routers:  # one level of nesting: see edip_api.api.main
+        app.include_router(router)
     document_errors(app, rate_limited=settings.rate_limit_enabled)
     return app
 

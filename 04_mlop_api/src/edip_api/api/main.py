@@ -1,8 +1,11 @@
-"""All routers of the API, joined."""
+"""All routers of the API, in matching order.
+
+The app includes each module's router itself, not one router joining them: FastAPI checks an
+included router's version, recursively through the routers included in it, on every match, so
+one level of nesting less is cheaper per request (same routes, same order, same OpenAPI).
+"""
 
 from __future__ import annotations
-
-from fastapi import APIRouter
 
 from edip_api.api.routes import (
     actuals,
@@ -21,21 +24,23 @@ from edip_api.api.routes import (
     predictions,
 )
 
-api_router = APIRouter()
-for module in (
-    health,
-    forecast,
-    forecast_intraday,
-    explain,
-    fallback,
-    predict,
-    actuals,
-    predictions,
-    metrics,
-    model,
-    online_state,
-    data,
-    issuances,
-    issued,
-):
-    api_router.include_router(module.router)
+#: every route module's router, in the order their routes are matched
+routers = [
+    module.router
+    for module in (
+        health,
+        forecast,
+        forecast_intraday,
+        explain,
+        fallback,
+        predict,
+        actuals,
+        predictions,
+        metrics,
+        model,
+        online_state,
+        data,
+        issuances,
+        issued,
+    )
+]

@@ -199,12 +199,19 @@ class LogStore:
         return inserted
 
     def _write_predictions_sqlite(self, records: Sequence[PredictionRecord]) -> int:
-        """One ``executemany`` of plain tuples: the request path's log rows, without the
-        per-value bind processing (records are validated UTC already; times are stored as
-        SQLAlchemy's SQLite ``DateTime`` stores them, naive UTC text)."""
+        """One ``executemany`` of plain tuples on the driver's cursor, in SQLAlchemy's
+        transaction: the request path's log rows, without the per-value bind processing
+        (records are validated UTC already; times are stored as SQLAlchemy's SQLite
+        ``DateTime`` stores them, naive UTC text) nor an execution context per batch (the
+        writer thread runs it holding the GIL the event loop needs)."""
         rows = _sqlite_rows(records)
         with self.engine.begin() as conn:
-            return int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
+            cursor = conn.connection.cursor()  # the driver's: no execution context per batch
+            try:
+                cursor.executemany(_SQLITE_INSERT, rows)
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
 
     def upsert_actuals(self, records: Sequence[ActualRecord]) -> int:
         """Upsert on timestamp in one transaction; a None never overwrites a stored value.
@@ -352,9 +359,13 @@ class LogStore:
             return compute_summary(conn, start, end)
 
 
-#: the columns of the log, in the order of the tuples of :func:`_sqlite_rows`: the record's fields
-_SQLITE_COLUMNS = tuple(f.name for f in fields(PredictionRecord))
-_SQLITE_VALUES = attrgetter(*_SQLITE_COLUMNS)
+#: the columns of the log, in the order of the tuples of :func:`_sqlite_rows`: the fields a
+#: request's copy of a point shares with the cached point first, then the request's own
+_OWN_COLUMNS = ("request_id", "latency_ms", "created_at")
+_SHARED_COLUMNS = tuple(f.name for f in fields(PredictionRecord) if f.name not in _OWN_COLUMNS)
+_SQLITE_COLUMNS = (*_SHARED_COLUMNS, *_OWN_COLUMNS)
+_SHARED_VALUES = attrgetter(*_SHARED_COLUMNS)
+_OWN_VALUES = attrgetter(*_OWN_COLUMNS)
 _SQLITE_INSERT = (
     f"INSERT INTO predictions ({', '.join(_SQLITE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "
@@ -363,9 +374,13 @@ _SQLITE_INSERT = (
 
 
 def _sqlite_rows(records: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
-    """Plain tuples in ``_SQLITE_COLUMNS`` order; each distinct time formatted once per batch
-    (a batch repeats the same origins and target times: the writer's work is mostly this)."""
+    """Plain tuples in ``_SQLITE_COLUMNS`` order. Why the memo: a batch is mostly copies of
+    the same cached points (the 24 points of one forecast, asked by every client), so the
+    shared part of a row is converted once per distinct point and batch, and only the
+    request's own three values per record (this runs in the writer thread, holding the GIL
+    the event loop needs)."""
     text: dict[datetime, str] = {}
+    shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def ts(value: datetime) -> str:
         out = text.get(value)
@@ -373,10 +388,17 @@ def _sqlite_rows(records: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
             out = text[value] = value.replace(tzinfo=None).isoformat(" ", "microseconds")
         return out
 
-    return [
-        tuple(ts(v) if isinstance(v, datetime) else v for v in _SQLITE_VALUES(r))
-        for r in map(_as_prediction, records)
-    ]
+    rows = []
+    for record in records:
+        if type(record) is not PredictionRecord:
+            _as_prediction(record)  # a subclass passes, anything else raises
+        key = _SHARED_VALUES(record)
+        head = shared.get(key)
+        if head is None:
+            head = shared[key] = tuple(ts(v) if isinstance(v, datetime) else v for v in key)
+        request_id, latency_ms, created_at = _OWN_VALUES(record)
+        rows.append((*head, request_id, latency_ms, ts(created_at)))
+    return rows
 
 
 def _as_prediction(record: Any) -> PredictionRecord:

@@ -49,6 +49,7 @@ MAX_FEATURE_DAYS = 400
 SINGLE_FLIGHT_WAIT_S = 120.0
 TARGET_STEP = "1h"
 _HOUR_NS = 3_600_000_000_000
+_AHEAD_NS = MAX_ORIGIN_AHEAD.value
 
 
 def utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
@@ -133,14 +134,15 @@ class ForecastService:
         """The origin floored to the hour, refused when it cannot be served honestly."""
         now = self.now()
         o = origin_hour(origin) if origin is not None else now.floor("h")
-        if o > now + MAX_ORIGIN_AHEAD:
+        # nanoseconds, not pandas arithmetic: the cached path checks every request
+        if o.value > now.value + _AHEAD_NS:
             raise InvalidRequestError(
                 f"origin {o.isoformat()} is in the future (now is {now.isoformat()})"
             )
         if snap.first is None or snap.last is None:
             raise NotReadyError(snap.error or "the store holds no national load")
         earliest, latest = self._origin_bounds(params, snap, snap.first, snap.last)
-        if o < earliest or o > latest:
+        if not earliest.value <= o.value <= latest.value:
             raise InvalidRequestError(
                 f"origin far outside the data: {o.isoformat()} is not within "
                 f"[{earliest.isoformat()}, {latest.isoformat()}] "

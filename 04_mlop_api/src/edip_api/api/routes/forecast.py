@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
+import pandas as pd
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -76,16 +77,39 @@ def forecast_response(
     between the requests a cached result answers (model, origin, notes, points) is rendered by
     the schema once per result; the request id and the data's age per request."""
     snap = result.data
-    data = DataFreshness(
-        last_timestamp=snap.last.to_pydatetime() if snap.last is not None else None,
-        age_hours=forecasts.data_age_h(snap),
-        data_version=snap.data_version,
-    ).model_dump_json()
+    data = _freshness(snap.last, forecasts.data_age_h(snap), snap.data_version)
     fixed = result.rendered.get((horizon, logged))
     if fixed is None:
         fixed = result.rendered[horizon, logged] = _fixed_part(result, horizon, logged)
-    body = b"".join((b'{"request_id":', orjson.dumps(rid), fixed, data.encode(), b',"points":'))
+    body = b"".join((b'{"request_id":', orjson.dumps(rid), fixed, data, b',"points":'))
     return Response(body + result.points_json + b"}", media_type="application/json")
+
+
+#: the rendered ``data`` of the answers, per (last stamp and its zone, age, version): the age
+#: is the same for every request while the clock stands still (``EDIP_REPLAY_NOW``); on the
+#: moving clock each answer renders its own
+_FRESHNESS: dict[tuple[Any, ...], bytes] = {}
+_FRESHNESS_SIZE = 256
+
+
+def _freshness(last: pd.Timestamp | None, age_h: float | None, version: str | None) -> bytes:
+    """``DataFreshness`` as JSON, rendered by the schema once per distinct value (the pandas
+    conversion and the model's validation cost the cached path more than the lookup)."""
+    key = (last, None if last is None else last.tzinfo, age_h, version)
+    out = _FRESHNESS.get(key)
+    if out is None:
+        if len(_FRESHNESS) >= _FRESHNESS_SIZE:
+            _FRESHNESS.clear()
+        out = _FRESHNESS[key] = (
+            DataFreshness(
+                last_timestamp=last.to_pydatetime() if last is not None else None,
+                age_hours=age_h,
+                data_version=version,
+            )
+            .model_dump_json()
+            .encode()
+        )
+    return out
 
 
 def _fixed_part(result: ForecastResult, horizon: int, logged: bool) -> bytes:

@@ -19,9 +19,9 @@ export DO_NOT_TRACK := 1
 # from a background thread, which raced with tests restoring the environment (KeyError)
 export MLFLOW_DISABLE_TELEMETRY := true
 # Python keeps the bytecode it compiles (__pycache__, git-ignored). Where the environment sets
-# PYTHONDONTWRITEBYTECODE (some sandboxes and CI images do), every process compiled the edip
-# sources again: `make test` starts hundreds (xdist workers, MLflow/Prefect/API servers, the
-# simulator, CLI calls), ~100 CPU-seconds of compiling a run (py-spy, 2026-12-08).
+# PYTHONDONTWRITEBYTECODE (some sandboxes and CI images do), every process that imports the edip
+# sources compiled them again (~0.2 CPU-s each; `make test` starts hundreds: xdist workers, API
+# servers, the simulator, CLI calls) and pytest re-did its assertion rewriting in every worker.
 unexport PYTHONDONTWRITEBYTECODE
 
 MLFLOW_PORT ?= 5000

@@ -18,6 +18,11 @@ export DO_NOT_TRACK := 1
 # MLflow reads only "true" in DO_NOT_TRACK; its telemetry client also unsets a session variable
 # from a background thread, which raced with tests restoring the environment (KeyError)
 export MLFLOW_DISABLE_TELEMETRY := true
+# Python keeps the bytecode it compiles (__pycache__, git-ignored). Where the environment sets
+# PYTHONDONTWRITEBYTECODE (some sandboxes and CI images do), every process that imports the edip
+# sources compiled them again (~0.2 CPU-s each; `make test` starts hundreds: xdist workers, API
+# servers, the simulator, CLI calls) and pytest re-did its assertion rewriting in every worker.
+unexport PYTHONDONTWRITEBYTECODE
 
 MLFLOW_PORT ?= 5000
 export MLFLOW_TRACKING_URI ?= http://127.0.0.1:$(MLFLOW_PORT)

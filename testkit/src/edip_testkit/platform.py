@@ -124,18 +124,25 @@ class Registry:
 
 
 def start_mlflow(root: Path, port: int | None = None, timeout_s: float = 180.0) -> Any:
-    """The real ``mlflow server`` (SQLite backend, proxied artifacts under ``root``)."""
+    """The real ``mlflow server`` (SQLite backend, proxied artifacts under ``root``), on a copy
+    of a fresh, already migrated database when one is kept (:mod:`edip_testkit.mlflow_schema`)."""
     from edip_ml.registry.tracking_server import start_server
+    from edip_testkit import mlflow_schema
 
     root.mkdir(parents=True, exist_ok=True)
-    return start_server(
+    db = root / "mlflow.db"
+    created = not db.exists() and not mlflow_schema.prepare(db)
+    server = start_server(
         "127.0.0.1",
         port or free_port(),
-        backend_store_uri=f"sqlite:///{root / 'mlflow.db'}",
+        backend_store_uri=f"sqlite:///{db}",
         artifacts_destination=str(root / "artifacts"),
         log_file=root / "server.log",
         timeout_s=timeout_s,
     )
+    if created:
+        mlflow_schema.keep(db)
+    return server
 
 
 def train_champion(

@@ -25,6 +25,7 @@ perturbed weather at most 0.15 pt worse; load only ≤ 2.2 % in 2019; every 2019
     python bench/accuracy.py [--years 2019,2020] [--models lightgbm,xgboost,gam,gam_kalman]
                              [--quick] [--n-jobs 1] [--warmup-days 61] [--no-robustness]
                              [--set '{"combination": {"forget": 0.1}}'] [--out reports/accuracy]
+    python bench/accuracy.py --validate ...   # model selection on 2017/2018 (accuracy_validate)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from accuracy_validate import add_arguments, validate
 from accuracy_winter import (
     PERTURBED,
     robustness_lines,
@@ -236,9 +238,10 @@ def backtest_year(
     train_start: str | None,
     warmup_days: int = 0,
     perturbed: bool = False,
+    keep_warmup: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """One setting's backtest of one test year (its forecasts from 1 January, the warm-up days
-    before it cut), and its "weather used" line (with its time)."""
+    before it cut unless ``keep_warmup``), and its "weather used" line (with its time)."""
     from edip_ml.data.training_data import load_training_data
     from edip_ml.evaluation.backtest import backtest
     from edip_ml.evaluation.weather_error import ForecastError, perturbed_data
@@ -272,7 +275,7 @@ def backtest_year(
     from edip_pipeline.calendar import PARIS
 
     t = pd.DatetimeIndex(res.forecasts["target_time"]).tz_convert(PARIS)
-    scored = res.forecasts[np.asarray(t.year == year)].reset_index(drop=True)
+    scored = res.forecasts[np.asarray((t.year == year) | keep_warmup)].reset_index(drop=True)
     scored.attrs = dict(res.forecasts.attrs)
     return scored, line
 
@@ -331,7 +334,7 @@ def run(args: argparse.Namespace) -> None:
     stores = {}
     rte = rte_20h()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    years = [int(y) for y in args.years.split(",")]
+    years = [int(y) for y in (args.years or "2019,2020").split(",")]
     base = base_params(args.n_jobs).with_overrides(json.loads(args.set))
     rows: list[dict[str, object]] = []
     winter: list[dict[str, object]] = []
@@ -395,7 +398,7 @@ def verdict(table: pd.DataFrame, years: list[int], oracle: list[str], label_load
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--years", default="2019,2020")
+    parser.add_argument("--years", default=None, help="default 2019,2020 (2017,2018 validating)")
     parser.add_argument("--models", default=MODELS)
     parser.add_argument("--quick", action="store_true", help="two weeks per year (smoke test)")
     parser.add_argument(
@@ -417,6 +420,7 @@ def main() -> None:
         "--set", default="{}", help="ML parameter overrides, JSON (e.g. a combination knob)"
     )
     parser.add_argument("--out", type=Path, default=Path("reports/accuracy"))
+    add_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("edip_ml.evaluation.backtest").setLevel(
@@ -425,7 +429,7 @@ def main() -> None:
     if not (DEV_LOAD.is_file() and DEV_TEMP.is_file() and RTE_20H.is_file()):
         print(f"## accuracy: skipped — development files absent under {SHARED}")  # noqa: T201
         return
-    run(args)
+    validate(args) if args.validate else run(args)
 
 
 if __name__ == "__main__":

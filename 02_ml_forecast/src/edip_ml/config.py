@@ -265,18 +265,10 @@ class CombinationParams(ModelParams):
         "ML-Poly; 0.1 = about ten days of memory).",
     )
     bias_corrected_experts: list[str] = Field(
-        default_factory=list,
-        description="Experts also combined as a bias-corrected copy '<name>_bc' (minus an EWMA "
-        "of their past daily mean error, days up to D-2: edip_ml.models.bias_correction); "
-        "backtests only so far (the served combination has no such state yet). The winter "
-        "validation (bench/accuracy.py --validate) chose ['lightgbm'].",
-    )
-    bias_alpha: float = Field(
-        0.2,
-        gt=0.0,
-        le=1.0,
-        description="EWMA weight of the newest day in a bias-corrected copy's correction.",
-    )
+        [], description="Experts also combined as '<name>_bc': minus an EWMA (bias_alpha) of "
+        "their daily mean error up to D-2 (edip_ml.models.bias_correction); backtests only.",
+    )  # fmt: skip
+    bias_alpha: float = Field(0.2, gt=0, le=1, description="EWMA weight of the newest day.")
 
 
 class BacktestParams(BaseModel):

@@ -1,8 +1,10 @@
 """The winter and robustness parts of ``bench/accuracy.py`` (imported by it; not run alone).
 
-* :func:`winter_rows` — every winter month (Jan, Feb, Nov, Dec) of each test year: the hourly
-  MAPE of both combinations beside RTE's D-1 MAPE at 20:00 in that month (the only hour RTE's
-  D-1 is archived at), and the like-for-like 20:00 MAPE; MET when the hourly MAPE is below RTE's.
+* :func:`winter_rows` — every winter month (Jan, Feb, Nov, Dec) of each test year: both
+  combinations' MAPE at 20:00 Paris beside RTE's D-1 MAPE at 20:00 on the same days (RTE's D-1 is
+  archived at 20:00 only), and their all-hours MAPE. Two verdicts: the primary one compares the
+  same instants (ours at 20:00 vs RTE's at 20:00, the data README's rule); the harsher one, kept,
+  compares our all-hours MAPE with RTE's 20:00 MAPE used as an anchor for the whole day.
 * :func:`robustness_lines` — each setting run again with observed weather perturbed by a
   day-ahead forecast error (:mod:`edip_ml.evaluation.weather_error`): the best own model's MAPE
   with and without the error; target at most 0.15 pt worse.
@@ -18,6 +20,10 @@ WINTER_MODELS = ("combination", "combination_rte")
 #: most the perturbed-weather MAPE may exceed the observed-weather one (points of MAPE)
 ROBUSTNESS_PT = 0.15
 PERTURBED = " + D-1 forecast error"
+#: the primary winter verdict: our MAPE at 20:00 Paris vs RTE's at 20:00, the same days
+VS_SAME = "vs RTE (same instants, 20:00)"
+#: the harsher one: our all-hours MAPE vs RTE's 20:00 MAPE taken as a 20:00 anchor for the day
+VS_ANCHOR = "vs RTE (all hours vs 20:00 anchor)"
 
 
 def _mape(pred: pd.Series, actual: pd.Series) -> float:
@@ -44,15 +50,17 @@ def winter_rows(
             m20 = at20.set_index("target_time").reindex(ref.index)
             hourly = _mape(f["p50"], f["actual"])
             rte20 = _mape(ref["rte_d1_mw"], ref["load_mw"])
+            at20_mape = _mape(m20["p50"], m20["actual"])
             rows.append(
                 {
                     "setting": setting,
                     "month": f"{year}-{month:02d}",
                     "model": model,
                     "MAPE %": hourly,
-                    "MAPE 20:00 %": _mape(m20["p50"], m20["actual"]),
+                    "MAPE 20:00 %": at20_mape,
                     "RTE D-1 20:00 %": rte20,
-                    "vs RTE": "MET" if hourly < rte20 else "MISSED",
+                    VS_SAME: "MET" if at20_mape < rte20 else "MISSED",
+                    VS_ANCHOR: "MET" if hourly < rte20 else "MISSED",
                 }
             )
     return rows
@@ -96,15 +104,19 @@ def robustness_lines(table: pd.DataFrame) -> list[str]:
 
 
 def winter_verdict(winter: pd.DataFrame) -> list[str]:
-    """How many winter months each combination beats RTE's 20:00 MAPE in, per setting."""
+    """How many winter months each combination beats RTE in, per setting: on the same instants
+    (20:00 vs 20:00, the primary count) and all hours vs RTE's 20:00 anchor (the harsher one)."""
     out: list[str] = []
     if winter.empty:
         return out
     for (setting, model), w in winter.groupby(["setting", "model"], sort=False):
-        met = int((w["vs RTE"] == "MET").sum())
-        missed = ", ".join(w.loc[w["vs RTE"] != "MET", "month"]) or "none"
-        out.append(
-            f"- winter months, {setting}, {model}: {met}/{len(w)} below RTE's 20:00 MAPE "
-            f"(missed: {missed})"
-        )
+        counts = []
+        for column, what in (
+            (VS_SAME, "same instants (20:00 vs RTE's 20:00)"),
+            (VS_ANCHOR, "all hours vs RTE's 20:00 anchor"),
+        ):
+            met = int((w[column] == "MET").sum())
+            missed = ", ".join(w.loc[w[column] != "MET", "month"]) or "none"
+            counts.append(f"{what}: {met}/{len(w)} below RTE (missed: {missed})")
+        out.append(f"- winter months, {setting}, {model}: " + "; ".join(counts))
     return out

@@ -264,6 +264,11 @@ class CombinationParams(ModelParams):
         "weights follow the expert that is right this week (0 = the whole history, opera's "
         "ML-Poly; 0.1 = about ten days of memory).",
     )
+    bias_corrected_experts: list[str] = Field(
+        [], description="Experts also combined as '<name>_bc': minus an EWMA (bias_alpha) of "
+        "their daily mean error up to D-2 (edip_ml.models.bias_correction); backtests only.",
+    )  # fmt: skip
+    bias_alpha: float = Field(0.2, gt=0, le=1, description="EWMA weight of the newest day.")
 
 
 class BacktestParams(BaseModel):

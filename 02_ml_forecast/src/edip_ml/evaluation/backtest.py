@@ -50,6 +50,7 @@ from edip_ml.evaluation.forecast_frame import assemble_forecasts, forecast_frame
 from edip_ml.models import OnlineForecaster, make_model
 from edip_ml.models.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.models.base import Forecaster
+from edip_ml.models.bias_correction import SUFFIX, bias_corrected
 from edip_ml.models.walk_forward import Static, Stepping, WalkForward, new_band
 from edip_pipeline.conformal import CONFORMAL_KEY
 from edip_pipeline.features import WeatherMode
@@ -127,9 +128,18 @@ def _combinations(
     if not cfg.enabled:
         return frames, names
     merged = pd.concat(frames, ignore_index=True)
-    variants = [(COMBINATION, list(cfg.experts))]
+    experts = list(cfg.experts)
+    for model in cfg.bias_corrected_experts:
+        corrected = bias_corrected(merged, model, cfg.bias_alpha)
+        if len(corrected):  # reported as a model too, and combined as one more expert
+            frames.append(corrected)
+            names.append(model + SUFFIX)
+            experts.append(model + SUFFIX)
+    if len(experts) > len(cfg.experts):
+        merged = pd.concat(frames, ignore_index=True)
+    variants = [(COMBINATION, experts)]
     if RTE_D1 in names:
-        variants.append((COMBINATION_RTE, [*cfg.experts, RTE_D1]))
+        variants.append((COMBINATION_RTE, [*experts, RTE_D1]))
     for label, experts in variants:
         frame, _ = aggregate(
             merged, experts, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from edip_ml.hyperparams import ModelParams, Search
 from edip_ml.intraday_params import IntradayParams
@@ -25,9 +24,6 @@ PROTOCOLS: tuple[str, ...] = ("day-ahead", "rolling-24h", "intraday")
 
 #: the MLflow experiment a training run is recorded in unless one is named
 DEFAULT_EXPERIMENT = REGISTERED_MODEL
-#: default of ``ml.absorb_lag`` (see its description)
-ABSORB_LAG: str | None = None
-
 #: the models that only read a feature column (no training, no hyper-parameters)
 BASELINES: tuple[str, ...] = ("same_hour_last_week", "same_hour_yesterday")
 
@@ -354,14 +350,9 @@ class MLParams(BaseModel):
         0.15, description="Last share of training rows used for the conformal P10/P90 offsets."
     )
     absorb_lag: str | None = Field(
-        ABSORB_LAG,
-        description="When the walk-forward engine (backtests, combinations, the live loop's "
-        "update) absorbs a measured load: at the first issuance instant (features."
-        "origin_hour_local, Paris) at least this long after its hour ended (a pandas Timedelta). "
-        "Default 2h: éCO2mix real-time consumption is published about 1 h after the fact "
-        "(reference/data-sources.md), and the loop's hourly ingest at :05 must hold it before "
-        "the update that precedes the issuance, so the 12:00 forecast has absorbed D-1 up to "
-        "10:00. null = whole Paris days once over (D-2 at the 12:00 origin).",
+        "2h",
+        pattern=r"^\d+ ?(d|h|min|s)$",
+        description="Absorb a load at the 1st issuance >= this after its hour; null: whole days.",
     )
     seed: int = Field(42, description="Random seed of every model.")
     feature_overrides: dict[str, Any] = Field(
@@ -393,13 +384,6 @@ class MLParams(BaseModel):
     )
     promotion: PromotionParams = Field(default_factory=PromotionParams, description="Promotion.")
     tracking: TrackingParams = Field(default_factory=TrackingParams, description="MLflow.")
-
-    @field_validator("absorb_lag")
-    @classmethod
-    def _lag(cls, value: str | None) -> str | None:
-        if value is not None and not pd.Timedelta(value) >= pd.Timedelta(0):
-            raise ValueError(f"absorb_lag must be a duration >= 0, got {value!r}")
-        return value
 
     def hyper(self, family: str) -> dict[str, Any]:
         """Hyper-parameters of a family as a dict ({} for families without any)."""

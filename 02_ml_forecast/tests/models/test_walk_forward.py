@@ -166,7 +166,9 @@ def test_the_whole_day_rule_is_todays() -> None:
     model, seen = _walk_recorded(WHOLE_DAYS)
     for origin, n_calls in seen:
         cut = pd.Timestamp(origin, tz="UTC").tz_convert("Europe/Paris").normalize()
-        ends = [t + pd.Timedelta("1h") for c in model.calls[:n_calls] for t in c.get_level_values(1)]
+        ends = [
+            t + pd.Timedelta("1h") for c in model.calls[:n_calls] for t in c.get_level_values(1)
+        ]
         assert all(e <= cut for e in ends)
         assert n_calls == 0 or max(ends) == cut  # the day before the origin's day, whole
     assert all(len(c) == 24 for c in model.calls)
@@ -179,7 +181,7 @@ def test_a_refit_absorbs_its_training_rows_with_the_model_before_it() -> None:
     rule = AbsorbRule(pd.Timedelta("2h"), 12)
     X = _day_ahead(6)
     y = pd.Series(60_000.0, index=X.index)
-    origins, targets = _levels(X)
+    origins, _ = _levels(X)
     old, new = _Recorder(), _Recorder()
     walk = WalkForward(old, None, rule)
     first = np.asarray(origins < pd.Timestamp("2019-01-04 11:00Z"))

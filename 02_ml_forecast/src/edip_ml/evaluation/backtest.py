@@ -167,11 +167,9 @@ def backtest(
     protocol = protocol or params.protocol
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    bt = params.backtest
+    bt, step = params.backtest, pd.Timedelta(params.step)
     names = _model_names(params, models, baselines)
-    weather = weather or bt.weather
-    step = pd.Timedelta(params.step)
-    data = ensure_training_data(data, store, params, weather, protocol)
+    data = ensure_training_data(data, store, params, weather or bt.weather, protocol)
     window = resolve_window(bt, data, start, end)
     X, y, ft = data.xy(window.train_day, window.end_day, drop_missing_target=False)
     train_rows = np.asarray(fold_keys(X, protocol) < window.start_day)
@@ -200,6 +198,7 @@ def backtest(
     )
     _annotate(result, window, weather_share, test_weather, data.origin)
     result.forecasts.attrs[WALKS_KEY] = walks
+    rule.stamp(result.forecasts)  # the combinations replayed over it in training absorb alike
     return result
 
 

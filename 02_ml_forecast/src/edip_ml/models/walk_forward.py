@@ -32,8 +32,9 @@ the live loop's update continues a new champion's state from the end of its trai
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -118,7 +119,7 @@ class AbsorbRule:
     whole-day rule: a Paris day once it is over. Targets are on their step's grid, so "its
     interval ended by ``g - lag``" is "it started before ``g - lag``" (no step needed)."""
 
-    lag: pd.Timedelta = pd.Timedelta(0)
+    lag: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(0))
     hour: int = 0
 
     def __post_init__(self) -> None:
@@ -131,6 +132,11 @@ class AbsorbRule:
         at Paris hour ``issuance_hour`` (``features.origin_hour_local``)."""
         return WHOLE_DAYS if lag is None else cls(pd.Timedelta(lag), int(issuance_hour))
 
+    def stamp(self, forecasts: pd.DataFrame) -> None:
+        """Record the rule in ``forecasts.attrs`` (JSON-able): replays over them absorb alike
+        (:func:`rule_of`)."""
+        forecasts.attrs[ABSORB_ATTR] = {"lag": str(self.lag), "hour": self.hour}
+
     def known_at(self, targets: pd.DatetimeIndex) -> np.ndarray:
         """UTC ns of the instant each target's outcome is known (absorbed before an origin at or
         after it)."""
@@ -142,6 +148,14 @@ class AbsorbRule:
 
 
 WHOLE_DAYS = AbsorbRule()
+#: ``attrs`` key of a backtest's forecasts: the rule its walks absorbed by (:func:`rule_of`)
+ABSORB_ATTR = "absorb"
+
+
+def rule_of(attrs: Mapping[Any, Any]) -> AbsorbRule:
+    """The rule a forecasts frame was walked with (:data:`ABSORB_ATTR`), else whole days."""
+    raw = attrs.get(ABSORB_ATTR)
+    return AbsorbRule(pd.Timedelta(raw["lag"]), int(raw["hour"])) if raw else WHOLE_DAYS
 
 
 def known_at(instants: pd.DatetimeIndex, hour: int) -> np.ndarray:
@@ -185,9 +199,7 @@ class WalkForward:
         self.skipped += skipped
         return skipped
 
-    def advance(
-        self, origin: pd.Timestamp | int, through: pd.Timestamp | None = None
-    ) -> None:
+    def advance(self, origin: pd.Timestamp | int, through: pd.Timestamp | None = None) -> None:
         """Absorb every pending row known by ``origin`` (grouped by when it became known, in
         target order); with ``through``, only those whose target interval ended by then (a
         refit's training end: the rows it was trained on)."""

@@ -184,8 +184,7 @@ def test_live_update_absorbs_what_is_published_before_the_issuance_as_the_engine
     ctx.store = store  # type: ignore[attr-defined]
     targets = pd.date_range("2019-12-01 10:00", "2019-12-03 23:00", freq="h", tz="Europe/Paris")
     X, y = group_rows(ctx, OnnxForecaster(gam_onnx), targets.tz_convert("UTC"))
-    engine = served_walk(OnnxForecaster(gam_onnx))
-    engine.rule = LAG
+    engine = served_walk(OnnxForecaster(gam_onnx), LAG)
     engine._pending = [(X, y)]
     for origin in ("2019-12-02 12:00", "2019-12-03 12:00"):
         engine.advance(pd.Timestamp(origin, tz="Europe/Paris"))

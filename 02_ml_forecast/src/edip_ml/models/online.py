@@ -148,13 +148,15 @@ def _absorb_plain(
     return new
 
 
-def served_walk(forecaster: OnnxForecaster) -> WalkForward:
-    """The engine over a served ONNX forecaster: with its online state, else static."""
+def served_walk(forecaster: OnnxForecaster, rule: AbsorbRule | None = None) -> WalkForward:
+    """The engine over a served ONNX forecaster: with its online state, else static; absorbing
+    by ``rule`` (default: the live loop's, :func:`live_rule`)."""
+    rule = rule or live_rule(forecaster)
     state = forecaster.online_state
     if not state:
-        return WalkForward(Static(forecaster))
+        return WalkForward(Static(forecaster), rule=rule)
     served = ServedOnline(forecaster, dict(state))
-    return WalkForward(served, served.band)
+    return WalkForward(served, served.band, rule)
 
 
 def absorb_day(forecaster: OnnxForecaster, state: dict[str, Any], X: pd.DataFrame, y: pd.Series

@@ -24,6 +24,7 @@ from edip_ml.evaluation.backtest_files import (
 from edip_ml.evaluation.metrics import COLUMNS
 from edip_ml.models import make_model
 from edip_ml.models.base import Forecaster, ModelError
+from edip_ml.models.walk_forward import WalkForward
 from edip_pipeline.store import Store
 
 from ..conftest import BT_BASELINES, BT_DAYS, BT_MODELS
@@ -73,8 +74,19 @@ def test_monthly_folds_and_no_training_label_after_first_origin(
 def test_training_rows_never_postdate_any_test_origin(
     sample_store: Store, small_params: MLParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Instrument the models themselves: what they were fitted on vs what they predicted."""
+    """Instrument the models themselves: what they were fitted on vs what they forecast (a refit
+    also predicts the rows published before its first origin that it was not trained on, to
+    score them for the band when it absorbs them: re-scoring the past, not a forecast)."""
     seen: list[dict[str, Any]] = []
+    forecasting: list[bool] = [False]
+    plain_forecast = WalkForward.forecast
+
+    def forecast(walk: WalkForward, X: pd.DataFrame) -> pd.DataFrame:
+        forecasting[0] = True
+        try:
+            return plain_forecast(walk, X)
+        finally:
+            forecasting[0] = False
 
     class Spy:
         def __init__(self, inner: Forecaster) -> None:
@@ -92,12 +104,13 @@ def test_training_rows_never_postdate_any_test_origin(
             return self.inner.name
 
         def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-            if "first_test_origin" not in self.rec:  # its first forecast (the walk predicts on)
+            if forecasting[0] and "first_test_origin" not in self.rec:  # its first forecast
                 self.rec["first_test_origin"] = X.index.get_level_values("origin").min()
                 seen.append(self.rec)
             return self.inner.predict(X)
 
     monkeypatch.setattr(bt_module, "make_model", lambda name, params: Spy(make_model(name, params)))
+    monkeypatch.setattr(WalkForward, "forecast", forecast)
     backtest(
         sample_store, ["lightgbm"], "2020-02-24", "2020-03-05", "day-ahead", small_params,
         baselines=["same_hour_last_week"], progress=False,

@@ -2,8 +2,9 @@
 
 A GAM-Kalman champion (cheap, online: a Kalman state and an adaptive band) is trained up to
 2020-10-30 on the sample; ``edip live simulate`` then runs the real loop (Prefect, the API,
-MLflow) over 10-31 .. 11-02: its 07:30 ``update`` absorbs 10-31 and 11-01 into the served state,
-its 12:00 ``issue-forecast`` issues 11-01 .. 11-03. The backtest of 10-24 .. 11-03 (the champion's
+MLflow) over 10-31 .. 11-02: its 11:40 ``update`` absorbs into the served state every load
+published since the state's as-of instant (``ml.absorb_lag``: up to 10:00 that day; 10-31 00:00 ..
+11-02 09:00 in all), its 12:00 ``issue-forecast`` issues 11-01 .. 11-03. The backtest of 10-24 .. 11-03 (the champion's
 own backtest days, then a monthly refit on 11-01 whose model is the champion) must give, for the
 11-03 forecast issued at 12:00 on 11-02, the API's P50 and P10/P90 and the same online state.
 """
@@ -89,7 +90,8 @@ def test_the_served_forecast_is_the_backtest_forecast(
 ) -> None:
     answer = served["answer"]
     assert answer["model"]["name"] == MODEL
-    assert answer["model"]["online_last_day"] == "2020-11-01"  # 10-31 and 11-01 absorbed
+    # 10-31 00:00 .. 11-02 09:00 absorbed: the last Paris day of the state is 11-02 (partly)
+    assert answer["model"]["online_last_day"] == "2020-11-02"
     points = pd.DataFrame(answer["points"])
     points["target_time"] = pd.to_datetime(points["target_time"], utc=True)
     day = points["target_time"].dt.tz_convert(PARIS).dt.date.astype(str) == DAY
@@ -112,7 +114,8 @@ def test_the_served_state_is_the_backtest_state(
     walk_state = backtested.attrs[WALKS_KEY][MODEL]["state"]
     state = served["state"]
     assert state is not None
-    assert state["last_day"] == "2020-11-01"
+    assert state["last_day"] == "2020-11-02"
+    assert pd.Timestamp(state["absorbed_to"]) == pd.Timestamp("2020-11-02 10:00", tz=PARIS)
     np.testing.assert_allclose(state["theta"], walk_state["theta"], rtol=1e-6)
     np.testing.assert_allclose(state["P"], walk_state["P"], rtol=1e-6, atol=1e-15)
     assert state["n_updates"] == walk_state["n_updates"]

@@ -43,10 +43,10 @@ def test_simulated_day_follows_the_cron_schedules_thinned_hourly() -> None:
     assert names == [
         ("03:00", "retrain"),
         ("07:05", "ingest"),
-        ("07:30", "update"),
         ("09:00", "issue-intraday"),
         ("11:05", "ingest"),
         ("11:10", "sync-actuals"),
+        ("11:40", "update"),
         ("12:00", "issue-forecast"),
         ("13:15", "alerts"),
         ("17:05", "ingest"),

@@ -12,8 +12,9 @@ Protocol
   issuing the fold's first forecast is used; the fold records ``train_end`` (end of the last
   training target) to prove it.
 * Each model is walked forward over its test rows by the one engine
-  (:mod:`edip_ml.models.walk_forward`, the live loop's too): before each origin the days over by
-  it are absorbed (online state, adaptive P10–P90 band), then the origin is forecast.
+  (:mod:`edip_ml.models.walk_forward`, the live loop's too): before each origin the outcomes
+  published by it (``ml.absorb_lag``) are absorbed (online state, adaptive P10–P90 band), then the
+  origin is forecast.
 * Baselines (same hour last week / yesterday, ridge) run on the same harness; the RTE D-1
   forecast, when ``load_national`` holds ``forecast_d1_mw``, is added as pseudo-model ``rte_d1``
   (day-ahead protocol only; no quantiles).
@@ -51,7 +52,7 @@ from edip_ml.models import OnlineForecaster, make_model
 from edip_ml.models.aggregation import COMBINATION, COMBINATION_RTE, aggregate
 from edip_ml.models.base import Forecaster
 from edip_ml.models.bias_correction import SUFFIX, bias_corrected
-from edip_ml.models.walk_forward import Static, Stepping, WalkForward, new_band
+from edip_ml.models.walk_forward import AbsorbRule, Static, Stepping, WalkForward, new_band
 from edip_pipeline.conformal import CONFORMAL_KEY
 from edip_pipeline.features import WeatherMode
 from edip_pipeline.rte_forecast import rte_d1
@@ -121,7 +122,7 @@ def _rte_d1(
 
 
 def _combinations(
-    frames: list[pd.DataFrame], names: list[str], params: MLParams
+    frames: list[pd.DataFrame], names: list[str], params: MLParams, rule: AbsorbRule
 ) -> tuple[list[pd.DataFrame], list[str]]:
     """Append the online aggregations (without and, when stored, with RTE's D-1 as expert)."""
     cfg = params.combination
@@ -141,9 +142,8 @@ def _combinations(
     if RTE_D1 in names:
         variants.append((COMBINATION_RTE, [*experts, RTE_D1]))
     for label, experts in variants:
-        frame, _ = aggregate(
-            merged, experts, label, cfg.interval_window_days, cfg.interval_gamma, cfg.forget
-        )
+        frame, _ = aggregate(merged, experts, label, cfg.interval_window_days,
+                             cfg.interval_gamma, cfg.forget, rule=rule)  # fmt: skip
         if len(frame):
             frames.append(frame)
             names.append(label)
@@ -177,11 +177,9 @@ def backtest(
     protocol = protocol or params.protocol
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    bt = params.backtest
+    bt, step = params.backtest, pd.Timedelta(params.step)
     names = _model_names(params, models, baselines)
-    weather = weather or bt.weather
-    step = pd.Timedelta(params.step)
-    data = ensure_training_data(data, store, params, weather, protocol)
+    data = ensure_training_data(data, store, params, weather or bt.weather, protocol)
     window = resolve_window(bt, data, start, end)
     X, y, ft = data.xy(window.train_day, window.end_day, drop_missing_target=False)
     train_rows = np.asarray(fold_keys(X, protocol) < window.start_day)
@@ -190,10 +188,11 @@ def backtest(
     _log_weather(window, weather_share, ft.weather_source, test_weather)
 
     plan = plan_folds(X, y, protocol, window, bt.retrain, data)
-    frames, folds, fit_seconds, walks = _run_folds(plan, X, y, names, params, progress)
+    rule = AbsorbRule.of(params.absorb_lag, data.feature_params.origin_hour_local)
+    frames, folds, fit_seconds, walks = _run_folds(plan, X, y, names, params, progress, rule)
     if protocol == "day-ahead":
         frames, names = _benchmark_and_combinations(
-            frames, names, store, X[plan.is_test], y[plan.is_test], params, step
+            frames, names, store, X[plan.is_test], y[plan.is_test], params, step, rule
         )
     result = BacktestResult(
         forecasts=assemble_forecasts(frames),
@@ -209,6 +208,7 @@ def backtest(
     )
     _annotate(result, window, weather_share, test_weather, data.origin)
     result.forecasts.attrs[WALKS_KEY] = walks
+    rule.stamp(result.forecasts)  # the combinations replayed over it in training absorb alike
     return result
 
 
@@ -276,6 +276,7 @@ def _run_folds(
     names: list[str],
     params: MLParams,
     progress: bool | None,
+    rule: AbsorbRule,
 ) -> tuple[list[pd.DataFrame], list[Fold], dict[str, float], dict[str, dict[str, Any]]]:
     """Retrain every model per fold and walk it forward over the fold's test rows, one engine
     per model across the folds (its band runs on, the refit replaces the model); returns the
@@ -299,7 +300,7 @@ def _run_folds(
                 raise AssertionError(f"{label}: training target after the first test origin")
             for name in names:
                 bar.set_postfix_str(f"{label} {name}")
-                frames.append(_fit_walk(name, params, fold, X, y, tr, te, walks))
+                frames.append(_fit_walk(name, params, fold, (X, y), tr, te, walks, rule))
                 fit_seconds[name] += fold.fit_seconds[name]
                 bar.update(1)
             log.info(
@@ -342,21 +343,22 @@ def _fit_walk(
     name: str,
     params: MLParams,
     fold: Fold,
-    X: pd.DataFrame,
-    y: pd.Series,
+    Xy: tuple[pd.DataFrame, pd.Series],
     tr: np.ndarray,
     te: np.ndarray,
     walks: dict[str, WalkForward],
+    rule: AbsorbRule,
 ) -> pd.DataFrame:
     """Fit ``name`` on the fold's training rows and walk it over its test rows (the engine of
-    :mod:`edip_ml.models.walk_forward`: the days over by each origin absorbed, the band
-    adapting); records the fold's fit time.
+    :mod:`edip_ml.models.walk_forward`: the rows known by each origin absorbed by ``rule``, the
+    band adapting); records the fold's fit time.
 
     The band: the adaptive conformal band, the rule the served models apply. Why for static
     models too: a refit's calibration slice (its last months) misses the season being forecast,
     so static offsets under-cover in winter and over-cover in summer.
     ``combination.interval_window_days = 0`` keeps the static offsets of models not online.
     """
+    X, y = Xy
     Xte = X[te]
     t0 = time.perf_counter()
     model = make_model(name, params).fit(X[tr], y[tr], params.calibration_fraction)
@@ -366,10 +368,11 @@ def _fit_walk(
         online = isinstance(model, OnlineForecaster)
         band = new_band(cfg.interval_window_days, cfg.interval_gamma)
         walks[name] = walk = WalkForward(
-            _stepping(model), band if cfg.interval_window_days > 0 or online else None
+            _stepping(model), band if cfg.interval_window_days > 0 or online else None, rule
         )
-    else:  # a refit: the days known at its first origin are absorbed with the model before it
-        walk.advance(fold.first_origin)
+    else:  # a refit: the rows it was trained on, known by its first origin, absorbed with the
+        # model before it; the later ones known by then with the refit (as the live loop does)
+        walk.advance(fold.first_origin, through=fold.train_end)
         walk.model = _stepping(model)
     pred = walk.run(Xte, y[te])
     fold.fit_seconds[name] = round(time.perf_counter() - t0, 3)
@@ -391,13 +394,14 @@ def _benchmark_and_combinations(
     y_test: pd.Series,
     params: MLParams,
     step: pd.Timedelta,
+    rule: AbsorbRule,
 ) -> tuple[list[pd.DataFrame], list[str]]:
     """Day-ahead only: RTE's D-1 forecast (when stored), then the online combinations."""
     rte = _rte_d1(store, X_test, y_test, step)
     if len(rte):
         frames.append(rte)
         names.append(RTE_D1)
-    return _combinations(frames, names, params)
+    return _combinations(frames, names, params, rule)
 
 
 def run_backtest(

@@ -76,7 +76,12 @@ class LiveSettings(BaseSettings):
         None, description="Cron of issue-forecast (default: '0 <issuance_hour> * * *')."
     )
     sync_cron: str = Field("10 * * * *", description="Cron of sync-actuals (hourly).")
-    update_cron: str = Field("30 7 * * *", description="Cron of update (after the daily ingest).")
+    update_cron: str = Field(
+        "40 11 * * *",
+        description="Cron of update: just before the issuance (after the 11:05 ingest), so that "
+        "the forecast issued at 12:00 has absorbed every load published by then (ml.absorb_lag), "
+        "as the backtest's origin does.",
+    )
     retrain_cron: str = Field("0 3 * * 1", description="Cron of retrain (weekly, Monday 03:00).")
     alerts_cron: str = Field("15 * * * *", description="Cron of alerts (hourly).")
     retrain_models: list[str] = Field(
@@ -127,9 +132,9 @@ class LiveSettings(BaseSettings):
             "issue-intraday": [9, 18],
         },
         description="Simulation: the hours at which the hourly deployments run (the rest are "
-        "skipped so that a day takes seconds); ingest at 07:05 too, so that the 07:30 update "
-        "finds yesterday whole, as the hourly ingest gives it in production, and at 17:05 so that "
-        "the 18:00 intraday re-issues pass the gate's freshness check; issue-intraday at 09:00 "
+        "skipped so that a day takes seconds); ingest at 11:05 so that the 11:40 update finds "
+        "the morning's load, as the hourly ingest gives it in production, at 07:05 and 17:05 so "
+        "that the intraday re-issues pass the gate's freshness check; issue-intraday at 09:00 "
         "and 18:00 of its slots.",
     )
     sim_alerts: bool = Field(True, description="Simulation: run the alerts deployment too.")

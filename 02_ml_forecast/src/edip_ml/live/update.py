@@ -1,6 +1,9 @@
 """``update``: the scores of the last day and the champion's online update, when it has one.
 
-Daily, after the consolidated ingest. The scores are the API's own (``/v1/metrics/summary`` over
+Daily, just before the issuance (11:40 by default, after the 11:05 ingest): the online update
+absorbs every load published since the served state is up to date
+(:func:`edip_ml.models.online.live_update`), so the 12:00 forecast has absorbed what the backtest's
+12:00 origin absorbs. The scores are the API's own (``/v1/metrics/summary`` over
 yesterday, Paris): what was served against what was measured, with RTE's D-1 on the same hours;
 they are logged and kept as a Prefect artifact.
 
@@ -12,7 +15,7 @@ is found, in order, as
 2. EDIP's own :func:`edip_ml.models.online.live_update` (a declared import, never a name looked up),
 
 and is called as ``hook(UpdateContext) -> str | None`` (a one-line summary, ``None`` when it does
-not apply to this champion). It must be idempotent per day: ``update`` may run twice for a day.
+not apply to this champion). It must be idempotent: ``update`` may run twice for a day.
 """
 
 from __future__ import annotations

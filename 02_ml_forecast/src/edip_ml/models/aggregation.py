@@ -19,7 +19,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from edip_ml.models.walk_forward import WalkForward, new_band, paris_hours, targets_of
+from edip_ml.models.walk_forward import (
+    WHOLE_DAYS,
+    AbsorbRule,
+    WalkForward,
+    new_band,
+    paris_hours,
+    targets_of,
+)
 from edip_pipeline.online import MLPoly
 
 log = logging.getLogger(__name__)
@@ -57,12 +64,14 @@ def aggregate(
     window_days: int = 56,
     gamma: float = 0.01,
     forget: float = 0.0,
+    rule: AbsorbRule = WHOLE_DAYS,
 ) -> tuple[pd.DataFrame, MLPoly | None]:
     """The combination's forecasts frame (columns of ``forecasts``) and its final state
     (``attrs``: the experts kept and the final state of its conformal band, every outcome in).
 
     ``experts`` absent from ``forecasts`` are left out (logged); fewer than two → ``(empty, None)``.
-    ``forget``: the ML-Poly discount of past regrets (:class:`edip_pipeline.online.MLPoly`).
+    ``forget``: the ML-Poly discount of past regrets (:class:`edip_pipeline.online.MLPoly`);
+    ``rule``: when an outcome is absorbed (``ml.absorb_lag``, the backtest's).
     """
     present = [e for e in experts if e in set(forecasts["model"])]
     if len(present) < 2:
@@ -74,7 +83,7 @@ def aggregate(
     origins = pd.DatetimeIndex(wide.index.get_level_values("origin")).as_unit("ns")
     targets = pd.DatetimeIndex(wide.index.get_level_values("target_time")).as_unit("ns")
     weights = ExpertWeights(name, present, forget)
-    engine = WalkForward(weights, new_band(window_days, gamma))
+    engine = WalkForward(weights, new_band(window_days, gamma), rule)
     q = engine.run(wide, actual)
     engine.finish()
     frame = pd.DataFrame(

@@ -31,7 +31,7 @@ from edip_ml.export.onnx_wrap import TARGET_OPSET, contract_metadata
 from edip_ml.hyperparams import ModelParams
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError, OnlineForecaster
-from edip_ml.models.walk_forward import new_band
+from edip_ml.models.walk_forward import new_band, rule_of
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     EFFECTS_OUTPUT,
@@ -146,6 +146,7 @@ class CombinedForecaster(OnlineForecaster):
             self.config.interval_window_days,
             self.config.interval_gamma,
             self.config.forget,
+            rule=rule_of(forecasts.attrs),
         )
         if state is None or frame.empty:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")

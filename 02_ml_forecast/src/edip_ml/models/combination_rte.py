@@ -27,6 +27,7 @@ from edip_ml.config import MLParams
 from edip_ml.models.aggregation import aggregate
 from edip_ml.models.base import Forecaster, ModelError
 from edip_ml.models.combination import CombinedForecaster, _hours
+from edip_ml.models.walk_forward import rule_of
 from edip_pipeline.conformal import CONFORMAL_KEY, ConformalBand
 from edip_pipeline.contract import (
     RTE_EXPERT_KEY,
@@ -121,11 +122,14 @@ class CombinedRteForecaster(CombinedForecaster):
         cfg = self.config
         names = [m.name for m in fitted]
         window, gamma, forget = cfg.interval_window_days, cfg.interval_gamma, cfg.forget
-        frame, state = aggregate(forecasts, [*names, RTE_D1], self.name, window, gamma, forget)
+        rule = rule_of(forecasts.attrs)  # the members' walks' (ml.absorb_lag)
+        frame, state = aggregate(forecasts, [*names, RTE_D1], self.name, window, gamma, forget,
+                                 rule=rule)  # fmt: skip
         kept = list(frame.attrs.get("experts", []))
         if state is None or not kept or kept[-1] != RTE_D1:
             raise ModelError(f"{self.name}: RTE's D-1 forecast or the experts were not backtested")
-        plain, without = aggregate(forecasts, kept[:-1], "combination", window, gamma, forget)
+        plain, without = aggregate(forecasts, kept[:-1], "combination", window, gamma, forget,
+                                   rule=rule)  # fmt: skip
         if without is None:
             raise ModelError(f"{self.name}: fewer than two of {self.members()} were backtested")
         self.without = without

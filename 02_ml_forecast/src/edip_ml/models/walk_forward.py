@@ -1,32 +1,40 @@
-"""The one walk-forward engine: origin by origin, absorb the days that are over, then forecast.
+"""The one walk-forward engine: origin by origin, absorb the outcomes published, then forecast.
 
 Every origin-by-origin replay of EDIP is this engine: ``edip backtest`` (every model, fold after
 fold, the band running across refits), the combination's ML-Poly over its experts' backtest
 forecasts (:mod:`edip_ml.models.aggregation`), promotion's evaluation of the served ONNX files and
-the live loop's daily ``update`` (one :meth:`WalkForward.absorb` of the served model,
-:mod:`edip_ml.models.online`). So what is evaluated is literally what is served.
+the live loop's ``update`` (:meth:`WalkForward.absorb` of the served model, by the same
+:class:`AbsorbRule`: :mod:`edip_ml.models.online`). So what is evaluated is literally what is served.
 
-The rule, shared by all of them:
+The rule, shared by all of them (:class:`AbsorbRule`, ``ml.absorb_lag``):
 
-* a **Paris day** is absorbed once it is over by the origin (its last target interval ended:
-  ``day end <= origin``), whole and in target order — the live loop's ``update`` absorbs
-  yesterday every morning, so the backtest does exactly that and nothing earlier;
-* absorbing a day: first the conformal band (:class:`edip_pipeline.conformal.ConformalBand`)
-  learns the day's residuals against the P50 the state gives for those rows just before, then the
+* an outcome (a row: origin, target) is **known** at the first daily instant at the issuance hour
+  (Paris; ``hour``) at least ``lag`` after its target interval ended: its ``known_at``. With the
+  default lag (the publication lag of éCO2mix real-time data plus the loop's ingest margin) the
+  forecast issued at D-1 12:00 has absorbed the hours of D-1 up to 10:00; ``absorb_lag: null``
+  is the whole-day rule (``hour`` 0, lag 0: a Paris day once it is over by the origin);
+* before each origin, every pending row known by it is absorbed, once, grouped by ``known_at``
+  (one update per group, whatever the schedule of the calls: the live loop's daily ``update``
+  absorbs exactly the group the backtest absorbs at that origin) and in target order;
+* absorbing a group: first the conformal band (:class:`edip_pipeline.conformal.ConformalBand`)
+  learns its residuals against the P50 the state gives for those rows just before, then the
   model's online state absorbs the rows (Kalman effects, ML-Poly weights; a static model absorbs
   nothing, its band still learns). A gap or an outlier is skipped (and counted), never absorbed;
 * then the origin's rows are forecast: the model's P10/P50/P90, the band's P10/P90 where its hour
   has enough residuals.
 
-A model may change between origins (a refit: :attr:`WalkForward.model` is replaced): the days
-still pending are absorbed with the model current when they become known, which was not trained
-on them (a refit trains on the days over by its first origin).
+A model may change between origins (a refit: :attr:`WalkForward.model` is replaced): the rows it
+was trained on that are still pending are absorbed first with the model before it
+(:meth:`WalkForward.advance` ``through`` its training end), the later ones with the refit — as
+the live loop's update continues a new champion's state from the end of its training.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -104,12 +112,70 @@ def day_ends(targets: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray(ends.as_unit("ns").asi8)[inverse]
 
 
+@dataclass(frozen=True)
+class AbsorbRule:
+    """When an outcome is known (module doc): at the first instant at Paris hour ``hour`` at
+    least ``lag`` after its target interval ended. The default, ``hour`` 0 and ``lag`` 0, is the
+    whole-day rule: a Paris day once it is over. Targets are on their step's grid, so "its
+    interval ended by ``g - lag``" is "it started before ``g - lag``" (no step needed)."""
+
+    lag: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(0))
+    hour: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lag < pd.Timedelta(0) or not 0 <= self.hour <= 23:
+            raise ValueError(f"absorb rule: lag >= 0 and hour in 0..23, got {self}")
+
+    @classmethod
+    def of(cls, lag: str | None, issuance_hour: int) -> AbsorbRule:
+        """The rule of the setting ``ml.absorb_lag`` (``None``: whole days) for models issued
+        at Paris hour ``issuance_hour`` (``features.origin_hour_local``)."""
+        return WHOLE_DAYS if lag is None else cls(pd.Timedelta(lag), int(issuance_hour))
+
+    def stamp(self, forecasts: pd.DataFrame) -> None:
+        """Record the rule in ``forecasts.attrs`` (JSON-able): replays over them absorb alike
+        (:func:`rule_of`)."""
+        forecasts.attrs[ABSORB_ATTR] = {"lag": str(self.lag), "hour": self.hour}
+
+    def known_at(self, targets: pd.DatetimeIndex) -> np.ndarray:
+        """UTC ns of the instant each target's outcome is known (absorbed before an origin at or
+        after it)."""
+        return known_at(pd.DatetimeIndex(targets) + self.lag, self.hour)
+
+    def ended_by(self, instant: pd.Timestamp) -> pd.Timestamp:
+        """The latest target end known at ``instant`` (an instant of the rule's grid)."""
+        return pd.Timestamp(instant) - self.lag
+
+
+WHOLE_DAYS = AbsorbRule()
+#: ``attrs`` key of a backtest's forecasts: the rule its walks absorbed by (:func:`rule_of`)
+ABSORB_ATTR = "absorb"
+
+
+def rule_of(attrs: Mapping[Any, Any]) -> AbsorbRule:
+    """The rule a forecasts frame was walked with (:data:`ABSORB_ATTR`), else whole days."""
+    raw = attrs.get(ABSORB_ATTR)
+    return AbsorbRule(pd.Timedelta(raw["lag"]), int(raw["hour"])) if raw else WHOLE_DAYS
+
+
+def known_at(instants: pd.DatetimeIndex, hour: int) -> np.ndarray:
+    """UTC ns of the first instant at Paris ``hour`` strictly after each of ``instants``."""
+    local = pd.DatetimeIndex(instants).tz_convert(PARIS).tz_localize(None)
+    anchor = local.normalize() + pd.Timedelta(hours=hour)
+    due = pd.DatetimeIndex(np.where(local < anchor, anchor, anchor + pd.Timedelta(days=1)))
+    aware = due.tz_localize(PARIS, ambiguous=True, nonexistent="shift_forward")
+    return np.asarray(aware.tz_convert("UTC").as_unit("ns").asi8)
+
+
 class WalkForward:
     """One walk: a model (replaceable), its band, the rows forecast but not yet absorbed."""
 
-    def __init__(self, model: Stepping, band: ConformalBand | None = None) -> None:
+    def __init__(
+        self, model: Stepping, band: ConformalBand | None = None, rule: AbsorbRule = WHOLE_DAYS
+    ) -> None:
         self.model = model
         self.band = band
+        self.rule = rule
         self.skipped = 0
         self._pending: list[tuple[pd.DataFrame, pd.Series]] = []
 
@@ -122,7 +188,7 @@ class WalkForward:
         return pd.DataFrame(q, index=X.index, columns=QUANTILES)
 
     def absorb(self, X: pd.DataFrame, y: pd.Series) -> int:
-        """Absorb outcomes (one day, rows in target order): the band, then the model; returns
+        """Absorb outcomes (one group, rows in target order): the band, then the model; returns
         how many rows the model skipped (gaps, outliers)."""
         if not len(X):
             return 0
@@ -133,28 +199,32 @@ class WalkForward:
         self.skipped += skipped
         return skipped
 
-    def advance(self, origin: pd.Timestamp | int) -> None:
-        """Absorb every pending day over by ``origin`` (whole days, in target order)."""
+    def advance(self, origin: pd.Timestamp | int, through: pd.Timestamp | None = None) -> None:
+        """Absorb every pending row known by ``origin`` (grouped by when it became known, in
+        target order); with ``through``, only those whose target interval ended by then (a
+        refit's training end: the rows it was trained on)."""
         if not self._pending:
             return
         X = pd.concat([x for x, _ in self._pending])
         y = pd.concat([v for _, v in self._pending])
-        ends = day_ends(targets_of(X))
-        cut = pd.Timestamp(origin).as_unit("ns").value
-        known = ends <= cut
-        if not known.any():
+        targets = targets_of(X)
+        known = self.rule.known_at(targets)
+        take = known <= pd.Timestamp(origin).as_unit("ns").value
+        if through is not None:  # the interval ended by ``through``: it started before
+            take &= np.asarray(targets.asi8) < pd.Timestamp(through).as_unit("ns").value
+        if not take.any():
             return
-        order = np.lexsort((np.asarray(targets_of(X).asi8), ends))
-        order = order[known[order]]
-        for end in np.unique(ends[order]):
-            rows = order[ends[order] == end]
+        order = np.lexsort((np.asarray(targets.asi8), known))
+        order = order[take[order]]
+        for at in np.unique(known[order]):
+            rows = order[known[order] == at]
             self.absorb(X.iloc[rows], y.iloc[rows])
-        rest = np.flatnonzero(~known)
+        rest = np.flatnonzero(~take)
         self._pending = [(X.iloc[rest], y.iloc[rest])] if len(rest) else []
 
     def run(self, X: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
         """Forecasts of ``X`` origin by origin (in the order of ``X``), each after absorbing the
-        days over by its origin; ``X``'s rows stay pending until their day is over."""
+        rows known by its origin; ``X``'s rows stay pending until they are known."""
         origins = origins_of(X).asi8
         out = pd.DataFrame(index=X.index, columns=QUANTILES, dtype=float)
         for origin in np.unique(origins):
@@ -171,10 +241,14 @@ class WalkForward:
 
 
 def walk_forward(
-    model: Stepping, X: pd.DataFrame, y: pd.Series, band: ConformalBand | None = None
+    model: Stepping,
+    X: pd.DataFrame,
+    y: pd.Series,
+    band: ConformalBand | None = None,
+    rule: AbsorbRule = WHOLE_DAYS,
 ) -> pd.DataFrame:
     """P10/P50/P90 of ``model`` over ``X``, one walk (see the module doc); ``attrs["skipped"]``."""
-    engine = WalkForward(model, band)
+    engine = WalkForward(model, band, rule)
     out = engine.run(X, y)
     out.attrs["skipped"] = engine.skipped
     if engine.skipped:

@@ -225,12 +225,15 @@ def _train_stage(
 def _compose(proto: Forecaster, batch: Batch, stages: Mapping[str, Trained | str]) -> Trained:
     """A composite from its members' fits and backtest forecasts (no fit of its own)."""
     from edip_ml.models.base import OnlineForecaster
+    from edip_ml.models.walk_forward import ABSORB_ATTR
 
     members = [s for m in proto.members() if isinstance(s := stages.get(m), Trained)]
     forecasts = pd.concat([m.forecasts for m in members], ignore_index=True)
     fitted = [m.forecaster for m in members]
     step = pd.Timedelta(batch.params.step)
     forecasts, X_parity = proto.store_inputs(batch.store, forecasts, members[0].X_parity, step)
+    if ABSORB_ATTR in members[0].forecasts.attrs:  # the replay absorbs as the members' walks
+        forecasts.attrs[ABSORB_ATTR] = members[0].forecasts.attrs[ABSORB_ATTR]
     own = proto.from_members(fitted, forecasts, step)
     if isinstance(proto, OnlineForecaster):
         proto.last_day = str(batch.period[1].date())

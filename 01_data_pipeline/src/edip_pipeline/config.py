@@ -173,7 +173,7 @@ class FeatureParams(BaseModel):
         default_factory=lambda: [24, 168], description="Rolling windows ending at the origin."
     )
     temperature_smoothing_alphas: list[float] = Field(
-        default_factory=lambda: [0.05, 0.01],
+        default_factory=lambda: [0.1, 0.05, 0.02, 0.01, 0.005],
         description="Exponential smoothing factors per hour (thermal inertia of buildings).",
     )
     heating_base_c: float = Field(15.0, description="Heating-degree base temperature, °C.")

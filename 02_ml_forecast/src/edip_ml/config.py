@@ -354,17 +354,11 @@ class MLParams(BaseModel):
     calibration_fraction: float = Field(
         0.15, description="Last share of training rows used for the conformal P10/P90 offsets."
     )
-    absorb_lag: str | None = Field(
-        "2h",
-        pattern=r"^\d+ ?(d|h|min|s)$",
-        description="Absorb a load at the 1st issuance >= this after its hour; null: whole days.",
-    )
+    absorb_lag: str | None = Field("2h", pattern=r"^\d+ ?(d|h|min|s)$", description="Absorb a "
+        "load at the 1st issuance >= this after its hour; null: whole days.")  # fmt: skip
     seed: int = Field(42, description="Random seed of every model.")
-    feature_overrides: dict[str, Any] = Field(
-        default_factory=dict,
-        description="FeatureParams overrides of this family (e.g. {window_h: 168} for sequence "
-        "models); applied after features: and step.",
-    )
+    feature_overrides: dict[str, Any] = Field(default_factory=dict, description="FeatureParams "
+        "overrides of this family (e.g. {window_h: 168} for sequence models); after features:.")  # fmt: skip
     rf: RandomForestParams = Field(default_factory=RandomForestParams, description="RandomForest.")
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams, description="XGBoost.")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams, description="LightGBM.")

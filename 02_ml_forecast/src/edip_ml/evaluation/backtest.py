@@ -15,9 +15,8 @@ Protocol
   (:mod:`edip_ml.models.walk_forward`, the live loop's too): before each origin the outcomes
   published by it (``ml.absorb_lag``) are absorbed (online state, adaptive P10–P90 band), then the
   origin is forecast.
-* Baselines (same hour last week / yesterday, ridge) run on the same harness; the RTE D-1
-  forecast, when ``load_national`` holds ``forecast_d1_mw``, is added as pseudo-model ``rte_d1``
-  (day-ahead protocol only; no quantiles).
+* Baselines run on the same harness; RTE's D-1 forecast (``load_national.forecast_d1_mw``) is
+  added as pseudo-model ``rte_d1`` (day-ahead protocol only; no quantiles).
 
 Weather: the source actually used is recorded (``weather_source`` in the result and in the
 frame's ``attrs``); ``"observed-as-forecast"`` means observations stood in for forecasts — an

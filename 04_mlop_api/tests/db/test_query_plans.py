@@ -32,7 +32,9 @@ def sqlite_store(tmp_path: Path) -> Iterator[LogStore]:
     store.upgrade()
     store.write_predictions(forecast_records("r1") + forecast_records("r2", model=("ridge", "")))
     due = datetime(2020, 3, 1, 11, tzinfo=UTC)
-    insert_issuance(store, IssuanceRecord("2020-03-02", "on_time", due, issued_at=due, request_id="r1"))
+    insert_issuance(
+        store, IssuanceRecord("2020-03-02", "on_time", due, issued_at=due, request_id="r1")
+    )
     yield store
     store.dispose()
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from edip_api.db import LogStore
 
 #: the newest migration (a new one changes this line, and the tests then check it)
-HEAD = "0006_online_states"
+HEAD = "0007_drop_model_target_index"
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -46,12 +47,8 @@ def test_upgrade_from_empty_creates_the_schema(db_url: str) -> None:
         uniques = insp.get_unique_constraints("predictions")
         assert [u["column_names"] for u in uniques] == [["request_id", "target_time"]]
         indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("predictions")}
-        assert indexes["ix_predictions_target_time"] == ["target_time"]
-        assert indexes["ix_predictions_model_target"] == [
-            "model_name",
-            "model_version",
-            "target_time",
-        ]
+        indexes.pop("uq_predictions_request_target", None)  # PostgreSQL lists the key too
+        assert indexes == {"ix_predictions_target_time": ["target_time"]}  # 0007: one left
 
 
 def test_upgrade_is_idempotent(store: LogStore) -> None:
@@ -225,3 +222,35 @@ def test_0006_adds_the_online_states_keeping_issuances(db_url: str) -> None:
         assert older is not None
         assert older.state["last_day"] == "2020-11-02"
         assert find_online_state(store, "m", "4") is None
+
+
+def test_0007_drops_the_model_index_and_downgrade_restores_it(db_url: str) -> None:
+    """0006 → head keeps the logged rows and one index on target_time; back to 0006 restores
+    the composite (model_name, model_version, target_time)."""
+    row = (
+        "INSERT INTO predictions (request_id, endpoint, model_name, model_version, origin, "
+        "target_time, horizon_h, p50, latency_ms, created_at) VALUES "
+        "('r', 'forecast', 'm', '1', :t, :t, 0, 1.0, 1.0, :t)"
+    )
+    t = datetime(2020, 3, 1, tzinfo=UTC)
+    with store_at(db_url, "0006_online_states", row, t=t) as store:
+
+        def indexes() -> dict[str, list[str | None]]:
+            got = inspect(store.engine).get_indexes("predictions")
+            return {i["name"]: i["column_names"] for i in got if str(i["name"]).startswith("ix_")}
+
+        assert "ix_predictions_model_target" in indexes()
+        store.upgrade()
+        assert store.current_revision() == HEAD
+        assert indexes() == {"ix_predictions_target_time": ["target_time"]}
+        assert store.count_predictions("r") == 1
+        cfg = store.alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006_online_states")
+        assert indexes()["ix_predictions_model_target"] == [
+            "model_name",
+            "model_version",
+            "target_time",
+        ]
+        assert store.count_predictions("r") == 1

@@ -61,8 +61,8 @@ class Prediction(Base):
     __tablename__ = "predictions"
     __table_args__ = (
         UniqueConstraint("request_id", "target_time", name="uq_predictions_request_target"),
+        # every query names a target-time range or a request id (migration 0007)
         Index("ix_predictions_target_time", "target_time"),
-        Index("ix_predictions_model_target", "model_name", "model_version", "target_time"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -112,8 +112,8 @@ class ModelInfo(BaseModel):
     )
     online_last_day: str | None = Field(
         None,
-        description="Online models: the last Paris day (YYYY-MM-DD) their state absorbed (the "
-        "daily update's state file); null for the state embedded at training or none.",
+        description="Online models: the Paris day (YYYY-MM-DD) of the last hour their state "
+        "absorbed (the update's state); null for the state embedded at training or none.",
     )
 
 

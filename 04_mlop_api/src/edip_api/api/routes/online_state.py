@@ -27,11 +27,14 @@ router = APIRouter(prefix="/v1/model", tags=["model"])
 
 
 class OnlineStateBody(BaseModel):
-    """One online state of a served version, once it absorbed Paris day ``day``."""
+    """One online state of a served version, once it absorbed (part of) Paris day ``day``."""
 
     model: Text = Field(max_length=200, description="Registered model name (the served one).")
     version: Text = Field(max_length=64, description="Registered version (the served one).")
-    day: Day = Field(pattern=DAY_PATTERN, description="Last Paris day absorbed (YYYY-MM-DD).")
+    day: Day = Field(
+        pattern=DAY_PATTERN,
+        description="Paris day of the last hour absorbed, possibly partly (YYYY-MM-DD).",
+    )
     state: dict[str, Any] = Field(
         description="The state (edip_pipeline.online ``to_dict`` with its ``conformal`` band)."
     )

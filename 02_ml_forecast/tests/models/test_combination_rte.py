@@ -11,7 +11,7 @@ from edip_ml.config import MLParams
 from edip_ml.export.onnx_export import OnnxForecaster, parity_delta, to_onnx
 from edip_ml.models import ModelError, make_model
 from edip_ml.models.combination_rte import CombinedRteForecaster
-from edip_ml.models.online import absorb_day
+from edip_ml.models.online import absorb_groups
 from edip_pipeline.contract import (
     RTE_EXPERT_KEY,
     RTE_FEATURE,
@@ -96,7 +96,7 @@ def test_the_daily_update_moves_both_states(
     served = OnnxForecaster(to_onnx(model).SerializeToString())
     day, truth = X.tail(24), y.tail(24).to_numpy() + 3000  # a level shift
     state = dict(served.online_state or {})
-    new, _ = absorb_day(served, state, day, pd.Series(truth, index=day.index))
+    new, _ = absorb_groups(served, state, [(day, pd.Series(truth, index=day.index))])
     assert new["regret"] != state["regret"]
     assert new[WITHOUT_RTE_KEY]["regret"] != state[WITHOUT_RTE_KEY]["regret"]
     assert new[WITHOUT_RTE_KEY]["conformal"] != state[WITHOUT_RTE_KEY]["conformal"]

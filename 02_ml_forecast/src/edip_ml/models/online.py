@@ -159,13 +159,6 @@ def served_walk(forecaster: OnnxForecaster, rule: AbsorbRule | None = None) -> W
     return WalkForward(served, served.band, rule)
 
 
-def absorb_day(forecaster: OnnxForecaster, state: dict[str, Any], X: pd.DataFrame, y: pd.Series
-               ) -> tuple[dict[str, Any], int]:  # fmt: skip
-    """``state`` after one step of the engine over one group's rows: (new state, rows skipped)."""
-    new, skipped = absorb_groups(forecaster, state, [(X, y)])
-    return new, skipped
-
-
 def absorb_groups(
     forecaster: OnnxForecaster, state: dict[str, Any], groups: list[tuple[pd.DataFrame, pd.Series]]
 ) -> tuple[dict[str, Any], int]:
@@ -180,7 +173,6 @@ def absorbed_to(state: dict[str, Any]) -> pd.Timestamp | None:
     """The instant ``state`` is up to date to (every target interval ended by it absorbed):
     its ``absorbed_to``; a state written before it existed, the end of its ``last_day``."""
     from edip_pipeline.calendar import local_day_bounds
-    from edip_pipeline.online import LAST_DAY_KEY
 
     if state.get(ABSORBED_TO_KEY):
         return pd.Timestamp(state[ABSORBED_TO_KEY]).tz_convert("UTC")

@@ -1,7 +1,8 @@
 """The served model as the walk-forward engine steps it: the live loop's daily online update.
 
-Production: a model is refitted from time to time; every morning the ``update`` deployment
-absorbs yesterday's outcomes into the champion's online state — one
+Production: a model is refitted from time to time; every day before the issuance the ``update``
+deployment absorbs the outcomes published since the last update (``ml.absorb_lag``) into the
+champion's online state — one
 :meth:`edip_ml.models.walk_forward.WalkForward.absorb` of the engine the backtest walks with, on
 the served ONNX file: :class:`ServedOnline` gives the engine the served P50 (the state applied by
 :class:`edip_pipeline.contract.OnnxForecaster`) and absorbs a day with the numpy update of

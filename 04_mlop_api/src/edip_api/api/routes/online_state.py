@@ -1,13 +1,12 @@
 """``PUT``/``GET /v1/model/online-state``: the champion's online state, posted by the loop.
 
 The daily ``update`` absorbs the load published since its last run into the champion's state
-(Kalman θ/P, ML-Poly weights, conformal band) where the model library is installed, then
-``PUT``s it here (key). The API checks it against the model it serves (name and version, the state's kind, a day after the
-served one: 409/422 with the reason otherwise, the served state untouched), keeps it in the log
-store (``online_states``) and serves it at once; after a restart it serves the newest kept state
-of its version. ``GET`` (key) returns the state kept for a day, or the newest: the loop decomposes
-a forecast with the state it was served with.
-"""
+(Kalman θ/P, ML-Poly weights, conformal band) where the model library is installed, then ``PUT``s
+it here (key). The API checks it against the model it serves (name and version, the state's kind, a
+day after the served one: 409/422 with the reason otherwise, the served state untouched), keeps it
+in the log store (``online_states``) and serves it at once; after a restart it serves the newest
+kept state of its version. ``GET`` (key) returns the state kept for a day, or the newest: the loop
+decomposes a forecast with the state it was served with."""
 
 from __future__ import annotations
 
